@@ -1,0 +1,3 @@
+from tc_calendar.cli import main
+
+raise SystemExit(main())

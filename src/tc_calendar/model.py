@@ -1,0 +1,125 @@
+"""Domain types shared by the sync core, the store, the API and the launcher.
+
+They are plain, immutable values with no knowledge of Exchange, SQL or JSON, so every layer can be tested
+with them alone. Times are timezone-aware and normalised to UTC; an all-day event keeps its local dates in
+``start``/``end`` at midnight UTC of those dates (Exchange's own convention is midnight in the organizer's zone,
+which the provider adapter converts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """How a person takes part in a meeting (seed 4.1: Organizer, Required, Optional)."""
+
+    ORGANIZER = "Organizer"
+    REQUIRED = "Required"
+    OPTIONAL = "Optional"
+
+
+class Response(StrEnum):
+    """A person's answer to an invitation, as shown to users (seed 4.1)."""
+
+    ACCEPTED = "Accepted"
+    TENTATIVE = "Tentative"
+    DECLINED = "Declined"
+    NO_RESPONSE = "NoResponse"
+    ORGANIZER = "Organizer"
+
+    @property
+    def label(self) -> str:
+        """The wording the TrueConf client uses ("No response" with a space)."""
+        return "No response" if self is Response.NO_RESPONSE else self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """One participant of an occurrence; ``email`` is lower-case and is the identity."""
+
+    email: str
+    name: str
+    role: Role
+    response: Response = Response.NO_RESPONSE
+    response_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceLink:
+    """A TrueConf conference that an event points to, found by the link rules."""
+
+    conference_id: str
+    url: str
+    server: str | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class OccurrenceKey:
+    """Identity of one occurrence across every mailbox that holds a copy of it.
+
+    ``recurrence_id`` is the original (unmodified) start of an occurrence of a series, in UTC; it is ``None``
+    for a single, non-recurring event. The iCalendar UID is the same in the organizer's and attendees' copies.
+    """
+
+    uid: str
+    recurrence_id: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """What a user sees for one occurrence: everything the calendar view and the launcher need."""
+
+    key: OccurrenceKey
+    title: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    location: str = ""
+    description: str = ""
+    organizer: Attendee | None = None
+    attendees: tuple[Attendee, ...] = ()
+    cancelled: bool = False
+    conference: ConferenceLink | None = None
+    recurrence_summary: str | None = None
+    is_exception: bool = False
+
+    @property
+    def display_title(self) -> str:
+        """Seed 4.2.3: a cancelled event is shown as ``Canceled: <title>``, never twice prefixed."""
+        if self.cancelled and not self.title.startswith("Canceled: "):
+            return f"Canceled: {self.title}"
+        return self.title
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """That an occurrence is shown in a user's calendar (organizer or attendee, seed 4.1), and their answer."""
+
+    user: str
+    key: OccurrenceKey
+    my_response: Response
+
+
+class ChangeKind(StrEnum):
+    """What a change-log entry tells clients."""
+
+    UPSERT = "upsert"
+    DELETE = "delete"
+    CONFERENCE_STARTED = "conference_started"
+    CONFERENCE_FAILED = "conference_failed"
+    MAILBOX_STATE = "mailbox_state"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change log; ``cursor`` is strictly increasing and is what clients resume from."""
+
+    cursor: int
+    kind: ChangeKind
+    user: str
+    key: OccurrenceKey | None
+    at: datetime
+    payload: dict[str, object] = field(default_factory=dict)
