@@ -1,0 +1,60 @@
+"""The actions the sync core asks the store to apply, in one transaction per batch.
+
+This is the contract between ``sync`` (which decides) and ``store`` (which writes and appends change-log
+entries). A mailbox's user is the lower-case SMTP address of that mailbox.
+
+Rules the store follows when applying them:
+
+* ``PutOccurrence`` makes the occurrence visible to ``mailbox`` with ``my_response``. The shared content of the
+  occurrence (title, times, attendees, ...) is replaced only when ``content_hash`` differs from the stored one,
+  and a copy from the organizer's mailbox (``from_organizer_copy``) always wins over an attendee's copy: an
+  attendee's copy is used only while no organizer copy is stored (the organizer may not be synced).
+* A change-log entry is appended, for every user who sees the occurrence, only when what that user sees changed:
+  content hash, visibility or ``my_response``. Re-applying the same action is a no-op.
+* ``DropOccurrence`` removes the occurrence from ``mailbox``'s view (deleted in Exchange, moved out of the
+  window, the user is no longer invited); when no mailbox sees it any more its content is deleted too.
+* ``DropItem`` does the same for every occurrence that came from one Exchange item of that mailbox
+  (``SyncFolderItems`` reports deletions by item id only).
+* ``SaveCheckpoint`` stores the mailbox's sync state in the same transaction as the changes it covers, so a crash
+  never loses or repeats a change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tc_calendar.model import Occurrence, OccurrenceKey, Response
+
+
+@dataclass(frozen=True, slots=True)
+class PutOccurrence:
+    mailbox: str
+    item_id: str
+    occurrence: Occurrence
+    my_response: Response
+    from_organizer_copy: bool
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropOccurrence:
+    mailbox: str
+    key: OccurrenceKey
+
+
+@dataclass(frozen=True, slots=True)
+class DropItem:
+    mailbox: str
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaveCheckpoint:
+    mailbox: str
+    sync_state: str | None
+    window_start: datetime
+    window_end: datetime
+
+
+Action = PutOccurrence | DropOccurrence | DropItem | SaveCheckpoint
