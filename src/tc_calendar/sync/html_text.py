@@ -1,0 +1,87 @@
+"""Event descriptions as safe plain text.
+
+Exchange stores most bodies as HTML (Outlook's, full of ``<o:p>``, conditional comments and styles). Clients show
+the description as text, so the sync core turns it into plain text once: markup and comments dropped, scripts and
+styles dropped with their content, entities decoded, block elements turned into line breaks, runs of spaces and
+blank lines tidied. The result contains no markup at all, so no client can be tricked into rendering any.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+_DROPPED = frozenset({"script", "style", "head", "title", "template", "noscript", "xml"})
+_BLOCK = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "div", "dl", "dt", "dd", "fieldset", "figure", "footer",
+        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "nav", "ol", "p", "pre",
+        "section", "table", "tr", "ul",
+    }
+)  # fmt: skip
+_VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "col", "area", "base", "wbr"})
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u200b]+")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._dropping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROPPED:
+            if tag not in _VOID:
+                self._dropping += 1
+            return
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <br/>, <p/>: a self-closed tag never opens a dropped section.
+        if tag == "br" or tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROPPED:
+            self._dropping = max(0, self._dropping - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._dropping:
+            self.parts.append(data)
+
+
+def tidy_text(text: str) -> str:
+    """Plain text tidied: one kind of line break, no trailing spaces, runs of spaces and of blank lines collapsed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _is_html_whitespace_only(text: str) -> bool:
+    return not text.strip()
+
+
+def html_to_text(html: str) -> str:
+    """The visible text of an HTML fragment or document."""
+    if _is_html_whitespace_only(html):
+        return ""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    # In HTML, a line break in the source is just a space.
+    raw = "".join(p if p == "\n" or p.startswith("\n- ") else p.replace("\r", " ").replace("\n", " ")
+                  for p in parser.parts)  # fmt: skip
+    return tidy_text(raw)
