@@ -1,0 +1,200 @@
+"""Plain data of the world: accounts, mailboxes, folders and calendar items as EWS exposes them.
+
+Every datetime here is timezone-aware and in UTC; the zone an item was scheduled in is kept by name (IANA) in
+``start_time_zone``/``end_time_zone``. The protocol layer maps IANA names to Windows zone ids and back.
+Objects handed out by :class:`~ews_sim.world.core.World` are snapshots: changing them changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ews_sim.world.recurrence import Recurrence
+
+
+class ResponseType(StrEnum):
+    UNKNOWN = "Unknown"
+    ORGANIZER = "Organizer"
+    TENTATIVE = "Tentative"
+    ACCEPT = "Accept"
+    DECLINE = "Decline"
+    NO_RESPONSE_RECEIVED = "NoResponseReceived"
+
+
+class CalendarItemType(StrEnum):
+    SINGLE = "Single"
+    OCCURRENCE = "Occurrence"
+    EXCEPTION = "Exception"
+    RECURRING_MASTER = "RecurringMaster"
+
+
+class BodyType(StrEnum):
+    HTML = "HTML"
+    TEXT = "Text"
+
+
+class LegacyFreeBusyStatus(StrEnum):
+    FREE = "Free"
+    TENTATIVE = "Tentative"
+    BUSY = "Busy"
+    OOF = "OOF"
+    WORKING_ELSEWHERE = "WorkingElsewhere"
+    NO_DATA = "NoData"
+
+
+#: AppointmentState bits as Exchange sets them (MS-OXOCAL PidLidAppointmentStateFlags).
+APPOINTMENT_STATE_MEETING = 1
+APPOINTMENT_STATE_RECEIVED = 2
+APPOINTMENT_STATE_CANCELLED = 4
+
+#: (property set GUID, distinguished set name such as "PublicStrings", or "" for a tag;
+#:  property name, or numeric id/tag; property type such as "String", "Integer", "SystemTime")
+ExtendedPropertyKey = tuple[str, str | int, str]
+
+
+@dataclass
+class EmailAddress:
+    """A mailbox as it appears in Organizer and Attendee elements."""
+
+    email_address: str
+    name: str = ""
+    routing_type: str = "SMTP"
+    mailbox_type: str = "Mailbox"
+
+
+@dataclass
+class Attendee:
+    mailbox: EmailAddress
+    response_type: ResponseType = ResponseType.UNKNOWN
+    last_response_time: datetime | None = None
+
+
+@dataclass
+class Body:
+    content: str = ""
+    body_type: BodyType = BodyType.TEXT
+
+
+@dataclass
+class OccurrenceInfo:
+    """An entry of FirstOccurrence/LastOccurrence/ModifiedOccurrences."""
+
+    item_id: str
+    change_key: str
+    start: datetime
+    end: datetime
+    original_start: datetime
+
+
+@dataclass
+class DeletedOccurrenceInfo:
+    start: datetime  # the original start of the deleted occurrence
+
+
+@dataclass
+class Folder:
+    folder_id: str
+    change_key: str
+    distinguished_id: str  # "calendar", "inbox", "deleteditems", "msgfolderroot", "root"
+    display_name: str
+    folder_class: str  # "IPF.Appointment" for the calendar
+    parent_folder_id: str | None
+    total_count: int = 0
+    child_folder_count: int = 0
+    unread_count: int = 0
+
+
+@dataclass
+class Account:
+    """Credentials that can authenticate: a service account or a mailbox user who has a password."""
+
+    login: str  # "svc-trueconf", or a user's SMTP address / UPN
+    password: str
+    impersonation: bool = False  # holds the ApplicationImpersonation role
+    smtp: str | None = None  # the account's own mailbox, if any
+    is_service: bool = False
+
+
+@dataclass
+class Mailbox:
+    """A user's mailbox; its calendar items live in the world's store, not here."""
+
+    smtp: str
+    display_name: str
+    time_zone: str = "UTC"
+    folders: dict[str, Folder] = field(default_factory=dict)  # by distinguished id
+    delegates: set[str] = field(default_factory=set)  # SMTP addresses with Editor rights on the calendar
+
+    @property
+    def calendar_folder_id(self) -> str:
+        return self.folders["calendar"].folder_id
+
+    def address(self) -> EmailAddress:
+        return EmailAddress(self.smtp, self.display_name)
+
+
+@dataclass
+class CalendarItem:
+    """A calendar item as EWS GetItem returns it (singles, masters, occurrences and exceptions alike).
+
+    For an occurrence or exception ``item_id`` is the occurrence's own id (it resolves back through
+    :meth:`World.get_item`), ``recurring_master_id`` the master's id, ``instance_index`` its 1-based position
+    in the series and ``original_start`` its RecurrenceId.
+    """
+
+    item_id: str
+    change_key: str
+    parent_folder_id: str
+    mailbox: str  # SMTP address of the owning mailbox
+    uid: str  # iCalendar UID, the same in the organizer's and the attendees' copies
+    subject: str
+    body: Body
+    start: datetime
+    end: datetime
+    start_time_zone: str  # IANA name
+    end_time_zone: str
+    is_all_day: bool = False
+    location: str = ""
+    organizer: EmailAddress | None = None
+    required_attendees: list[Attendee] = field(default_factory=list)
+    optional_attendees: list[Attendee] = field(default_factory=list)
+    resources: list[Attendee] = field(default_factory=list)
+    my_response_type: ResponseType = ResponseType.ORGANIZER
+    is_meeting: bool = False
+    is_cancelled: bool = False
+    is_organizer: bool = True
+    is_response_requested: bool = True
+    calendar_item_type: CalendarItemType = CalendarItemType.SINGLE
+    recurrence: Recurrence | None = None
+    recurring_master_id: str | None = None
+    instance_index: int | None = None
+    original_start: datetime | None = None
+    first_occurrence: OccurrenceInfo | None = None
+    last_occurrence: OccurrenceInfo | None = None
+    modified_occurrences: list[OccurrenceInfo] = field(default_factory=list)
+    deleted_occurrences: list[DeletedOccurrenceInfo] = field(default_factory=list)
+    appointment_sequence_number: int = 0
+    appointment_state: int = 0
+    legacy_free_busy_status: LegacyFreeBusyStatus = LegacyFreeBusyStatus.BUSY
+    date_time_created: datetime | None = None
+    last_modified_time: datetime | None = None
+    date_time_stamp: datetime | None = None
+    sensitivity: str = "Normal"
+    importance: str = "Normal"
+    categories: list[str] = field(default_factory=list)
+    reminder_is_set: bool = True
+    reminder_minutes_before_start: int = 15
+    item_class: str = "IPM.Appointment"
+    extended_properties: dict[ExtendedPropertyKey, Any] = field(default_factory=dict)
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.calendar_item_type != CalendarItemType.SINGLE
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
