@@ -1,22 +1,232 @@
-"""The ``tc_calendar`` command."""
+"""The ``tc_calendar`` command.
+
+The seed's flags keep their spelling and messages (``--hash_pass``, ``--register``, ``--offline_reg``); our
+commands are subcommands (``check-config``, ``db``, ``run``, ``status``, ``demo``). With no command the service
+runs, as the seed's service unit starts it. Every failure ends as one line on stderr and a non-zero exit code,
+never a traceback: errors we raise on purpose carry their own message (:class:`TcCalendarError`); anything else
+is logged with its traceback at debug level and summarised in one line.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, cast
 
 from tc_calendar import __version__
+from tc_calendar.config import Settings, load_settings, read_document, resolve_config_path, resolve_key_file
+from tc_calendar.config.loader import key_file_setting_of
+from tc_calendar.crypto import SecretBox
+from tc_calendar.errors import ConfigError, TcCalendarError
+from tc_calendar.logging_setup import LEVELS, Redactor, configure_logging
+
+log = logging.getLogger("tc_calendar.cli")
+
+
+class UnavailableError(TcCalendarError):
+    """A command or flag this installation cannot carry out (a part not built yet, or not installed)."""
+
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports usage mistakes in one line, like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tc_calendar", description="Exchange calendars for TrueConf Server.")
+    parser = _Parser(prog="tc_calendar", description="Microsoft Exchange calendars for TrueConf Server.")
     parser.add_argument("--version", action="version", version=f"tc_calendar {__version__}")
+    _add_common_options(parser, default=None)
+    seed = parser.add_mutually_exclusive_group()
+    seed.add_argument(
+        "--hash_pass", nargs="+", metavar="PASSWORD",
+        help="encrypt passwords for config.json; prints one 'Your encrypted data: ...' line per password, in order",
+    )
+    seed.add_argument("--register", metavar="KEY", help="register the product online with a registration key")
+    seed.add_argument("--offline_reg", metavar="FILE", help="register the product with an offline registration file")
+
+    common = _Parser(add_help=False)
+    _add_common_options(common, default=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.add_parser("check-config", parents=[common], help="validate config.json and print a summary")
+    db = commands.add_parser("db", parents=[common], help="create or migrate the database schema")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True, parser_class=_Parser)
+    upgrade = db_commands.add_parser("upgrade", parents=[common], help="migrate the schema to a revision")
+    upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
+    downgrade = db_commands.add_parser("downgrade", parents=[common], help="migrate the schema back to a revision")
+    downgrade.add_argument("revision", help="target revision, e.g. -1 or base")
+    commands.add_parser("run", parents=[common], help="run the connector service (the default)")
+    commands.add_parser("status", parents=[common], help="show the state of the service and its mailboxes")
+    commands.add_parser("demo", help="run the connector against the simulators, with the web calendar "
+                        "(options after demo go to the demo)")
     return parser
+
+
+def _add_common_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """Options accepted both before and after the command (``--config X check-config`` and the reverse)."""
+    parser.add_argument("--config", type=Path, metavar="PATH", default=default,
+                        help="config.json (default: $TC_CALENDAR_CONFIG, else "
+                             "/opt/trueconf/calendar/etc/calendar/config.json)")
+    parser.add_argument("--key-file", type=Path, metavar="PATH", default=default,
+                        help="key file for encrypted values (default: $TC_CALENDAR_KEY_FILE, else keyFile from "
+                             "config.json, else calendar.key beside config.json)")
+    parser.add_argument("--log-level", choices=sorted(LEVELS), default=default,
+                        help="log level (default: logLevel from config.json, else info)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help(sys.stdout)
+    # Arguments the demo command does not know belong to the demo itself (argparse's REMAINDER rejects "--x").
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "demo":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.demo_args = extra
+    redactor = configure_logging(args.log_level or "info")
+    try:
+        return _dispatch(args, redactor)
+    except TcCalendarError as exc:
+        _print_error(str(exc), redactor)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        _print_error(
+            f"tc_calendar: unexpected error: {type(exc).__name__}: {exc} (run with --log-level debug for details)",
+            redactor,
+        )
+        return 1
+
+
+def _print_error(message: str, redactor: Redactor) -> None:
+    print(redactor.redact(" ".join(message.split())), file=sys.stderr)
+
+
+def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
+    if args.command is not None and (args.hash_pass or args.register or args.offline_reg):
+        raise UnavailableError(f"tc_calendar: --hash_pass, --register and --offline_reg cannot be combined "
+                               f"with the {args.command} command")
+    if args.hash_pass:
+        return hash_passwords(args.hash_pass, config=args.config, key_file=args.key_file)
+    if args.register is not None or args.offline_reg is not None:
+        raise UnavailableError(
+            "tc_calendar: product registration is not supported yet by this version; "
+            "the free edition runs without registration"
+        )
+    if args.command == "demo":
+        demo_main = _entry_point("tc_calendar.demo", "main", "demo")
+        return demo_main(list(args.demo_args))
+    settings = load_settings(args.config, key_file=args.key_file)
+    if args.command == "check-config":
+        print(summarise(settings))
+        return 0
+    redactor.add(settings.secret_values())
+    configure_logging(args.log_level or settings.log_level, settings.log_format, secrets=settings.secret_values())
+    if args.command == "db":
+        migrate = _entry_point("tc_calendar.store.migrate", args.db_command, f"db {args.db_command}")
+        migrate(settings.database_url, args.revision)
+        print(f"database schema is now at revision {args.revision}")
+        return 0
+    if args.command == "status":
+        return _entry_point("tc_calendar.status", "show", "status")(settings)
+    return _entry_point("tc_calendar.service", "run", "run")(settings)
+
+
+def _entry_point(module_name: str, function: str, command: str) -> Callable[..., int]:
+    """Import ``module_name`` only when its command is used, so a missing part fails that command alone."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing == module_name or module_name.startswith(missing + "."):
+            raise UnavailableError(
+                f"tc_calendar: the {command} command is not available in this installation "
+                f"(module {module_name} is missing)"
+            ) from exc
+        raise UnavailableError(
+            f"tc_calendar: the {command} command needs the Python package {missing!r}, which is not installed"
+        ) from exc
+    entry = getattr(module, function, None)
+    if not callable(entry):
+        raise UnavailableError(
+            f"tc_calendar: the {command} command is not available in this installation "
+            f"({module_name}.{function} is missing)"
+        )
+    return cast("Callable[..., int]", entry)
+
+
+def hash_passwords(passwords: Sequence[str], *, config: Path | None, key_file: Path | None) -> int:
+    """``--hash_pass``: print one token per password, in order, in the seed's words."""
+    box = SecretBox.load_or_create(_key_file_for_hashing(config, key_file))
+    for password in passwords:
+        print(f"Your encrypted data: {box.encrypt(password)}")
     return 0
+
+
+def _key_file_for_hashing(config: Path | None, key_file: Path | None) -> Path:
+    """The key file the service will use with this config: the config need not exist yet, nor be valid."""
+    config_path = resolve_config_path(config)
+    setting = None
+    if key_file is None and config_path.exists():
+        try:
+            setting = key_file_setting_of(read_document(config_path))
+        except ConfigError as exc:
+            log.warning("%s; using the default key file location", exc)
+    return resolve_key_file(config_path, key_file=key_file, key_file_setting=setting)
+
+
+def summarise(settings: Settings) -> str:
+    """What ``check-config`` prints: everything an administrator wants to confirm, and never a secret."""
+    yes_no = {True: "true", False: "false"}
+    lines = [
+        f"config: {settings.config_path} is valid",
+        f"key file: {settings.key_file}",
+        f"WebSocket API: {settings.api.host}:{settings.ws_port}, TLS "
+        + ("on" if settings.api.tls_cert else "off")
+        + f", peer secret: {'set' if settings.api.secret else 'not set'}"
+        + (f", {len(settings.api.secrets)} per-server secrets" if settings.api.secrets else ""),
+        "allowed TrueConf Servers (productWhitelist.tcs): " + (", ".join(settings.product_whitelist.tcs) or "none"),
+    ]
+    db = settings.db_connection_config
+    if db is None:
+        lines.append(f"database: sqlite, file {settings.sqlite_file}")
+    else:
+        password = "with a password" if db.password.get_secret_value() else "without a password"
+        lines.append(f"database: postgresql, {db.host}:{db.port}, database {db.database}, user {db.user} {password}")
+    lines.append(
+        f"cache: autoSync {yes_no[settings.cache.auto_sync]}, {settings.cache.backward} months back, "
+        f"{settings.cache.forward} months ahead"
+    )
+    lines.append(
+        f"launch: launchConference {yes_no[settings.launch_conference]}, temporalConfParticipantsMode "
+        f"{yes_no[settings.temporal_conf_participants_mode]}, graceMinutes {settings.launch.grace_minutes}"
+    )
+    tc = settings.trueconf
+    if tc is None:
+        lines.append("TrueConf Server REST API: not configured")
+    else:
+        how = f"OAuth2 client {tc.client_id}" if tc.client_id else "static token"
+        lines.append(f"TrueConf Server REST API: {tc.url}, API {tc.api_version}, {how}, "
+                     f"TLS verification {'on' if tc.verify_tls else 'off'}, {len(tc.user_map)} mapped users")
+    for index, provider in enumerate(settings.calendar_providers):
+        logins = ", ".join(credential.login for credential in provider.credentials)
+        lines.append(
+            f"calendarProviders[{index}]: {provider.type} {provider.url}, {len(provider.credentials)} "
+            f"credential{'s' if len(provider.credentials) != 1 else ''} ({logins}), {len(provider.users)} "
+            f"user{'s' if len(provider.users) != 1 else ''}, auth {provider.auth}, "
+            f"TLS verification {'on' if provider.verify_tls else 'off'}, maxConcurrency {provider.max_concurrency}"
+        )
+    if not settings.calendar_providers:
+        lines.append("calendarProviders: none")
+    lines.append(f"link rules: {len(settings.link_rules)} configured, then the built-in rules")
+    lines.append(f"web calendar sign-in: {len(settings.web.users)} users")
+    lines.append(f"account limit: {settings.account_limit if settings.account_limit is not None else 'none'}")
+    lines.append(f"logging: {settings.log_level}, {settings.log_format}")
+    return "\n".join(lines)

@@ -1,0 +1,346 @@
+"""Typed, immutable settings read from ``config.json``.
+
+Keys keep the seed's camelCase spelling in the file (``wsPort``, ``calendarProviders``...) and are snake_case
+attributes in Python (``settings.ws_port``). Every key we added has a default, so the seed's own file loads
+unchanged. Scalars are strict (``"443"`` is not a port), so a quoting mistake is reported instead of guessed.
+Unknown keys are kept (``extra="allow"``) only so the loader can warn about them; nothing reads them.
+
+Secrets are decrypted while validating and held as :class:`pydantic.SecretStr`: ``repr``, ``str`` and logs show
+``**********``; call ``.get_secret_value()`` at the one place that needs the plaintext.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+from sqlalchemy.engine import URL
+
+from tc_calendar.config._types import Email, EncryptedSecret, EncryptedSecretOrEmpty, Months, NonEmptyStr, Port
+
+DEFAULT_CONFIG_PATH = Path("/opt/trueconf/calendar/etc/calendar/config.json")
+CONFIG_PATH_CONTEXT_KEY = "config_path"
+KEY_FILE_CONTEXT_KEY = "key_file"
+
+SUPPORTED_PROVIDER_TYPES = ("ews",)
+PLANNED_PROVIDER_TYPES = ("graph", "caldav")
+
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+Str = Annotated[str, Strict()]
+Number = Annotated[float, Strict()]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow", alias_generator=to_camel, populate_by_name=False)
+
+
+class DbConnectionConfig(_Section):
+    """``dbConnectionConfig``: the PostgreSQL database (seed 3.1.1). Absent means the embedded SQLite file."""
+
+    host: NonEmptyStr = "localhost"
+    port: Port = 5432
+    user: NonEmptyStr
+    password: EncryptedSecretOrEmpty = SecretStr("")
+    database: NonEmptyStr = "calendar"
+
+
+class CacheSettings(_Section):
+    """``cache`` (seed 3.1.2): how far back and ahead, in months, occurrences are kept."""
+
+    auto_sync: Bool = False
+    backward: Months = 2
+    forward: Months = 3
+
+
+class ProductWhitelist(_Section):
+    """``productWhitelist`` (seed 3.1.3): TrueConf Server IDs (``server.trueconf.name#vcs``) allowed to connect."""
+
+    tcs: tuple[NonEmptyStr, ...] = ()
+
+
+class Credential(_Section):
+    """One impersonation service account (seed 3.1.4); ``password`` is encrypted in the file."""
+
+    login: NonEmptyStr
+    password: EncryptedSecret
+
+
+class CalendarProvider(_Section):
+    """One entry of ``calendarProviders`` (seed 3.1.4) plus our connection options."""
+
+    host: NonEmptyStr
+    path: Str = "/EWS/Exchange.asmx"
+    port: Port = 443
+    type: Str = "ews"
+    credentials: tuple[Credential, ...]
+    users: tuple[Email, ...] = ()
+    auth: Literal["auto", "ntlm", "basic"] = "auto"
+    verify_tls: Bool = True
+    ca_bundle: Str | None = None
+    timeout_seconds: Annotated[Number, Field(gt=0)] = 30.0
+    max_concurrency: Annotated[Int, Field(ge=1)] = 10
+    scheme: Literal["https", "http"] = "https"
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value in SUPPORTED_PROVIDER_TYPES:
+            return value
+        if value in PLANNED_PROVIDER_TYPES:
+            raise PydanticCustomError(
+                "provider_planned",
+                "calendar provider type {value} is not supported yet; use \"ews\" (Exchange Web Services)",
+                {"value": repr(value)},
+            )
+        raise PydanticCustomError(
+            "provider_type", "expected \"ews\", got {value}", {"value": repr(value)}
+        )
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise PydanticCustomError("url_path", "expected a path starting with /, such as /EWS/Exchange.asmx")
+        return value
+
+    @field_validator("credentials")
+    @classmethod
+    def _some_credentials(cls, value: tuple[Credential, ...]) -> tuple[Credential, ...]:
+        if not value:
+            raise PydanticCustomError(
+                "no_credentials", "expected at least one service account ({{\"login\": ..., \"password\": ...}})"
+            )
+        return value
+
+    @property
+    def url(self) -> str:
+        """The EWS endpoint, e.g. ``https://exchange.example.com:443/EWS/Exchange.asmx``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}{self.path}"
+
+
+class TrueConfSettings(_Section):
+    """``trueconf``: how the connector reaches TrueConf Server's REST API to start conferences.
+
+    Authenticate with OAuth2 client credentials (``clientId`` + ``clientSecret``) or a static ``token``.
+    ``userMap`` maps an attendee's e-mail to a TrueConf ID when they differ.
+    """
+
+    url: NonEmptyStr
+    client_id: NonEmptyStr | None = None
+    client_secret: EncryptedSecret | None = None
+    token: EncryptedSecret | None = None
+    api_version: Literal["v3.11", "v4"] = "v4"
+    verify_tls: Bool = True
+    ca_bundle: Str | None = None
+    user_map: dict[Email, NonEmptyStr] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise PydanticCustomError(
+                "http_url", "expected an http:// or https:// URL such as https://tcs.example.com, got {value}",
+                {"value": repr(value)},
+            )
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> Self:
+        if (self.client_id is None) != (self.client_secret is None):
+            raise PydanticCustomError("oauth_pair", "clientId and clientSecret must be given together")
+        if self.client_id is None and self.token is None:
+            raise PydanticCustomError(
+                "trueconf_auth", "expected clientId and clientSecret (OAuth2 application), or token"
+            )
+        return self
+
+
+class LaunchSettings(_Section):
+    """``launch``: conference start. A start missed by more than ``graceMinutes`` (e.g. while down) is skipped."""
+
+    grace_minutes: Annotated[Int, Field(ge=0)] = 15
+
+
+class ApiSettings(_Section):
+    """``api``: the WebSocket API on ``wsPort``.
+
+    A TrueConf Server peer proves ``secrets[<its server ID>]`` if present, else the shared ``secret``.
+    ``tlsCert`` and ``tlsKey`` (PEM files) switch the listener to TLS.
+    """
+
+    host: NonEmptyStr = "0.0.0.0"
+    secret: EncryptedSecret | None = None
+    secrets: dict[NonEmptyStr, EncryptedSecret] = Field(default_factory=dict)
+    tls_cert: Str | None = None
+    tls_key: Str | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Self:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise PydanticCustomError("tls_pair", "tlsCert and tlsKey must be given together")
+        return self
+
+    def secret_for(self, server_id: str) -> SecretStr | None:
+        """The secret a peer with ``server_id`` must prove, or ``None`` when none is configured for it."""
+        return self.secrets.get(server_id, self.secret)
+
+
+class WebSettings(_Section):
+    """``web``: sign-in for the web calendar; ``users`` maps a login to its encrypted password."""
+
+    users: dict[NonEmptyStr, EncryptedSecret] = Field(default_factory=dict)
+
+
+class LinkRule(_Section):
+    """One ``linkRules`` entry: a regular expression whose named group ``id`` is the TrueConf conference ID.
+
+    Configured rules are tried, in order, before the built-in ones.
+    """
+
+    name: NonEmptyStr
+    pattern: Str
+    fields: tuple[Literal["location", "body"], ...] = ("location", "body")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles_with_id_group(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise PydanticCustomError(
+                "regex", "not a valid regular expression: {reason}", {"reason": str(exc)}
+            ) from exc
+        if "id" not in compiled.groupindex:
+            raise PydanticCustomError(
+                "regex_id", "the regular expression needs a named group id, as in (?P<id>[A-Za-z0-9_-]+)"
+            )
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _some_fields(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise PydanticCustomError("no_fields", "expected at least one of \"location\", \"body\"")
+        return value
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The compiled pattern (``re`` caches compilations, so this is cheap to call)."""
+        return re.compile(self.pattern)
+
+
+class Settings(_Section):
+    """All of ``config.json``. Build it with :func:`tc_calendar.config.load_settings`."""
+
+    ws_port: Port = 4315
+    db_connection_config: DbConnectionConfig | None = None
+    launch_conference: Bool = True
+    temporal_conf_participants_mode: Bool = False
+    cache: CacheSettings = Field(default_factory=lambda: CacheSettings.model_validate({}))
+    product_whitelist: ProductWhitelist = Field(default_factory=lambda: ProductWhitelist.model_validate({}))
+    calendar_providers: tuple[CalendarProvider, ...]
+    sqlite_path: NonEmptyStr = "calendar.db"
+    key_file_setting: Str | None = Field(default=None, alias="keyFile")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    account_limit: Annotated[Int, Field(ge=1)] | None = None
+    trueconf: TrueConfSettings | None = None
+    launch: LaunchSettings = Field(default_factory=lambda: LaunchSettings.model_validate({}))
+    api: ApiSettings = Field(default_factory=lambda: ApiSettings.model_validate({}))
+    web: WebSettings = Field(default_factory=lambda: WebSettings.model_validate({}))
+    link_rules: tuple[LinkRule, ...] = ()
+
+    _config_path: Path = PrivateAttr(default=DEFAULT_CONFIG_PATH)
+    _key_file: Path | None = PrivateAttr(default=None)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _remember_where_from(self, info: ValidationInfo) -> Self:
+        context = info.context or {}
+        if CONFIG_PATH_CONTEXT_KEY in context:
+            self._config_path = Path(context[CONFIG_PATH_CONTEXT_KEY]).absolute()
+        if KEY_FILE_CONTEXT_KEY in context:
+            self._key_file = Path(context[KEY_FILE_CONTEXT_KEY]).absolute()
+        return self
+
+    @property
+    def config_path(self) -> Path:
+        """The absolute path of the file these settings came from."""
+        return self._config_path
+
+    @property
+    def config_dir(self) -> Path:
+        """Relative paths in the file (``sqlitePath``, ``keyFile``) are relative to this directory."""
+        return self._config_path.parent
+
+    @property
+    def key_file(self) -> Path:
+        """The key file that decrypted the secrets (``--key-file``, ``TC_CALENDAR_KEY_FILE``, ``keyFile``...)."""
+        if self._key_file is not None:
+            return self._key_file
+        return self.resolve(self.key_file_setting or "calendar.key")
+
+    @property
+    def sqlite_file(self) -> Path:
+        """The embedded database file, used when there is no ``dbConnectionConfig``."""
+        return self.resolve(self.sqlite_path)
+
+    @property
+    def database_kind(self) -> Literal["postgresql", "sqlite"]:
+        return "sqlite" if self.db_connection_config is None else "postgresql"
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy async URL; contains the decrypted database password, so never log it."""
+        db = self.db_connection_config
+        if db is None:
+            return f"sqlite+aiosqlite:///{self.sqlite_file}"
+        password = db.password.get_secret_value() or None
+        url = URL.create("postgresql+asyncpg", db.user, password, db.host, db.port, db.database)
+        return url.render_as_string(hide_password=False)
+
+    def resolve(self, path: str) -> Path:
+        """``path`` from the file made absolute: ``~`` expanded, relative to the config file's directory."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.config_dir / candidate
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every decrypted secret that is not empty, for the log filter that keeps them out of the logs."""
+        found: list[str] = []
+        _collect_secrets(self, found)
+        return tuple(dict.fromkeys(found))
+
+
+def _collect_secrets(value: object, found: list[str]) -> None:
+    if isinstance(value, SecretStr):
+        if plain := value.get_secret_value():
+            found.append(plain)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _collect_secrets(getattr(value, name), found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_secrets(item, found)
+    elif isinstance(value, tuple | list):
+        for item in value:
+            _collect_secrets(item, found)

@@ -1,0 +1,74 @@
+"""The project's exception hierarchy.
+
+Every error an administrator can act on derives from :class:`TcCalendarError`; the command line catches it
+at the top and prints its message as one line, so the message itself must say what is wrong and what to do.
+Each I/O boundary adds its own subclass in its own module (``ProviderError``, ``StoreError``, ``ApiError``,
+``TrueConfError``); the two defined here belong to start-up: reading ``config.json`` and its secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TcCalendarError(Exception):
+    """Base of every error tc_calendar raises on purpose.
+
+    ``exit_code`` is what the command exits with when this error reaches the top.
+    """
+
+    exit_code: int = 1
+
+
+class ConfigError(TcCalendarError):
+    """``config.json`` cannot be used: missing, not JSON, or a value that is wrong.
+
+    The message is one line in the form
+    ``config error: <file> line <n>: <key path>: <what was expected, what was found>``;
+    the parts are also kept as attributes so tests and callers need not parse the text.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        key_path: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key_path = key_path
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(str(self.file))
+        if self.line is not None:
+            where.append(f"line {self.line}" + (f" column {self.column}" if self.column is not None else ""))
+        text = "config error: "
+        if where:
+            text += " ".join(where) + ": "
+        if self.key_path:
+            text += f"{self.key_path}: "
+        return text + self.problem
+
+
+class SecretError(TcCalendarError):
+    """A secret cannot be encrypted or decrypted: key file missing or unreadable, or a token that is not ours.
+
+    When this happens while loading ``config.json`` it is turned into a :class:`ConfigError` that names the
+    key holding the secret; on its own (for example in ``--hash_pass``) its message is printed as is.
+    """
+
+    exit_code = 2
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"secret error: {reason}")

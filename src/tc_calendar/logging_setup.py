@@ -1,0 +1,115 @@
+"""Logging for the whole process: text or JSON lines on stderr, with secrets removed from every line.
+
+Secrets are held as ``SecretStr`` and so print as ``**********``, but a password can still reach a log through
+an exception message, a URL or a library's debug output. The formatter is therefore the last line of defence:
+it replaces every known secret (the decrypted values from the config, also URL- and JSON-escaped) and anything
+shaped like a credential (``Authorization:`` headers, ``password=...``, ``user:pass@`` in URLs) in the final
+text, traceback included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import IO, Literal
+from urllib.parse import quote
+
+MASK = "***"
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+_CREDENTIAL_SHAPES = (
+    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|ntlm|negotiate)\s+)[^\s\"',]+"),
+    re.compile(
+        r"(?i)([\"']?(?:password|passwd|client_secret|clientsecret|secret|access_token|refresh_token|token)"
+        r"[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s\"'&,;}]+"
+    ),
+    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),
+)
+
+
+class Redactor:
+    """Removes secrets from text; the set of known secrets can grow once the configuration is loaded."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._literals: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Remember ``secrets`` (and the escaped forms they take in URLs and JSON)."""
+        for secret in secrets:
+            if not secret:
+                continue
+            forms = {secret, quote(secret, safe=""), quote(secret), json.dumps(secret)[1:-1]}
+            self._literals.extend(form for form in forms if form not in self._literals)
+        self._literals.sort(key=len, reverse=True)  # longest first, so a secret containing another is fully hidden
+
+    def redact(self, text: str) -> str:
+        for literal in self._literals:
+            text = text.replace(literal, MASK)
+        for shape in _CREDENTIAL_SHAPES:
+            text = shape.sub(lambda m: m.group(1) + MASK + (m.group(2) if m.re.groups > 1 else ""), text)
+        return text
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-01-01T10:00:00Z INFO tc_calendar.sync: message`` with secrets removed."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.redactor = redactor
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _timestamp(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (``time``, ``level``, ``logger``, ``message``, ``exception``), secrets removed."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": _timestamp(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return self.redactor.redact(json.dumps(entry, ensure_ascii=False))
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the handler this module installs, so configuring again replaces it and leaves others alone."""
+
+
+def configure_logging(
+    level: str = "info",
+    fmt: Literal["text", "json"] = "text",
+    *,
+    secrets: Iterable[str] = (),
+    stream: IO[str] | None = None,
+) -> Redactor:
+    """Send the root logger to ``stream`` (stderr) at ``level``; returns the redactor so secrets can be added."""
+    redactor = Redactor(secrets)
+    handler = _OurHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter(redactor) if fmt == "json" else TextFormatter(redactor))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _OurHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(LEVELS.get(level.lower(), logging.INFO))
+    return redactor
