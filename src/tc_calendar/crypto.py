@@ -78,7 +78,10 @@ class SecretBox:
         Creation uses ``O_EXCL`` so two processes started at once cannot write two different keys.
         """
         try:
-            key_file.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                key_file.parent.mkdir(parents=True, exist_ok=True)
+            except FileExistsError as exc:  # a file stands where the directory should be
+                raise NotADirectoryError(20, "Not a directory") from exc
             descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             return cls.load(key_file)
