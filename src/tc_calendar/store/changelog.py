@@ -1,0 +1,100 @@
+"""The change log: what changed for which user, in commit order, so clients resume from a cursor.
+
+Cursor order must equal commit order. On PostgreSQL a sequence hands out cursors at INSERT time, not at commit:
+a transaction that took cursor 10 may commit after one that took 11, and a reader that already saw 11 would
+never see 10. Every transaction that appends therefore first takes one transaction-level advisory lock
+(:func:`serialize_writers`), held until it commits or rolls back: the next writer gets its cursors only after
+the previous writer's entries are visible. SQLite needs nothing: it has one writer at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tc_calendar.model import Change, ChangeKind, OccurrenceKey
+from tc_calendar.store._keys import encode_recurrence_id, key_of
+from tc_calendar.store.tables import change_log
+
+#: pg_advisory_xact_lock key of the writers' queue ("tc-calendar log").
+CHANGE_LOG_LOCK_KEY = 0x7463_6C6F_6700_0001
+
+
+@dataclass(frozen=True, slots=True)
+class NewChange:
+    """A change-log entry before it has a cursor."""
+
+    kind: ChangeKind
+    user: str
+    key: OccurrenceKey | None
+    payload: dict[str, object] = field(default_factory=dict)
+
+
+async def serialize_writers(connection: AsyncConnection) -> None:
+    """Queue behind other writers of shared content and of the log until this transaction ends (PostgreSQL)."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOG_LOCK_KEY})
+
+
+async def append(connection: AsyncConnection, entries: Sequence[NewChange], at: datetime) -> list[Change]:
+    """Insert ``entries`` in order, in the caller's transaction (which must have called :func:`serialize_writers`)."""
+    if not entries:
+        return []
+    rows = [_values(entry, at) for entry in entries]
+    statement = insert(change_log).returning(change_log.c.cursor, sort_by_parameter_order=True)
+    cursors = (await connection.execute(statement, rows)).scalars().all()
+    return [
+        Change(cursor=cursor, kind=entry.kind, user=entry.user, key=entry.key, at=at, payload=dict(entry.payload))
+        for cursor, entry in zip(cursors, entries, strict=True)
+    ]
+
+
+async def changes_after(connection: AsyncConnection, cursor: int, users: set[str] | None, limit: int) -> list[Change]:
+    """Up to ``limit`` entries after ``cursor`` in cursor order, only for ``users`` unless it is ``None``."""
+    if users is not None and not users:
+        return []
+    query = select(change_log).where(change_log.c.cursor > cursor).order_by(change_log.c.cursor).limit(limit)
+    if users is not None:
+        query = query.where(change_log.c.user_email.in_(sorted(users)))
+    return [_change(row) for row in await connection.execute(query)]
+
+
+async def latest_cursor(connection: AsyncConnection) -> int:
+    """The newest cursor, 0 when the log is empty: a new subscriber that wants only future changes starts here."""
+    value = (await connection.execute(select(func.max(change_log.c.cursor)))).scalar()
+    return int(value or 0)
+
+
+async def prune_before(connection: AsyncConnection, before: datetime) -> int:
+    """Delete entries older than ``before``; cursors are never reused. Returns how many were deleted."""
+    result = await connection.execute(delete(change_log).where(change_log.c.at < before))
+    return int(result.rowcount)
+
+
+def _values(entry: NewChange, at: datetime) -> dict[str, Any]:
+    key = entry.key
+    return {
+        "kind": entry.kind.value,
+        "user_email": entry.user,
+        "uid": key.uid if key else None,
+        "recurrence_id": encode_recurrence_id(key.recurrence_id) if key else None,
+        "at": at,
+        "payload": entry.payload,
+    }
+
+
+def _change(row: Row[Any]) -> Change:
+    key = None if row.uid is None else key_of(row.uid, row.recurrence_id)
+    return Change(
+        cursor=row.cursor,
+        kind=ChangeKind(row.kind),
+        user=row.user_email,
+        key=key,
+        at=row.at,
+        payload=dict(row.payload),
+    )

@@ -1,0 +1,101 @@
+"""Turning a database URL into a configured async engine.
+
+URLs are accepted in their plain form (``sqlite:///path/to/db``, ``postgresql://user@host:5432/db``); the async
+driver (aiosqlite, asyncpg) is chosen here. A PostgreSQL URL may carry ``?schema=name``: every connection then
+works in that schema (``search_path``), which lets several connectors or test runs share one database.
+
+SQLite gets WAL (readers do not block the writer), foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for
+transactions opened through :func:`writer` so that read-then-write sequences (leases, claims, apply) are atomic
+across connections instead of failing on lock upgrade.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tc_calendar.store.errors import UnsupportedDatabaseError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WRITE_OPTION = "tc_calendar_write"
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseTarget:
+    """A parsed database URL: the SQLAlchemy URL with its async driver, and the PostgreSQL schema if any."""
+
+    url: URL
+    schema: str | None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+
+def parse_url(url: str) -> DatabaseTarget:
+    """Choose the async driver and take the ``schema`` query parameter out of the URL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    schema = parsed.query.get("schema")
+    if isinstance(schema, tuple):
+        schema = schema[-1]
+    parsed = parsed.difference_update_query(["schema"])
+    if backend == "sqlite":
+        if schema:
+            raise UnsupportedDatabaseError("SQLite has no schemas; remove ?schema= from the database URL")
+        return DatabaseTarget(parsed.set(drivername="sqlite+aiosqlite"), None)
+    if backend == "postgresql":
+        if schema and not _SCHEMA_NAME.fullmatch(schema):
+            raise UnsupportedDatabaseError(f"schema name {schema!r} must be a plain SQL identifier")
+        return DatabaseTarget(parsed.set(drivername="postgresql+asyncpg"), schema or None)
+    raise UnsupportedDatabaseError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url``, configured as the module docstring describes."""
+    target = parse_url(url)
+    if target.is_sqlite:
+        engine = create_async_engine(target.url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if target.schema:
+        connect_args["server_settings"] = {"search_path": target.schema}
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(target.url, connect_args=connect_args, **kwargs)
+
+
+def writer(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool), whose transactions take SQLite's write lock when they begin."""
+    return engine.execution_options(**{_WRITE_OPTION: True})
+
+
+def is_postgresql(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself (the driver's implicit BEGIN is deferred and
+        # cannot be made IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

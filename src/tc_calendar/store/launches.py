@@ -1,0 +1,119 @@
+"""Queries about conference launches: the claim row that makes each start happen exactly once.
+
+A claim is an INSERT guarded by the unique (uid, recurrence id) constraint with ``ON CONFLICT DO NOTHING``: of
+any number of callers, in any number of processes and across restarts, exactly one inserts the row and is told
+to start the conference. There is no read-then-write window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tc_calendar.model import OccurrenceKey
+from tc_calendar.store._dialect import upsert_insert
+from tc_calendar.store._keys import encode_recurrence_id, key_of
+from tc_calendar.store.errors import LaunchNotFoundError
+from tc_calendar.store.records import LaunchRecord, LaunchState
+from tc_calendar.store.tables import launches
+
+
+async def claim(
+    connection: AsyncConnection,
+    key: OccurrenceKey,
+    conference_id: str,
+    scheduled_at: datetime,
+    owner: str,
+    now: datetime,
+) -> bool:
+    """Insert the claim for ``key``; True only for the caller whose row was inserted."""
+    statement = (
+        upsert_insert(connection, launches)
+        .values(
+            uid=key.uid,
+            recurrence_id=encode_recurrence_id(key.recurrence_id),
+            conference_id=conference_id,
+            scheduled_at=scheduled_at,
+            claimed_by=owner,
+            claimed_at=now,
+            state=LaunchState.CLAIMED.value,
+            attempts=1,
+            late=False,
+        )
+        .on_conflict_do_nothing(index_elements=["uid", "recurrence_id"])
+        .returning(launches.c.id)
+    )
+    return (await connection.execute(statement)).first() is not None
+
+
+async def finish(
+    connection: AsyncConnection,
+    key: OccurrenceKey,
+    state: LaunchState,
+    error: str | None,
+    late: bool,
+    now: datetime,
+) -> None:
+    """Record how a claimed start ended (``started``, ``failed`` or ``skipped``)."""
+    finished_at = None if state is LaunchState.CLAIMED else now
+    statement = (
+        update(launches)
+        .where(*_where(key))
+        .values(state=state.value, last_error=error, late=late, finished_at=finished_at)
+    )
+    if (await connection.execute(statement)).rowcount == 0:
+        raise LaunchNotFoundError(f"no launch was claimed for {key}")
+
+
+async def retry(connection: AsyncConnection, key: OccurrenceKey, owner: str, now: datetime) -> bool:
+    """Claim a failed start again (one caller wins, as with :func:`claim`); counts the attempt."""
+    statement = (
+        update(launches)
+        .where(*_where(key), launches.c.state == LaunchState.FAILED.value)
+        .values(
+            state=LaunchState.CLAIMED.value,
+            claimed_by=owner,
+            claimed_at=now,
+            attempts=launches.c.attempts + 1,
+            finished_at=None,
+        )
+    )
+    return bool((await connection.execute(statement)).rowcount == 1)
+
+
+async def get(connection: AsyncConnection, key: OccurrenceKey) -> LaunchRecord | None:
+    row = (await connection.execute(select(launches).where(*_where(key)))).first()
+    return None if row is None else _record(row)
+
+
+async def list_launches(
+    connection: AsyncConnection, states: Collection[LaunchState] | None, limit: int
+) -> list[LaunchRecord]:
+    """Launches by scheduled start, optionally only in ``states``."""
+    query = select(launches).order_by(launches.c.scheduled_at, launches.c.id).limit(limit)
+    if states is not None:
+        query = query.where(launches.c.state.in_([state.value for state in states]))
+    return [_record(row) for row in await connection.execute(query)]
+
+
+def _where(key: OccurrenceKey) -> tuple[Any, Any]:
+    return launches.c.uid == key.uid, launches.c.recurrence_id == encode_recurrence_id(key.recurrence_id)
+
+
+def _record(row: Row[Any]) -> LaunchRecord:
+    return LaunchRecord(
+        key=key_of(row.uid, row.recurrence_id),
+        conference_id=row.conference_id,
+        scheduled_at=row.scheduled_at,
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        state=LaunchState(row.state),
+        attempts=row.attempts,
+        late=row.late,
+        last_error=row.last_error,
+        finished_at=row.finished_at,
+    )

@@ -1,0 +1,101 @@
+"""Queries that read occurrences: a user's calendar view, one occurrence, what the sync core diffs against."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tc_calendar.model import Attendee, Occurrence, OccurrenceKey, Response
+from tc_calendar.store._keys import encode_recurrence_id, key_of
+from tc_calendar.store._rows import attendee_from_row, occurrence_from_row
+from tc_calendar.store.tables import attendees, occurrences, visibility
+
+#: Ids per ``IN (...)`` list, well under SQLite's and asyncpg's parameter limits.
+_CHUNK = 500
+
+
+async def load_view(
+    connection: AsyncConnection, user: str, start: datetime, end: datetime
+) -> list[tuple[Occurrence, Response]]:
+    """Occurrences ``user`` sees that overlap ``[start, end)``, by start time, each with the user's answer.
+
+    An occurrence overlaps when it starts before ``end`` and ends after ``start``; a zero-length one (start equal
+    to end) counts when it starts inside the range.
+    """
+    query = (
+        select(occurrences, visibility.c.my_response)
+        .join(visibility, visibility.c.occurrence_id == occurrences.c.id)
+        .where(visibility.c.user_email == user)
+        .where(occurrences.c.start_at < end)
+        .where(or_(occurrences.c.end_at > start, occurrences.c.start_at >= start))
+    )
+    rows = await _ordered(connection, query)
+    found = await _with_attendees(connection, rows)
+    return [(occurrence, Response(row.my_response)) for occurrence, row in zip(found, rows, strict=True)]
+
+
+async def get_occurrence(connection: AsyncConnection, key: OccurrenceKey) -> Occurrence | None:
+    query = select(occurrences).where(
+        occurrences.c.uid == key.uid, occurrences.c.recurrence_id == encode_recurrence_id(key.recurrence_id)
+    )
+    row = (await connection.execute(query)).first()
+    return None if row is None else (await _with_attendees(connection, [row]))[0]
+
+
+async def conference_occurrences(connection: AsyncConnection, start: datetime, end: datetime) -> list[Occurrence]:
+    """Occurrences with a conference link, not cancelled, starting in ``[start, end)``: what the launcher runs."""
+    query = (
+        select(occurrences)
+        .where(occurrences.c.conference_id.is_not(None), occurrences.c.cancelled.is_(False))
+        .where(and_(occurrences.c.start_at >= start, occurrences.c.start_at < end))
+    )
+    return await _with_attendees(connection, await _ordered(connection, query))
+
+
+async def known_keys(connection: AsyncConnection, mailbox: str) -> dict[OccurrenceKey, str]:
+    """Key -> content hash of this mailbox's own copy, for every occurrence the mailbox sees."""
+    query = _mailbox_copies(mailbox).add_columns(visibility.c.content_hash)
+    return {key_of(row.uid, row.recurrence_id): row.content_hash for row in await connection.execute(query)}
+
+
+async def item_ids(connection: AsyncConnection, mailbox: str) -> dict[OccurrenceKey, str]:
+    """Key -> Exchange item id the occurrence came from in this mailbox."""
+    query = _mailbox_copies(mailbox).add_columns(visibility.c.item_id)
+    return {key_of(row.uid, row.recurrence_id): row.item_id for row in await connection.execute(query)}
+
+
+def _mailbox_copies(mailbox: str) -> Select[Any]:
+    return (
+        select(occurrences.c.uid, occurrences.c.recurrence_id)
+        .join(visibility, visibility.c.occurrence_id == occurrences.c.id)
+        .where(visibility.c.user_email == mailbox)
+    )
+
+
+async def _ordered(connection: AsyncConnection, query: Select[Any]) -> list[Row[Any]]:
+    ordered = query.order_by(occurrences.c.start_at, occurrences.c.uid, occurrences.c.recurrence_id)
+    return list(await connection.execute(ordered))
+
+
+async def _with_attendees(connection: AsyncConnection, rows: Sequence[Row[Any]]) -> list[Occurrence]:
+    by_occurrence = await _attendees_of(connection, [row.id for row in rows])
+    return [occurrence_from_row(row, by_occurrence.get(row.id, ())) for row in rows]
+
+
+async def _attendees_of(connection: AsyncConnection, ids: Sequence[int]) -> dict[int, list[Attendee]]:
+    found: dict[int, list[Attendee]] = defaultdict(list)
+    for offset in range(0, len(ids), _CHUNK):
+        chunk = ids[offset : offset + _CHUNK]
+        query = (
+            select(attendees)
+            .where(attendees.c.occurrence_id.in_(chunk))
+            .order_by(attendees.c.occurrence_id, attendees.c.position)
+        )
+        for row in await connection.execute(query):
+            found[row.occurrence_id].append(attendee_from_row(row))
+    return found

@@ -1,0 +1,267 @@
+"""The :class:`Store`: the connector's only door to its database.
+
+Each method runs in its own transaction on a connection from the pool and returns plain values (domain types of
+:mod:`tc_calendar.model` or the records of :mod:`tc_calendar.store.records`); no session or connection ever
+reaches a caller. Time comes from an injectable clock so that tests of leases and launches are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
+from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
+from tc_calendar.store.engine import create_engine, writer
+from tc_calendar.store.errors import DatabaseError
+from tc_calendar.store.records import (
+    ConfiguredMailbox,
+    LaunchRecord,
+    LaunchState,
+    MailboxCheckpoint,
+    MailboxState,
+    MailboxStatus,
+    TrueConfUser,
+)
+from tc_calendar.sync.actions import Action, SaveCheckpoint
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Async repository over SQLite or PostgreSQL; build it with :meth:`open` and close it when done."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+        self._clock = clock
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
+        """A store on the (already migrated) database at ``url``; connections are made lazily."""
+        return cls(create_engine(url, **engine_options), clock)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.dialect.name
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.connect() as connection:
+                yield connection
+        except (DBAPIError, OSError) as error:
+            raise DatabaseError(f"database read failed: {error}") from error
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._writer.begin() as connection:
+                yield connection
+        except (DBAPIError, OSError) as error:
+            raise DatabaseError(f"database write failed: {error}") from error
+
+    # --- occurrences -------------------------------------------------------------------------------------------
+
+    async def apply(self, actions: Sequence[Action]) -> list[Change]:
+        """Apply one batch of sync actions atomically; return the change-log entries it appended (maybe none)."""
+        async with self._write() as connection:
+            return await applying.apply_actions(connection, actions, self._clock())
+
+    async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]:
+        async with self._read() as connection:
+            return await reads.load_view(connection, user.lower(), start, end)
+
+    async def get_occurrence(self, key: OccurrenceKey) -> Occurrence | None:
+        async with self._read() as connection:
+            return await reads.get_occurrence(connection, key)
+
+    async def known_keys(self, mailbox: str) -> dict[OccurrenceKey, str]:
+        """Key -> content hash of the mailbox's own copy: what the sync core diffs Exchange against."""
+        async with self._read() as connection:
+            return await reads.known_keys(connection, mailbox.lower())
+
+    async def item_ids(self, mailbox: str) -> dict[OccurrenceKey, str]:
+        """Key -> Exchange item id each occurrence came from in the mailbox."""
+        async with self._read() as connection:
+            return await reads.item_ids(connection, mailbox.lower())
+
+    async def launches_between(self, start: datetime, end: datetime) -> list[Occurrence]:
+        """Occurrences with a conference link, not cancelled, starting in ``[start, end)``, by start."""
+        async with self._read() as connection:
+            return await reads.conference_occurrences(connection, start, end)
+
+    # --- change log ---------------------------------------------------------------------------------------------
+
+    async def changes_after(self, cursor: int, users: set[str] | None = None, limit: int = 1000) -> list[Change]:
+        """Entries after ``cursor`` in order (for ``users`` only, unless None); resume from the last one's cursor."""
+        wanted = None if users is None else {user.lower() for user in users}
+        async with self._read() as connection:
+            return await changelog.changes_after(connection, cursor, wanted, limit)
+
+    async def latest_cursor(self) -> int:
+        async with self._read() as connection:
+            return await changelog.latest_cursor(connection)
+
+    async def append_change(
+        self, kind: ChangeKind, user: str, key: OccurrenceKey | None = None, payload: dict[str, object] | None = None
+    ) -> Change:
+        """Append one entry that is not about event content (conference started or failed, mailbox state)."""
+        entry = changelog.NewChange(kind, user.lower(), key, dict(payload or {}))
+        async with self._write() as connection:
+            await changelog.serialize_writers(connection)
+            (change,) = await changelog.append(connection, [entry], self._clock())
+            return change
+
+    async def prune_changes(self, before: datetime) -> int:
+        """Forget entries older than ``before`` (clients further behind must reload their view)."""
+        async with self._write() as connection:
+            return await changelog.prune_before(connection, before)
+
+    # --- mailboxes ----------------------------------------------------------------------------------------------
+
+    async def register_config_mailboxes(self, entries: Sequence[ConfiguredMailbox]) -> None:
+        """Make the config mailboxes exactly ``entries`` in this order (mailboxes no longer listed are disabled)."""
+        async with self._write() as connection:
+            await mailboxes.register_config(connection, entries, self._clock())
+
+    async def register_on_demand_mailbox(self, email: str, provider_index: int = 0) -> bool:
+        """Add a mailbox a client asked for; True when it was not known before."""
+        async with self._write() as connection:
+            return await mailboxes.register_on_demand(connection, email, provider_index, self._clock())
+
+    async def list_mailboxes(self) -> list[MailboxStatus]:
+        async with self._read() as connection:
+            return await mailboxes.list_statuses(connection)
+
+    async def get_mailbox(self, email: str) -> MailboxStatus | None:
+        async with self._read() as connection:
+            return await mailboxes.get_status(connection, email)
+
+    async def set_mailbox_state(self, email: str, state: MailboxState) -> None:
+        async with self._write() as connection:
+            await mailboxes.update_mailbox(connection, email, state=state.value)
+
+    async def record_sync_success(self, email: str) -> None:
+        """The mailbox synchronized: state ``ok`` and the time of success (the last error is kept for admins)."""
+        async with self._write() as connection:
+            await mailboxes.update_mailbox(
+                connection, email, state=MailboxState.OK.value, last_success_at=self._clock()
+            )
+
+    async def record_sync_error(self, email: str, error: str) -> None:
+        async with self._write() as connection:
+            now = self._clock()
+            await mailboxes.update_mailbox(
+                connection, email, state=MailboxState.ERROR.value, last_error=error, last_error_at=now
+            )
+
+    async def load_checkpoint(self, email: str) -> MailboxCheckpoint | None:
+        async with self._read() as connection:
+            return await mailboxes.load_checkpoint(connection, email)
+
+    async def save_checkpoint(
+        self, email: str, sync_state: str | None, window_start: datetime, window_end: datetime
+    ) -> None:
+        """Save a checkpoint alone (with changes, put a :class:`SaveCheckpoint` in the :meth:`apply` batch)."""
+        await self.apply([SaveCheckpoint(email, sync_state, window_start, window_end)])
+
+    async def save_subscription(self, email: str, subscription_id: str | None, watermark: str | None) -> None:
+        async with self._write() as connection:
+            await mailboxes.update_mailbox(connection, email, subscription_id=subscription_id, watermark=watermark)
+
+    async def lease_mailboxes(self, owner: str, limit: int, ttl: timedelta) -> list[str]:
+        """Lease up to ``limit`` mailboxes no other instance holds (renewing ``owner``'s own); returns them."""
+        async with self._write() as connection:
+            return await mailboxes.lease_free(connection, owner, limit, self._clock(), ttl)
+
+    async def lease_mailbox(self, email: str, owner: str, ttl: timedelta) -> bool:
+        async with self._write() as connection:
+            return await mailboxes.lease_one(connection, email, owner, self._clock(), ttl)
+
+    async def renew_lease(self, email: str, owner: str, ttl: timedelta) -> bool:
+        """False when the lease was lost: stop synchronizing that mailbox."""
+        async with self._write() as connection:
+            return await mailboxes.renew(connection, email, owner, self._clock(), ttl)
+
+    async def release_lease(self, owner: str, email: str | None = None) -> None:
+        """Release one lease, or all of ``owner``'s (at shutdown) when ``email`` is None."""
+        async with self._write() as connection:
+            await mailboxes.release(connection, owner, email)
+
+    # --- conference launches -------------------------------------------------------------------------------------
+
+    async def claim_launch(self, key: OccurrenceKey, conference_id: str, scheduled_at: datetime, owner: str) -> bool:
+        """True for exactly one caller per occurrence, ever: that caller starts the conference."""
+        async with self._write() as connection:
+            return await launches.claim(connection, key, conference_id, scheduled_at, owner, self._clock())
+
+    async def finish_launch(
+        self, key: OccurrenceKey, state: LaunchState, error: str | None = None, late: bool = False
+    ) -> None:
+        async with self._write() as connection:
+            await launches.finish(connection, key, state, error, late, self._clock())
+
+    async def retry_launch(self, key: OccurrenceKey, owner: str) -> bool:
+        """Claim a failed launch again; True for exactly one caller."""
+        async with self._write() as connection:
+            return await launches.retry(connection, key, owner, self._clock())
+
+    async def get_launch(self, key: OccurrenceKey) -> LaunchRecord | None:
+        async with self._read() as connection:
+            return await launches.get(connection, key)
+
+    async def list_launches(
+        self, states: Collection[LaunchState] | None = None, limit: int = 1000
+    ) -> list[LaunchRecord]:
+        async with self._read() as connection:
+            return await launches.list_launches(connection, states, limit)
+
+    async def pending_launches(self, limit: int = 1000) -> list[LaunchRecord]:
+        """Claimed but not finished (e.g. the instance stopped in between)."""
+        return await self.list_launches([LaunchState.CLAIMED], limit)
+
+    # --- caches ----------------------------------------------------------------------------------------------
+
+    async def upsert_trueconf_users(self, users: Sequence[TrueConfUser]) -> None:
+        async with self._write() as connection:
+            await caches.upsert_trueconf_users(connection, users)
+
+    async def lookup_trueconf_users(self, emails: Iterable[str]) -> dict[str, TrueConfUser]:
+        async with self._read() as connection:
+            return await caches.lookup_trueconf_users(connection, emails)
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self._read() as connection:
+            return await caches.get_meta(connection, key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self._write() as connection:
+            await caches.set_meta(connection, key, value)
+
+    async def set_meta_default(self, key: str, value: str) -> str:
+        """Store ``value`` unless the key is set; return what is stored (e.g. a generated secret, first one wins)."""
+        async with self._write() as connection:
+            return await caches.set_meta_default(connection, key, value)

@@ -1,0 +1,124 @@
+"""Fixtures shared by the whole test suite.
+
+``database_url`` is a freshly migrated database, once on SQLite (a file in the test's tmp dir) and once on
+PostgreSQL (a schema of its own, ``tcc_test_<random>``, dropped afterwards), so every test that uses it
+specifies behaviour on both backends. ``store`` is an open :class:`~tc_calendar.store.Store` on it.
+
+PostgreSQL tests need ``TC_CALENDAR_TEST_PG`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``). Without it,
+or when the server does not answer, they skip — except in CI (``CI`` set), where they fail: CI must test
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tc_calendar.store import Store, upgrade_async
+
+PG_ENV = "TC_CALENDAR_TEST_PG"
+T = TypeVar("T")
+
+
+def run_in_fresh_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous code, on a loop of its own in another thread.
+
+    Fixtures use it so they never disturb the event loop pytest-asyncio gives the test.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the PostgreSQL tests", pytrace=False)
+    pytest.skip(f"{reason}; PostgreSQL tests skipped")
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").difference_update_query(["schema"]).render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """The PostgreSQL server URL from ``TC_CALENDAR_TEST_PG``, checked to answer (skip, or fail in CI)."""
+    url = os.environ.get(PG_ENV, "")
+    if not url:
+        _unavailable(f"{PG_ENV} is not set")
+    try:
+        run_in_fresh_loop(_ping(url))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        _unavailable(f"PostgreSQL at {PG_ENV}={url} does not answer: {error}")
+    return url
+
+
+async def _ping(url: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+    await connection.close()
+
+
+async def _execute(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _url_with_schema(server_url: str, schema: str) -> str:
+    return make_url(server_url).update_query_dict({"schema": schema}).render_as_string(False)
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A PostgreSQL URL (``...?schema=tcc_test_<random>``) on a new, empty schema, dropped after the test."""
+    schema = f"tcc_test_{secrets.token_hex(6)}"
+    run_in_fresh_loop(_execute(postgres_server_url, f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _url_with_schema(postgres_server_url, schema)
+    finally:
+        run_in_fresh_loop(_execute(postgres_server_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def fresh_sqlite_url(tmp_path: Path) -> str:
+    """A SQLite URL on a file that does not exist yet."""
+    return f"sqlite:///{tmp_path / 'tc_calendar.db'}"
+
+
+@pytest.fixture
+def postgres_database_url(fresh_postgres_url: str) -> str:
+    """A PostgreSQL database migrated to head, for tests that only make sense on PostgreSQL."""
+    run_in_fresh_loop(upgrade_async(fresh_postgres_url))
+    return fresh_postgres_url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest) -> str:
+    """An empty database (no tables), on each backend in turn."""
+    name = "fresh_sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """A database migrated to head, on each backend in turn."""
+    run_in_fresh_loop(upgrade_async(empty_database_url))
+    return empty_database_url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """An open store on ``database_url``, closed after the test."""
+    async with Store.open(database_url) as opened:
+        yield opened
