@@ -1,0 +1,182 @@
+"""Change feed: reads the change log once per wake-up and fans it out to every subscription.
+
+Pushes are driven from the store's change log, never from memory of what was sent: a subscription is only a
+cursor, so a client that reconnects and resumes from its last cursor gets every later change exactly once, in
+order. Wake-ups come from :class:`ChangeSignal` (the store or sync engine calls ``notify_new_changes`` after a
+commit); a poll every ``poll_interval`` seconds is the safety net (other processes, PostgreSQL writers on other
+nodes, a missed signal). Recent changes are kept in a bounded ring, already rendered to JSON, so a thousand live
+subscribers cost one log read; subscribers further behind read the log themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from tc_calendar.api.ports import CalendarReader, ChangeLog
+from tc_calendar.api.wire import change_to_wire, response_of
+from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
+
+log = logging.getLogger(__name__)
+
+
+class ChangeSignal:
+    """An in-process "the change log grew" signal. Cheap, lossy by design: the poll catches what it misses."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _ensure(self) -> asyncio.Event:
+        if self._event is None:
+            self._event = asyncio.Event()
+            self._loop = asyncio.get_running_loop()
+        return self._event
+
+    def notify_new_changes(self) -> None:
+        """Call after committing change-log entries; safe from any thread."""
+        event, loop = self._event, self._loop
+        if event is None or loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            event.set()
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, within: float) -> None:
+        """Return at the next signal or after ``within`` seconds, whichever is first."""
+        event = self._ensure()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), within)
+        event.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    cursor: int
+    user: str
+    doc: dict[str, Any]
+
+
+def _my_response(change: Change, occurrence: Occurrence) -> Response:
+    value = change.payload.get("my_response") or change.payload.get("myResponse")
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return Response(value)
+    return response_of(occurrence, change.user)
+
+
+class ChangeFeed:
+    """The shared reader of the change log; see the module docstring for why it exists."""
+
+    def __init__(
+        self,
+        changes: ChangeLog,
+        calendar: CalendarReader,
+        signal: ChangeSignal,
+        *,
+        poll_interval: float = 1.0,
+        ring_size: int = 10_000,
+        read_batch: int = 500,
+    ) -> None:
+        self._changes = changes
+        self._calendar = calendar
+        self._signal = signal
+        self._poll_interval = poll_interval
+        self._ring: deque[FeedEntry] = deque(maxlen=ring_size)
+        self._read_batch = read_batch
+        self._floor = 0
+        self.head = 0
+        self._tick = asyncio.Event()
+        self._started = False
+
+    async def start(self) -> None:
+        self.head = self._floor = await self._changes.latest_cursor()
+        self._started = True
+
+    async def render(self, changes: list[Change]) -> list[FeedEntry]:
+        """Attach the current state of each upserted occurrence (read once per key per batch)."""
+        keys = {c.key for c in changes if c.kind is ChangeKind.UPSERT and c.key is not None}
+        states: dict[OccurrenceKey, Occurrence | None] = {}
+        for key in keys:
+            states[key] = await self._calendar.get_occurrence(key)
+        entries = []
+        for change in changes:
+            occurrence = states.get(change.key) if change.key is not None else None
+            my_response = _my_response(change, occurrence) if occurrence is not None else None
+            entries.append(FeedEntry(change.cursor, change.user, change_to_wire(change, occurrence, my_response)))
+        return entries
+
+    async def poll_once(self) -> int:
+        """Read everything after ``head`` into the ring; returns how many changes were read."""
+        total = 0
+        while True:
+            batch = await self._changes.changes_after(self.head, None, self._read_batch)
+            if not batch:
+                break
+            for entry in await self.render(batch):
+                if len(self._ring) == self._ring.maxlen:
+                    self._floor = self._ring[0].cursor
+                self._ring.append(entry)
+            self.head = batch[-1].cursor
+            total += len(batch)
+            if len(batch) < self._read_batch:
+                break
+        if total:
+            tick, self._tick = self._tick, asyncio.Event()
+            tick.set()
+        return total
+
+    async def run(self) -> None:
+        """The poller task: wait for a signal (or the poll interval), then read the log."""
+        if not self._started:
+            await self.start()
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:  # the next poll retries; subscribers keep their cursors
+                log.exception("reading the change log failed; retrying in %.1f s", self._poll_interval)
+            await self._signal.wait(self._poll_interval)
+
+    async def read_after(
+        self, cursor: int, users: frozenset[str] | None, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Changes after ``cursor`` for ``users`` (``None``: all), at most ``limit``; and the cursor to go on from.
+
+        The returned cursor may pass changes that were filtered out, never one that was not looked at.
+        """
+        head = self.head
+        if cursor >= self._floor and self._started:
+            picked: list[FeedEntry] = []
+            for entry in reversed(self._ring):
+                if entry.cursor <= cursor:
+                    break
+                if entry.cursor <= head and (users is None or entry.user in users):
+                    picked.append(entry)
+            picked.reverse()
+            if len(picked) > limit:
+                picked = picked[:limit]
+                return [e.doc for e in picked], picked[-1].cursor
+            return [e.doc for e in picked], max(cursor, head)
+        changes = await self._changes.changes_after(cursor, set(users) if users is not None else None, limit)
+        entries = await self.render(changes)
+        if len(entries) == limit:
+            return [e.doc for e in entries], entries[-1].cursor
+        last = entries[-1].cursor if entries else cursor
+        return [e.doc for e in entries], max(last, min(head, self.head))
+
+    async def wait_beyond(self, cursor: int, within: float) -> None:
+        """Return when the feed's head passes ``cursor``, or after ``within`` seconds."""
+        if self.head > cursor:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tick.wait(), within)

@@ -1,0 +1,91 @@
+"""Running the app under uvicorn: on ``wsPort`` in the service, on 127.0.0.1 port 0 in tests and benchmarks.
+
+We bind the listening socket ourselves so that port 0 works and the chosen port is known before the first
+client connects. WebSocket settings: the sans-I/O websockets implementation (it applies back-pressure, which
+the slow-client rule relies on), no per-message compression (bounded memory and CPU per frame), and a hard
+frame cap above which the WebSocket layer itself closes with 1009.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from tc_calendar.api.limits import ApiLimits
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    host: str
+    port: int
+    tls: bool
+    server: uvicorn.Server
+
+    @property
+    def url(self) -> str:
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}/ws"
+
+
+def uvicorn_config(
+    app: Starlette,
+    limits: ApiLimits,
+    *,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    log_level: str = "warning",
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        ws="websockets-sansio",
+        ws_max_size=limits.hard_frame_bytes,
+        ws_per_message_deflate=False,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@contextlib.asynccontextmanager
+async def run_server(
+    app: Starlette,
+    limits: ApiLimits,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+) -> AsyncIterator[RunningServer]:
+    """Serve ``app`` until the block exits; then close connections and stop (also on error)."""
+    config = uvicorn_config(app, limits, tls_cert=tls_cert, tls_key=tls_key)
+    server = uvicorn.Server(config)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="api-uvicorn")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the API server stopped while starting")
+            await asyncio.sleep(0.01)
+        yield RunningServer(host, sock.getsockname()[1], tls_cert is not None, server)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
