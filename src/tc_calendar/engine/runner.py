@@ -1,0 +1,364 @@
+"""The sync loop of one mailbox: initial (window) sync, incremental sync on notifications, back-off.
+
+Each admitted mailbox has one :class:`MailboxWorker` task that owns the mailbox's sync state and back-off;
+nothing else writes that mailbox's events. One cycle is either
+
+* a **window sync**: take SyncFolderItems' latest SyncState *first*, then read the window with a CalendarView
+  and diff it against the store. Used for the first sync, after an invalid SyncState, and when the window
+  slides (once a day). The diff emits only real differences, so a resync of an unchanged calendar writes no
+  change-log entry. A change that lands between the two reads is replayed by the next incremental sync, which
+  the diff makes a no-op, so nothing is lost or doubled; or
+* an **incremental sync**: SyncFolderItems pages from the stored SyncState.
+
+Every page of actions is applied in one store transaction together with the SyncState (``SaveCheckpoint``) it
+leads to, so a crash at any point either loses the whole page (it is fetched again from the old state) or
+keeps it with its state: never half, never twice.
+
+A cycle runs when a notification arrives, when the poll interval passes (a safety net while streaming works,
+short while it does not), or when the window slides. Failures are classified by the provider errors:
+throttling waits the server's back-off on the service account's gate (all its mailboxes wait), transient
+failures back off exponentially with jitter, mailbox and credential failures put the mailbox in state
+``error`` with the message and retry slowly; one mailbox's failure never touches another's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
+from tc_calendar.engine.mailboxes import pick_credential
+from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
+from tc_calendar.metrics import Metrics
+from tc_calendar.model import Change
+from tc_calendar.providers.base import (
+    AuthError,
+    CalendarProvider,
+    InvalidSyncStateError,
+    MailboxError,
+    NotificationKind,
+    ProviderError,
+    RemoteItem,
+    SyncBatch,
+    ThrottledError,
+)
+from tc_calendar.store.records import MailboxState
+from tc_calendar.sync.actions import Action, SaveCheckpoint
+from tc_calendar.sync.window import SyncWindow, current_window, next_slide
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_FAILURES_BEFORE_ERROR = 3
+"""Consecutive transient failures after which a healthy mailbox is shown in state ``error``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """Timing and policy of the sync loops; the defaults suit production, tests shorten them."""
+
+    auto_sync: bool = False
+    """``cache.autoSync``: ``False`` keeps out events last changed before the mailbox was first seen."""
+    backward_months: int = 2
+    forward_months: int = 3
+    poll_interval: float = 900.0
+    """Seconds between safety-net incremental syncs while notifications work."""
+    fallback_poll_interval: float = 30.0
+    """Seconds between incremental syncs while a mailbox's notification stream is down."""
+    transient_retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=1.0, cap=300.0))
+    error_retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=30.0, cap=900.0, jitter=0.2))
+    slide_spread: float = 600.0
+    """Window slides are spread over this many seconds after midnight UTC, so mailboxes do not all resync at once."""
+    max_window_syncs: int = 8
+    """Window syncs running at once per provider (initial syncs of many mailboxes queue in priority order)."""
+
+
+@dataclass(slots=True)
+class _Checkpoint:
+    sync_state: str | None
+    window: SyncWindow | None
+
+
+class EngineContext:
+    """What every worker of one service shares: store, planner, options, clock, hooks, metrics."""
+
+    def __init__(
+        self,
+        store: SyncStore,
+        planner: SyncPlanner,
+        options: SyncOptions,
+        *,
+        clock: Clock,
+        notify: NotifyHook | None,
+        metrics: Metrics | None,
+    ) -> None:
+        self.store = store
+        self.planner = planner
+        self.options = options
+        self.clock = clock
+        self.notify = notify
+        self.metrics = metrics
+        self.stopping = asyncio.Event()
+
+    def window(self) -> SyncWindow:
+        return current_window(self.clock, self.options.backward_months, self.options.forward_months)
+
+    async def commit(self, actions: Sequence[Action], pending_since: float | None) -> list[Change]:
+        """Apply one transaction; then tell the metrics and the notify hook about what changed."""
+        changes = await self.store.apply(actions)
+        if changes:
+            if self.metrics is not None:
+                self.metrics.changes.inc(len(changes))
+                if pending_since is not None:
+                    self.metrics.sync_latency.observe(time.monotonic() - pending_since)
+            if self.notify is not None:
+                try:
+                    result = self.notify(changes)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    log.exception("the change notify hook failed (the change log has the changes)")
+        return changes
+
+
+class MailboxWorker:
+    """The sync loop of one mailbox (see the module docstring)."""
+
+    def __init__(
+        self,
+        email: str,
+        provider: CalendarProvider,
+        gate: ThrottleGate,
+        window_slots: asyncio.Semaphore,
+        context: EngineContext,
+    ) -> None:
+        self.email = email
+        self.provider = provider
+        self.gate = gate
+        self.context = context
+        self._window_slots = window_slots
+        self._wake = asyncio.Event()
+        self._pending_since: float | None = None
+        self._streaming = False
+        self._checkpoint: _Checkpoint | None = None
+        self._force_window_sync = False
+        self._slide_offset = pick_credential(email, 1000) / 1000 * context.options.slide_spread
+        self.state: MailboxState | None = None
+        self.last_error: str | None = None
+        self.synced_once = asyncio.Event()
+        self.cycles = 0
+        self._transient_failures = 0
+        self._last_ok_write = 0.0
+
+    # ------------------------------------------------------------------------------------------ triggers
+
+    def trigger(self, kind: NotificationKind = NotificationKind.CHANGED) -> None:
+        """A change may be waiting in Exchange: run an incremental sync soon."""
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
+        self._wake.set()
+
+    def set_streaming(self, healthy: bool) -> None:
+        """Whether notifications for this mailbox work; if not, poll at the short fallback interval."""
+        changed = healthy != self._streaming
+        self._streaming = healthy
+        if changed and not healthy:
+            self._wake.set()
+
+    # ------------------------------------------------------------------------------------------ loop
+
+    async def run(self) -> None:
+        options = self.context.options
+        failures = 0
+        while not self.context.stopping.is_set():
+            try:
+                await self.gate.wait()
+                await self._cycle()
+                failures = 0
+                wait = options.poll_interval if self._streaming else options.fallback_poll_interval
+            except ThrottledError as exc:
+                self.gate.hold(exc.backoff_seconds)
+                log.info("%s: throttled, waiting %.1fs", self.email, exc.backoff_seconds)
+                self._wake.set()
+                wait = 0.0
+            except InvalidSyncStateError as exc:
+                log.warning("%s: %s", self.email, exc)
+                self._force_window_sync = True
+                self._wake.set()
+                wait = 0.0
+            except (MailboxError, AuthError) as exc:
+                failures += 1
+                await self._record_error(exc)
+                wait = options.error_retry.delay(failures)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                if not isinstance(exc, ProviderError):
+                    log.exception("%s: sync failed", self.email)
+                await self._record_error(exc, transient=True)
+                wait = options.transient_retry.delay(failures)
+            await self._sleep(wait)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait for a trigger, the timeout, the next window slide, or shutdown, whichever comes first."""
+        if self._wake.is_set() or self.context.stopping.is_set():
+            return
+        now = self.context.clock()
+        until_slide = (next_slide(now) - now).total_seconds() + self._slide_offset
+        timeout = max(0.0, min(seconds, until_slide))
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self.context.stopping.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _cycle(self) -> None:
+        pending_since = self._pending_since
+        self._pending_since = None
+        self._wake.clear()
+        self.cycles += 1
+        try:
+            checkpoint = await self._load_checkpoint()
+            window = self.context.window()
+            if self._force_window_sync or checkpoint.sync_state is None or checkpoint.window != window:
+                await self._window_sync(window, checkpoint, pending_since)
+            else:
+                await self._incremental_sync(window, checkpoint, pending_since)
+        except BaseException:
+            # Keep the trigger so the retry measures latency from the first notification.
+            if pending_since is not None and self._pending_since is None:
+                self._pending_since = pending_since
+            raise
+        await self._record_ok()
+
+    async def _load_checkpoint(self) -> _Checkpoint:
+        if self._checkpoint is None:
+            stored = await self.context.store.load_checkpoint(self.email)
+            window = None
+            if stored is not None and stored.window_start is not None and stored.window_end is not None:
+                window = SyncWindow(stored.window_start, stored.window_end)
+            self._checkpoint = _Checkpoint(stored.sync_state if stored else None, window)
+        return self._checkpoint
+
+    # ------------------------------------------------------------------------------------------ window sync
+
+    async def _window_sync(self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None) -> None:
+        first = checkpoint.sync_state is None and self.state is not MailboxState.OK
+        if first:
+            await self._set_state(MailboxState.SYNCING)
+        async with self._window_slots:
+            start_state = None if self._force_window_sync else checkpoint.sync_state
+            try:
+                sync_state = await self._latest_sync_state(start_state)
+            except InvalidSyncStateError:
+                sync_state = await self._latest_sync_state(None)
+            items = [item async for item in self.provider.initial_items(self.email, window)]
+        admitted = await self._admit(items)
+        known = await self.context.store.known_keys(self.email)
+        actions = self.context.planner.full(self.email, admitted, known, window)
+        actions.append(SaveCheckpoint(self.email, sync_state, window.start, window.end))
+        changes = await self.context.commit(actions, pending_since)
+        self._checkpoint = _Checkpoint(sync_state, window)
+        self._force_window_sync = False
+        log.info(
+            "%s: window %s..%s synced: %d items, %d changes",
+            self.email,
+            window.start.date(),
+            window.end.date(),
+            len(admitted),
+            len(changes),
+        )
+
+    async def _latest_sync_state(self, start: str | None) -> str:
+        latest = getattr(self.provider, "latest_sync_state", None)
+        if latest is not None:
+            state: str = await latest(self.email, start)
+            return state
+        while True:
+            batch = await self.provider.sync_changes(self.email, start)
+            start = batch.sync_state
+            if batch.includes_last:
+                return batch.sync_state
+
+    # ------------------------------------------------------------------------------------------ incremental
+
+    async def _incremental_sync(
+        self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None
+    ) -> None:
+        sync_state = checkpoint.sync_state
+        while True:
+            batch = await self.provider.sync_changes(self.email, sync_state)
+            admitted = await self._admit(list(batch.items))
+            if len(admitted) != len(batch.items):
+                batch = SyncBatch(
+                    batch.mailbox, tuple(admitted), batch.deleted_item_ids, batch.sync_state, batch.includes_last
+                )
+            actions: list[Action] = []
+            if batch.items or batch.deleted_item_ids:
+                stored = await self.context.store.item_ids(self.email)
+                actions = self.context.planner.incremental(self.email, batch, stored, window)
+            if batch.sync_state != sync_state:
+                actions.append(SaveCheckpoint(self.email, batch.sync_state, window.start, window.end))
+            if actions:
+                await self.context.commit(actions, pending_since)
+            sync_state = batch.sync_state
+            self._checkpoint = _Checkpoint(sync_state, window)
+            if batch.includes_last:
+                return
+
+    # ------------------------------------------------------------------------------------------ autoSync
+
+    async def _admit(self, items: list[RemoteItem]) -> list[RemoteItem]:
+        """``cache.autoSync: false``: only items created or changed since the mailbox was first seen.
+
+        Seed 3.1.2: "previously created events will not be displayed or synchronized ..., but other events will
+        be". An item counts as new when Exchange's LastModifiedTime is at or after the mailbox's first-seen time
+        (recorded by the store when the mailbox was registered); an old event that is edited later becomes
+        visible from then on, because it was "changed afterwards".
+        """
+        if self.context.options.auto_sync:
+            return items
+        since = await self._first_seen()
+        if since is None:
+            return items
+        return [item for item in items if item.last_modified is None or item.last_modified >= since]
+
+    async def _first_seen(self) -> datetime | None:
+        status = await self.context.store.get_mailbox(self.email)
+        return None if status is None else status.first_seen_at
+
+    # ------------------------------------------------------------------------------------------ status
+
+    async def _set_state(self, state: MailboxState) -> None:
+        self.state = state
+        await self.context.store.set_mailbox_state(self.email, state)
+
+    async def _record_ok(self) -> None:
+        self.synced_once.set()
+        self._transient_failures = 0
+        now = time.monotonic()
+        if self.state is not MailboxState.OK or self.last_error is not None or now - self._last_ok_write > 60:
+            self.last_error = None
+            self.state = MailboxState.OK
+            self._last_ok_write = now
+            await self.context.store.record_sync_success(self.email)
+
+    async def _record_error(self, exc: BaseException, *, transient: bool = False) -> None:
+        message = str(exc) or type(exc).__name__
+        if message != self.last_error:
+            log.warning("%s: %s", self.email, message)
+        self.last_error = message
+        if transient:
+            self._transient_failures += 1
+            if self.state is MailboxState.OK and self._transient_failures < TRANSIENT_FAILURES_BEFORE_ERROR:
+                return  # a passing network failure does not make a healthy mailbox "broken"
+        self.state = MailboxState.ERROR
+        with contextlib.suppress(Exception):  # the database may be what failed; the loop retries anyway
+            await self.context.store.record_sync_error(self.email, message)

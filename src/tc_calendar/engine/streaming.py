@@ -1,0 +1,104 @@
+"""Notifications: keep the provider's change streams open and turn them into "sync this mailbox now" triggers.
+
+Mailboxes are watched in groups (the provider's ``partition``: for EWS one service account and up to 200
+subscriptions per streaming connection). A group whose stream fails is marked unhealthy so its mailboxes fall
+back to frequent polling (SyncFolderItems on a timer), and the stream is retried with back-off. Mailboxes added
+later (on demand) go into new groups instead of restarting existing ones.
+
+Notifications only wake sync loops; they carry no data the store relies on. Whatever a stream misses, the next
+SyncFolderItems from the stored SyncState catches up, which is why a lost stream costs latency, never changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.providers.base import CalendarProvider, MailboxNotification, ProviderError
+
+log = logging.getLogger(__name__)
+
+NotificationSink = Callable[[MailboxNotification], None]
+HealthSink = Callable[[Sequence[str], bool], None]
+
+
+class _Partitioning(Protocol):
+    def partition(self, mailboxes: Sequence[str]) -> list[list[str]]: ...
+
+
+class NotificationHub:
+    """Runs one watch task per group of mailboxes of one provider."""
+
+    def __init__(
+        self,
+        provider: CalendarProvider,
+        on_notification: NotificationSink,
+        on_health: HealthSink,
+        *,
+        retry: BackoffPolicy | None = None,
+    ) -> None:
+        self._provider = provider
+        self._on_notification = on_notification
+        self._on_health = on_health
+        self._retry = retry or BackoffPolicy(base=2.0, cap=300.0)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._watched: set[str] = set()
+
+    def _partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
+        partition = getattr(self._provider, "partition", None)
+        if partition is None:
+            return [list(mailboxes)]
+        return list(partition(mailboxes))
+
+    @property
+    def watched(self) -> frozenset[str]:
+        return frozenset(self._watched)
+
+    def watch(self, mailboxes: Sequence[str]) -> None:
+        """Start watching those of ``mailboxes`` not yet watched, in new groups."""
+        new = [mailbox for mailbox in dict.fromkeys(mailboxes) if mailbox not in self._watched]
+        if not new:
+            return
+        self._watched.update(new)
+        for group in self._partition(new):
+            self._tasks.append(asyncio.create_task(self._run_group(group), name=f"watch:{group[0]}+{len(group) - 1}"))
+
+    async def _run_group(self, group: list[str]) -> None:
+        failures = 0
+        while True:
+            try:
+                healthy = False
+                async for notification in self._provider.watch(group):
+                    if not healthy:
+                        healthy = True
+                        failures = 0
+                        self._on_health(group, True)
+                    self._on_notification(notification)
+                raise ProviderError("the notification stream ended")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                delay = self._retry.delay(failures)
+                log.warning(
+                    "notifications for %d mailboxes (%s...) failed: %s; polling instead, retrying in %.0fs",
+                    len(group),
+                    group[0],
+                    exc,
+                    delay,
+                )
+                self._on_health(group, False)
+                await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._watched.clear()

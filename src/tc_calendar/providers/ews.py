@@ -1,0 +1,426 @@
+"""The Exchange Web Services provider: exchangelib behind the :class:`~tc_calendar.providers.base.CalendarProvider`
+protocol.
+
+What it does on the wire, and why:
+
+* Every mailbox is read by impersonation (``ExchangeImpersonation`` header) with one of the provider's service
+  accounts, picked by a stable hash of the address, so load spreads evenly and a mailbox always uses the same one.
+* exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.engine.pool.BlockingPool`
+  whose size is the account's concurrency budget (``maxConcurrency``). Streaming connections get their own
+  threads, so a long-lived stream never eats the budget.
+* A window read is one FindItem with a CalendarView (ids of singles, occurrences and exceptions, expanded by
+  the server) followed by GetItem in chunks for the details (attendees, body, organizer): never one request per
+  item.
+* Incremental changes come from SyncFolderItems with the IdOnly shape, one page per call, then GetItem in
+  chunks. SyncFolderItems on a calendar folder reports singles and recurring masters only (exceptions live
+  inside their master), so for a master we also fetch its modified occurrences and hand them over as
+  ``exceptions``.
+* Notifications: one streaming subscription per mailbox (Exchange subscriptions are per mailbox), but one
+  GetStreamingEvents connection per service account carries up to 200 of them, so 10,000 mailboxes need a
+  handful of connections, not 10,000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from exchangelib import EWSDateTime
+from exchangelib.properties import StatusEvent
+from exchangelib.services import GetStreamingEvents, SyncFolderItems
+
+from tc_calendar.engine.mailboxes import normalize_email, pick_credential
+from tc_calendar.engine.pool import BlockingPool
+from tc_calendar.metrics import Metrics
+from tc_calendar.providers import ews_mapping
+from tc_calendar.providers._ews_errors import map_error
+from tc_calendar.providers._ews_session import EndpointSettings, ServiceAccount, register_tls_policy
+from tc_calendar.providers.base import (
+    AuthError,
+    ItemKind,
+    MailboxError,
+    MailboxNotification,
+    NotificationKind,
+    ProviderError,
+    RemoteItem,
+    SubscriptionExpiredError,
+    SyncBatch,
+    ThrottledError,
+    TransientError,
+)
+from tc_calendar.sync.window import SyncWindow
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 200
+"""Exchange accepts up to 200 subscription ids in one GetStreamingEvents request."""
+
+
+class EwsProvider:
+    """Reads calendars of many mailboxes on one EWS endpoint with one or more impersonation service accounts."""
+
+    def __init__(
+        self,
+        endpoint: EndpointSettings,
+        credentials: Sequence[tuple[str, str]],
+        *,
+        metrics: Metrics | None = None,
+        fetch_chunk_size: int = 50,
+        sync_page_size: int = 256,
+        streaming_minutes: int = 30,
+        stream_retry_seconds: float = 1.0,
+    ) -> None:
+        if not credentials:
+            raise ValueError("an EWS provider needs at least one service account")
+        register_tls_policy(endpoint.url, verify=endpoint.verify_tls, ca_bundle=endpoint.ca_bundle)
+        self.endpoint = endpoint
+        self._accounts = [ServiceAccount(endpoint, login, password) for login, password in credentials]
+        self._pools = [
+            BlockingPool(f"ews-{index}-{account.login}", endpoint.max_concurrency)
+            for index, account in enumerate(self._accounts)
+        ]
+        self._metrics = metrics
+        self._fetch_chunk_size = fetch_chunk_size
+        self._sync_page_size = sync_page_size
+        self._streaming_minutes = streaming_minutes
+        self._stream_retry_seconds = stream_retry_seconds
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, metrics: Metrics | None = None, **options: Any) -> EwsProvider:
+        """Build from one ``calendarProviders`` entry (:class:`tc_calendar.config.models.CalendarProvider`)."""
+        endpoint = EndpointSettings(
+            url=settings.url,
+            auth=settings.auth,
+            verify_tls=settings.verify_tls,
+            ca_bundle=settings.ca_bundle,
+            timeout_seconds=settings.timeout_seconds,
+            max_concurrency=settings.max_concurrency,
+        )
+        credentials = [(c.login, c.password.get_secret_value()) for c in settings.credentials]
+        return cls(endpoint, credentials, metrics=metrics, **options)
+
+    # ------------------------------------------------------------------------------------------ plumbing
+
+    def credential_index(self, mailbox: str) -> int:
+        """Which service account serves ``mailbox`` (stable across restarts)."""
+        return pick_credential(mailbox, len(self._accounts))
+
+    def service_login(self, mailbox: str) -> str:
+        return self._accounts[self.credential_index(mailbox)].login
+
+    def partition(self, mailboxes: Iterable[str]) -> list[list[str]]:
+        """Groups of mailboxes that can share one notification connection (same service account, <= 200)."""
+        by_account: dict[int, list[str]] = {}
+        for mailbox in mailboxes:
+            by_account.setdefault(self.credential_index(mailbox), []).append(normalize_email(mailbox))
+        groups: list[list[str]] = []
+        for index in sorted(by_account):
+            members = by_account[index]
+            for start in range(0, len(members), MAX_SUBSCRIPTIONS_PER_CONNECTION):
+                groups.append(members[start : start + MAX_SUBSCRIPTIONS_PER_CONNECTION])
+        return groups
+
+    def _count(self, operation: str, result: str) -> None:
+        if self._metrics is not None:
+            self._metrics.ews_requests.labels(operation=operation, result=result).inc()
+
+    async def _call(self, mailbox: str, operation: str, fn: Callable[[ServiceAccount], T]) -> T:
+        """Run ``fn(service_account)`` in that account's pool; count it; map exchangelib errors."""
+        if self._closed:
+            raise ProviderError("the EWS provider is closed", mailbox=mailbox)
+        index = self.credential_index(mailbox)
+        account = self._accounts[index]
+        try:
+            result = await self._pools[index].run(fn, account)
+        except Exception as exc:
+            error = map_error(exc, mailbox=mailbox, login=account.login, endpoint=self.endpoint.url)
+            self._count(operation, _result_label(error))
+            if isinstance(error, MailboxError | AuthError):
+                account.forget(mailbox)
+            raise error from exc
+        self._count(operation, "ok")
+        return result
+
+    # ------------------------------------------------------------------------------------------ reads
+
+    async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
+        """CalendarView over ``window`` (ids only), then GetItem in chunks for the details."""
+        mailbox = normalize_email(mailbox)
+        start, end = EWSDateTime.from_datetime(window.start), EWSDateTime.from_datetime(window.end)
+
+        def find(account: ServiceAccount) -> list[tuple[str, str]]:
+            calendar = account.calendar(mailbox)
+            return [(i.id, i.changekey) for i in calendar.view(start=start, end=end).only("id", "changekey")]
+
+        ids = await self._call(mailbox, "FindItem", find)
+        for chunk in _chunks(ids, self._fetch_chunk_size):
+            for item in await self._fetch(mailbox, chunk):
+                yield item
+
+    async def _fetch(self, mailbox: str, ids: Sequence[tuple[str, str | None]]) -> list[RemoteItem]:
+        """GetItem for one chunk; items that vanished meanwhile (ErrorItemNotFound per item) are left out."""
+
+        def get(account: ServiceAccount) -> list[Any]:
+            calendar = account.calendar(mailbox)
+            found = account.account(mailbox).fetch(
+                ids=list(ids), folder=calendar, only_fields=ews_mapping.FETCH_FIELDS, chunk_size=len(ids)
+            )
+            return [item for item in found if not isinstance(item, Exception)]
+
+        raw = await self._call(mailbox, "GetItem", get)
+        return [ews_mapping.to_remote_item(mailbox, item) for item in raw]
+
+    async def get_items(self, mailbox: str, item_ids: Sequence[str]) -> list[RemoteItem]:
+        mailbox = normalize_email(mailbox)
+        found: list[RemoteItem] = []
+        for chunk in _chunks([(item_id, None) for item_id in item_ids], self._fetch_chunk_size):
+            found.extend(await self._fetch(mailbox, chunk))
+        return found
+
+    async def _with_exceptions(self, mailbox: str, items: list[RemoteItem]) -> list[RemoteItem]:
+        """Attach the full modified occurrences to each master, fetched in chunks for all masters at once."""
+        wanted = [
+            modified.item_id
+            for item in items
+            if item.kind is ItemKind.MASTER
+            for modified in item.modified_occurrences
+            if modified.item_id
+        ]
+        if not wanted:
+            return items
+        exceptions: dict[str, list[RemoteItem]] = {}
+        for exception in await self.get_items(mailbox, wanted):
+            exceptions.setdefault(exception.uid, []).append(exception)
+        return [
+            ews_mapping.with_exceptions(item, exceptions.get(item.uid, ())) if item.kind is ItemKind.MASTER else item
+            for item in items
+        ]
+
+    async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
+        """One page of SyncFolderItems (IdOnly), then the changed items in full."""
+        mailbox = normalize_email(mailbox)
+        changed, deleted, state, last = await self._sync_page(mailbox, sync_state)
+        items: list[RemoteItem] = []
+        for chunk in _chunks(changed, self._fetch_chunk_size):
+            items.extend(await self._fetch(mailbox, chunk))
+        items = await self._with_exceptions(mailbox, items)
+        return SyncBatch(mailbox, tuple(items), tuple(deleted), state, last)
+
+    async def latest_sync_state(self, mailbox: str, sync_state: str | None = None) -> str:
+        """Page SyncFolderItems to the end with ids only and return the final SyncState.
+
+        The initial sync reads the window with a CalendarView; it only needs SyncFolderItems' *state* to continue
+        from, not the (possibly years of) items it would list, so nothing is fetched here. Take the state
+        *before* the window read: a change in between is then replayed, never missed.
+        """
+        mailbox = normalize_email(mailbox)
+        while True:
+            _, _, sync_state, last = await self._sync_page(mailbox, sync_state)
+            if last:
+                return sync_state
+
+    async def _sync_page(
+        self, mailbox: str, sync_state: str | None
+    ) -> tuple[list[tuple[str, str | None]], list[str], str, bool]:
+        page_size = self._sync_page_size
+
+        def sync(account: ServiceAccount) -> tuple[list[tuple[str, str | None]], list[str], str, bool]:
+            calendar = account.calendar(mailbox)
+            service = SyncFolderItems(account=account.account(mailbox))
+            changed: dict[str, tuple[str, str | None]] = {}
+            deleted: list[str] = []
+            for change_type, item in service.call(
+                folder=calendar,
+                shape="IdOnly",
+                additional_fields=None,
+                sync_state=sync_state,
+                ignore=None,
+                max_changes_returned=page_size,
+                sync_scope=None,
+            ):
+                if isinstance(item, Exception):
+                    raise item
+                if change_type in (SyncFolderItems.CREATE, SyncFolderItems.UPDATE):
+                    changed[item.id] = (item.id, item.changekey)
+                elif change_type == SyncFolderItems.DELETE:
+                    changed.pop(item.id, None)
+                    deleted.append(item.id)
+            return list(changed.values()), deleted, service.sync_state, bool(service.includes_last_item_in_range)
+
+        return await self._call(mailbox, "SyncFolderItems", sync)
+
+    # ------------------------------------------------------------------------------------------ notifications
+
+    async def watch(self, mailboxes: Sequence[str]) -> AsyncIterator[MailboxNotification]:
+        """Streaming notifications for ``mailboxes``, one connection per service account and 200 mailboxes.
+
+        Yields ``CHANGED`` when Exchange reports an event for a mailbox, and ``RESYNC`` for every mailbox of a
+        connection whose subscription was (re)created or whose stream broke, since events may have been missed
+        in between; the consumer then runs an incremental sync (SyncFolderItems catches up from its state).
+        Mailboxes that cannot be subscribed (denied, not found) are left out and retried on each reconnect.
+        Raises :class:`AuthError` when a service account is rejected and :class:`ProviderError` when streaming
+        keeps failing, so the consumer can fall back to polling.
+        """
+        queue: asyncio.Queue[MailboxNotification | BaseException] = asyncio.Queue()
+        tasks = [
+            asyncio.create_task(self._stream_group(group, queue), name=f"ews-stream-{group[0]}")
+            for group in self.partition(mailboxes)
+        ]
+        try:
+            while True:
+                got = await queue.get()
+                if isinstance(got, BaseException):
+                    raise got
+                yield got
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _subscribe(self, mailbox: str) -> str:
+        def subscribe(account: ServiceAccount) -> str:
+            return str(account.calendar(mailbox).subscribe_to_streaming())
+
+        return await self._call(mailbox, "Subscribe", subscribe)
+
+    async def _stream_group(
+        self, mailboxes: list[str], queue: asyncio.Queue[MailboxNotification | BaseException]
+    ) -> None:
+        subscriptions: dict[str, str] = {}
+        failures = 0
+        while not self._closed:
+            resubscribed: list[str] = []
+            for mailbox in mailboxes:
+                if mailbox in subscriptions.values():
+                    continue
+                try:
+                    subscriptions[await self._subscribe(mailbox)] = mailbox
+                    resubscribed.append(mailbox)
+                except MailboxError as exc:
+                    log.warning("cannot watch %s: %s", mailbox, exc)
+                except AuthError as exc:
+                    queue.put_nowait(exc)
+                    return
+                except TransientError as exc:
+                    await asyncio.sleep(_backoff(exc, failures))
+                    failures += 1
+                    break
+            for mailbox in resubscribed:
+                queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC))
+            if not subscriptions:
+                await asyncio.sleep(self._stream_retry_seconds * 30)
+                continue
+            try:
+                await self._stream(mailboxes[0], subscriptions, queue)
+                failures = 0
+            except SubscriptionExpiredError as exc:
+                log.info("streaming subscriptions expired (%s); re-subscribing %d mailboxes", exc, len(subscriptions))
+                subscriptions.clear()
+            except AuthError as exc:
+                queue.put_nowait(exc)
+                return
+            except ProviderError as exc:
+                failures += 1
+                log.warning("streaming connection failed (%s); reconnecting", exc)
+                for mailbox in subscriptions.values():
+                    queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC))
+                if failures >= 8:
+                    queue.put_nowait(ProviderError(f"streaming keeps failing: {exc}"))
+                    return
+                await asyncio.sleep(_backoff(exc, failures))
+
+    async def _stream(
+        self,
+        anchor: str,
+        subscriptions: dict[str, str],
+        queue: asyncio.Queue[MailboxNotification | BaseException],
+    ) -> None:
+        """One GetStreamingEvents connection in its own thread, until Exchange closes it or we are cancelled."""
+        loop = asyncio.get_running_loop()
+        account = self._accounts[self.credential_index(anchor)]
+        done: asyncio.Future[None] = loop.create_future()
+        service_box: list[Any] = []
+        stop = threading.Event()
+
+        def deliver(item: MailboxNotification) -> None:
+            queue.put_nowait(item)
+
+        def finish(error: BaseException | None) -> None:
+            if done.done():
+                return
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+        def run() -> None:
+            error: BaseException | None = None
+            try:
+                service = GetStreamingEvents(account=account.account(anchor))
+                service_box.append(service)
+                for notification in service.call(
+                    subscription_ids=list(subscriptions), connection_timeout=self._streaming_minutes
+                ):
+                    if stop.is_set():
+                        break
+                    if isinstance(notification, Exception):
+                        raise notification
+                    mailbox = subscriptions.get(notification.subscription_id)
+                    real = [e for e in notification.events or () if not isinstance(e, StatusEvent)]
+                    if mailbox is not None and real:
+                        ids = tuple(str(e.item_id.id) for e in real if getattr(e, "item_id", None) is not None)
+                        loop.call_soon_threadsafe(deliver, MailboxNotification(mailbox, NotificationKind.CHANGED, ids))
+            except Exception as exc:
+                if not stop.is_set():
+                    error = map_error(exc, mailbox=None, login=account.login, endpoint=self.endpoint.url)
+            loop.call_soon_threadsafe(finish, error)
+
+        thread = threading.Thread(target=run, name=f"tc-ews-stream-{account.login}", daemon=True)
+        self._count("GetStreamingEvents", "started")
+        thread.start()
+        try:
+            await done
+        finally:
+            stop.set()
+            if service_box:
+                try:
+                    service_box[0].stop_streaming()
+                except Exception:  # the response may already be closed by the reader thread
+                    log.debug("stopping a finished stream", exc_info=True)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for pool in self._pools:
+            pool.close()
+        for account in self._accounts:
+            account.close()
+
+
+def _result_label(error: ProviderError) -> str:
+    if isinstance(error, ThrottledError):
+        return "throttled"
+    if isinstance(error, TransientError):
+        return "transient"
+    if isinstance(error, AuthError):
+        return "auth"
+    if isinstance(error, MailboxError):
+        return "mailbox"
+    return type(error).__name__.removesuffix("Error").lower() or "error"
+
+
+def _backoff(error: ProviderError, failures: int) -> float:
+    if isinstance(error, ThrottledError):
+        return error.backoff_seconds
+    return float(min(60.0, 0.5 * 2.0**failures) * (0.5 + random.random() / 2))
+
+
+def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
