@@ -145,7 +145,7 @@ def _entry_point(module_name: str, function: str, command: str) -> Callable[...,
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
-        if missing == module_name or module_name.startswith(missing + "."):
+        if missing == module_name or (missing.startswith("tc_calendar") and module_name.startswith(missing + ".")):
             raise UnavailableError(
                 f"tc_calendar: the {command} command is not available in this installation "
                 f"(module {module_name} is missing)"

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, SecretStr, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, SecretStr, Strict, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from tc_calendar.crypto import HASH_PASS_HINT, looks_encrypted
@@ -85,10 +85,10 @@ def _decrypt_optional(value: object, info: ValidationInfo) -> SecretStr:
     return _decrypt(value, info, allow_empty=True)
 
 
-Port = Annotated[int, AfterValidator(_check_port)]
-Months = Annotated[int, AfterValidator(_check_months)]
-Email = Annotated[str, AfterValidator(_normalise_email)]
-NonEmptyStr = Annotated[str, AfterValidator(_check_non_empty)]
+Port = Annotated[int, Strict(), AfterValidator(_check_port)]
+Months = Annotated[int, Strict(), AfterValidator(_check_months)]
+Email = Annotated[str, Strict(), AfterValidator(_normalise_email)]
+NonEmptyStr = Annotated[str, Strict(), AfterValidator(_check_non_empty)]
 EncryptedSecret = Annotated[SecretStr, BeforeValidator(_decrypt_required)]
 """A secret stored encrypted in the file and held decrypted, as ``SecretStr`` so it never shows in repr or logs."""
 EncryptedSecretOrEmpty = Annotated[SecretStr, BeforeValidator(_decrypt_optional)]
