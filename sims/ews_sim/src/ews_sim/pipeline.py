@@ -1,0 +1,139 @@
+"""The path of one EWS request after authentication: parse, admit, pick the mailbox, dispatch, serialise.
+
+Order matters and follows Exchange: throttling and injected faults are decided before the body is looked at
+(the gate), impersonation is checked before the operation runs (a SOAP fault for the whole request), and
+errors of single items become error ResponseMessages inside a normal 200 response.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ews_sim import soap
+from ews_sim.services import HANDLERS
+from ews_sim.services.context import RequestContext, ServerSettings, StreamingReply
+from ews_sim.world import errors as werr
+from ews_sim.world.core import World
+from ews_sim.world.model import Account, Mailbox
+from ews_sim.xml_names import m
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Reply:
+    """What the HTTP layer sends: a status and a body, or a streaming reply."""
+
+    status: int
+    body: bytes = b""
+    streaming: StreamingReply | None = None
+    release: object | None = None  # a callable ending the request's admission once streaming finished
+
+
+def _fault_reply(fault: soap.SoapFault) -> Reply:
+    return Reply(500, soap.fault_envelope(fault))
+
+
+def world_error_to_soap(exc: werr.EwsError) -> soap.EwsError:
+    """A world error as a response-message error (ServerBusy carries BackOffMilliseconds)."""
+    values = {"BackOffMilliseconds": str(exc.backoff_ms)} if isinstance(exc, werr.ServerBusy) else None
+    return soap.EwsError(exc.response_code, exc.message, values=values)
+
+
+def whole_request_error(operation: str, error: soap.EwsError) -> etree._Element:
+    """``<m:OpResponse>`` with a single error message: how Exchange reports a failure that precedes the items
+    (an unavailable mailbox, access denied to a delegated mailbox)."""
+    root, messages = soap.response_root(operation)
+    soap.error_message(messages, operation, error)
+    return root
+
+
+def first_error_code(root: etree._Element) -> str:
+    for msg in root.iter():
+        if isinstance(msg.tag, str) and msg.get("ResponseClass") in ("Error", "Warning"):
+            code = msg.find(m("ResponseCode"))
+            if code is not None and code.text:
+                return code.text
+    return "NoError"
+
+
+def _resolve_mailbox(world: World, account: Account, request: soap.SoapRequest) -> tuple[Mailbox | None, bool]:
+    """The mailbox of the request: the impersonated one, or the caller's own (None for an account without one)."""
+    imp = request.impersonation
+    if imp is not None:
+        if imp.kind not in ("PrimarySmtpAddress", "SmtpAddress", "PrincipalName"):
+            # SID-based impersonation needs Active Directory; the simulator has none.
+            raise werr.NonExistentMailbox(f"The impersonation principal '{imp.value}' cannot be resolved.")
+        return world.open_mailbox(account, imp.value, impersonate=True), True
+    if account.smtp:
+        return world.open_mailbox(account), False
+    return None, False
+
+
+def process(world: World, login: str, data: bytes, settings: ServerSettings) -> Reply:
+    """Run one authenticated EWS request and build its reply."""
+    account = world.account(login)
+    if account is None:  # credentials were removed between authentication and now
+        return Reply(401)
+    try:
+        request = soap.parse_request(data)
+    except soap.SoapFault as fault:
+        world.gate.count("Invalid", fault.code)
+        return _fault_reply(fault)
+    operation = request.operation
+    handler = HANDLERS.get(operation)
+    try:
+        ticket = world.gate.admit(operation, account.login)
+    except werr.HttpFault as exc:
+        return Reply(exc.status, b"")
+    except werr.ServerBusy as exc:
+        # Throttling rejects the whole request: Exchange sends a SOAP fault (HTTP 500) whose detail carries
+        # BackOffMilliseconds; exchangelib turns it into ErrorServerBusy(back_off=seconds).
+        busy = soap.SoapFault(exc.response_code, exc.message, values={"BackOffMilliseconds": str(exc.backoff_ms)})
+        return _fault_reply(busy)
+    streaming = False
+    try:
+        if ticket.delay_seconds > 0:
+            time.sleep(ticket.delay_seconds)
+        if handler is None:
+            ticket.outcome = "ErrorInvalidOperation"
+            return _fault_reply(
+                soap.SoapFault("ErrorInvalidRequest", f"The operation '{operation}' is not supported by this server.")
+            )
+        try:
+            mailbox, impersonating = _resolve_mailbox(world, account, request)
+        except (werr.ImpersonateUserDenied, werr.NonExistentMailbox) as exc:
+            # Exchange rejects a bad ExchangeImpersonation header for the whole request with a SOAP fault.
+            ticket.outcome = exc.response_code
+            return _fault_reply(soap.SoapFault(exc.response_code, exc.message))
+        except werr.EwsError as exc:
+            ticket.outcome = exc.response_code
+            return Reply(200, soap.envelope(whole_request_error(operation, world_error_to_soap(exc))))
+        ctx = RequestContext(world, account, mailbox, request, settings, impersonating)
+        try:
+            result = handler(ctx)
+        except soap.SoapFault as fault:
+            ticket.outcome = fault.code
+            return _fault_reply(fault)
+        except soap.EwsError as exc:
+            ticket.outcome = exc.code
+            return Reply(200, soap.envelope(whole_request_error(operation, exc)))
+        except werr.EwsError as exc:
+            ticket.outcome = exc.response_code
+            return Reply(200, soap.envelope(whole_request_error(operation, world_error_to_soap(exc))))
+        if isinstance(result, StreamingReply):
+            streaming = True
+            return Reply(200, streaming=result, release=lambda: world.gate.release(ticket))
+        ticket.outcome = first_error_code(result)
+        return Reply(200, soap.envelope(result))
+    except Exception:
+        log.exception("internal error in %s", operation)
+        ticket.outcome = "ErrorInternalServerError"
+        return _fault_reply(soap.SoapFault("ErrorInternalServerError", "An internal server error occurred."))
+    finally:
+        if not streaming:
+            world.gate.release(ticket)

@@ -1,0 +1,314 @@
+"""The HTTP(S) server: EWS at ``/EWS/Exchange.asmx`` and the JSON control API under ``/control/``.
+
+A threaded stdlib server with HTTP/1.1 persistent connections, because NTLM authenticates a TCP connection
+(the handler object lives as long as its connection, and so does its :class:`~ews_sim.auth.ConnectionAuth`),
+and GetStreamingEvents needs a chunked response written as events happen.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from ews_sim import control_http, pipeline, soap
+from ews_sim.auth import AuthFailed, ConnectionAuth, Credential, NtlmCredentialFile, challenge_headers
+from ews_sim.services.context import ServerSettings
+from ews_sim.tls import CertificateFiles, self_signed, server_context
+from ews_sim.world.core import World
+from ews_sim.world.errors import StreamingConnectionDropped
+
+log = logging.getLogger(__name__)
+
+EWS_PATH = "/EWS/Exchange.asmx"
+CONTROL_PREFIX = "/control/"
+MAX_BODY = 32 * 1024 * 1024
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    simulator: EwsSimulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HttpServer
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        sim = self.server.simulator
+        self.conn_auth = ConnectionAuth(sim.check_password, sim.resolve_principal)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts: list[bytes] = []
+            total = 0
+            while True:
+                size_line = self.rfile.readline(1024)
+                size = int(size_line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                total += size
+                if total > MAX_BODY:
+                    raise ValueError("request body too large")
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+            return b"".join(parts)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise ValueError("request body too large")
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
+              content_type: str = "text/xml; charset=utf-8") -> None:
+        self.send_response(status)
+        for name, value in headers or []:
+            self.send_header(name, value)
+        if body:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-FEServer", "EWSSIM")
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+    def _send_streaming(self, reply: pipeline.Reply) -> None:
+        assert reply.streaming is not None
+        chunks = reply.streaming.chunks
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            try:
+                for chunk in chunks:
+                    self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
+                    self.wfile.flush()
+            except StreamingConnectionDropped:
+                # The fault: the server goes away mid-response, without the terminating chunk.
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+            if callable(reply.release):
+                reply.release()
+
+    # -- routes ---------------------------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            self._send(413)
+            return
+        if path.startswith(CONTROL_PREFIX):
+            self._control("POST", path, body)
+            return
+        if path.lower() != EWS_PATH.lower():
+            self._send(404, b"Not found", content_type="text/plain")
+            return
+        self._ews(body)
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path.startswith(CONTROL_PREFIX):
+            self._control("GET", path, b"")
+            return
+        if path.lower() == EWS_PATH.lower():
+            # Exchange answers GET on the endpoint only after authentication; without it, a 401 challenge.
+            try:
+                self.conn_auth.authenticate(self.headers.get("Authorization"))
+            except AuthFailed as exc:
+                self._unauthorized(exc)
+                return
+            self._send(200, b"<html><body>EWS</body></html>", content_type="text/html")
+            return
+        self._send(404, b"Not found", content_type="text/plain")
+
+    def _control(self, method: str, path: str, body: bytes) -> None:
+        sim = self.server.simulator
+        status, payload = control_http.handle(
+            sim.world, sim, method, path[len(CONTROL_PREFIX):], body, self.headers.get("Authorization")
+        )
+        self._send(status, payload, content_type="application/json")
+
+    def _unauthorized(self, exc: AuthFailed) -> None:
+        if exc.token:
+            headers = [("WWW-Authenticate", exc.token)]
+        else:
+            headers = [("WWW-Authenticate", h) for h in challenge_headers(self.server.simulator.realm)]
+        self._send(401, b"", headers)
+
+    def _ews(self, body: bytes) -> None:
+        sim = self.server.simulator
+        try:
+            login = self.conn_auth.authenticate(self.headers.get("Authorization"))
+        except AuthFailed as exc:
+            if exc.token is None:
+                sim.world.gate.count(_operation_name(body), "HTTP 401")
+            self._unauthorized(exc)
+            return
+        reply = pipeline.process(sim.world, login, body, sim.settings)
+        if reply.status == 401:
+            sim.world.gate.count(_operation_name(body), "HTTP 401")
+            self.conn_auth.ntlm_login = None
+            self._send(401, b"", [("WWW-Authenticate", h) for h in challenge_headers(sim.realm)])
+            return
+        if reply.streaming is not None:
+            self._send_streaming(reply)
+            return
+        if reply.status in (500, 503) and not reply.body:
+            # An injected bare HTTP failure, like IIS's error page.
+            self._send(reply.status, b"<html><body>Service Unavailable</body></html>", content_type="text/html")
+            return
+        self._send(reply.status, reply.body)
+
+
+def _operation_name(body: bytes) -> str:
+    try:
+        return soap.parse_request(body).operation
+    except soap.SoapFault:
+        return "Invalid"
+
+
+class EwsSimulator:
+    """An EWS server for one :class:`World`, on a real socket.
+
+    Use as a context manager or call :meth:`start`/:meth:`stop`. ``url`` is the EWS endpoint to give clients;
+    ``control_url`` the base of the JSON control API.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        https: bool = False,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        control_token: str | None = None,
+        settings: ServerSettings | None = None,
+        realm: str = "EWS",
+    ) -> None:
+        self.world = world
+        self.host = host
+        self.https = https
+        self.control_token = control_token
+        self.settings = settings or ServerSettings()
+        self.realm = realm
+        self.certificate: CertificateFiles | None = None
+        if https:
+            if cert_file and key_file:
+                self.certificate = CertificateFiles(cert_file, key_file)
+            else:
+                self.certificate = self_signed([host, "localhost", "127.0.0.1"])
+        self._httpd = _HttpServer((host, port), _Handler, bind_and_activate=True)
+        self._httpd.simulator = self
+        if self.certificate is not None:
+            ctx = server_context(self.certificate)
+            # Handshake on first read in the connection's own thread, so a silent client cannot stall accept().
+            self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
+        self.port: int = self._httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+        self._register_ntlm()
+
+    # -- credentials ------------------------------------------------------------------------------------------
+
+    def _register_ntlm(self) -> None:
+        NtlmCredentialFile.register([Credential(a.login, a.password) for a in self._accounts()])
+
+    def _accounts(self) -> list[Any]:
+        accounts = getattr(self.world, "accounts", None)
+        if callable(accounts):
+            return list(accounts())
+        return []
+
+    def check_password(self, login: str, password: str) -> str | None:
+        account = self.world.authenticate(login, password)
+        return account.login if account is not None else None
+
+    def resolve_principal(self, principal: str) -> str | None:
+        """An NTLM principal (``DOMAIN\\user`` or ``user@upn``) as a world login."""
+        for candidate in (principal, principal.split("\\", 1)[-1]):
+            account = self.world.account(candidate)
+            if account is not None:
+                return account.login
+        return None
+
+    def refresh_credentials(self) -> None:
+        """Publish accounts added after start to the NTLM acceptor (Basic sees them at once)."""
+        self._register_ntlm()
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.https else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return self.base_url + EWS_PATH
+
+    @property
+    def control_url(self) -> str:
+        return self.base_url + CONTROL_PREFIX.rstrip("/")
+
+    def start(self) -> EwsSimulator:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"ews-sim:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        stop_streams: Callable[[], None] | None = getattr(self.world, "drop_streaming_connections", None)
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
+        if stop_streams is not None:
+            try:
+                stop_streams()
+            except NotImplementedError:
+                pass
+        self._httpd.server_close()
+
+    def __enter__(self) -> EwsSimulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
