@@ -150,6 +150,10 @@ class RemoteItem:
     has fetched the full exceptions it puts them in ``exceptions`` so the sync engine can expand the series without
     another round trip.
 
+    ``recurrence`` may also be set on an occurrence or exception (the pattern of its series) when the provider
+    knows it, and ``master_item_id`` names the series' master: with both, occurrences read through a calendar view
+    and those expanded from the master are identical, and deleting the master reaches them all.
+
     ``subject`` never carries the "Canceled: " prefix Exchange adds to attendee copies; ``is_cancelled`` does.
     """
 

@@ -313,7 +313,7 @@ def to_remote_item(mailbox: str, item: Any, *, default_timezone: str | None = No
         is_cancelled=bool(getattr(item, "is_cancelled", False)) or prefixed,
         is_meeting=bool(getattr(item, "is_meeting", False)),
         recurrence_id=utc(recurrence_id) if recurrence_id else None,
-        recurrence=recurrence_pattern(getattr(item, "recurrence", None)) if kind is ItemKind.MASTER else None,
+        recurrence=recurrence_pattern(getattr(item, "recurrence", None)),
         modified_occurrences=tuple(
             ModifiedOccurrence(
                 original_start=utc(o.original_start),
