@@ -12,18 +12,34 @@ from types import ModuleType
 from lxml import etree
 
 from ews_sim.services import (
+    create_item,
+    delete_item,
     find_item,
+    get_events,
     get_folder,
     get_item,
+    get_streaming_events,
+    subscribe,
+    sync_folder_items,
+    unsubscribe,
+    update_item,
 )
 from ews_sim.services.context import RequestContext, StreamingReply
 
 Handler = Callable[[RequestContext], "etree._Element | StreamingReply"]
 
 _MODULES: tuple[ModuleType, ...] = (
+    create_item,
+    delete_item,
     find_item,
+    get_events,
     get_folder,
     get_item,
+    get_streaming_events,
+    subscribe,
+    sync_folder_items,
+    unsubscribe,
+    update_item,
 )
 
 HANDLERS: dict[str, Handler] = {mod.OPERATION: mod.handle for mod in _MODULES}
