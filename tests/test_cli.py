@@ -191,8 +191,10 @@ def test_no_command_runs_the_service_as_the_seed_does(config_file: Path, monkeyp
     assert main(["--config", str(config_file)]) == 7
 
 
-def test_status_and_demo_are_wired(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_api_secret_and_demo_are_wired(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_module(monkeypatch, "tc_calendar.status", show=lambda settings: 3)
+    fake_module(monkeypatch, "tc_calendar.api.secret", show=lambda settings: 4)
+    assert main(["api-secret", "--config", str(config_file)]) == 4
     demo_args: list[list[str]] = []
     fake_module(monkeypatch, "tc_calendar.demo", main=lambda argv: demo_args.append(argv) or 0)
     assert main(["status", "--config", str(config_file)]) == 3

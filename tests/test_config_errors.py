@@ -83,7 +83,8 @@ CASES = [
              ]}
           ]
         }""",
-        "calendarProviders[0].users[1]", 6, "expected an e-mail address such as name@example.com, got 'bob.example.com'",
+        "calendarProviders[0].users[1]", 6,
+        "expected an e-mail address such as name@example.com, got 'bob.example.com'",
         id="malformed e-mail",
     ),
     pytest.param(

@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     downgrade.add_argument("revision", help="target revision, e.g. -1 or base")
     commands.add_parser("run", parents=[common], help="run the connector service (the default)")
     commands.add_parser("status", parents=[common], help="show the state of the service and its mailboxes")
+    commands.add_parser("api-secret", parents=[common],
+                        help="print the shared secret TrueConf Server must use for the WebSocket API")
     commands.add_parser("demo", help="run the connector against the simulators, with the web calendar "
                         "(options after demo go to the demo)")
     return parser
@@ -136,6 +138,8 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         return 0
     if args.command == "status":
         return _entry_point("tc_calendar.status", "show", "status")(settings)
+    if args.command == "api-secret":
+        return _entry_point("tc_calendar.api.secret", "show", "api-secret")(settings)
     return _entry_point("tc_calendar.service", "run", "run")(settings)
 
 

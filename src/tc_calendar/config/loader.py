@@ -177,8 +177,9 @@ def find_doubtful_settings(settings: Settings) -> list[tuple[KeyPath, str]]:
         )
     if not settings.product_whitelist.tcs:
         doubts.append((("productWhitelist",), "no TrueConf Server ID is listed in tcs, so no server can connect"))
+    allowed = {server_id.lower() for server_id in settings.product_whitelist.tcs}
     for server_id in settings.api.secrets:
-        if server_id not in settings.product_whitelist.tcs:
+        if server_id.lower() not in allowed:
             doubts.append((("api", "secrets", server_id), "this server ID is not in productWhitelist.tcs"))
     users = sum(len(provider.users) for provider in settings.calendar_providers)
     if settings.account_limit is not None and users > settings.account_limit:
