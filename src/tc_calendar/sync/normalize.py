@@ -189,11 +189,36 @@ def normalize_item(item: RemoteItem, window: SyncWindow, links: LinkFinder) -> l
         return _expand_master(item, item.recurrence, window, links)
     if not window.overlaps(item.start, item.end):
         return []
-    in_series = item.kind in (ItemKind.OCCURRENCE, ItemKind.EXCEPTION) and item.recurrence_id is not None
-    key = OccurrenceKey(_uid(item), item.recurrence_id if in_series else None)
+    key = OccurrenceKey(_uid(item), item.recurrence_id if _in_series(item) else None)
     summary = describe(item.recurrence) if item.recurrence is not None else None
-    item_id = (item.master_item_id or item.item_id) if in_series else item.item_id
-    return [_seen(item, _occurrence(item, key, links, summary), item_id)]
+    return [_seen(item, _occurrence(item, key, links, summary), source_item_id(item))]
+
+
+def _in_series(item: RemoteItem) -> bool:
+    return item.kind in (ItemKind.OCCURRENCE, ItemKind.EXCEPTION) and item.recurrence_id is not None
+
+
+def source_item_id(item: RemoteItem) -> str:
+    """The Exchange item an item's occurrences are filed under: the series' master for an occurrence or exception
+    whose master is known (so deleting the master reaches them), else the item itself."""
+    if _in_series(item) and item.master_item_id:
+        return item.master_item_id
+    return item.item_id
+
+
+def normalize_changes(
+    items: Iterable[RemoteItem], window: SyncWindow, links: LinkFinder
+) -> dict[str, list[SeenOccurrence]]:
+    """A page of changed items as :func:`tc_calendar.sync.diff.plan_incremental` takes it: for each item, by its
+    own id, everything it now shows, possibly nothing.
+
+    Incremental sync reports singles and masters, whose occurrences are filed under their own id, so a master's
+    group is complete and what it no longer produces is dropped. A lone occurrence or exception is filed under its
+    master (:func:`source_item_id`) but grouped under its own id, so it never drops its siblings."""
+    out: dict[str, list[SeenOccurrence]] = {}
+    for item in items:
+        out.setdefault(item.item_id, []).extend(normalize_item(item, window, links))
+    return out
 
 
 def normalize_items(items: Iterable[RemoteItem], window: SyncWindow, links: LinkFinder) -> list[SeenOccurrence]:
