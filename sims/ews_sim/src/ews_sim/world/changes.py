@@ -8,9 +8,20 @@ that a deliberately invalidated state is recognised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+import base64
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+from ews_sim.world.errors import (
+    ExpiredSubscription,
+    InvalidSyncStateData,
+    InvalidWatermark,
+    SubscriptionNotFound,
+)
+from ews_sim.world.ids import pack_token, unpack_token
 
 
 class ChangeKind(StrEnum):
@@ -121,8 +132,223 @@ class Subscription:
     last_activity: datetime
     expired: bool = False
     owner_login: str | None = None
-    pending_folder_events: list[str] = field(default_factory=list)
+    drop_pending: bool = False  # a streaming connection must be dropped (fault)
 
 
 #: Default number of events in one GetEvents response before MoreEvents=true (Exchange uses 50).
 EVENTS_PER_BATCH = 50
+
+
+_SYNC_TAG = b"SYNC"
+_WATERMARK_TAG = b"WMRK"
+
+
+class Journal:
+    """The world-wide ordered list of item changes; ``seq`` of an entry is its 1-based position."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.epoch = secrets.token_bytes(8)  # tokens of another World instance are not ours
+        self._clock = clock
+        self._entries: list[JournalEntry] = []
+
+    @property
+    def last_seq(self) -> int:
+        return len(self._entries)
+
+    def append(self, mailbox: str, folder_id: str, kind: ChangeKind, item_id: str, change_key: str) -> JournalEntry:
+        entry = JournalEntry(self.last_seq + 1, mailbox, folder_id, kind, item_id, change_key, self._clock())
+        self._entries.append(entry)
+        return entry
+
+    def since(self, seq: int) -> list[JournalEntry]:
+        """Entries after position ``seq``."""
+        return self._entries[max(seq, 0) :]
+
+    # -- sync states ----------------------------------------------------------------------------------------
+
+    def sync_state(self, folder_key: bytes, generation: int, seq: int) -> str:
+        return pack_token(_SYNC_TAG, generation, seq, key=self.epoch + folder_key)
+
+    def parse_sync_state(self, state: str, folder_key: bytes, generation: int) -> int:
+        """The journal position a sync state stands for; InvalidSyncStateData if it is not valid here."""
+        unpacked = unpack_token(state, _SYNC_TAG, 2)
+        if unpacked is None:
+            raise InvalidSyncStateData()
+        key, (state_generation, seq) = unpacked
+        if key != self.epoch + folder_key or state_generation != generation or not 0 <= seq <= self.last_seq:
+            raise InvalidSyncStateData()
+        return seq
+
+    # -- watermarks -----------------------------------------------------------------------------------------
+
+    def watermark(self, seq: int) -> str:
+        return pack_token(_WATERMARK_TAG, seq, key=self.epoch)
+
+    def parse_watermark(self, watermark: str) -> int:
+        unpacked = unpack_token(watermark, _WATERMARK_TAG, 1)
+        if unpacked is None or unpacked[0] != self.epoch or not 0 <= unpacked[1][0] <= self.last_seq:
+            raise InvalidWatermark()
+        return unpacked[1][0]
+
+
+@dataclass
+class NetChange:
+    kind: ChangeKind
+    item_id: str
+    change_key: str
+
+
+def net_changes(entries: Iterable[JournalEntry], folder_id: str, max_changes: int) -> tuple[list[NetChange], int, bool]:
+    """Coalesce journal entries of one folder into at most ``max_changes`` net changes, one per item.
+
+    Create+Update is a Create, Update+Update an Update, Update+Delete a Delete and Create+Delete nothing, as
+    Exchange reports them. Returns (changes, position consumed up to, whether every entry was consumed).
+    """
+    changes: dict[str, NetChange] = {}
+    consumed = -1
+    entries = list(entries)
+    for entry in entries:
+        if entry.folder_id != folder_id:
+            consumed = entry.seq
+            continue
+        existing = changes.get(entry.item_id)
+        if existing is None:
+            if len(changes) >= max_changes:
+                return list(changes.values()), consumed, False
+            changes[entry.item_id] = NetChange(entry.kind, entry.item_id, entry.change_key)
+        elif entry.kind == ChangeKind.DELETE:
+            if existing.kind == ChangeKind.CREATE:
+                del changes[entry.item_id]
+            else:
+                changes[entry.item_id] = NetChange(ChangeKind.DELETE, entry.item_id, entry.change_key)
+        else:
+            existing.change_key = entry.change_key
+        consumed = entry.seq
+    return list(changes.values()), consumed, True
+
+
+_EVENT_OF_KIND = {
+    ChangeKind.CREATE: EventType.CREATED,
+    ChangeKind.UPDATE: EventType.MODIFIED,
+    ChangeKind.DELETE: EventType.DELETED,
+}
+
+
+class Subscriptions:
+    """Pull and streaming subscriptions reading the journal. Not locked: the World serialises calls."""
+
+    def __init__(self, journal: Journal, clock: Callable[[], datetime]) -> None:
+        self._journal = journal
+        self._clock = clock
+        self._subs: dict[str, Subscription] = {}
+
+    def create(
+        self,
+        kind: SubscriptionKind,
+        mailbox: str,
+        folder_ids: frozenset[str],
+        all_folders: bool,
+        event_types: frozenset[EventType],
+        watermark: str | None,
+        timeout_minutes: int,
+        owner_login: str | None,
+    ) -> Subscription:
+        position = self._journal.last_seq if watermark is None else self._journal.parse_watermark(watermark)
+        now = self._clock()
+        sub_id = base64_id()
+        sub = Subscription(
+            sub_id,
+            kind,
+            mailbox,
+            folder_ids,
+            all_folders,
+            event_types or frozenset(ALL_EVENT_TYPES),
+            timeout_minutes,
+            position,
+            now,
+            now,
+            owner_login=owner_login,
+        )
+        self._subs[sub_id] = sub
+        return sub
+
+    def get(self, subscription_id: str) -> Subscription:
+        """The live subscription; ExpiredSubscription (once, then SubscriptionNotFound) after expiry."""
+        sub = self._subs.get(subscription_id)
+        if sub is None:
+            raise SubscriptionNotFound()
+        if (
+            not sub.expired
+            and sub.kind == SubscriptionKind.PULL
+            and self._clock() - sub.last_activity > timedelta(minutes=sub.timeout_minutes)
+        ):
+            sub.expired = True
+        if sub.expired:
+            del self._subs[subscription_id]
+            raise ExpiredSubscription()
+        return sub
+
+    def all(self) -> list[Subscription]:
+        return list(self._subs.values())
+
+    def remove(self, subscription_id: str) -> None:
+        if self._subs.pop(subscription_id, None) is None:
+            raise SubscriptionNotFound()
+
+    def expire(self, mailbox: str | None) -> int:
+        count = 0
+        for sub in self._subs.values():
+            if not sub.expired and (mailbox is None or sub.mailbox == mailbox.lower()):
+                sub.expired = True
+                count += 1
+        return count
+
+    def pending(self, sub: Subscription, limit: int | None = None) -> tuple[list[Event], int, bool]:
+        """Events after the subscription's position: (events, position after them, more left)."""
+        events: list[Event] = []
+        position = sub.position
+        for entry in self._journal.since(sub.position):
+            if limit is not None and len(events) >= limit:
+                return events, position, True
+            position = entry.seq
+            if entry.mailbox != sub.mailbox or not (sub.all_folders or entry.folder_id in sub.folder_ids):
+                continue
+            event_type = _EVENT_OF_KIND[entry.kind]
+            if event_type not in sub.event_types:
+                continue
+            events.append(
+                Event(
+                    event_type,
+                    self._journal.watermark(entry.seq),
+                    entry.timestamp,
+                    entry.folder_id,
+                    item_id=entry.item_id,
+                    change_key=None if entry.kind == ChangeKind.DELETE else entry.change_key,
+                )
+            )
+        return events, position, False
+
+    def get_events(self, subscription_id: str, watermark: str | None) -> EventBatch:
+        sub = self.get(subscription_id)
+        if watermark is not None:
+            sub.position = self._journal.parse_watermark(watermark)
+        previous = self._journal.watermark(sub.position)
+        sub.last_activity = self._clock()
+        events, position, more = self.pending(sub, EVENTS_PER_BATCH)
+        sub.position = position if events or more else self._journal.last_seq
+        if not events:
+            events = [Event(EventType.STATUS, self._journal.watermark(sub.position), sub.last_activity, "")]
+        return EventBatch(sub.subscription_id, events, more, self._journal.watermark(sub.position), previous)
+
+    def take_streaming(self, subscription_id: str) -> list[Event]:
+        """Events a streaming connection has not seen yet; marks them delivered."""
+        sub = self.get(subscription_id)
+        sub.last_activity = self._clock()
+        events, position, _ = self.pending(sub)
+        sub.position = position
+        return events
+
+
+def base64_id() -> str:
+    """A subscription id shaped like Exchange's (base64 of 32 bytes)."""
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
