@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tc_calendar.config import load_settings
 from tc_calendar.crypto import SecretBox
@@ -391,3 +394,51 @@ def test_secret_values_of_the_wrong_type_are_not_echoed(tmp_path: Path) -> None:
         load_settings(path)
     assert "987654" not in str(caught.value)
     assert caught.value.key_path == "calendarProviders[0].credentials[0].password"
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+_BASE: dict[str, object] = {
+    "wsPort": 4315,
+    "dbConnectionConfig": {"host": "h", "port": 5432, "user": "u", "password": "", "database": "d"},
+    "cache": {"autoSync": False, "backward": 2, "forward": 3},
+    "productWhitelist": {"tcs": ["tcs#vcs"]},
+    "calendarProviders": [{"host": "h", "credentials": [{"login": "l", "password": "x"}], "users": ["a@b.c"]}],
+    "trueconf": {"url": "https://t", "token": "x", "userMap": {"a@b.c": "a"}},
+    "api": {"secrets": {"tcs#vcs": "x"}, "tlsCert": None, "tlsKey": None},
+    "web": {"users": {"admin": "x"}},
+    "linkRules": [{"name": "n", "pattern": "(?P<id>x)", "fields": ["body"]}],
+    "launch": {"graceMinutes": 1},
+}
+_PATHS = [
+    ("wsPort",), ("dbConnectionConfig",), ("dbConnectionConfig", "port"), ("cache", "backward"), ("cache",),
+    ("productWhitelist", "tcs"), ("productWhitelist", "tcs", 0), ("calendarProviders",), ("calendarProviders", 0),
+    ("calendarProviders", 0, "credentials"), ("calendarProviders", 0, "credentials", 0, "password"),
+    ("calendarProviders", 0, "users", 0), ("calendarProviders", 0, "port"), ("trueconf",), ("trueconf", "userMap"),
+    ("trueconf", "userMap", "a@b.c"), ("api", "secrets"), ("api", "secrets", "tcs#vcs"), ("web", "users"),
+    ("linkRules", 0, "fields"), ("linkRules", 0, "pattern"), ("launch", "graceMinutes"), ("accountLimit",),
+    ("logLevel",), ("keyFile",),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(_PATHS), value=_json_values)
+def test_any_value_anywhere_gives_settings_or_a_config_error_never_a_crash(
+    tmp_path: Path, path: tuple[str | int, ...], value: object
+) -> None:
+    box = SecretBox.load_or_create(tmp_path / "calendar.key")
+    data = json.loads(json.dumps(_BASE).replace('"x"', json.dumps(box.encrypt("pw"))))
+    target = data
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(data, indent=2))
+    try:
+        load_settings(config)
+    except ConfigError as error:
+        assert error.line is not None and error.line >= 1
+        assert "\n" not in str(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import stat
 from pathlib import Path
 
@@ -79,3 +80,12 @@ def test_an_unwritable_place_for_the_key_file_is_a_clear_error(tmp_path: Path) -
     blocker.write_text("")
     with pytest.raises(SecretError, match=r"cannot create the key file .* --key-file"):
         SecretBox.load_or_create(blocker / "calendar.key")
+
+
+def test_a_key_file_readable_by_others_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    key_file = tmp_path / "calendar.key"
+    SecretBox.load_or_create(key_file)
+    key_file.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="tc_calendar.crypto"):
+        SecretBox.load(key_file)
+    assert f"the key file {key_file} can be read by other users (mode 0644); restrict it with: chmod 600" in caplog.text

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
+import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -24,6 +26,8 @@ TOKEN_PREFIX = b"tc_"
 TOKEN_TEXT_PREFIX = "dGNf"
 
 HASH_PASS_HINT = "encrypt it with: tc_calendar --hash_pass <password>"
+
+log = logging.getLogger("tc_calendar.crypto")
 
 
 def looks_encrypted(value: str) -> bool:
@@ -69,6 +73,7 @@ class SecretBox:
             ) from exc
         except OSError as exc:
             raise SecretError(f"cannot read the key file {key_file}: {exc.strerror or exc}") from exc
+        _warn_if_exposed(key_file)
         return cls(key, key_file)
 
     @classmethod
@@ -114,3 +119,16 @@ class SecretBox:
                 f"cannot be decrypted with the key in {self.key_file} (wrong key file, or the value was changed); "
                 "encrypt it again with tc_calendar --hash_pass"
             ) from exc
+
+
+def _warn_if_exposed(key_file: Path) -> None:
+    """Whoever can read the key file can decrypt every secret in the config: say so if others can read it."""
+    try:
+        mode = stat.S_IMODE(key_file.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning(
+            "the key file %s can be read by other users (mode %04o); restrict it with: chmod 600 %s",
+            key_file, mode, key_file,
+        )
