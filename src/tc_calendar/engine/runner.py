@@ -34,7 +34,7 @@ from datetime import datetime
 
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
 from tc_calendar.engine.mailboxes import pick_credential
-from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
+from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore, load_stored_views
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.providers.base import (
@@ -261,9 +261,8 @@ class MailboxWorker:
                 sync_state = await self._latest_sync_state(None)
             items = [item async for item in self.provider.initial_items(self.email, window)]
         admitted = await self._admit(items)
-        known = await self.context.store.known_keys(self.email)
-        actions = self.context.planner.full(self.email, admitted, known, window)
-        actions.append(SaveCheckpoint(self.email, sync_state, window.start, window.end))
+        stored = await load_stored_views(self.context.store, self.email)
+        actions = self.context.planner.full(self.email, admitted, stored, window, sync_state)
         changes = await self.context.commit(actions, pending_since)
         self._checkpoint = _Checkpoint(sync_state, window)
         self._force_window_sync = False
@@ -302,10 +301,10 @@ class MailboxWorker:
                 )
             actions: list[Action] = []
             if batch.items or batch.deleted_item_ids:
-                stored = await self.context.store.item_ids(self.email)
+                stored = await load_stored_views(self.context.store, self.email)
                 actions = self.context.planner.incremental(self.email, batch, stored, window)
-            if batch.sync_state != sync_state:
-                actions.append(SaveCheckpoint(self.email, batch.sync_state, window.start, window.end))
+            elif batch.sync_state != sync_state:
+                actions = [SaveCheckpoint(self.email, batch.sync_state, window.start, window.end)]
             if actions:
                 await self.context.commit(actions, pending_since)
             sync_state = batch.sync_state

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from typing import Any, TypeVar
 
 from exchangelib import EWSDateTime
-from exchangelib.properties import StatusEvent
+from exchangelib.properties import RecurringMasterItemId, StatusEvent
 from exchangelib.services import GetStreamingEvents, SyncFolderItems
 
 from tc_calendar.engine.mailboxes import normalize_email, pick_credential
@@ -151,20 +151,43 @@ class EwsProvider:
     # ------------------------------------------------------------------------------------------ reads
 
     async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
-        """CalendarView over ``window`` (ids only), then GetItem in chunks for the details."""
+        """Singles and series of the window: a CalendarView for what is in it, then GetItem in chunks.
+
+        The CalendarView (ids, type and UID only) finds every single, occurrence and exception in the window.
+        Singles are fetched as they are; for a series we fetch its *master* (``RecurringMasterItemId`` of any of
+        its occurrences) with its modified occurrences, exactly as an incremental sync does when SyncFolderItems
+        reports the master. Both paths therefore give the sync core the same records, expand the series the same
+        way and file every occurrence under the master's item id, so a later deletion of the master (reported by
+        item id only) finds them, and a window resync of an unchanged series writes nothing.
+        """
         mailbox = normalize_email(mailbox)
         start, end = EWSDateTime.from_datetime(window.start), EWSDateTime.from_datetime(window.end)
 
-        def find(account: ServiceAccount) -> list[tuple[str, str]]:
+        def find(account: ServiceAccount) -> list[tuple[str, str, str, str]]:
             calendar = account.calendar(mailbox)
-            return [(i.id, i.changekey) for i in calendar.view(start=start, end=end).only("id", "changekey")]
+            view = calendar.view(start=start, end=end).only("id", "changekey", "type", "uid")
+            return [(i.id, i.changekey, str(i.type or "Single"), str(i.uid or "")) for i in view]
 
-        ids = await self._call(mailbox, "FindItem", find)
-        for chunk in _chunks(ids, self._fetch_chunk_size):
+        found = await self._call(mailbox, "FindItem", find)
+        singles: list[tuple[str, str | None]] = []
+        series: dict[str, RecurringMasterItemId] = {}
+        for item_id, changekey, kind, uid in found:
+            if kind in ("Occurrence", "Exception"):
+                series.setdefault(uid or item_id, RecurringMasterItemId(id=item_id, changekey=changekey))
+            else:
+                singles.append((item_id, changekey))
+        for chunk in _chunks(singles, self._fetch_chunk_size):
             for item in await self._fetch(mailbox, chunk):
-                yield item
+                if item.kind is not ItemKind.MASTER:
+                    yield item
+        masters: dict[str, RemoteItem] = {}
+        for master_chunk in _chunks(list(series.values()), self._fetch_chunk_size):
+            for item in await self._fetch(mailbox, master_chunk):
+                masters.setdefault(item.item_id, item)
+        for item in await self._with_exceptions(mailbox, list(masters.values())):
+            yield item
 
-    async def _fetch(self, mailbox: str, ids: Sequence[tuple[str, str | None]]) -> list[RemoteItem]:
+    async def _fetch(self, mailbox: str, ids: Sequence[Any]) -> list[RemoteItem]:
         """GetItem for one chunk; items that vanished meanwhile (ErrorItemNotFound per item) are left out."""
 
         def get(account: ServiceAccount) -> list[Any]:
@@ -175,7 +198,13 @@ class EwsProvider:
             return [item for item in found if not isinstance(item, Exception)]
 
         raw = await self._call(mailbox, "GetItem", get)
-        return [ews_mapping.to_remote_item(mailbox, item) for item in raw]
+        mapped: list[RemoteItem] = []
+        for item in raw:
+            try:
+                mapped.append(ews_mapping.to_remote_item(mailbox, item))
+            except ews_mapping.ItemMappingError as exc:
+                log.warning("%s", exc)
+        return mapped
 
     async def get_items(self, mailbox: str, item_ids: Sequence[str]) -> list[RemoteItem]:
         mailbox = normalize_email(mailbox)

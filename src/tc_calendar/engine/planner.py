@@ -1,0 +1,61 @@
+"""The engine's side of the sync core: provider records + stored views -> store actions.
+
+A thin adapter over :mod:`tc_calendar.sync.normalize` (who sees what) and :mod:`tc_calendar.sync.diff` (what
+changed), holding the conference link rules from the configuration. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tc_calendar.model import OccurrenceKey
+from tc_calendar.providers.base import RemoteItem, SyncBatch
+from tc_calendar.sync.actions import Action
+from tc_calendar.sync.diff import StoredView, plan_full_sync, plan_incremental
+from tc_calendar.sync.links import DEFAULT_RULES, LinkFinder, LinkRule, compile_rule
+from tc_calendar.sync.normalize import SeenOccurrence, normalize_item, normalize_items
+from tc_calendar.sync.window import SyncWindow
+
+
+class DiffPlanner:
+    """Plans window and incremental syncs with the configured link rules."""
+
+    def __init__(self, links: LinkFinder | None = None) -> None:
+        self.links = links or LinkFinder()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DiffPlanner:
+        """Configured ``linkRules`` first, then the built-in TrueConf rules; the default server from ``trueconf``."""
+        rules: list[LinkRule] = [compile_rule(rule.name, rule.pattern) for rule in settings.link_rules]
+        trueconf = getattr(settings, "trueconf", None)
+        server = None
+        if trueconf is not None:
+            server = str(trueconf.url).split("://", 1)[-1].split("/", 1)[0] or None
+        return cls(LinkFinder([*rules, *DEFAULT_RULES], default_server=server))
+
+    def full(
+        self,
+        mailbox: str,
+        items: Sequence[RemoteItem],
+        stored: Mapping[OccurrenceKey, StoredView],
+        window: SyncWindow,
+        sync_state: str | None,
+    ) -> list[Action]:
+        seen = normalize_items(items, window, self.links)
+        return plan_full_sync(mailbox, seen, stored, sync_state=sync_state, window=window)
+
+    def incremental(
+        self,
+        mailbox: str,
+        batch: SyncBatch,
+        stored: Mapping[OccurrenceKey, StoredView],
+        window: SyncWindow,
+    ) -> list[Action]:
+        # SyncFolderItems reports singles and masters; their occurrences are filed under the item's own id.
+        changed: dict[str, list[SeenOccurrence]] = {}
+        for item in batch.items:
+            changed.setdefault(item.item_id, []).extend(normalize_item(item, window, self.links))
+        return plan_incremental(
+            mailbox, changed, batch.deleted_item_ids, stored, sync_state=batch.sync_state, window=window
+        )

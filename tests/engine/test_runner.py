@@ -1,0 +1,285 @@
+"""The sync loops against an in-memory provider and the real store: what reaches the store, when, and how failures
+are handled. (The same behaviour against Exchange's protocol is in ``test_sync_ews.py``.)"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from engine_fakes import FakeProvider
+
+from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.engine.planner import DiffPlanner
+from tc_calendar.engine.runner import SyncOptions
+from tc_calendar.engine.service import SyncService
+from tc_calendar.model import Change, ChangeKind
+from tc_calendar.providers.base import (
+    InvalidSyncStateError,
+    MailboxError,
+    MailboxErrorReason,
+    NotificationKind,
+    ThrottledError,
+    TransientError,
+)
+from tc_calendar.store import MailboxState, Store
+
+ALICE = "alice@corp.test"
+BOB = "bob@corp.test"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+FAST = SyncOptions(
+    auto_sync=True,
+    poll_interval=30.0,
+    fallback_poll_interval=30.0,
+    transient_retry=BackoffPolicy(base=0.05, cap=0.2),
+    error_retry=BackoffPolicy(base=0.05, cap=0.2),
+)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+class Harness:
+    def __init__(self, store: Store, provider: FakeProvider) -> None:
+        self.store = store
+        self.provider = provider
+        self.notified: list[Change] = []
+        self.service: SyncService | None = None
+
+    def build(
+        self, users: Sequence[str], *, options: SyncOptions = FAST, limit: int | None = None
+    ) -> SyncService:
+        def notify(changes: Sequence[Change]) -> None:
+            self.notified.extend(changes)
+
+        self.service = SyncService(
+            self.store,
+            [self.provider],
+            [list(users)],
+            planner=DiffPlanner(),
+            options=options,
+            account_limit=limit,
+            notify=notify,
+        )
+        return self.service
+
+    async def titles(self, user: str) -> list[str]:
+        view = await self.store.load_view(user, NOW - timedelta(days=365), NOW + timedelta(days=365))
+        return [occurrence.display_title for occurrence, _ in view]
+
+    async def state(self, user: str) -> MailboxState | None:
+        status = await self.store.get_mailbox(user)
+        return None if status is None else status.state
+
+
+@pytest.fixture
+async def harness(store: Store) -> AsyncIterator[Harness]:
+    made = Harness(store, FakeProvider())
+    yield made
+    if made.service is not None:
+        await made.service.stop(grace_seconds=2)
+
+
+async def test_configured_users_are_synced_at_start_and_subscribers_are_notified(harness: Harness) -> None:
+    harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    harness.provider.meeting(BOB, "Review", NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1))
+    service = harness.build([ALICE, BOB])
+
+    await service.start()
+    await service.wait_synced(within=5)
+
+    assert await harness.titles(ALICE) == ["Standup"]
+    assert await harness.titles(BOB) == ["Review"]
+    assert {(c.kind, c.user) for c in harness.notified} == {(ChangeKind.UPSERT, ALICE), (ChangeKind.UPSERT, BOB)}
+    assert await harness.state(ALICE) is MailboxState.OK
+
+
+async def test_a_notified_change_reaches_the_store_through_incremental_sync(harness: Harness) -> None:
+    item = harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = harness.build([ALICE])
+    await service.start()
+    await service.wait_synced(within=5)
+
+    harness.provider.update(ALICE, item, subject="Standup (moved)", start=NOW + timedelta(hours=3),
+                            end=NOW + timedelta(hours=4))
+    harness.provider.meeting(ALICE, "Lunch", NOW + timedelta(hours=5), NOW + timedelta(hours=6))
+    harness.provider.meeting(ALICE, "Retro", NOW + timedelta(hours=7), NOW + timedelta(hours=8))
+    await harness.provider.notify(ALICE)
+
+    async def arrived() -> bool:
+        return await harness.titles(ALICE) == ["Standup (moved)", "Lunch", "Retro"]
+
+    await eventually(arrived)
+    assert [call for call in harness.provider.calls if call[1] == "initial_items"] == [(ALICE, "initial_items")]
+
+
+async def test_a_deleted_item_disappears_and_a_resync_of_an_unchanged_calendar_writes_nothing(
+    harness: Harness,
+) -> None:
+    keep = harness.provider.meeting(ALICE, "Keep", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    gone = harness.provider.meeting(ALICE, "Gone", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    service = harness.build([ALICE])
+    await service.start()
+    await service.wait_synced(within=5)
+    assert keep
+
+    harness.provider.delete(ALICE, gone)
+    await harness.provider.notify(ALICE)
+
+    async def deleted() -> bool:
+        return await harness.titles(ALICE) == ["Keep"]
+
+    await eventually(deleted)
+    before = await harness.store.latest_cursor()
+
+    harness.provider.invalid_states.add(str(len(harness.provider.mailboxes[ALICE].log)))
+    harness.provider.update(ALICE, keep)  # an invisible edit: a new change key, same content
+    await harness.provider.notify(ALICE)
+
+    async def resynced() -> bool:
+        return sum(1 for call in harness.provider.calls if call[1] == "initial_items") == 2
+
+    await eventually(resynced)
+    await asyncio.sleep(0.1)
+    assert await harness.titles(ALICE) == ["Keep"]
+    assert await harness.store.latest_cursor() == before
+
+
+async def test_a_restart_resumes_from_the_saved_sync_state_without_a_window_sync(store: Store) -> None:
+    provider = FakeProvider()
+    provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    first = Harness(store, provider)
+    service = first.build([ALICE])
+    await service.start()
+    await service.wait_synced(within=5)
+    await service.stop(grace_seconds=2)
+
+    provider.meeting(ALICE, "While we were down", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    provider.calls.clear()
+    second = Harness(store, provider)
+    service = second.build([ALICE])
+    await service.start()
+    try:
+        await service.wait_synced(within=5)
+        assert await second.titles(ALICE) == ["Standup", "While we were down"]
+        assert (ALICE, "initial_items") not in provider.calls
+    finally:
+        await service.stop(grace_seconds=2)
+
+
+async def test_one_denied_mailbox_shows_its_error_and_the_others_sync_on(harness: Harness) -> None:
+    harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    harness.provider.meeting(BOB, "Review", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    denied = MailboxError("may not impersonate", reason=MailboxErrorReason.ACCESS_DENIED, mailbox=BOB)
+    harness.provider.fail(BOB, "sync_changes", *[denied] * 3)
+    service = harness.build([ALICE, BOB])
+
+    await service.start()
+    await service.wait_synced([ALICE], within=5)
+
+    async def bob_failed() -> bool:
+        status = await harness.store.get_mailbox(BOB)
+        return status is not None and status.state is MailboxState.ERROR and "impersonate" in (status.last_error or "")
+
+    await eventually(bob_failed)
+    assert await harness.titles(ALICE) == ["Standup"]
+
+    async def bob_recovered() -> bool:
+        return await harness.titles(BOB) == ["Review"] and await harness.state(BOB) is MailboxState.OK
+
+    await eventually(bob_recovered)
+
+
+async def test_throttling_waits_the_servers_back_off_for_the_whole_service_account(harness: Harness) -> None:
+    harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    harness.provider.fail(ALICE, "sync_changes", ThrottledError("busy", backoff_seconds=0.5, mailbox=ALICE))
+    service = harness.build([ALICE])
+    started = asyncio.get_running_loop().time()
+
+    await service.start()
+    await service.wait_synced(within=5)
+
+    assert asyncio.get_running_loop().time() - started >= 0.5
+    assert await harness.titles(ALICE) == ["Standup"]
+
+
+async def test_transient_failures_are_retried_and_leave_a_healthy_mailbox_ok(harness: Harness) -> None:
+    harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = harness.build([ALICE])
+    await service.start()
+    await service.wait_synced(within=5)
+
+    harness.provider.meeting(ALICE, "Later", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    harness.provider.fail(ALICE, "sync_changes", TransientError("HTTP 503", mailbox=ALICE))
+    await harness.provider.notify(ALICE)
+
+    async def arrived() -> bool:
+        return await harness.titles(ALICE) == ["Standup", "Later"]
+
+    await eventually(arrived)
+    assert await harness.state(ALICE) is MailboxState.OK
+
+
+async def test_invalid_sync_state_is_recovered_by_a_window_sync(harness: Harness) -> None:
+    harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = harness.build([ALICE])
+    await service.start()
+    await service.wait_synced(within=5)
+
+    harness.provider.fail(ALICE, "sync_changes", InvalidSyncStateError("ErrorInvalidSyncStateData", mailbox=ALICE))
+    harness.provider.meeting(ALICE, "Later", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    await harness.provider.notify(ALICE, NotificationKind.CHANGED)
+
+    async def arrived() -> bool:
+        return await harness.titles(ALICE) == ["Standup", "Later"]
+
+    await eventually(arrived)
+    upserts = [c for c in await harness.store.changes_after(0) if c.kind is ChangeKind.UPSERT]
+    assert len(upserts) == 2
+
+
+async def test_the_account_limit_admits_users_first_and_marks_the_rest_over_limit(harness: Harness) -> None:
+    for user in (ALICE, BOB, "carol@corp.test"):
+        harness.provider.meeting(user, f"Meeting of {user}", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = harness.build([ALICE], limit=2)
+    await service.start()
+    await service.wait_synced(within=5)
+
+    assert await service.request_mailbox(BOB) == "queued"
+    assert await service.request_mailbox("carol@corp.test") == "over_limit"
+    await service.wait_synced([BOB], within=5)
+    assert await service.request_mailbox(BOB) == "synced"
+    assert await service.request_mailbox(ALICE) == "synced"
+    assert await harness.state("carol@corp.test") is MailboxState.OVER_LIMIT
+    assert await harness.titles("carol@corp.test") == []
+    assert await harness.titles(BOB) == [f"Meeting of {BOB}"]
+
+
+async def test_without_auto_sync_only_events_changed_after_the_first_start_are_synced(harness: Harness) -> None:
+    old = harness.provider.meeting(ALICE, "Old", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    box = harness.provider.mailboxes[ALICE]
+    box.items[old] = box.items[old].__class__(
+        **{**{f: getattr(box.items[old], f) for f in box.items[old].__dataclass_fields__},
+           "last_modified": NOW - timedelta(days=30)}
+    )
+    options = SyncOptions(**{**{f: getattr(FAST, f) for f in FAST.__dataclass_fields__}, "auto_sync": False})
+    service = harness.build([ALICE], options=options)
+    await service.start()
+    await service.wait_synced(within=5)
+    assert await harness.titles(ALICE) == []
+
+    harness.provider.meeting(ALICE, "New", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    harness.provider.update(ALICE, old, subject="Old, moved")
+    await harness.provider.notify(ALICE)
+
+    async def arrived() -> bool:
+        return await harness.titles(ALICE) == ["Old, moved", "New"]
+
+    await eventually(arrived)
