@@ -442,3 +442,15 @@ def test_any_value_anywhere_gives_settings_or_a_config_error_never_a_crash(
     except ConfigError as error:
         assert error.line is not None and error.line >= 1
         assert "\n" not in str(error)
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_the_byte_offset(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes(b'{"wsPort": 4315, "x": "\xff"}')
+    with pytest.raises(ConfigError, match=r"the file is not UTF-8 text \(invalid start byte at byte 23\)"):
+        load_settings(path)
+
+
+def test_a_directory_instead_of_the_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"is a directory, expected the config\.json file"):
+        load_settings(tmp_path)
