@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from trueconf_support import ClientFactory
 
 from tc_calendar.trueconf.errors import TrueConfUnavailableError
 from tc_calendar.trueconf.models import TrueConfUser
-from tc_calendar.trueconf.users import InMemoryUserCache, UserResolver, build_directory
+from tc_calendar.trueconf.users import InMemoryUserCache, StoreUserCache, UserResolver, build_directory
 from tcs_sim.runner import SimServer
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -122,3 +123,18 @@ async def test_directory_from_the_server_pages(sim: SimServer, make_client: Clie
     resolver = UserResolver(client, InMemoryUserCache(), now=Now())
     emails = ["alice@example.test", "carol@example.test", "nobody@example.test"]
     assert await resolver.resolve(emails) == {"alice@example.test": "alice", "carol@example.test": "carol"}
+
+
+async def test_the_store_can_hold_the_directory(tmp_path: Path) -> None:
+    from tc_calendar.store import Store
+    from tc_calendar.store import TrueConfUser as CachedUser
+    from tc_calendar.store.migrate import upgrade_async
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cache.db'}"
+    await upgrade_async(url)
+    async with Store.open(url) as store:
+        directory = Directory(user("carol", "Carol@Example.test"))
+        resolver = UserResolver(directory, StoreUserCache(store, CachedUser), now=Now())
+        assert await resolver.resolve(["carol@example.test"]) == {"carol@example.test": "carol"}
+        restarted = UserResolver(Directory(), StoreUserCache(store, CachedUser), now=Now())
+        assert await restarted.resolve(["carol@example.test"]) == {"carol@example.test": "carol"}

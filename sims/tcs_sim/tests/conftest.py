@@ -12,10 +12,18 @@ from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, seed_world
 from tcs_sim.state import World
 
 
-@pytest.fixture
-def sim() -> Iterator[SimServer]:
-    with SimServer(seed_world(World())) as server:
+@pytest.fixture(scope="session")
+def _sim_server() -> Iterator[SimServer]:
+    with SimServer(World()) as server:
         yield server
+
+
+@pytest.fixture
+def sim(_sim_server: SimServer) -> SimServer:
+    """The session's simulator, reset to the seed world for this test."""
+    _sim_server.world.reset()
+    seed_world(_sim_server.world)
+    return _sim_server
 
 
 @pytest.fixture

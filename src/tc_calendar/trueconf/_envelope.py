@@ -67,8 +67,13 @@ def is_token_rejected(info: ErrorInfo) -> bool:
     return info.status == 401 or (info.status == 403 and info.reason == TOKEN_INVALID)
 
 
-def error_for(info: ErrorInfo, operation: str, *, conference_id: str | None = None) -> TrueConfError:
-    """The exception for an error answer to ``operation`` (e.g. ``"run conference 123"``)."""
+def error_for(info: ErrorInfo, operation: str, *, conference_id: str | None = None,
+              bare_404_is_conference: bool = True) -> TrueConfError:
+    """The exception for an error answer to ``operation`` (e.g. ``"run conference 123"``).
+
+    A 404 without a reason means the conference is missing unless the request named a sub-resource
+    (``bare_404_is_conference=False``, e.g. removing an invitation).
+    """
     said = f"{info.reason}: {info.message}" if info.reason else (info.message or "no details")
     if info.status >= 500:
         return TrueConfUnavailableError(
@@ -84,7 +89,8 @@ def error_for(info: ErrorInfo, operation: str, *, conference_id: str | None = No
             f"TrueConf Server does not allow us to {operation} (HTTP {info.status}, {said}); give the OAuth2 "
             "application the conferences, conferences.invitations, conferences.participants and users:read scopes",
             status=info.status, reason=info.reason)
-    if conference_id is not None and (info.reason == "conferenceNotFound" or (info.status == 404 and not info.reason)):
+    if conference_id is not None and (info.reason == "conferenceNotFound" or (
+            info.status == 404 and not info.reason and bare_404_is_conference)):
         return ConferenceNotFoundError(
             conference_id,
             f"TrueConf Server has no conference '{conference_id}' ({said}); the event links to a conference "

@@ -140,7 +140,8 @@ class TrueConfClient:
 
     async def remove_invitation(self, cid: str, inv_id: str) -> None:
         await self._call("DELETE", self.flavour.conference_path(cid, f"/invitations/{inv_id}"),
-                         f"remove invitation {inv_id} from conference {cid}", cid=cid)
+                         f"remove invitation {inv_id} from conference {cid}", cid=cid,
+                         bare_404_is_conference=False)
 
     async def list_participants(self, cid: str) -> list[Participant]:
         body = await self._call("GET", self.flavour.conference_path(cid, "/participants"),
@@ -178,7 +179,8 @@ class TrueConfClient:
     # ---- the one request path ------------------------------------------------------------------------------
 
     async def _call(self, method: str, path: str, operation: str, *, cid: str | None = None,
-                    json: dict[str, Any] | None = None, params: dict[str, int] | None = None) -> dict[str, Any]:
+                    json: dict[str, Any] | None = None, params: dict[str, int] | None = None,
+                    bare_404_is_conference: bool = True) -> dict[str, Any]:
         """Send one request; on a rejected token get a new one and send it once more."""
         for attempt in (1, 2):
             token = await self.auth.token(self._http)
@@ -189,7 +191,7 @@ class TrueConfClient:
             if attempt == 1 and is_token_rejected(info) and self.auth.can_refresh:
                 self.auth.invalidate(token)
                 continue
-            error = error_for(info, operation, conference_id=cid)
+            error = error_for(info, operation, conference_id=cid, bare_404_is_conference=bare_404_is_conference)
             if isinstance(error, TrueConfAuthError) and is_token_rejected(info) and attempt == 2:
                 error = TrueConfAuthError(f"{error} (a freshly issued token was rejected too)",
                                           status=error.status, reason=error.reason)

@@ -218,11 +218,11 @@ def _error_response(exc: errors.ApiError) -> JSONResponse:
     return JSONResponse(exc.envelope(), status_code=exc.status)
 
 
-async def _before(world: World) -> int | None:
+async def _before(world: World, request: Request) -> int | None:
     """Apply latency and a pending 5xx fault; the status to fail with, if any."""
     if world.faults.latency > 0:
         await asyncio.sleep(world.faults.latency)
-    return world.take_server_error()
+    return world.take_server_error(request.url.path)
 
 
 def build_app(world: World) -> Starlette:
@@ -236,7 +236,7 @@ def build_app(world: World) -> Starlette:
         return response
 
     async def _api(request: Request, version: str, rest: str) -> Response:
-        failure = await _before(world)
+        failure = await _before(world, request)
         if failure is not None:
             return _error_response(errors.ApiError(failure, "backendError", "The server is temporarily unavailable."))
         if not _VERSION.match(version):
@@ -262,7 +262,7 @@ def build_app(world: World) -> Starlette:
         return response
 
     async def _token(request: Request) -> Response:
-        failure = await _before(world)
+        failure = await _before(world, request)
         if failure is not None:
             return JSONResponse({"error": "server_error", "error_description": "temporarily unavailable"},
                                 status_code=failure)

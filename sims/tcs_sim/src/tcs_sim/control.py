@@ -3,7 +3,7 @@
 | route | body | effect |
 |---|---|---|
 | ``GET /_control/state`` | - | users, conferences, runs, live invites, request log, tokens issued, faults |
-| ``POST /_control/faults`` | ``{"token_failures", "server_errors", "server_error_status", "latency"}`` | arm faults |
+| ``POST /_control/faults`` | ``{"token_failures", "server_errors", "server_error_status", ...}`` | arm faults (1) |
 | ``POST /_control/faults/clear`` | - | disarm every fault |
 | ``POST /_control/tokens/revoke`` | - | every issued token becomes invalid |
 | ``POST /_control/token_lifetime`` | ``{"seconds": n}`` | ``expires_in`` of tokens issued from now on |
@@ -11,6 +11,9 @@
 | ``POST /_control/users`` | ``{"id", "email", "display_name"}`` | add a user |
 | ``POST /_control/conferences`` | a conference create body | add a conference |
 | ``POST /_control/conferences/{id}/state`` | ``{"state": "running"|"stopped"}`` | start/stop without an API call |
+
+(1) Keys: ``token_failures``, ``server_errors``, ``server_error_status``, ``server_error_path`` (only requests
+whose path ends with it fail), ``latency`` (seconds); see :class:`tcs_sim.state.Faults`.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ def control_routes(world: World) -> list[BaseRoute]:
             token_failures=body.get("token_failures"),
             server_errors=body.get("server_errors"),
             server_error_status=body.get("server_error_status"),
+            server_error_path=body.get("server_error_path"),
             latency=body.get("latency"),
         )
         return JSONResponse(world.snapshot()["faults"])

@@ -48,6 +48,8 @@ class Faults:
     server_errors: int = 0
     """The next N requests (token endpoint included) fail with ``server_error_status``."""
     server_error_status: int = 503
+    server_error_path: str | None = None
+    """If set, only requests whose path ends with it fail (and consume the count)."""
     latency: float = 0.0
     """Seconds added before every answer."""
 
@@ -114,6 +116,17 @@ class World:
         """Hold the world's lock for a group of reads and writes."""
         with self._lock:
             yield self
+
+    def reset(self) -> None:
+        """Forget everything (users, conferences, clients, tokens, faults, log) and restart the clock.
+
+        Lets one running server serve many tests: each starts from ``seed_world(server.world)`` after this.
+        """
+        fresh = World(server_name=self.server_name)
+        with self._lock:
+            for name in ("clock", "token_lifetime", "users", "conferences", "oauth_clients", "secret_keys",
+                         "faults", "requests", "runs", "live_invites", "tokens_issued", "_tokens", "_next_cid"):
+                setattr(self, name, getattr(fresh, name))
 
     # ---- seeding -------------------------------------------------------------------------------------------
 
@@ -330,16 +343,18 @@ class World:
         with self._lock:
             self._tokens.clear()
 
-    def take_server_error(self) -> int | None:
-        """Consume one armed 5xx fault; the status to answer with, or None."""
+    def take_server_error(self, path: str = "") -> int | None:
+        """Consume one armed 5xx fault that applies to ``path``; the status to answer with, or None."""
         with self._lock:
-            if self.faults.server_errors > 0:
+            wanted = self.faults.server_error_path
+            if self.faults.server_errors > 0 and (wanted is None or path.endswith(wanted)):
                 self.faults.server_errors -= 1
                 return self.faults.server_error_status
             return None
 
     def set_faults(self, *, token_failures: int | None = None, server_errors: int | None = None,
-                   server_error_status: int | None = None, latency: float | None = None) -> None:
+                   server_error_status: int | None = None, server_error_path: str | None = None,
+                   latency: float | None = None) -> None:
         """Arm faults; arguments left as None keep their current value."""
         with self._lock:
             if token_failures is not None:
@@ -348,6 +363,8 @@ class World:
                 self.faults.server_errors = server_errors
             if server_error_status is not None:
                 self.faults.server_error_status = server_error_status
+            if server_error_path is not None:
+                self.faults.server_error_path = server_error_path or None
             if latency is not None:
                 self.faults.latency = latency
 
@@ -384,5 +401,6 @@ class World:
                               "version": r.version} for r in self.requests],
                 "tokens_issued": self.tokens_issued,
                 "faults": {"token_failures": self.faults.token_failures, "server_errors": self.faults.server_errors,
-                           "server_error_status": self.faults.server_error_status, "latency": self.faults.latency},
+                           "server_error_status": self.faults.server_error_status,
+                           "server_error_path": self.faults.server_error_path, "latency": self.faults.latency},
             }

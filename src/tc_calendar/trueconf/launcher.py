@@ -1,0 +1,126 @@
+"""Starting one occurrence's conference on TrueConf Server (the "act" half; the decision is in launch_plan).
+
+:func:`launch_conference` reads the conference, applies the participant plan and starts the conference
+unless it already runs. Every step is idempotent, so when it raises :class:`TrueConfUnavailableError` the
+caller simply calls it again later (under the same exactly-once claim): an invitation already added or
+already removed, or a conference already running, is success. The order follows the mode: in scheduled
+mode the list is set *before* the start, so TrueConf's auto-invite calls the right people; in temporal mode
+people are called *after* the start, since only a running conference can take them.
+
+A single attendee the server refuses (e.g. an account deleted since the directory was read) does not stop
+the start; it is reported in :attr:`LaunchOutcome.refused`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Protocol
+
+from tc_calendar.model import Occurrence
+from tc_calendar.trueconf.errors import (
+    ConferenceNotFoundError,
+    TrueConfAuthError,
+    TrueConfError,
+    TrueConfRequestError,
+)
+from tc_calendar.trueconf.models import Conference, Invitation
+from tc_calendar.trueconf.participants import ParticipantPlan, ParticipantsMode, invitation_changes
+
+ALREADY_INVITED = "uniqueValueAlreadyInUse"
+
+
+class ConferenceApi(Protocol):
+    """The client operations a launch uses (:class:`~tc_calendar.trueconf.client.TrueConfClient` has them)."""
+
+    async def get_conference(self, cid: str) -> Conference: ...
+    async def run_conference(self, cid: str) -> str: ...
+    async def add_invitation(self, cid: str, user_id: str, display_name: str | None = None) -> Invitation: ...
+    async def remove_invitation(self, cid: str, inv_id: str) -> None: ...
+    async def invite_now(self, cid: str, user_ids: tuple[str, ...]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchOutcome:
+    """What a launch did, for the launch record, the change log and the log."""
+
+    conference_id: str
+    started: bool
+    """False when the conference was already running (someone started it by hand, or a retry)."""
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    called: tuple[str, ...] = ()
+    """Users called into the running conference (temporal mode)."""
+    refused: tuple[tuple[str, str], ...] = ()
+    """(user ID, the server's message) for people the server would not invite."""
+    unmapped: tuple[str, ...] = ()
+    """E-mails of attendees without a TrueConf account."""
+
+
+class NoConferenceLinkError(TrueConfError):
+    """The occurrence has no conference link; the launch decision should have said NEVER."""
+
+
+async def launch_conference(client: ConferenceApi, occurrence: Occurrence, plan: ParticipantPlan) -> LaunchOutcome:
+    """Set participants per ``plan`` and start the occurrence's conference unless it already runs.
+
+    Raises :class:`ConferenceNotFoundError` (give up, tell the organizer), :class:`TrueConfAuthError` (tell the
+    administrator) or :class:`TrueConfUnavailableError` (retry later).
+    """
+    if occurrence.conference is None:
+        raise NoConferenceLinkError(f"occurrence {occurrence.key.uid} has no TrueConf conference link")
+    cid = occurrence.conference.conference_id
+    conference = await client.get_conference(cid)
+    refused: list[tuple[str, str]] = []
+    added: list[str] = []
+    removed: list[str] = []
+
+    changes = invitation_changes(plan, conference.invitations)
+    for user_id in changes.add:
+        if await _tolerant(refused, user_id, client.add_invitation(cid, user_id), ok_reason=ALREADY_INVITED):
+            added.append(user_id)
+    for inv_id in changes.remove:
+        if await _tolerant(refused, inv_id, client.remove_invitation(cid, inv_id), ok_status=404):
+            removed.append(inv_id)
+
+    started = False
+    if not conference.running:
+        await client.run_conference(cid)
+        started = True
+
+    called: tuple[str, ...] = ()
+    if plan.mode is ParticipantsMode.TEMPORAL and plan.invite:
+        try:
+            await client.invite_now(cid, plan.invite)
+            called = plan.invite
+        except (TrueConfAuthError, ConferenceNotFoundError):
+            raise
+        except TrueConfRequestError:
+            called = await _call_one_by_one(client, cid, plan.invite, refused)
+
+    return LaunchOutcome(cid, started, tuple(added), tuple(removed), called, tuple(refused), plan.unmapped)
+
+
+async def _call_one_by_one(client: ConferenceApi, cid: str, user_ids: tuple[str, ...],
+                           refused: list[tuple[str, str]]) -> tuple[str, ...]:
+    """One refused user makes v4's batch invite fail; retry each alone so the others are still called."""
+    called = []
+    for user_id in user_ids:
+        if await _tolerant(refused, user_id, client.invite_now(cid, (user_id,))):
+            called.append(user_id)
+    return tuple(called)
+
+
+async def _tolerant(refused: list[tuple[str, str]], user_id: str, step: Awaitable[object], *,
+                    ok_reason: str | None = None, ok_status: int | None = None) -> bool:
+    """Await ``step``; a per-user refusal is recorded instead of raised. True if the step took effect."""
+    try:
+        await step
+        return True
+    except (TrueConfAuthError, ConferenceNotFoundError):
+        raise
+    except TrueConfRequestError as exc:
+        if (ok_reason is not None and exc.reason == ok_reason) or (ok_status is not None and exc.status == ok_status):
+            return False
+        refused.append((user_id, str(exc)))
+        return False
