@@ -174,6 +174,13 @@ def test_the_cancellation_prefix_is_stripped_however_often_it_was_added() -> Non
     assert to_remote_item("a@corp.example", meeting(subject="Cancel culture talk")).is_cancelled is False
 
 
+def test_a_russian_outlooks_prefix_is_stripped_only_from_items_exchange_flags_cancelled() -> None:
+    flagged = to_remote_item("a@corp.example", meeting(subject="Отменено: Планёрка", is_cancelled=True))
+    assert (flagged.subject, flagged.is_cancelled) == ("Планёрка", True)
+    title = to_remote_item("a@corp.example", meeting(subject="Отменено: разбор отмен"))
+    assert (title.subject, title.is_cancelled) == ("Отменено: разбор отмен", False)
+
+
 def test_a_master_carries_its_pattern_and_its_modified_and_deleted_occurrences() -> None:
     item = meeting(
         type="RecurringMaster",

@@ -1,8 +1,11 @@
 """Series are expanded the way Exchange does it; every expected date below is written out by hand."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tc_calendar.providers.base import (
     DayOfWeek,
@@ -258,3 +261,41 @@ def test_a_pattern_missing_its_weekday_is_refused() -> None:
     with pytest.raises(RecurrenceError, match="weekday"):
         expand(pattern, first_start=utc(2026, 1, 5), first_end=utc(2026, 1, 5, 1), timezone=None,
                window=window(date(2026, 1, 1), date(2026, 2, 1)))  # fmt: skip
+
+
+zones = st.sampled_from(["Europe/Berlin", "America/New_York", "Europe/Moscow", "Australia/Sydney", "UTC"])
+weekday_sets = st.sets(st.sampled_from([MON, WED, FRI, DayOfWeek.SUNDAY]), min_size=1)
+
+
+@given(
+    zones,
+    weekday_sets,
+    st.integers(1, 3),
+    st.dates(date(2025, 1, 1), date(2027, 12, 31)),
+    st.integers(0, 23),
+    st.none() | st.integers(1, 30),
+)
+def test_a_weekly_series_keeps_its_local_time_and_weekdays_in_any_zone_all_year(
+    zone_name: str, days: set[DayOfWeek], interval: int, first: date, hour: int, count: int | None
+) -> None:
+    tz = ZoneInfo(zone_name)
+    local_start = datetime.combine(first, time(hour, 15), tzinfo=tz)
+    pattern = RecurrencePattern(
+        RecurrenceType.WEEKLY, RecurrenceRange(first, count=count), interval=interval, weekdays=tuple(days)
+    )
+    found = expand(
+        pattern,
+        first_start=local_start.astimezone(UTC),
+        first_end=(local_start + timedelta(minutes=45)).astimezone(UTC),
+        timezone=zone_name,
+        window=window(first, first + timedelta(days=400)),
+    )
+    names = {d.value for d in days}
+    for occurrence in found:
+        local = occurrence.start.astimezone(tz)
+        assert local.strftime("%A") in names
+        assert local.minute == 15 and occurrence.original_start == occurrence.start
+        assert occurrence.end - occurrence.start == timedelta(minutes=45)
+    assert found == sorted(found, key=lambda o: o.start)
+    if count is not None:
+        assert len(found) <= count

@@ -39,7 +39,11 @@ from tc_calendar.providers.base import (
 from tc_calendar.sync.recurrence import zone
 
 CANCELLED_PREFIXES = ("Canceled: ", "Cancelled: ")
-"""Subject prefixes Exchange puts on attendee copies of cancelled meetings (English server language)."""
+"""Subject prefixes Exchange puts on attendee copies of cancelled meetings (English); always a cancellation."""
+
+LOCALIZED_CANCELLED_PREFIXES = ("Отменено: ", "Отменена: ", "Abgesagt: ", "Annulé : ", "Annulé: ", "Cancelado: ")
+"""The same prefix in other languages of the organizer's Outlook; stripped only from items Exchange flags
+cancelled, since a title may well start with such a word."""
 
 _KINDS = {
     "Single": ItemKind.SINGLE,
@@ -135,11 +139,12 @@ def response(value: str | None) -> Response:
     return _RESPONSES.get(value or "Unknown", Response.NO_RESPONSE)
 
 
-def strip_cancelled_prefix(subject: str) -> tuple[str, bool]:
+def strip_cancelled_prefix(subject: str, *, flagged_cancelled: bool = False) -> tuple[str, bool]:
     """The subject without Exchange's cancellation prefixes, and whether there was one."""
     found = False
+    prefixes = CANCELLED_PREFIXES + (LOCALIZED_CANCELLED_PREFIXES if flagged_cancelled else ())
     while True:
-        for prefix in CANCELLED_PREFIXES:
+        for prefix in prefixes:
             if subject.startswith(prefix):
                 subject = subject[len(prefix) :]
                 found = True
@@ -281,7 +286,8 @@ def to_remote_item(mailbox: str, item: Any, *, default_timezone: str | None = No
     else:
         start_at, end_at = utc(start, start_tz), utc(end, end_tz)
 
-    subject, prefixed = strip_cancelled_prefix(str(getattr(item, "subject", None) or ""))
+    flagged = bool(getattr(item, "is_cancelled", False))
+    subject, prefixed = strip_cancelled_prefix(str(getattr(item, "subject", None) or ""), flagged_cancelled=flagged)
     kind = _KINDS.get(str(getattr(item, "type", None) or "Single"), ItemKind.SINGLE)
     recurrence_id = getattr(item, "recurrence_id", None) or getattr(item, "original_start", None)
     if kind in (ItemKind.SINGLE, ItemKind.MASTER):
@@ -310,7 +316,7 @@ def to_remote_item(mailbox: str, item: Any, *, default_timezone: str | None = No
         required_attendees=_attendees(getattr(item, "required_attendees", None)),
         optional_attendees=_attendees(getattr(item, "optional_attendees", None)),
         my_response=response(getattr(item, "my_response_type", None)),
-        is_cancelled=bool(getattr(item, "is_cancelled", False)) or prefixed,
+        is_cancelled=flagged or prefixed,
         is_meeting=bool(getattr(item, "is_meeting", False)),
         recurrence_id=utc(recurrence_id) if recurrence_id else None,
         recurrence=recurrence_pattern(getattr(item, "recurrence", None)),
