@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from trueconf_support import ClientFactory, ManualClock
 
+from tc_calendar.config import TrueConfSettings
 from tc_calendar.trueconf.client import TrueConfClient
 from tc_calendar.trueconf.errors import (
     ConferenceNotFoundError,
@@ -17,7 +20,7 @@ from tc_calendar.trueconf.errors import (
     TrueConfUnavailableError,
 )
 from tcs_sim.runner import SimServer
-from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_SECRET_KEY
+from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SECRET_KEY
 
 CID = "5576502892"
 VERSIONS = ["v3.11", "v4"]
@@ -195,3 +198,18 @@ def test_missing_ca_bundle_names_the_setting(tmp_path: Path) -> None:
 def test_credentials_are_required() -> None:
     with pytest.raises(TrueConfError, match="clientId and clientSecret"):
         TrueConfClient.connect("https://tcs.example.test", client_id=DEFAULT_CLIENT_ID)
+
+
+async def test_concurrent_calls_share_one_token_request(sim: SimServer, make_client: ClientFactory) -> None:
+    client = make_client()
+    await asyncio.gather(*(client.get_conference(CID) for _ in range(5)))
+    assert sim.world.tokens_issued == 1
+
+
+async def test_from_settings_uses_the_trueconf_section(sim: SimServer) -> None:
+    settings = TrueConfSettings.model_validate({
+        "url": sim.url + "/", "clientId": DEFAULT_CLIENT_ID, "clientSecret": SecretStr(DEFAULT_CLIENT_SECRET),
+        "apiVersion": "v3.11"})
+    async with TrueConfClient.from_settings(settings) as client:
+        await client.run_conference(CID)
+    assert [run.version for run in sim.world.runs_of(CID)] == ["v3.11"]
