@@ -271,12 +271,14 @@ class CalendarProvider(Protocol):
     """The calls the sync loop makes; one provider instance serves many mailboxes of one server."""
 
     def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
-        """Every single, occurrence and exception of the mailbox's calendar that overlaps ``window``, with the
-        series already expanded by the server (EWS CalendarView)."""
+        """Everything of the mailbox's calendar that has an occurrence overlapping ``window``: singles, and for
+        series either their master (with ``exceptions`` attached) or the occurrences the server expanded; the
+        sync core accepts both (:func:`tc_calendar.sync.normalize.normalize_items`)."""
         ...
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
-        """The next page of changes since ``sync_state`` (``None``: from the beginning)."""
+        """The next page of changes since ``sync_state`` (``None``: from the beginning): singles and masters,
+        masters with their ``exceptions`` attached."""
         ...
 
     async def get_items(self, mailbox: str, item_ids: Sequence[str]) -> list[RemoteItem]:
