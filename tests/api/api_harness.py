@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from tc_calendar.api.feed import ChangeSignal
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.methods import ApiServices
 from tc_calendar.api.registry import StoreMailboxRegistry
-from tc_calendar.api.server import run_server
+from tc_calendar.api.server import listening_socket, run_server
 from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
 from tc_calendar.store import Store
 from tc_calendar.sync.actions import PutOccurrence
@@ -93,7 +94,9 @@ async def running_api(
     limits: ApiLimits | None = None,
     web_users: Mapping[str, str] = WEB_USERS,
     throttle: AuthThrottle | None = None,
+    send_buffer: int | None = None,
 ) -> AsyncIterator[Harness]:
+    """``send_buffer`` fixes the kernel send buffer of accepted sockets (slow-client tests fill it quickly)."""
     limits = limits or ApiLimits()
     services = ApiServices(
         calendar=store,
@@ -109,5 +112,8 @@ async def running_api(
     )
     signal = ChangeSignal()
     app = create_app(services, signal=signal)
-    async with run_server(app, limits) as server:
+    sock = listening_socket("127.0.0.1", 0)
+    if send_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    async with run_server(app, limits, sock=sock) as server:
         yield Harness(server.url, store, signal, services)

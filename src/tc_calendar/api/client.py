@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import json
 import secrets
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -96,12 +97,15 @@ class Subscription:
         self.cursor = cursor
         self._client = client
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+        self.ended = False
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
         while True:
+            if self.ended and self.queue.empty():
+                raise self._client.disconnected()
             item = await self.queue.get()
             if item is _END:
                 raise self._client.disconnected()
@@ -141,9 +145,12 @@ class ApiClient:
         queue_size: int = 64,
         max_size: int = 16 * 1024 * 1024,
         max_queue: int = 16,
+        sock: socket.socket | None = None,
     ) -> ApiClient:
+        """Open a connection and, if ``auth`` is given, authenticate; ``sock`` is a connected socket to use."""
         ws = await connect(
             url,
+            sock=sock,
             ssl=ssl_context,
             open_timeout=open_timeout,
             max_size=max_size,
@@ -245,6 +252,7 @@ class ApiClient:
                     future.set_exception(error)
             self._pending.clear()
             for sub in self._subs.values():
+                sub.ended = True
                 with contextlib.suppress(asyncio.QueueFull):
                     sub.queue.put_nowait(_END)
 

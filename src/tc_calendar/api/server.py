@@ -57,6 +57,16 @@ def uvicorn_config(
     )
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
 @contextlib.asynccontextmanager
 async def run_server(
     app: Starlette,
@@ -66,16 +76,17 @@ async def run_server(
     port: int = 0,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    sock: socket.socket | None = None,
 ) -> AsyncIterator[RunningServer]:
-    """Serve ``app`` until the block exits; then close connections and stop (also on error)."""
+    """Serve ``app`` until the block exits; then close connections and stop (also on error).
+
+    ``sock`` is an already bound listening socket to serve on instead (socket activation, tests).
+    """
     config = uvicorn_config(app, limits, tls_cert=tls_cert, tls_key=tls_key)
     server = uvicorn.Server(config)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.setblocking(False)
+    if sock is None:
+        sock = listening_socket(host, port)
+    host = sock.getsockname()[0]
     task = asyncio.create_task(server.serve(sockets=[sock]), name="api-uvicorn")
     try:
         while not server.started:

@@ -1,0 +1,125 @@
+"""Change feed: every change after a cursor exactly once, in order, across disconnects; slow clients resume."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from urllib.parse import urlsplit
+
+from api_harness import ALICE, BOB, MONDAY_9, Harness, meeting, put, running_api
+
+from tc_calendar.api.client import ApiClient, ChangeFollower, Disconnected
+from tc_calendar.api.limits import ApiLimits
+from tc_calendar.model import Response
+from tc_calendar.store import Store
+from tc_calendar.sync.actions import PutOccurrence
+
+
+def numbered(n: int, *, description: str = "d") -> PutOccurrence:
+    return put(ALICE, meeting(f"uid-{n}", attendees=(), description=description))
+
+
+async def write_changes(api: Harness, first: int, count: int, batch: int = 10, pause: float = 0.0) -> None:
+    for start in range(first, first + count, batch):
+        await api.apply(*(numbered(n) for n in range(start, min(start + batch, first + count))))
+        if pause:
+            await asyncio.sleep(pause)
+
+
+async def test_a_subscriber_gets_an_upsert_with_the_new_state_and_its_own_response(api: Harness) -> None:
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        sub = await client.subscribe([BOB])
+        await api.apply(put(ALICE, meeting("m")), put(BOB, meeting("m"), Response.TENTATIVE))
+        note = await asyncio.wait_for(anext(aiter(sub)), 5)
+    [change] = note["changes"]
+    assert change["user"] == BOB and change["kind"] == "upsert" and note["cursor"] == change["cursor"]
+    assert change["occurrence"]["myResponse"] == "Tentative"
+    assert change["occurrence"]["start"] == "2026-06-29T09:00:00Z"
+
+
+async def test_1000_changes_arrive_exactly_once_in_order_while_the_client_drops_and_resumes(api: Harness) -> None:
+    start = await api.store.latest_cursor()
+    follower = ChangeFollower(api.url, api.auth, users="*", cursor=start, retry_delay=0.01)
+    writer = asyncio.create_task(write_changes(api, 0, 1000, batch=10, pause=0.002))
+    received: list[int] = []
+    async with asyncio.timeout(60):
+        async for change in follower:
+            received.append(change["cursor"])
+            if len(received) % 170 == 0 and follower.client is not None:
+                if len(received) % 340 == 0:
+                    follower.client.ws.transport.abort()  # the network dies
+                else:
+                    await follower.client.ws.close()  # the client restarts
+            if len(received) == 1000:
+                break
+    await writer
+    expected = [c.cursor for c in await api.store.changes_after(start, None, 5000)]
+    assert len(expected) == 1000
+    assert received == expected
+    assert follower.reconnects >= 5
+
+
+async def test_a_slow_client_is_disconnected_with_the_cursor_to_resume_from_and_resumes(api_store: Store) -> None:
+    limits = ApiLimits(send_queue_messages=2, slow_client_timeout=0.3, max_changes_per_notification=5)
+    async with running_api(api_store, limits=limits, send_buffer=8192) as api:
+        start = await api.store.latest_cursor()
+        parts = urlsplit(api.url)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((parts.hostname, parts.port))
+        slow = await ApiClient.connect(api.url, api.auth, queue_size=1, max_queue=1, sock=sock)
+        sub = await slow.subscribe("*", start)
+        big = "x" * 8000
+        for n in range(0, 300, 20):
+            await api.apply(*(numbered(k, description=big) for k in range(n, n + 20)))
+        await asyncio.sleep(1.0)  # the client reads nothing meanwhile
+        got: list[int] = []
+        async with asyncio.timeout(20):
+            try:
+                async for note in sub:
+                    got.extend(c["cursor"] for c in note["changes"])
+            except Disconnected as closed:
+                disconnect = closed
+        assert disconnect.code == 4008
+        match = re.fullmatch(r"too slow; resume from cursor (\d+)", disconnect.reason)
+        assert match and int(match.group(1)) == got[-1]
+        await slow.close()
+
+        async with await ApiClient.connect(api.url, api.auth) as client:
+            resumed = await client.subscribe("*", got[-1])
+            async with asyncio.timeout(20):
+                async for note in resumed:
+                    got.extend(c["cursor"] for c in note["changes"])
+                    if len(got) >= 300:
+                        break
+        expected = [c.cursor for c in await api.store.changes_after(start, None, 5000)]
+        assert got == expected
+
+
+async def test_subscribing_with_a_cursor_ahead_of_the_log_says_the_log_was_reset(api: Harness) -> None:
+    from tc_calendar.api.client import RpcError
+
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        try:
+            await client.subscribe("*", 10_000)
+        except RpcError as error:
+            assert error.code == -32602 and error.data == {"latest": 0}
+        else:
+            raise AssertionError("expected a refusal")
+
+
+async def test_unsubscribe_stops_notifications_and_unknown_ids_are_32012(api: Harness) -> None:
+    from tc_calendar.api.client import RpcError
+
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        sub = await client.subscribe("*")
+        result = await sub.unsubscribe()
+        assert result["subscription"] == sub.id
+        try:
+            await sub.unsubscribe()
+        except RpcError as error:
+            assert error.code == -32012
+        await api.apply(put(ALICE, meeting("later", start=MONDAY_9)))
+        await asyncio.sleep(0.2)
+        assert sub.queue.empty()
