@@ -8,6 +8,7 @@ from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKe
 from tc_calendar.trueconf.models import Invitation
 from tc_calendar.trueconf.participants import (
     ParticipantsMode,
+    emails,
     invitation_changes,
     plan_participants,
 )
@@ -95,3 +96,7 @@ def test_temporal_mode_never_changes_the_scheduled_list() -> None:
 def test_mode_from_config() -> None:
     assert ParticipantsMode.from_config(False) is ParticipantsMode.SCHEDULED
     assert ParticipantsMode.from_config(True) is ParticipantsMode.TEMPORAL
+
+
+def test_everyone_to_map_includes_those_who_declined() -> None:
+    assert emails(meeting(BOB, ERIN)) == ("alice@example.test", "bob@example.test", "erin@example.test")

@@ -83,6 +83,12 @@ def people(occurrence: Occurrence) -> tuple[tuple[Attendee, ...], tuple[Attendee
     return tuple(attending.values()), tuple(declined.values())
 
 
+def emails(occurrence: Occurrence) -> tuple[str, ...]:
+    """Lower-case e-mails of everyone a plan needs mapped (to invite or to remove), for the user resolver."""
+    attending, declined = people(occurrence)
+    return tuple(p.email.lower() for p in (*attending, *declined))
+
+
 def plan_participants(occurrence: Occurrence, user_ids: Mapping[str, str], mode: ParticipantsMode) -> ParticipantPlan:
     """Map the occurrence's people to TrueConf IDs; ``user_ids`` is keyed by lower-case e-mail."""
     attending, declined = people(occurrence)
