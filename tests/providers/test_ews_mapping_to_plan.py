@@ -61,7 +61,7 @@ def test_given_the_seed_meeting_in_both_mailboxes_each_user_sees_the_same_event_
         datetime(2025, 6, 28, 5, tzinfo=UTC),
         datetime(2025, 6, 28, 5, 30, tzinfo=UTC),
     )
-    assert event.description == "Discussion of the work done last week.\n\nJoin TrueConf meeting"
+    assert event.description == "Discussion of the work done last week.\nJoin TrueConf meeting"
     assert event.organizer == Attendee("postman@corp.example", "Postman", Role.ORGANIZER, Response.ORGANIZER)
     assert event.attendees == (Attendee("mail_test169@corp.example", "mail_test169", Role.REQUIRED),)
     assert event.conference == ConferenceLink(

@@ -34,7 +34,12 @@ def test_entities_are_decoded_and_no_markup_survives() -> None:
 
 def test_line_breaks_lists_and_tables_are_kept_readable() -> None:
     html = "Agenda:<br>one<br/>two<ul><li>first</li><li>second</li></ul><table><tr><td>a</td><td>b</td></tr></table>"
-    assert html_to_text(html) == "Agenda:\none\ntwo\n\n- first\n- second\n\na b"
+    assert html_to_text(html) == "Agenda:\none\ntwo\n- first\n- second\na b"
+
+
+def test_outlook_paragraphs_are_lines_and_an_empty_paragraph_is_a_blank_line() -> None:
+    html = '<p class="MsoNormal">one</p>\n<p class="MsoNormal">two</p>\n<p>&nbsp;</p>\n<div><div>three</div></div>'
+    assert html_to_text(html) == "one\ntwo\n\nthree"
 
 
 def test_source_line_breaks_inside_a_paragraph_are_spaces() -> None:

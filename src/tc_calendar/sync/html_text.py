@@ -4,6 +4,10 @@ Exchange stores most bodies as HTML (Outlook's, full of ``<o:p>``, conditional c
 the description as text, so the sync core turns it into plain text once: markup and comments dropped, scripts and
 styles dropped with their content, entities decoded, block elements turned into line breaks, runs of spaces and
 blank lines tidied. The result contains no markup at all, so no client can be tricked into rendering any.
+
+Line breaks follow what a reader sees: consecutive block boundaries make one line break (Outlook writes every
+line as its own ``<p class=MsoNormal>`` with no margin), an empty paragraph (``<p>&nbsp;</p>``) makes a blank
+line, ``<br>`` is a line break, and source formatting between tags is not text.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ _DROPPED = frozenset({"script", "style", "head", "title", "template", "noscript"
 _BLOCK = frozenset(
     {
         "address", "article", "aside", "blockquote", "div", "dl", "dt", "dd", "fieldset", "figure", "footer",
-        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "nav", "ol", "p", "pre",
+        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
         "section", "table", "tr", "ul",
     }
 )  # fmt: skip
-_VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "col", "area", "base", "wbr"})
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u200b]+")
 
 
@@ -28,35 +32,53 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._dropping = 0
+        self._break = False
+        self._prefix = ""
+
+    def _block(self) -> None:
+        self._break = True
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _DROPPED:
-            if tag not in _VOID:
-                self._dropping += 1
-            return
-        if tag == "br":
+            self._dropping += 1
+        elif tag == "br":
             self.parts.append("\n")
+            self._break = False
         elif tag == "li":
-            self.parts.append("\n- ")
+            self._block()
+            self._prefix = "- "
         elif tag in _BLOCK:
-            self.parts.append("\n")
+            self._block()
         elif tag in ("td", "th"):
             self.parts.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         # <br/>, <p/>: a self-closed tag never opens a dropped section.
-        if tag == "br" or tag in _BLOCK:
+        if tag == "br":
             self.parts.append("\n")
+            self._break = False
+        elif tag in _BLOCK:
+            self._block()
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _DROPPED:
             self._dropping = max(0, self._dropping - 1)
         elif tag in _BLOCK:
-            self.parts.append("\n")
+            self._block()
 
     def handle_data(self, data: str) -> None:
-        if not self._dropping:
-            self.parts.append(data)
+        if self._dropping:
+            return
+        if not _HTML_SPACE.sub("", data):
+            if not self._break:
+                self.parts.append(" ")
+            return
+        if self._break:
+            if self.parts:
+                self.parts.append("\n")
+            self._break = False
+        self.parts.append(self._prefix + _HTML_SPACE.sub(" ", data))
+        self._prefix = ""
 
 
 def tidy_text(text: str) -> str:
@@ -70,18 +92,11 @@ def tidy_text(text: str) -> str:
     return "\n".join(out).strip()
 
 
-def _is_html_whitespace_only(text: str) -> bool:
-    return not text.strip()
-
-
 def html_to_text(html: str) -> str:
     """The visible text of an HTML fragment or document."""
-    if _is_html_whitespace_only(html):
+    if not html.strip():
         return ""
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    # In HTML, a line break in the source is just a space.
-    raw = "".join(p if p == "\n" or p.startswith("\n- ") else p.replace("\r", " ").replace("\n", " ")
-                  for p in parser.parts)  # fmt: skip
-    return tidy_text(raw)
+    return tidy_text("".join(parser.parts))
