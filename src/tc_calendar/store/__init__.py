@@ -11,7 +11,7 @@ from tc_calendar.store.errors import (
     StoreError,
     UnsupportedDatabaseError,
 )
-from tc_calendar.store.migrate import downgrade, upgrade, upgrade_async
+from tc_calendar.store.migrate import downgrade, downgrade_async, upgrade, upgrade_async
 from tc_calendar.store.records import (
     ConfiguredMailbox,
     LaunchRecord,
@@ -41,6 +41,7 @@ __all__ = [
     "TrueConfUser",
     "UnsupportedDatabaseError",
     "downgrade",
+    "downgrade_async",
     "upgrade",
     "upgrade_async",
 ]

@@ -140,10 +140,13 @@ async def load_checkpoint(connection: AsyncConnection, email: str) -> MailboxChe
 
 
 async def lease_free(connection: AsyncConnection, owner: str, limit: int, now: datetime, ttl: timedelta) -> list[str]:
-    """Lease up to ``limit`` synchronizable mailboxes that nobody else holds; returns them in config order."""
+    """Lease up to ``limit`` synchronizable mailboxes nobody holds (or whose lease expired); returns them.
+
+    Mailboxes ``owner`` already holds are not returned again: keep them with :func:`renew`.
+    """
     query = (
         select(mailboxes.c.id, mailboxes.c.email)
-        .where(mailboxes.c.state.not_in(NOT_SYNCED), _free_for(owner, now))
+        .where(mailboxes.c.state.not_in(NOT_SYNCED), _free(now))
         .order_by(*_ORDER)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -159,7 +162,7 @@ async def lease_one(connection: AsyncConnection, email: str, owner: str, now: da
     """Take (or renew) the lease of one mailbox if nobody else holds it; True when ``owner`` now holds it."""
     statement = (
         update(mailboxes)
-        .where(mailboxes.c.email == email.lower(), _free_for(owner, now))
+        .where(mailboxes.c.email == email.lower(), or_(_free(now), mailboxes.c.lease_owner == owner))
         .values(lease_owner=owner, lease_expires_at=now + ttl)
     )
     return bool((await connection.execute(statement)).rowcount == 1)
@@ -183,9 +186,5 @@ async def release(connection: AsyncConnection, owner: str, email: str | None) ->
     await connection.execute(statement.values(lease_owner=None, lease_expires_at=None))
 
 
-def _free_for(owner: str, now: datetime) -> Any:
-    return or_(
-        mailboxes.c.lease_owner.is_(None),
-        mailboxes.c.lease_owner == owner,
-        mailboxes.c.lease_expires_at < now,
-    )
+def _free(now: datetime) -> Any:
+    return or_(mailboxes.c.lease_owner.is_(None), mailboxes.c.lease_expires_at < now)

@@ -193,11 +193,12 @@ class Store:
             await mailboxes.update_mailbox(connection, email, subscription_id=subscription_id, watermark=watermark)
 
     async def lease_mailboxes(self, owner: str, limit: int, ttl: timedelta) -> list[str]:
-        """Lease up to ``limit`` mailboxes no other instance holds (renewing ``owner``'s own); returns them."""
+        """Lease up to ``limit`` more mailboxes that nobody holds (or whose lease expired); returns them."""
         async with self._write() as connection:
             return await mailboxes.lease_free(connection, owner, limit, self._clock(), ttl)
 
     async def lease_mailbox(self, email: str, owner: str, ttl: timedelta) -> bool:
+        """Take (or renew) one mailbox's lease unless another owner holds it; True when ``owner`` holds it."""
         async with self._write() as connection:
             return await mailboxes.lease_one(connection, email, owner, self._clock(), ttl)
 

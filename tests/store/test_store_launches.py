@@ -1,0 +1,99 @@
+"""Conference launches: each occurrence's conference is claimed exactly once, by one caller anywhere."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from store_builders import ALICE, BOB, MONDAY_9, meeting, put
+
+from tc_calendar.model import OccurrenceKey
+from tc_calendar.store import LaunchNotFoundError, LaunchState, Store
+
+KEY = OccurrenceKey("uid-1", MONDAY_9)
+
+
+async def test_of_twenty_concurrent_claims_exactly_one_wins(store: Store) -> None:
+    claims = [store.claim_launch(KEY, "team", MONDAY_9, f"worker-{n}") for n in range(20)]
+
+    results = await asyncio.gather(*claims)
+
+    assert results.count(True) == 1
+    record = await store.get_launch(KEY)
+    assert record is not None
+    assert (record.state, record.attempts, record.claimed_by) == (
+        LaunchState.CLAIMED,
+        1,
+        f"worker-{results.index(True)}",
+    )
+
+
+@pytest.mark.postgres
+async def test_two_instances_on_one_postgresql_claim_a_launch_once(postgres_database_url: str) -> None:
+    async with Store.open(postgres_database_url) as first, Store.open(postgres_database_url) as second:
+        for n in range(10):
+            key = OccurrenceKey(f"uid-{n}", MONDAY_9)
+            results = await asyncio.gather(
+                *(store.claim_launch(key, "team", MONDAY_9, name) for store, name in [(first, "a"), (second, "b")] * 5)
+            )
+            assert results.count(True) == 1
+
+
+async def test_a_claim_survives_a_restart(database_url: str) -> None:
+    async with Store.open(database_url) as before_restart:
+        assert await before_restart.claim_launch(KEY, "team", MONDAY_9, "node-1")
+    async with Store.open(database_url) as after_restart:
+        assert not await after_restart.claim_launch(KEY, "team", MONDAY_9, "node-1")
+
+
+async def test_finishing_records_the_outcome(store: Store) -> None:
+    await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
+
+    await store.finish_launch(KEY, LaunchState.STARTED, late=True)
+
+    record = await store.get_launch(KEY)
+    assert record is not None
+    assert (record.state, record.late, record.last_error) == (LaunchState.STARTED, True, None)
+    assert record.finished_at is not None
+    assert await store.pending_launches() == []
+    assert await store.list_launches([LaunchState.STARTED]) == [record]
+
+
+async def test_finishing_an_unclaimed_launch_is_an_error(store: Store) -> None:
+    with pytest.raises(LaunchNotFoundError):
+        await store.finish_launch(KEY, LaunchState.STARTED)
+
+
+async def test_a_failed_launch_may_be_retried_by_one_caller(store: Store) -> None:
+    await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
+    await store.finish_launch(KEY, LaunchState.FAILED, error="TrueConf Server answered 503")
+
+    results = await asyncio.gather(*(store.retry_launch(KEY, f"node-{n}") for n in range(5)))
+
+    assert results.count(True) == 1
+    record = await store.get_launch(KEY)
+    assert record is not None
+    assert (record.state, record.attempts, record.finished_at) == (LaunchState.CLAIMED, 2, None)
+    assert await store.pending_launches() == [record]
+
+
+async def test_a_started_launch_is_not_retried(store: Store) -> None:
+    await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
+    await store.finish_launch(KEY, LaunchState.STARTED)
+
+    assert not await store.retry_launch(KEY, "node-2")
+
+
+async def test_the_launcher_sees_linked_uncancelled_occurrences_starting_in_the_range(store: Store) -> None:
+    linked = meeting("linked", conference="team", attendees=(BOB,))
+    await store.apply(
+        [
+            put(ALICE, linked),
+            put(ALICE, meeting("no-link")),
+            put(ALICE, meeting("cancelled", conference="x", cancelled=True)),
+            put(ALICE, meeting("later", conference="y", start=MONDAY_9 + timedelta(hours=1))),
+        ]
+    )
+
+    assert await store.launches_between(MONDAY_9, MONDAY_9 + timedelta(minutes=5)) == [linked]

@@ -1,0 +1,164 @@
+"""Mailboxes: registration in config order, status for administrators, checkpoints and leases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
+
+from tc_calendar.store import (
+    ConfiguredMailbox,
+    MailboxNotFoundError,
+    MailboxOrigin,
+    MailboxState,
+    Store,
+)
+
+TTL = timedelta(minutes=2)
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def clocked(database_url: str) -> AsyncIterator[tuple[Store, FakeClock]]:
+    """A store whose time stands still at MONDAY_9 until the test moves the clock."""
+    clock = FakeClock(MONDAY_9)
+    async with Store.open(database_url, clock=clock) as store:
+        yield store, clock
+
+
+async def test_config_mailboxes_come_first_in_config_order_then_on_demand_ones(store: Store) -> None:
+    assert await store.register_on_demand_mailbox("Dave@Example.com")
+    await store.register_config_mailboxes([ConfiguredMailbox(BOB), ConfiguredMailbox(ALICE.upper(), 1)])
+
+    statuses = await store.list_mailboxes()
+
+    assert [(s.email, s.origin, s.config_order) for s in statuses] == [
+        (BOB, MailboxOrigin.CONFIG, 0),
+        (ALICE, MailboxOrigin.CONFIG, 1),
+        ("dave@example.com", MailboxOrigin.ON_DEMAND, None),
+    ]
+    assert statuses[1].provider_index == 1
+    assert {s.state for s in statuses} == {MailboxState.PENDING}
+
+
+async def test_asking_for_a_known_mailbox_again_changes_nothing(store: Store) -> None:
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
+
+    assert not await store.register_on_demand_mailbox(ALICE)
+    status = await store.get_mailbox(ALICE)
+    assert status is not None and status.origin is MailboxOrigin.CONFIG
+
+
+async def test_a_mailbox_removed_from_the_config_is_disabled_and_enabled_when_listed_again(store: Store) -> None:
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB)])
+    await store.record_sync_success(BOB)
+
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
+    bob = await store.get_mailbox(BOB)
+    assert bob is not None and bob.state is MailboxState.DISABLED
+
+    await store.register_config_mailboxes([ConfiguredMailbox(BOB), ConfiguredMailbox(ALICE)])
+    bob = await store.get_mailbox(BOB)
+    assert bob is not None and (bob.state, bob.config_order) == (MailboxState.PENDING, 0)
+
+
+async def test_status_shows_success_errors_and_the_number_of_events(clocked: tuple[Store, FakeClock]) -> None:
+    store, clock = clocked
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
+    await store.apply([put(ALICE, meeting("a")), put(ALICE, meeting("b"))])
+    await store.record_sync_success(ALICE)
+    clock.now += timedelta(minutes=5)
+    await store.record_sync_error(ALICE, "ErrorServerBusy")
+
+    status = await store.get_mailbox(ALICE)
+
+    assert status is not None
+    assert (status.state, status.event_count) == (MailboxState.ERROR, 2)
+    assert (status.last_success_at, status.last_error, status.last_error_at) == (
+        MONDAY_9,
+        "ErrorServerBusy",
+        MONDAY_9 + timedelta(minutes=5),
+    )
+    assert status.first_seen_at == MONDAY_9
+
+
+async def test_updating_an_unknown_mailbox_is_an_error(store: Store) -> None:
+    with pytest.raises(MailboxNotFoundError):
+        await store.set_mailbox_state(CAROL, MailboxState.SYNCING)
+
+
+async def test_checkpoint_and_subscription_are_kept(store: Store) -> None:
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
+    assert await store.load_checkpoint(BOB) is None
+
+    await store.save_checkpoint(ALICE, "sync-state", MONDAY_9, MONDAY_9 + timedelta(days=30))
+    await store.save_subscription(ALICE, "subscription-1", "watermark-7")
+
+    checkpoint = await store.load_checkpoint(ALICE)
+    assert checkpoint is not None
+    assert (checkpoint.sync_state, checkpoint.window_end, checkpoint.subscription_id, checkpoint.watermark) == (
+        "sync-state",
+        MONDAY_9 + timedelta(days=30),
+        "subscription-1",
+        "watermark-7",
+    )
+
+
+async def test_a_leased_mailbox_is_not_given_to_another_owner_until_its_lease_expires(
+    clocked: tuple[Store, FakeClock],
+) -> None:
+    store, clock = clocked
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB), ConfiguredMailbox(CAROL)])
+    await store.set_mailbox_state(CAROL, MailboxState.OVER_LIMIT)
+
+    assert await store.lease_mailboxes("node-1", 1, TTL) == [ALICE]
+    assert await store.lease_mailboxes("node-2", 10, TTL) == [BOB]
+    assert await store.lease_mailboxes("node-3", 10, TTL) == []
+    assert not await store.lease_mailbox(ALICE, "node-2", TTL)
+
+    clock.now += TTL + timedelta(seconds=1)
+    assert await store.lease_mailbox(ALICE, "node-2", TTL)
+    assert not await store.renew_lease(ALICE, "node-1", TTL)
+    assert await store.renew_lease(ALICE, "node-2", TTL)
+
+
+async def test_a_released_lease_can_be_taken_at_once(store: Store) -> None:
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB)])
+    await store.lease_mailboxes("node-1", 10, TTL)
+
+    await store.release_lease("node-1", ALICE)
+    assert await store.lease_mailboxes("node-2", 10, TTL) == [ALICE]
+
+    await store.release_lease("node-1")
+    assert await store.lease_mailboxes("node-2", 10, TTL) == [BOB]
+    status = await store.get_mailbox(BOB)
+    assert status is not None and status.lease_owner == "node-2"
+
+
+@pytest.mark.postgres
+async def test_two_instances_on_one_postgresql_never_lease_the_same_mailbox(postgres_database_url: str) -> None:
+    emails = [f"user{n:03d}@example.com" for n in range(60)]
+    async with Store.open(postgres_database_url) as first, Store.open(postgres_database_url) as second:
+        await first.register_config_mailboxes([ConfiguredMailbox(email) for email in emails])
+
+        async def grab(store: Store, owner: str) -> list[str]:
+            taken: list[str] = []
+            while batch := await store.lease_mailboxes(owner, 3, TTL):
+                taken += batch
+                await asyncio.sleep(0)
+            return taken
+
+        a, b = await asyncio.gather(grab(first, "node-a"), grab(second, "node-b"))
+
+    assert not set(a) & set(b)
+    assert sorted(a + b) == emails
