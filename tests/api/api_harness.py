@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from starlette.applications import Starlette
+
 from tc_calendar.api.app import create_app
 from tc_calendar.api.auth import AuthThrottle, ServerCredentials, SessionTokens, derive_token_key
 from tc_calendar.api.client import ServerAuth
@@ -78,6 +80,7 @@ class Harness:
     store: Store
     signal: ChangeSignal
     services: ApiServices
+    app: Starlette
     auth: ServerAuth = field(default_factory=lambda: ServerAuth(SERVER_ID, SECRET))
 
     async def apply(self, *actions: PutOccurrence) -> int:
@@ -116,4 +119,4 @@ async def running_api(
     if send_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     async with run_server(app, limits, sock=sock) as server:
-        yield Harness(server.url, store, signal, services)
+        yield Harness(server.url, store, signal, services, app)
