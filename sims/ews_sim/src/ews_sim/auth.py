@@ -61,9 +61,6 @@ class NtlmCredentialFile:
             for cred in credentials:
                 domain, user = split_login(cred.login)
                 cls._entries[(domain.upper(), user.upper())] = f"{domain}:{user}:{cred.password}"
-                if not domain and "@" not in user:
-                    # A bare user name may come with any NetBIOS domain from the client; accept the common empty one.
-                    cls._entries[("", user.upper())] = f":{user}:{cred.password}"
             if cls._path is None:
                 fd, cls._path = tempfile.mkstemp(prefix="ews-sim-ntlm-", suffix=".txt")
                 os.close(fd)
@@ -91,10 +88,14 @@ class ConnectionAuth:
     """
 
     def __init__(
-        self, check_password: Callable[[str, str], str | None], resolve_principal: Callable[[str], str | None]
+        self,
+        check_password: Callable[[str, str], str | None],
+        resolve_principal: Callable[[str], str | None],
+        password_of: Callable[[str], str | None],
     ) -> None:
         self._check_password = check_password
         self._resolve_principal = resolve_principal
+        self._password_of = password_of
         self._ntlm: spnego.ContextProxy | None = None
         self._ntlm_scheme = "NTLM"
         self.ntlm_login: str | None = None  # the login an NTLM handshake on this connection proved
@@ -138,6 +139,8 @@ class ConnectionAuth:
             protocol = "ntlm" if token.startswith(b"NTLMSSP") else "negotiate"
             self._ntlm = spnego.server(protocol=protocol)
             self._ntlm_scheme = scheme
+        if token.startswith(b"NTLMSSP\x00\x03\x00"):
+            self._publish_credential(token)
         try:
             out = self._ntlm.step(token)
         except spnego.exceptions.SpnegoError as exc:
@@ -152,3 +155,35 @@ class ConnectionAuth:
             raise AuthFailed(f"unknown NTLM principal {principal}")
         self.ntlm_login = known
         return known
+
+    def _publish_credential(self, token: bytes) -> None:
+        """Put the password of the user named in an AUTHENTICATE message into the acceptor's credential file.
+
+        The user is looked up when the handshake names it, so accounts added at run time authenticate too.
+        """
+        names = _authenticate_names(token)
+        if names is None:
+            return
+        domain, user = names
+        login = f"{domain}\\{user}" if domain else user
+        password = self._password_of(login)
+        if password is None and domain:
+            password = self._password_of(user)
+        if password is not None:
+            NtlmCredentialFile.register([Credential(login, password)])
+
+
+def _authenticate_names(token: bytes) -> tuple[str, str] | None:
+    """(domain, user) from an NTLM AUTHENTICATE message (MS-NLMP 2.2.1.3: DomainNameFields at offset 28,
+    UserNameFields at 36; UTF-16LE when NTLMSSP_NEGOTIATE_UNICODE is set, OEM otherwise)."""
+    if len(token) < 64:
+        return None
+    flags = int.from_bytes(token[60:64], "little")
+    encoding = "utf-16-le" if flags & 0x00000001 else "latin-1"
+
+    def field(offset: int) -> str:
+        length = int.from_bytes(token[offset:offset + 2], "little")
+        start = int.from_bytes(token[offset + 4:offset + 8], "little")
+        return token[start:start + length].decode(encoding, errors="replace")
+
+    return field(28), field(36)

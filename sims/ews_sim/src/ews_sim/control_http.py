@@ -89,6 +89,4 @@ def handle(
         return _reply(404, {"error": "unknown_command", "message": str(exc)})
     except (WorldError, TypeError, ValueError) as exc:
         return _reply(400, {"error": type(exc).__name__, "message": str(exc)})
-    if command.startswith(("add_", "create_")) or command in ("load_scenario", "add_service_account"):
-        sim.refresh_credentials()
     return _reply(200, {"result": result})

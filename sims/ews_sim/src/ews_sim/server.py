@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from ews_sim import control_http, pipeline, soap
-from ews_sim.auth import AuthFailed, ConnectionAuth, Credential, NtlmCredentialFile, challenge_headers
+from ews_sim.auth import AuthFailed, ConnectionAuth, NtlmCredentialFile, challenge_headers
 from ews_sim.services.context import ServerSettings
 from ews_sim.tls import CertificateFiles, self_signed, server_context
 from ews_sim.world.core import World
@@ -45,7 +45,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         sim = self.server.simulator
-        self.conn_auth = ConnectionAuth(sim.check_password, sim.resolve_principal)
+        self.conn_auth = ConnectionAuth(sim.check_password, sim.resolve_principal, sim.password_of)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
@@ -98,6 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             try:
                 for chunk in chunks:
+                    self.server.simulator.observe(chunk)
                     self.wfile.write(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
                     self.wfile.flush()
             except StreamingConnectionDropped:
@@ -189,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
             # An injected bare HTTP failure, like IIS's error page.
             self._send(reply.status, b"<html><body>Service Unavailable</body></html>", content_type="text/html")
             return
+        if reply.body:
+            sim.observe(reply.body)
         self._send(reply.status, reply.body)
 
 
@@ -239,18 +242,19 @@ class EwsSimulator:
             self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.port: int = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
-        self._register_ntlm()
+        #: Callables given every SOAP response body (each streaming chunk separately); tests validate them.
+        self.observers: list[Callable[[bytes], None]] = []
+        NtlmCredentialFile.register([])  # pyspnego's acceptor needs the credential file to exist up front
 
     # -- credentials ------------------------------------------------------------------------------------------
 
-    def _register_ntlm(self) -> None:
-        NtlmCredentialFile.register([Credential(a.login, a.password) for a in self._accounts()])
+    def observe(self, body: bytes) -> None:
+        for observer in list(self.observers):
+            observer(body)
 
-    def _accounts(self) -> list[Any]:
-        accounts = getattr(self.world, "accounts", None)
-        if callable(accounts):
-            return list(accounts())
-        return []
+    def password_of(self, login: str) -> str | None:
+        account = self.world.account(login)
+        return account.password if account is not None else None
 
     def check_password(self, login: str, password: str) -> str | None:
         account = self.world.authenticate(login, password)
@@ -263,10 +267,6 @@ class EwsSimulator:
             if account is not None:
                 return account.login
         return None
-
-    def refresh_credentials(self) -> None:
-        """Publish accounts added after start to the NTLM acceptor (Basic sees them at once)."""
-        self._register_ntlm()
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def resolve_item(ctx: RequestContext, elem: etree._Element) -> CalendarItem:
     (the id of an occurrence or exception, answered with its series' master)."""
     name = local_name(elem.tag)
     world = ctx.world
-    if name == "ItemId":
+    if name in ("ItemId", "ReferenceItemId"):
         item_id = elem.get("Id", "")
         smtp = world.mailbox_of_id(item_id)
         _check_mailbox(ctx, smtp)

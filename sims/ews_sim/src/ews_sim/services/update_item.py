@@ -79,6 +79,10 @@ def _apply(ctx: RequestContext, item: CalendarItem, changes: dict[str, Any], sen
         item.is_meeting or any(k in changes for k in ("required", "optional", "resources"))
     )
     occurrence_like = item.calendar_item_type in (CalendarItemType.OCCURRENCE, CalendarItemType.EXCEPTION)
+    if occurrence_like:
+        # Clients (exchangelib among them) resend StartTimeZone/EndTimeZone with every time change; an
+        # occurrence keeps its series' zone, the zone only serves to read the new times.
+        changes.pop("time_zone", None)
     if meeting_change and occurrence_like:
         occ_changes = {k: v for k, v in changes.items() if k in _OCCURRENCE_KEYS}
         rest = {k: v for k, v in changes.items() if k not in _OCCURRENCE_KEYS}
