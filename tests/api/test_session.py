@@ -129,3 +129,12 @@ async def test_too_many_connections_from_one_address_are_refused(api_store: Stor
             await client.close()
         again = await ApiClient.connect(api.url, ServerAuth(SERVER_ID, SECRET))
         await again.close()
+
+
+async def test_the_generated_secret_is_kept_in_the_store_across_restarts(api_store: Store) -> None:
+    from tc_calendar.api.secret import ensure_api_secret, read_api_secret
+
+    generated = await ensure_api_secret(api_store, None)
+    assert generated.source == "generated"
+    assert await read_api_secret(api_store, None) == generated.value
+    assert (await ensure_api_secret(api_store, None)).value == generated.value

@@ -1,0 +1,174 @@
+"""The sans-I/O rules, without sockets: framing, proofs, tokens, back-off, token bucket, schemas, secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tc_calendar.api import jsonrpc
+from tc_calendar.api.auth import (
+    AuthThrottle,
+    ServerCredentials,
+    SessionTokens,
+    check_password,
+    compute_proof,
+    derive_token_key,
+    verify_proof,
+)
+from tc_calendar.api.errors import ApiError, InvalidRequest, LoginFailed, ParseError
+from tc_calendar.api.limits import AddressSlots, TokenBucket
+from tc_calendar.api.schemas.__main__ import FOLDER, generate, render
+from tc_calendar.api.secret import ensure_api_secret, read_api_secret
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# ---- framing ----------------------------------------------------------------------------------------------
+def test_a_request_a_notification_and_a_batch_decode_as_such() -> None:
+    single = jsonrpc.decode('{"jsonrpc":"2.0","id":7,"method":"server.info"}', max_batch=5)
+    assert single == jsonrpc.Incoming((jsonrpc.Request("server.info", {}, 7),), is_batch=False)
+    note = jsonrpc.decode('{"jsonrpc":"2.0","method":"m","params":{"a":1}}', max_batch=5).items[0]
+    assert isinstance(note, jsonrpc.Request) and note.is_notification and note.params == {"a": 1}
+    batch = jsonrpc.decode('[{"jsonrpc":"2.0","id":"a","method":"m"}, 1]', max_batch=5)
+    assert batch.is_batch and isinstance(batch.items[1], jsonrpc.Invalid)
+
+
+def test_frames_that_are_not_requests_raise_for_the_whole_frame() -> None:
+    with pytest.raises(ParseError):
+        jsonrpc.decode("{", max_batch=5)
+    with pytest.raises(InvalidRequest):
+        jsonrpc.decode("[]", max_batch=5)
+    with pytest.raises(InvalidRequest, match="at most 2"):
+        jsonrpc.decode("[1,2,3]", max_batch=2)
+
+
+@given(st.text(max_size=300))
+def test_decoding_any_text_either_succeeds_or_raises_an_api_error(text: str) -> None:
+    try:
+        jsonrpc.decode(text, max_batch=20)
+    except ApiError:
+        pass
+
+
+def test_errors_are_framed_with_code_message_and_data() -> None:
+    doc = jsonrpc.error_obj(3, InvalidRequest("bad", {"x": 1}))
+    assert doc == {"jsonrpc": "2.0", "id": 3, "error": {"code": -32600, "message": "bad", "data": {"x": 1}}}
+
+
+# ---- proofs and tokens ------------------------------------------------------------------------------------
+def test_the_proof_is_hmac_sha256_of_challenge_then_server_id_as_documented() -> None:
+    challenge = "0" * 64
+    expected = hmac.new(b"s3cret", (challenge + "tcs.example.com#vcs").encode(), hashlib.sha256).hexdigest()
+    assert compute_proof("s3cret", challenge, "tcs.example.com#vcs") == expected
+    assert verify_proof("s3cret", challenge, "tcs.example.com#vcs", expected.upper())
+    assert not verify_proof("other", challenge, "tcs.example.com#vcs", expected)
+
+
+def test_server_ids_are_whitelisted_case_insensitively_with_per_server_secrets() -> None:
+    creds = ServerCredentials.build(["TCS.example.com#vcs", "b#vcs"], "global", {"B#VCS": "own"})
+    assert creds.secret_for("tcs.EXAMPLE.com#vcs") == "global"
+    assert creds.secret_for("b#vcs") == "own"
+    assert creds.secret_for("c#vcs") is None
+
+
+def test_passwords_are_checked_exactly() -> None:
+    users = {"admin": "pw"}
+    assert check_password(users, "admin", "pw")
+    assert not check_password(users, "admin", "pw ")
+    assert not check_password(users, "root", "pw")
+
+
+def test_a_session_token_names_its_user_until_it_expires_and_cannot_be_forged() -> None:
+    clock = FakeClock()
+    tokens = SessionTokens(derive_token_key("secret"), ttl=60, clock=clock)
+    issued = tokens.issue("admin")
+    assert tokens.verify(issued.token) == "admin"
+    payload, _, _signature = issued.token.partition(".")
+    with pytest.raises(LoginFailed, match="invalid"):
+        tokens.verify(payload + ".AAAA")
+    with pytest.raises(LoginFailed, match="invalid"):
+        SessionTokens(derive_token_key("rotated"), 60, clock).verify(issued.token)
+    clock.now += 61
+    with pytest.raises(LoginFailed, match="expired"):
+        tokens.verify(issued.token)
+
+
+def test_failed_sign_ins_block_an_address_with_growing_delays_and_success_clears_it() -> None:
+    clock = FakeClock()
+    throttle = AuthThrottle(free_failures=2, base_delay=1, max_delay=8, clock=clock)
+    assert [throttle.failure("a") for _ in range(7)] == [0, 0, 1, 2, 4, 8, 8]
+    assert throttle.retry_after("a") == 8 and throttle.retry_after("b") == 0
+    clock.now += 8
+    assert throttle.retry_after("a") == 0
+    throttle.success("a")
+    assert throttle.failure("a") == 0
+
+
+def test_the_throttle_remembers_a_bounded_number_of_addresses() -> None:
+    throttle = AuthThrottle(max_addresses=100, clock=FakeClock())
+    for n in range(10_000):
+        throttle.failure(f"10.0.{n // 256}.{n % 256}")
+    assert len(throttle) == 100
+
+
+# ---- limits -----------------------------------------------------------------------------------------------
+def test_the_token_bucket_allows_a_burst_then_the_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=2, burst=3, clock=clock)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    assert bucket.retry_after() == pytest.approx(0.5)
+    clock.now += 0.5
+    assert bucket.take() and not bucket.take()
+
+
+def test_address_slots_count_per_address() -> None:
+    slots = AddressSlots(limit=2)
+    assert slots.acquire("a") and slots.acquire("a") and not slots.acquire("a") and slots.acquire("b")
+    slots.release("a")
+    assert slots.acquire("a")
+
+
+# ---- schemas and the secret -------------------------------------------------------------------------------
+def test_the_schema_files_are_generated_from_the_current_models() -> None:
+    for name, schema in generate().items():
+        assert (FOLDER / name).read_text() == render(schema), f"run python -m tc_calendar.api.schemas ({name})"
+
+
+def test_every_schema_is_valid_json_schema() -> None:
+    import jsonschema
+
+    for path in FOLDER.glob("*.json"):
+        jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+class Meta:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    async def get_meta(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    async def set_meta_default(self, key: str, value: str) -> str:
+        return self.values.setdefault(key, value)
+
+
+async def test_without_a_configured_secret_one_is_generated_once_and_kept() -> None:
+    meta = Meta()
+    assert await read_api_secret(meta, None) is None
+    first = await ensure_api_secret(meta, None)
+    assert first.source == "generated" and len(first.value) >= 40
+    again = await ensure_api_secret(meta, None)
+    assert again.value == first.value and again.source == "store"
+    assert await read_api_secret(meta, None) == first.value
+    assert (await ensure_api_secret(meta, "configured")).value == "configured"
