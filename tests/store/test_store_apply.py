@@ -11,6 +11,7 @@ from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
 from tc_calendar.model import ChangeKind, OccurrenceKey, Response
 from tc_calendar.store import ConfiguredMailbox, MailboxNotFoundError, Store
 from tc_calendar.sync.actions import DropItem, DropOccurrence, SaveCheckpoint
+from tc_calendar.sync.diff import StoredView
 
 WEEK = (MONDAY_9 - timedelta(days=1), MONDAY_9 + timedelta(days=6))
 
@@ -157,6 +158,19 @@ async def test_the_sync_core_diffs_against_each_mailboxs_own_hashes_and_item_ids
     assert await store.item_ids(BOB) == {meeting().key: "b1"}
     assert await store.known_keys(ALICE) == {meeting().key: organizer_copy.content_hash}
     assert await store.known_keys(CAROL) == {}
+
+
+async def test_stored_views_tell_the_sync_core_what_each_mailbox_last_put(store: Store) -> None:
+    organizer_copy = put(ALICE, meeting(), item_id="a1")
+    attendee_copy = put(BOB, meeting(), item_id="b1", response=Response.TENTATIVE)
+    await store.apply([organizer_copy, attendee_copy])
+
+    assert await store.stored_views(BOB) == {
+        meeting().key: StoredView("b1", attendee_copy.content_hash, Response.TENTATIVE, False)
+    }
+    assert await store.stored_views(ALICE) == {
+        meeting().key: StoredView("a1", organizer_copy.content_hash, Response.ORGANIZER, True)
+    }
 
 
 async def test_the_view_holds_what_overlaps_the_range_ordered_by_start(store: Store) -> None:

@@ -134,13 +134,18 @@ async def _insert_attendees(connection: AsyncConnection, occurrence_id: int, occ
 async def _upsert_visibility(connection: AsyncConnection, occurrence_id: int, action: PutOccurrence) -> bool:
     """Make the occurrence visible to the action's mailbox; True when that is new or the answer changed."""
     mailbox = action.mailbox.lower()
-    values = {"item_id": action.item_id, "my_response": action.my_response.value, "content_hash": action.content_hash}
+    values = {
+        "item_id": action.item_id,
+        "my_response": action.my_response.value,
+        "content_hash": action.content_hash,
+        "from_organizer_copy": action.from_organizer_copy,
+    }
     where = (visibility.c.user_email == mailbox, visibility.c.occurrence_id == occurrence_id)
     seen = (await connection.execute(select(visibility).where(*where))).first()
     if seen is None:
         await connection.execute(insert(visibility).values(user_email=mailbox, occurrence_id=occurrence_id, **values))
         return True
-    if (seen.item_id, seen.my_response, seen.content_hash) != tuple(values.values()):
+    if any(seen._mapping[name] != value for name, value in values.items()):
         await connection.execute(update(visibility).where(*where).values(values))
     return bool(seen.my_response != action.my_response.value)
 

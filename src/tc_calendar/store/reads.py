@@ -14,6 +14,7 @@ from tc_calendar.model import Attendee, Occurrence, OccurrenceKey, Response
 from tc_calendar.store._keys import encode_recurrence_id, key_of
 from tc_calendar.store._rows import attendee_from_row, occurrence_from_row
 from tc_calendar.store.tables import attendees, occurrences, visibility
+from tc_calendar.sync.diff import StoredView
 
 #: Ids per ``IN (...)`` list, well under SQLite's and asyncpg's parameter limits.
 _CHUNK = 500
@@ -67,6 +68,19 @@ async def item_ids(connection: AsyncConnection, mailbox: str) -> dict[Occurrence
     """Key -> Exchange item id the occurrence came from in this mailbox."""
     query = _mailbox_copies(mailbox).add_columns(visibility.c.item_id)
     return {key_of(row.uid, row.recurrence_id): row.item_id for row in await connection.execute(query)}
+
+
+async def stored_views(connection: AsyncConnection, mailbox: str) -> dict[OccurrenceKey, StoredView]:
+    """Everything the sync core compares a mailbox's Exchange items with, in one query."""
+    query = _mailbox_copies(mailbox).add_columns(
+        visibility.c.item_id, visibility.c.content_hash, visibility.c.my_response, visibility.c.from_organizer_copy
+    )
+    return {
+        key_of(row.uid, row.recurrence_id): StoredView(
+            row.item_id, row.content_hash, Response(row.my_response), row.from_organizer_copy
+        )
+        for row in await connection.execute(query)
+    }
 
 
 def _mailbox_copies(mailbox: str) -> Select[Any]:

@@ -30,6 +30,7 @@ from tc_calendar.store.records import (
     TrueConfUser,
 )
 from tc_calendar.sync.actions import Action, SaveCheckpoint
+from tc_calendar.sync.diff import StoredView
 
 Clock = Callable[[], datetime]
 
@@ -107,6 +108,11 @@ class Store:
         """Key -> Exchange item id each occurrence came from in the mailbox."""
         async with self._read() as connection:
             return await reads.item_ids(connection, mailbox.lower())
+
+    async def stored_views(self, mailbox: str) -> dict[OccurrenceKey, StoredView]:
+        """Key -> item id, own-copy hash, answer and whether it is the organizer's copy, for the sync core."""
+        async with self._read() as connection:
+            return await reads.stored_views(connection, mailbox.lower())
 
     async def launches_between(self, start: datetime, end: datetime) -> list[Occurrence]:
         """Occurrences with a conference link, not cancelled, starting in ``[start, end)``, by start."""

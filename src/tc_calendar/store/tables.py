@@ -123,6 +123,7 @@ visibility = Table(
     # The hash of this mailbox's own copy, which the sync core diffs against (the shared content may come from
     # another mailbox's copy).
     Column("content_hash", String(128), nullable=False),
+    Column("from_organizer_copy", Boolean, nullable=False, server_default=false()),
     Index("ix_visibility_occurrence_id", "occurrence_id"),
     Index("ix_visibility_user_item", "user_email", "item_id"),
 )

@@ -148,6 +148,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Text(), nullable=False),
         sa.Column("my_response", sa.String(length=16), nullable=False),
         sa.Column("content_hash", sa.String(length=128), nullable=False),
+        sa.Column("from_organizer_copy", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.ForeignKeyConstraint(
             ["occurrence_id"],
             ["occurrences.id"],

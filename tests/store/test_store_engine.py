@@ -1,0 +1,58 @@
+"""Database URLs: plain or async driver forms, a PostgreSQL schema, and what is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from tc_calendar.store import UnsupportedDatabaseError
+from tc_calendar.store._keys import decode_recurrence_id, encode_recurrence_id
+from tc_calendar.store.engine import parse_url
+
+
+@pytest.mark.parametrize("url", ["sqlite:////var/lib/tc/calendar.db", "sqlite+aiosqlite:////var/lib/tc/calendar.db"])
+def test_sqlite_urls_use_aiosqlite(url: str) -> None:
+    target = parse_url(url)
+    assert (target.url.drivername, target.url.database, target.schema) == (
+        "sqlite+aiosqlite",
+        "/var/lib/tc/calendar.db",
+        None,
+    )
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgresql+asyncpg", "postgresql+psycopg"])
+def test_postgresql_urls_use_asyncpg_and_keep_the_schema_apart(scheme: str) -> None:
+    target = parse_url(f"{scheme}://tc:secret@db.example.com:5432/calendar?schema=tc_calendar")
+    assert target.url.drivername == "postgresql+asyncpg"
+    assert target.url.password == "secret"
+    assert "schema" not in target.url.query
+    assert target.schema == "tc_calendar"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://root@localhost/calendar", "postgresql://db/calendar?schema=x;drop", "sqlite:///a.db?schema=x"],
+)
+def test_other_databases_and_odd_schema_names_are_refused(url: str) -> None:
+    with pytest.raises(UnsupportedDatabaseError):
+        parse_url(url)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        datetime(2026, 1, 5, 9, 0, 0, 250_000, tzinfo=UTC),
+        datetime(2026, 1, 5, 12, 0, tzinfo=timezone(timedelta(hours=3))),
+    ],
+)
+def test_recurrence_ids_round_trip_through_their_key_text(value: datetime | None) -> None:
+    assert decode_recurrence_id(encode_recurrence_id(value)) == value
+
+
+def test_recurrence_id_text_sorts_in_time_order() -> None:
+    times = [datetime(2026, 1, d, h, tzinfo=UTC) for d in (9, 10) for h in (8, 23)]
+    assert sorted(times, key=encode_recurrence_id) == times
+    assert encode_recurrence_id(times[0]) == "20260109T080000Z"
