@@ -285,7 +285,10 @@ class EwsSimulator:
         return self.base_url + CONTROL_PREFIX.rstrip("/")
 
     def start(self) -> EwsSimulator:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"ews-sim:{self.port}", daemon=True)
+        # A short poll interval keeps stop() fast (shutdown waits for the serving loop's next poll).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"ews-sim:{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -1,0 +1,172 @@
+"""Transport: HTTP/1.1 on a real socket, HTTPS with a generated certificate, Basic and NTLM authentication,
+the 401 challenges an on-premises Exchange 2016 sends, and ServerVersionInfo in every response header."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import warnings
+from collections.abc import Callable, Iterator
+
+import pytest
+import urllib3
+from ews_harness import ALICE, SERVICE_LOGIN, SERVICE_PASSWORD, exchangelib_account
+from exchangelib import BASIC, NTLM, Account
+from exchangelib.errors import UnauthorizedError
+from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter
+from lxml import etree
+
+from ews_sim.server import EwsSimulator
+from ews_sim.world import World
+
+GET_CALENDAR = b"""<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"
+            xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"
+            xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
+  <s:Header>
+    <t:RequestServerVersion Version="Exchange2016"/>
+    <t:ExchangeImpersonation><t:ConnectingSID>
+      <t:PrimarySmtpAddress>alice@example.com</t:PrimarySmtpAddress>
+    </t:ConnectingSID></t:ExchangeImpersonation>
+  </s:Header>
+  <s:Body>
+    <m:GetFolder>
+      <m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>
+      <m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds>
+    </m:GetFolder>
+  </s:Body>
+</s:Envelope>"""
+
+T = "{http://schemas.microsoft.com/exchange/services/2006/types}"
+
+
+def _basic(login: str = SERVICE_LOGIN, password: str = SERVICE_PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
+
+
+def _post(conn: http.client.HTTPConnection, body: bytes, auth: str | None) -> http.client.HTTPResponse:
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+    if auth:
+        headers["Authorization"] = auth
+    conn.request("POST", "/EWS/Exchange.asmx", body=body, headers=headers)
+    return conn.getresponse()
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(ews_server: EwsSimulator) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    first = _post(conn, GET_CALENDAR, _basic())
+    first.read()
+    sock = conn.sock
+    second = _post(conn, GET_CALENDAR, _basic())
+    second.read()
+    assert (first.status, second.status) == (200, 200)
+    assert conn.sock is sock  # the same TCP connection carried both
+    assert first.version == 11
+    conn.close()
+
+
+def test_every_response_carries_the_exchange_2016_server_version(ews_server: EwsSimulator) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    resp = _post(conn, GET_CALENDAR, _basic())
+    root = etree.fromstring(resp.read())
+    info = root.find(f"{{http://schemas.xmlsoap.org/soap/envelope/}}Header/{T}ServerVersionInfo")
+    assert info is not None
+    assert dict(info.attrib) == {
+        "MajorVersion": "15",
+        "MinorVersion": "1",
+        "MajorBuildNumber": "2507",
+        "MinorBuildNumber": "39",
+        "Version": "V2017_07_11",
+    }
+    conn.close()
+
+
+def test_missing_or_wrong_credentials_get_401_with_the_exchange_challenges(ews_server: EwsSimulator) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    for auth in (None, _basic(password="wrong")):
+        resp = _post(conn, GET_CALENDAR, auth)
+        resp.read()
+        assert resp.status == 401
+        assert resp.headers.get_all("WWW-Authenticate") == ["Negotiate", "NTLM", 'Basic realm="EWS"']
+    conn.close()
+    assert ews_server.world.gate.counters()["GetFolder"]["HTTP 401"] == 2
+
+
+def test_unknown_paths_are_404(ews_server: EwsSimulator) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    conn.request("POST", "/EWS/Other.asmx", body=b"x")
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 404
+    conn.close()
+
+
+def test_malformed_soap_is_a_schema_validation_fault(ews_server: EwsSimulator) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    resp = _post(conn, b"<not-soap/>", _basic())
+    body = resp.read()
+    assert resp.status == 500
+    assert b"a:ErrorSchemaValidation" in body
+    conn.close()
+
+
+def test_basic_auth_with_exchangelib(ews_account: Callable[..., Account]) -> None:
+    assert ews_account(ALICE, auth_type=BASIC).calendar.name == "Calendar"
+
+
+def test_basic_auth_bad_password_raises_unauthorized(ews_account: Callable[..., Account]) -> None:
+    account = ews_account(ALICE, password="nope")
+    with pytest.raises(UnauthorizedError):
+        account.calendar  # noqa: B018 - the property sends GetFolder
+
+
+@pytest.mark.parametrize("login", [SERVICE_LOGIN, f"EXAMPLE\\{SERVICE_LOGIN}"])
+def test_ntlm_handshake_with_exchangelib(ews_account: Callable[..., Account], login: str) -> None:
+    account = ews_account(ALICE, login=login, auth_type=NTLM)
+    assert account.calendar.name == "Calendar"
+    # The authenticated connection is reused for the next request.
+    assert list(account.calendar.all()) == []
+
+
+def test_ntlm_wrong_password_is_unauthorized(ews_account: Callable[..., Account]) -> None:
+    account = ews_account(ALICE, auth_type=NTLM, password="bad")
+    with pytest.raises(UnauthorizedError):
+        account.calendar  # noqa: B018
+
+
+@pytest.fixture
+def https_server(ews_world: World) -> Iterator[EwsSimulator]:
+    with EwsSimulator(ews_world, https=True) as sim:
+        yield sim
+
+
+@pytest.fixture
+def no_verify() -> Iterator[None]:
+    """exchangelib's documented switch for self-signed certificates, for this test only."""
+    saved = BaseProtocol.HTTP_ADAPTER_CLS
+    BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        yield
+    BaseProtocol.HTTP_ADAPTER_CLS = saved
+
+
+def test_https_with_self_signed_certificate(https_server: EwsSimulator, no_verify: None) -> None:
+    assert https_server.url.startswith("https://127.0.0.1:")
+    account = exchangelib_account(https_server, ALICE, auth_type=NTLM)
+    try:
+        assert account.calendar.name == "Calendar"
+    finally:
+        account.protocol.close()
+
+
+def test_https_certificate_verifies_against_its_own_file(https_server: EwsSimulator) -> None:
+    import ssl
+
+    assert https_server.certificate is not None
+    ctx = ssl.create_default_context(cafile=https_server.certificate.cert_file)
+    conn = http.client.HTTPSConnection("127.0.0.1", https_server.port, context=ctx, timeout=10)
+    resp = _post(conn, GET_CALENDAR, _basic())
+    resp.read()
+    assert resp.status == 200
+    conn.close()
