@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import Change, ChangeKind, OccurrenceKey
 from tc_calendar.store._keys import encode_recurrence_id, key_of
+from tc_calendar.store.notify import CHANNEL
 from tc_calendar.store.tables import change_log
 
 #: pg_advisory_xact_lock key of the writers' queue ("tc-calendar log").
@@ -48,6 +49,11 @@ async def append(connection: AsyncConnection, entries: Sequence[NewChange], at: 
     rows = [_values(entry, at) for entry in entries]
     statement = insert(change_log).returning(change_log.c.cursor, sort_by_parameter_order=True)
     cursors = (await connection.execute(statement, rows)).scalars().all()
+    if connection.dialect.name == "postgresql":
+        # Delivered to LISTENing instances when (and only if) this transaction commits.
+        await connection.execute(
+            text("SELECT pg_notify(:channel, :cursor)"), {"channel": CHANNEL, "cursor": str(cursors[-1])}
+        )
     return [
         Change(cursor=cursor, kind=entry.kind, user=entry.user, key=entry.key, at=at, payload=dict(entry.payload))
         for cursor, entry in zip(cursors, entries, strict=True)

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
-from tc_calendar.store.engine import create_engine, writer
+from tc_calendar.store.engine import create_engine, is_postgresql, writer
 from tc_calendar.store.errors import DatabaseError
+from tc_calendar.store.notify import ChangeListener, ChangeListeners, PostgresChangeListener
 from tc_calendar.store.records import (
     ConfiguredMailbox,
     LaunchRecord,
@@ -46,6 +47,8 @@ class Store:
         self._engine = engine
         self._writer = writer(engine)
         self._clock = clock
+        self._listeners = ChangeListeners()
+        self._remote: PostgresChangeListener | None = None
 
     @classmethod
     def open(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
@@ -58,7 +61,22 @@ class Store:
         return self._engine.dialect.name
 
     async def close(self) -> None:
+        if self._remote is not None:
+            await self._remote.stop()
         await self._engine.dispose()
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener()`` after every commit that appended change-log entries (a wake-up, not the data)."""
+        self._listeners.add(listener)
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        self._listeners.remove(listener)
+
+    async def listen_to_other_instances(self) -> None:
+        """On PostgreSQL, also wake the listeners when another connector instance appends (no-op on SQLite)."""
+        if self._remote is None and is_postgresql(self._engine):
+            self._remote = PostgresChangeListener(self._engine, self._listeners)
+            await self._remote.start()
 
     async def __aenter__(self) -> Self:
         return self
@@ -89,7 +107,10 @@ class Store:
     async def apply(self, actions: Sequence[Action]) -> list[Change]:
         """Apply one batch of sync actions atomically; return the change-log entries it appended (maybe none)."""
         async with self._write() as connection:
-            return await applying.apply_actions(connection, actions, self._clock())
+            changes = await applying.apply_actions(connection, actions, self._clock())
+        if changes:
+            self._listeners.fire()
+        return changes
 
     async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]:
         async with self._read() as connection:
@@ -139,7 +160,8 @@ class Store:
         async with self._write() as connection:
             await changelog.serialize_writers(connection)
             (change,) = await changelog.append(connection, [entry], self._clock())
-            return change
+        self._listeners.fire()
+        return change
 
     async def prune_changes(self, before: datetime) -> int:
         """Forget entries older than ``before`` (clients further behind must reload their view)."""
