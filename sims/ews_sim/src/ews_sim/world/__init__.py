@@ -14,7 +14,7 @@ from ews_sim.world.changes import (
     SyncChange,
     SyncResult,
 )
-from ews_sim.world.control import Control
+from ews_sim.world.control import Control, UnknownCommand
 from ews_sim.world.core import SimClock, World, utc_now
 from ews_sim.world.errors import (
     AccessDenied,
@@ -137,6 +137,7 @@ __all__ = [
     "SyncChange",
     "SyncResult",
     "Ticket",
+    "UnknownCommand",
     "WeeklyPattern",
     "World",
     "WorldError",

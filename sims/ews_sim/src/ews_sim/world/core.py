@@ -1103,6 +1103,11 @@ class World:
             else:
                 self._unavailable.pop(mailbox.smtp, None)
 
+    def unavailable_mailboxes(self) -> dict[str, str]:
+        """SMTP address -> the ResponseCode it answers with, for mailboxes made unavailable."""
+        with self.lock:
+            return {smtp: fault.response_code for smtp, fault in sorted(self._unavailable.items())}
+
     def invalidate_sync_states(self, smtp: str) -> None:
         """Every sync state issued so far for the mailbox's folders becomes ErrorInvalidSyncStateData."""
         with self.lock:
