@@ -55,6 +55,10 @@ class _Subscription:
     task: asyncio.Task[None] | None = None
 
 
+class _Closing(Exception):
+    """Raised inside a connection's tasks once it is closing because the peer reads too slowly."""
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -172,16 +176,25 @@ class Connection:
         except TimeoutError:
             error = TooSlow(f"too slow; resume from cursor {self.resume_cursor()}")
             self._fatal(error.close_code or 4008, error.message, in_band=False)
-            raise asyncio.CancelledError from None
+            raise _Closing from None
 
     async def _send_doc(self, doc: dict[str, Any] | list[dict[str, Any]]) -> None:
         await self._send(_Outgoing(jsonrpc.encode(doc)))
 
     # ---- subscriptions -------------------------------------------------------------------------------------
     async def _pump(self, sub: _Subscription) -> None:
+        with contextlib.suppress(_Closing):
+            await self._pump_changes(sub)
+
+    async def _pump_changes(self, sub: _Subscription) -> None:
         limit = self._limits.max_changes_per_notification
         while True:
-            docs, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
+            try:
+                docs, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
+            except Exception:  # the store is down for a moment: keep the cursor, try again later
+                log.exception("reading changes for subscription %s failed; retrying", sub.id)
+                await asyncio.sleep(self._limits.poll_interval)
+                continue
             if docs:
                 last = int(docs[-1]["cursor"])
                 text = jsonrpc.notification("changes.notify", {"subscription": sub.id, "cursor": last, "changes": docs})
@@ -192,6 +205,10 @@ class Connection:
 
     # ---- reading -------------------------------------------------------------------------------------------
     async def _read_loop(self) -> None:
+        with contextlib.suppress(_Closing):
+            await self._read_frames()
+
+    async def _read_frames(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._limits.auth_timeout
         while True:
