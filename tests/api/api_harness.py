@@ -84,9 +84,8 @@ class Harness:
     auth: ServerAuth = field(default_factory=lambda: ServerAuth(SERVER_ID, SECRET))
 
     async def apply(self, *actions: PutOccurrence) -> int:
-        """Write through the store, as the sync engine does, and ring the signal; returns the latest cursor."""
+        """Write through the store, as the sync engine does (the store wakes the feed); returns the latest cursor."""
         changes = await self.store.apply(list(actions))
-        self.signal.notify_new_changes()
         return changes[-1].cursor if changes else await self.store.latest_cursor()
 
 
@@ -114,7 +113,7 @@ async def running_api(
         version="0.1.0",
     )
     signal = ChangeSignal()
-    app = create_app(services, signal=signal)
+    app = create_app(services, signal=signal, notifier=store)
     sock = listening_socket("127.0.0.1", 0)
     if send_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)

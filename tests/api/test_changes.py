@@ -131,3 +131,13 @@ async def test_unsubscribe_stops_notifications_and_unknown_ids_are_32012(api: Ha
         await api.apply(put(ALICE, meeting("later", start=MONDAY_9)))
         await asyncio.sleep(0.2)
         assert sub.queue.empty()
+
+
+async def test_a_commit_wakes_the_feed_at_once_without_waiting_for_the_poll(api_store: Store) -> None:
+    limits = ApiLimits(poll_interval=60.0)
+    async with running_api(api_store, limits=limits) as api, await ApiClient.connect(api.url, api.auth) as client:
+        sub = await client.subscribe("*")
+        await asyncio.sleep(0.1)  # the feed is asleep until the next poll, a minute away
+        cursor = await api.apply(put(ALICE, meeting("woken")))
+        note = await asyncio.wait_for(anext(aiter(sub)), 5)
+    assert note["cursor"] == cursor

@@ -21,6 +21,7 @@ from tc_calendar.api.connection import Connection
 from tc_calendar.api.feed import ChangeFeed, ChangeSignal
 from tc_calendar.api.limits import AddressSlots
 from tc_calendar.api.methods import ApiServices, Methods
+from tc_calendar.api.ports import ChangeNotifier
 
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
@@ -41,10 +42,15 @@ def create_app(
     services: ApiServices,
     *,
     signal: ChangeSignal | None = None,
+    notifier: ChangeNotifier | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     lifespan: Lifespan | None = None,
 ) -> Starlette:
-    """Build the app. ``signal.notify_new_changes()`` after a commit wakes the change feed at once."""
+    """Build the app.
+
+    The change feed wakes at once when ``signal.notify_new_changes()`` is called; with ``notifier`` (the store)
+    the app registers that call as a change listener while it runs. Without either, the feed still polls.
+    """
     signal = signal or ChangeSignal()
     feed = ChangeFeed(services.changes, services.calendar, signal, poll_interval=services.limits.poll_interval)
     state = ApiState(
@@ -68,6 +74,8 @@ def create_app(
     async def app_lifespan(app: Starlette) -> AsyncIterator[None]:
         await feed.start()
         poller = asyncio.create_task(feed.run(), name="api-change-feed")
+        if notifier is not None:
+            notifier.add_change_listener(signal.notify_new_changes)
         try:
             if lifespan is not None:
                 async with lifespan(app):
@@ -75,6 +83,8 @@ def create_app(
             else:
                 yield
         finally:
+            if notifier is not None:
+                notifier.remove_change_listener(signal.notify_new_changes)
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller

@@ -6,7 +6,7 @@ means the API can be read (and faked) without knowing SQL or EWS.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -56,6 +56,15 @@ class MailboxRegistry(Protocol):
     async def request_mailbox(self, email: str) -> MailboxRequest: ...
 
     async def list_mailboxes(self) -> Sequence[MailboxInfo]: ...
+
+
+class ChangeNotifier(Protocol):
+    """Who calls back after a commit that appended change-log entries (the store; on PostgreSQL also for commits
+    of other connector instances, through LISTEN/NOTIFY)."""
+
+    def add_change_listener(self, listener: Callable[[], None]) -> None: ...
+
+    def remove_change_listener(self, listener: Callable[[], None]) -> None: ...
 
 
 class MetaStore(Protocol):
