@@ -2,7 +2,7 @@
 
 ``ews_world``   the standard World of ews_harness.make_world (service accounts, alice, bob, carol).
 ``ews_server``  the simulator over plain HTTP on 127.0.0.1, port 0 (``.url``, ``.world``, ``.control_url``);
-                stopped when the test ends.
+                stopped when the test ends. GetStreamingEvents minutes last a second here (FAST_STREAMING).
 ``ews_account`` a factory: ``ews_account(smtp, login=..., password=..., auth_type=..., access_type=...,
                 server=...)`` returning an exchangelib Account that fails fast (no retry sleeps in tests).
 """
@@ -17,6 +17,7 @@ from ews_harness import exchangelib_account, make_world
 from exchangelib import Account
 
 from ews_sim.server import EwsSimulator
+from ews_sim.services.context import ServerSettings
 from ews_sim.world import World
 
 
@@ -25,9 +26,13 @@ def ews_world() -> World:
     return make_world()
 
 
+#: Streaming calls in tests: a ConnectionTimeout "minute" lasts one second, keep-alives every 0.3 s.
+FAST_STREAMING = ServerSettings(streaming_keepalive_seconds=0.3, connection_timeout_unit_seconds=1.0)
+
+
 @pytest.fixture
 def ews_server(ews_world: World) -> Iterator[EwsSimulator]:
-    with EwsSimulator(ews_world, host="127.0.0.1", port=0) as sim:
+    with EwsSimulator(ews_world, host="127.0.0.1", port=0, settings=FAST_STREAMING) as sim:
         yield sim
 
 

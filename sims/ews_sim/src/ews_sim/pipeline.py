@@ -78,15 +78,18 @@ def process(world: World, login: str, data: bytes, settings: ServerSettings) -> 
     """Run one authenticated EWS request and build its reply."""
     account = world.account(login)
     if account is None:  # credentials were removed between authentication and now
+        world.gate.count("Unauthenticated", "HTTP 401")
         return Reply(401)
+    request: soap.SoapRequest | None = None
+    parse_fault: soap.SoapFault | None = None
     try:
         request = soap.parse_request(data)
     except soap.SoapFault as fault:
-        world.gate.count("Invalid", fault.code)
-        return _fault_reply(fault)
-    operation = request.operation
+        parse_fault = fault
+    operation = request.operation if request is not None else "Invalid"
     handler = HANDLERS.get(operation)
     try:
+        # Admission comes first: IIS-level failures and throttling happen before EWS reads the body.
         ticket = world.gate.admit(operation, account.login)
     except werr.HttpFault as exc:
         return Reply(exc.status, b"")
@@ -99,6 +102,10 @@ def process(world: World, login: str, data: bytes, settings: ServerSettings) -> 
     try:
         if ticket.delay_seconds > 0:
             time.sleep(ticket.delay_seconds)
+        if request is None:
+            assert parse_fault is not None
+            ticket.outcome = parse_fault.code
+            return _fault_reply(parse_fault)
         if handler is None:
             ticket.outcome = "ErrorInvalidOperation"
             return _fault_reply(

@@ -178,21 +178,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._unauthorized(exc)
             return
         reply = pipeline.process(sim.world, login, body, sim.settings)
-        if reply.status == 401:
-            sim.world.gate.count(_operation_name(body), "HTTP 401")
+        if reply.status == 401:  # injected by the gate (already counted) or credentials gone meanwhile
             self.conn_auth.ntlm_login = None
             self._send(401, b"", [("WWW-Authenticate", h) for h in challenge_headers(sim.realm)])
             return
         if reply.streaming is not None:
             self._send_streaming(reply)
             return
-        if reply.status in (500, 503) and not reply.body:
-            # An injected bare HTTP failure, like IIS's error page.
-            self._send(reply.status, b"<html><body>Service Unavailable</body></html>", content_type="text/html")
+        if reply.status >= 400 and not reply.body:
+            # An injected bare HTTP failure with the page IIS/ASP.NET would show (exchangelib keys on the text).
+            page = _ERROR_PAGES.get(reply.status, f"<html><body>HTTP Error {reply.status}</body></html>")
+            self._send(reply.status, page.encode(), content_type="text/html")
             return
         if reply.body:
             sim.observe(reply.body)
         self._send(reply.status, reply.body)
+
+
+_ERROR_PAGES = {
+    500: "<html><head><title>Runtime Error</title></head><body><h1>Server Error in '/EWS' Application.</h1>"
+    "<h2><i>Runtime Error</i></h2></body></html>",
+    503: "<html><head><title>Service Unavailable</title></head><body><h2>Service Unavailable</h2>"
+    "<p>HTTP Error 503. The service is unavailable.</p></body></html>",
+}
 
 
 def _operation_name(body: bytes) -> str:

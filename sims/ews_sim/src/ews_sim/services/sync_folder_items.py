@@ -57,5 +57,11 @@ def handle(ctx: RequestContext) -> etree._Element:
                 raise soap.EwsError("ErrorInternalServerError", "A change without its item.")
             entry.append(calendar_item_element(item, shape))
 
+    before = len(messages)
     per_item(messages, OPERATION, one)
+    if len(messages) > before and messages[-1].get("ResponseClass") == "Error":
+        # Exchange quirk: error messages of SyncFolderItems still carry an empty SyncState and
+        # IncludesLastItemInRange=true (exchangelib reads both before looking at the ResponseCode).
+        etree.SubElement(messages[-1], m("SyncState"))
+        etree.SubElement(messages[-1], m("IncludesLastItemInRange")).text = "true"
     return root
