@@ -22,6 +22,7 @@ from ews_sim.world.errors import (
     SubscriptionNotFound,
 )
 from ews_sim.world.ids import pack_token, unpack_token
+from ews_sim.world.model import CalendarItem
 
 
 class ChangeKind(StrEnum):
@@ -72,7 +73,7 @@ class SyncChange:
     kind: ChangeKind
     item_id: str
     change_key: str | None
-    item: object | None = None  # a CalendarItem snapshot for Create/Update
+    item: CalendarItem | None = None  # a snapshot for Create/Update
 
 
 @dataclass

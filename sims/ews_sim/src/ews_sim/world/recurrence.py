@@ -162,8 +162,8 @@ def validate(recurrence: Recurrence) -> None:
         raise InvalidRecurrence("Month must be between 1 and 12.")
     if isinstance(pattern, AbsoluteYearlyPattern) and pattern.day_of_month > _month_length(2000, pattern.month):
         raise InvalidRecurrence("DayOfMonth does not exist in that month.")
-    if isinstance(rng, NumberedRecurrence) and rng.number_of_occurrences < 1:
-        raise InvalidRecurrence("NumberOfOccurrences must be at least 1.")
+    if isinstance(rng, NumberedRecurrence) and not 1 <= rng.number_of_occurrences <= 999:
+        raise InvalidRecurrence("NumberOfOccurrences must be between 1 and 999.")
     if isinstance(rng, EndDateRecurrence) and rng.end_date < rng.start_date:
         raise InvalidRecurrence("The end date of the recurrence is before its start date.")
 
@@ -241,11 +241,13 @@ def _pattern_dates(pattern: Pattern, start: date) -> Iterator[date]:
 
 
 def local_dates(recurrence: Recurrence) -> Iterator[date]:
-    """All occurrence dates of the series in order; series without an end stop at the horizon."""
+    """All occurrence dates of the series in order; series without an end stop at the horizon (ten years)."""
     validate(recurrence)
     rng = recurrence.range
     if isinstance(rng, EndDateRecurrence):
         last = rng.end_date
+    elif isinstance(rng, NumberedRecurrence):
+        last = date.max
     else:
         last = rng.start_date.replace(year=rng.start_date.year + NO_END_HORIZON_YEARS, day=1)
     for n, day in enumerate(_pattern_dates(recurrence.pattern, rng.start_date), start=1):
@@ -294,12 +296,17 @@ def expand(
         local = datetime.combine(day, time_of_day)
         start = to_utc(local, time_zone)
         end = to_utc(local + duration, time_zone)
-        if window_end is not None and not (start < window_end or (start == end == window_end)):
-            continue
-        if window_start is not None and not (end > window_start or (start == end and start >= window_start)):
+        if not _overlaps(start, end, window_start, window_end):
             continue
         result.append(Occurrence(index, start, end))
     return result
+
+
+def _overlaps(start: datetime, end: datetime, window_start: datetime | None, window_end: datetime | None) -> bool:
+    """[start, end) meets [window_start, window_end); a zero-length occurrence counts at its start."""
+    if start == end:
+        return (window_start is None or start >= window_start) and (window_end is None or start < window_end)
+    return (window_end is None or start < window_end) and (window_start is None or end > window_start)
 
 
 def occurrence_at(
