@@ -1,0 +1,402 @@
+// The web calendar page: sign-in, user picker, month/week/day views, details panel and live updates.
+// It reads only through the WebSocket API (docs/protocol.md), like TrueConf Server; nothing is shown before
+// the API has accepted a login or a stored session token.
+
+import { apiUrl, Disconnected, ERRORS, RpcError } from './rpc.js';
+import { LiveSession } from './session.js';
+import {
+  addDays, addMonths, isDayKey, localMidnight, longDayTitle, monthGrid, monthTitle, occurrenceDays, parseDayKey,
+  sameMonth, shortDayTitle, startOfWeek, todayKey, weekdayIndex,
+} from './dates.js';
+import { renderDays, renderMonth, weekDays } from './calendar.js';
+import { renderDetails } from './details.js';
+import { byStart, keyString } from './events.js';
+import { h, replaceChildren } from './dom.js';
+
+const $ = (id) => document.getElementById(id);
+const VIEWS = ['month', 'week', 'day'];
+const narrowScreen = window.matchMedia('(max-width: 640px)');
+
+const state = {
+  users: [],
+  user: null,
+  view: 'month',
+  anchor: todayKey(),      // the selected day; the shown month/week/day contains it
+  occurrences: new Map(),  // keyString -> occurrence, for the loaded range
+  range: null,             // {user, start, end} (ISO) of what `occurrences` holds
+  status: null,            // calendar.list status: 'synced' | 'queued'
+  loadGeneration: 0,
+  pendingChanges: null,    // changes that arrived while a load was in flight
+  stale: false,            // the last load failed (connection lost): load again when back online
+  openKey: null,           // the occurrence whose details are shown
+  opener: null,            // keyString of the event the details were opened from (focus returns there)
+};
+
+const session = new LiveSession(apiUrl(window.location));
+
+// ---- URL: #user=...&date=YYYY-MM-DD&view=month, so a view can be bookmarked and reloaded ----------------------
+function readHash() {
+  const params = new URLSearchParams(window.location.hash.slice(1));
+  if (isDayKey(params.get('date'))) state.anchor = params.get('date');
+  if (VIEWS.includes(params.get('view'))) state.view = params.get('view');
+  return params.get('user');
+}
+
+function writeHash() {
+  const params = new URLSearchParams();
+  if (state.user) params.set('user', state.user);
+  params.set('date', state.anchor);
+  params.set('view', state.view);
+  window.history.replaceState(null, '', `#${params.toString()}`);
+}
+
+// ---- signing in and out --------------------------------------------------------------------------------------
+function showSignIn(message = '') {
+  $('app').hidden = true;
+  $('banner').hidden = true;
+  clearCalendar();
+  $('signin').hidden = false;
+  const error = $('signin-error');
+  error.textContent = message;
+  error.hidden = !message;
+  $('password').value = '';
+  $('login').focus();
+}
+
+function clearCalendar() {
+  state.occurrences = new Map();
+  state.range = null;
+  state.users = [];
+  state.openKey = null;
+  replaceChildren($('view'));
+  replaceChildren($('details'));
+  $('details').hidden = true;
+  replaceChildren($('user'));
+  $('whoami').textContent = '';
+}
+
+function signInError(error) {
+  if (error instanceof RpcError && error.code === ERRORS.LOGIN_FAILED) return 'Wrong login or password.';
+  if (error instanceof RpcError && error.code === ERRORS.RATE_LIMITED) {
+    return `Too many failed attempts. Try again in ${Math.ceil(error.data?.retryAfter ?? 1)} s.`;
+  }
+  if (error instanceof RpcError) return error.message;
+  if (error instanceof Disconnected) return 'Cannot reach the calendar connector. Try again later.';
+  return String(error);
+}
+
+async function onSignIn(event) {
+  event.preventDefault();
+  const button = $('signin-submit');
+  button.disabled = true;
+  try {
+    await session.signIn($('login').value.trim(), $('password').value);
+    $('password').value = '';
+    await enterApp();
+  } catch (error) {
+    showSignIn(signInError(error));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function enterApp(wantedUser = null) {
+  $('signin').hidden = true;
+  $('app').hidden = false;
+  $('whoami').textContent = session.login;
+  const { users } = await session.call('users.list', {});
+  state.users = users;
+  replaceChildren($('user'), users.map((u) => h('option', { value: u.email },
+    u.state === 'ok' ? u.email : `${u.email} (${u.state})`)));
+  const emails = users.map((u) => u.email);
+  const user = emails.includes(wantedUser) ? wantedUser : emails.includes(state.user) ? state.user : emails[0] ?? null;
+  if (user) await selectUser(user);
+  else { render(); showNotice('No calendars are synchronized yet.'); }
+}
+
+// ---- loading and live changes ----------------------------------------------------------------------------------
+async function selectUser(user) {
+  state.user = user;
+  state.openKey = null;
+  $('user').value = user;
+  writeHash();
+  await session.follow(user); // subscribe first, then load: a change in between is applied after the load
+  await load();
+}
+
+function wantedRange() {
+  const grid = monthGrid(state.anchor);
+  // One day of margin each side: all-day events sit at midnight UTC, which may be the previous local day.
+  return {
+    user: state.user,
+    start: localMidnight(addDays(grid[0][0], -1)).toISOString(),
+    end: localMidnight(addDays(grid[5][6], 2)).toISOString(),
+  };
+}
+
+async function load() {
+  const range = wantedRange();
+  const generation = ++state.loadGeneration;
+  state.pendingChanges = [];
+  let result;
+  try {
+    result = await session.call('calendar.list', range);
+  } catch (error) {
+    if (generation === state.loadGeneration) { state.pendingChanges = null; state.stale = true; }
+    if (!(error instanceof Disconnected)) showNotice(`Could not load the calendar: ${error.message}`);
+    return; // after a reconnect the 'online' status reloads
+  }
+  if (generation !== state.loadGeneration) return;
+  state.range = range;
+  state.stale = false;
+  state.status = result.status;
+  state.occurrences = new Map(result.occurrences.map((occ) => [keyString(occ.key), occ]));
+  const pending = state.pendingChanges;
+  state.pendingChanges = null;
+  applyChanges(pending);
+  render();
+}
+
+function ensureLoaded() {
+  const range = wantedRange();
+  if (state.stale || !state.range || state.range.start !== range.start || state.range.end !== range.end || state.range.user !== range.user) {
+    load();
+  }
+}
+
+const overlapsRange = (occ) => state.range && occ.start < state.range.end && occ.end > state.range.start;
+
+/** Patch the loaded occurrences in place: an upsert carries the occurrence as it is now (protocol §3). */
+function applyChanges(changes) {
+  for (const change of changes) {
+    if (change.user !== state.user || !change.key) continue;
+    const key = keyString(change.key);
+    if (change.kind === 'upsert' && change.occurrence) {
+      if (overlapsRange(change.occurrence)) state.occurrences.set(key, change.occurrence);
+      else state.occurrences.delete(key);
+    } else if (change.kind === 'delete') {
+      state.occurrences.delete(key);
+    }
+  }
+}
+
+session.addEventListener('changes', (event) => {
+  if (state.pendingChanges) { state.pendingChanges.push(...event.detail); return; }
+  applyChanges(event.detail);
+  render();
+});
+session.addEventListener('reset', () => load());
+session.addEventListener('status', (event) => {
+  const banner = $('banner');
+  if (event.detail === 'reconnecting') {
+    banner.textContent = 'Connection lost — reconnecting…';
+    banner.hidden = false;
+  } else if (event.detail === 'online') {
+    banner.hidden = true;
+  } else if (event.detail === 'signed-out' && !$('app').hidden) {
+    showSignIn('Your session has ended. Please sign in again.');
+  }
+});
+
+// ---- rendering ------------------------------------------------------------------------------------------------
+function eventsByDay() {
+  const byDay = new Map();
+  for (const occ of state.occurrences.values()) {
+    for (const day of occurrenceDays(occ)) {
+      if (!byDay.has(day)) byDay.set(day, []);
+      byDay.get(day).push(occ);
+    }
+  }
+  for (const list of byDay.values()) list.sort(byStart);
+  return byDay;
+}
+
+function periodTitle() {
+  if (state.view === 'month') return monthTitle(state.anchor);
+  if (state.view === 'day') return longDayTitle(state.anchor);
+  const first = startOfWeek(state.anchor);
+  return `${shortDayTitle(first)} – ${shortDayTitle(addDays(first, 6))} ${parseDayKey(addDays(first, 6)).year}`;
+}
+
+function showNotice(text) {
+  $('notice').textContent = text;
+  $('notice').hidden = !text;
+}
+
+function render() {
+  if ($('app').hidden) return;
+  const focus = focusDescriptor();
+  const today = todayKey();
+  const byDay = eventsByDay();
+  const common = { today, byDay, onOpenEvent: openDetails, onOpenDay: (day) => setView('day', day) };
+  let content;
+  if (state.view === 'month' && !narrowScreen.matches) {
+    content = renderMonth({ ...common, anchor: state.anchor });
+  } else if (state.view === 'month') {
+    const days = monthGrid(state.anchor).flat().filter((day) => sameMonth(day, state.anchor));
+    content = renderDays({ ...common, days, label: monthTitle(state.anchor), onlyBusy: true });
+  } else if (state.view === 'week') {
+    content = renderDays({ ...common, days: weekDays(startOfWeek(state.anchor)), label: periodTitle() });
+  } else {
+    content = renderDays({ ...common, days: [state.anchor], label: periodTitle(), onOpenDay: null });
+  }
+  replaceChildren($('view'), content);
+  $('view').dataset.view = state.view;
+  $('period').textContent = periodTitle();
+  const unit = state.view === 'month' ? 'month' : state.view === 'week' ? 'week' : 'day';
+  $('prev').setAttribute('aria-label', `Previous ${unit}`);
+  $('next').setAttribute('aria-label', `Next ${unit}`);
+  for (const button of document.querySelectorAll('[data-view]')) {
+    button.setAttribute('aria-pressed', String(button.dataset.view === state.view));
+  }
+  showNotice(state.status === 'queued'
+    ? `The calendar of ${state.user} is queued for synchronization; its events appear as soon as it is synced.` : '');
+  renderDetailsPanel();
+  restoreFocus(focus);
+}
+
+function renderDetailsPanel() {
+  const panel = $('details');
+  if (!state.openKey) { panel.hidden = true; replaceChildren(panel); return; }
+  const occ = state.occurrences.get(state.openKey);
+  panel.hidden = false;
+  if (occ) replaceChildren(panel, renderDetails(occ, closeDetails));
+  else {
+    replaceChildren(panel,
+      h('header', { class: 'details-head' },
+        h('button', { type: 'button', class: 'back', 'aria-label': 'Close details', onclick: closeDetails }, '←'),
+        h('h2', { id: 'details-heading', tabindex: '-1' }, 'Task information')),
+      h('p', { class: 'empty' }, 'This event is no longer in the calendar.'));
+  }
+}
+
+/** What had the focus inside the view, so a re-render (e.g. a live change) does not throw the user out. */
+function focusDescriptor() {
+  const active = document.activeElement;
+  if (!active || !$('view').contains(active)) return null;
+  const item = active.closest('[data-key]');
+  const day = active.closest('[data-day]');
+  return { key: item?.dataset.key ?? null, day: day?.dataset.day ?? null, join: active.classList.contains('join') };
+}
+
+function restoreFocus(focus) {
+  if (!focus) return;
+  const scope = focus.day ? $('view').querySelector(`[data-day="${focus.day}"]`) : $('view');
+  if (!scope) return;
+  if (focus.key) {
+    const item = [...scope.querySelectorAll('[data-key]')].find((node) => node.dataset.key === focus.key);
+    const target = item?.querySelector(focus.join ? '.join' : '.event-open');
+    if (target) { target.focus(); return; }
+  }
+  if (scope !== $('view')) (scope.matches('[tabindex]') ? scope : scope.querySelector('button'))?.focus();
+}
+
+// ---- navigation -----------------------------------------------------------------------------------------------
+function setAnchor(day, { focusDay = false } = {}) {
+  state.anchor = day;
+  writeHash();
+  render();
+  ensureLoaded();
+  if (focusDay) $('view').querySelector(`[data-day="${day}"][role="gridcell"]`)?.focus();
+}
+
+function setView(view, day = state.anchor) {
+  state.view = view;
+  setAnchor(day);
+  $('view').querySelector('[role="gridcell"][tabindex="0"], .agenda-day')?.focus?.();
+}
+
+function step(direction) {
+  if (state.view === 'month') return addMonths(state.anchor, direction);
+  return addDays(state.anchor, direction * (state.view === 'week' ? 7 : 1));
+}
+
+function openDetails(occ, opener) {
+  state.openKey = keyString(occ.key);
+  state.opener = opener?.closest('[data-key]')?.dataset.key ?? null;
+  renderDetailsPanel();
+  $('details-heading')?.focus();
+}
+
+function closeDetails() {
+  const opener = state.opener;
+  state.openKey = state.opener = null;
+  renderDetailsPanel();
+  if (opener) {
+    const item = [...$('view').querySelectorAll('[data-key]')].find((node) => node.dataset.key === opener);
+    item?.querySelector('.event-open')?.focus();
+  }
+}
+
+const DAY_MOVES = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -7, ArrowDown: 7 };
+
+function onKeyDown(event) {
+  if ($('app').hidden || event.altKey || event.ctrlKey || event.metaKey) return;
+  const target = event.target;
+  if (event.key === 'Escape') {
+    if (state.openKey) { closeDetails(); event.preventDefault(); } else if (state.view !== 'month') setView('month');
+    return;
+  }
+  if (target.closest?.('input, select, textarea')) return;
+  if (event.key === 'PageUp' || event.key === 'PageDown') {
+    event.preventDefault();
+    const cellFocused = target.matches?.('[role="gridcell"]');
+    setAnchor(step(event.key === 'PageUp' ? -1 : 1), { focusDay: cellFocused });
+    return;
+  }
+  if (!target.matches?.('[role="gridcell"]')) return;
+  const day = target.dataset.day;
+  if (event.key in DAY_MOVES) {
+    event.preventDefault();
+    setAnchor(addDays(day, DAY_MOVES[event.key]), { focusDay: true });
+  } else if (event.key === 'Home' || event.key === 'End') {
+    event.preventDefault();
+    setAnchor(addDays(day, event.key === 'Home' ? -weekdayIndex(day) : 6 - weekdayIndex(day)), { focusDay: true });
+  } else if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    setView('day', day);
+  }
+}
+
+function onGridClick(event) {
+  const cell = event.target.closest?.('[role="gridcell"]');
+  if (cell && !event.target.closest('button, a') && cell.dataset.day !== state.anchor) {
+    setAnchor(cell.dataset.day, { focusDay: true });
+  }
+}
+
+// ---- start ----------------------------------------------------------------------------------------------------
+async function start() {
+  const wantedUser = readHash();
+  $('signin-form').addEventListener('submit', onSignIn);
+  $('signout').addEventListener('click', () => { session.signOut(); showSignIn(); });
+  $('user').addEventListener('change', (e) => selectUser(e.target.value));
+  $('prev').addEventListener('click', () => setAnchor(step(-1)));
+  $('next').addEventListener('click', () => setAnchor(step(1)));
+  $('today').addEventListener('click', () => setAnchor(todayKey()));
+  for (const button of document.querySelectorAll('[data-view]')) {
+    button.addEventListener('click', () => setView(button.dataset.view));
+  }
+  $('view').addEventListener('click', onGridClick);
+  document.addEventListener('keydown', onKeyDown);
+  narrowScreen.addEventListener('change', () => render());
+  // Changes missed while offline come from the resumed subscription; a load that failed meanwhile is redone.
+  session.addEventListener('status', (event) => {
+    if (event.detail === 'online' && state.user && !$('app').hidden) ensureLoaded();
+  });
+
+  if (session.hasToken) {
+    try {
+      await session.resume();
+      await enterApp(wantedUser);
+      return;
+    } catch (error) {
+      showSignIn(error instanceof RpcError && error.code === ERRORS.LOGIN_FAILED ? 'Please sign in again.' : signInError(error));
+      return;
+    }
+  }
+  state.user = wantedUser;
+  showSignIn();
+}
+
+start();

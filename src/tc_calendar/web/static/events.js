@@ -1,0 +1,59 @@
+// How one occurrence looks in a list: indicator (gray: no conference, turquoise: linked conference, seed 4.1.1),
+// title (opens the details), time range, recurrence mark, and the Join link for linked, not cancelled events.
+
+import { h, safeUrl } from './dom.js';
+import { formatTimeRange } from './dates.js';
+
+/** A stable string for an occurrence key {uid, recurrenceId}. */
+export const keyString = (key) => `${key.uid}\u0000${key.recurrenceId ?? ''}`;
+
+export function joinUrl(occ) {
+  return occ.conference && !occ.cancelled ? safeUrl(occ.conference.url) : null;
+}
+
+export function joinLink(occ, extraClass = '') {
+  const url = joinUrl(occ);
+  if (!url) return null;
+  return h('a', {
+    class: `join ${extraClass}`.trim(), href: url, target: '_blank', rel: 'noopener noreferrer',
+    'aria-label': `Join ${occ.displayTitle}`,
+  }, 'Join');
+}
+
+export function recurrenceMark(occ) {
+  if (!occ.recurrence) return null;
+  const label = occ.recurrence.summary ? `Recurring: ${occ.recurrence.summary}` : 'Recurring event';
+  return h('span', { class: 'recurring', title: label, role: 'img', 'aria-label': label }, '↻');
+}
+
+/** One event row; onOpen(occ, button) when its title is activated. */
+export function eventItem(occ, onOpen, { compact = false } = {}) {
+  const linked = Boolean(joinUrl(occ));
+  const classes = ['event', linked ? 'linked' : 'plain', occ.cancelled ? 'cancelled' : '', occ.allDay ? 'all-day' : '',
+    compact ? 'compact' : ''].filter(Boolean).join(' ');
+  const time = formatTimeRange(occ);
+  const open = h('button', {
+    type: 'button', class: 'event-open',
+    'aria-label': `${occ.displayTitle}, ${time}${linked ? ', TrueConf conference' : ''}`,
+    'aria-haspopup': 'dialog',
+    onclick: (e) => onOpen(occ, e.currentTarget),
+  },
+  h('span', { class: 'event-title' }, occ.displayTitle),
+  h('span', { class: 'event-meta' },
+    h('span', { class: 'event-time' }, time),
+    recurrenceMark(occ),
+    !compact && occ.location ? h('span', { class: 'event-location' }, occ.location) : null));
+  return h('li', {
+    class: classes,
+    dataset: { key: keyString(occ.key), conference: linked ? 'yes' : 'no' },
+  },
+  h('span', { class: `indicator ${linked ? 'indicator-conference' : 'indicator-plain'}`, 'aria-hidden': 'true' }),
+  open,
+  joinLink(occ));
+}
+
+/** Sort for display: all-day first, then by start, then title. */
+export function byStart(a, b) {
+  if (a.allDay !== b.allDay) return a.allDay ? -1 : 1;
+  return a.start < b.start ? -1 : a.start > b.start ? 1 : a.displayTitle.localeCompare(b.displayTitle);
+}

@@ -1,0 +1,103 @@
+"""Fixtures of the browser tests: Debian's chromium driven by Playwright, and the real API serving the page.
+
+One browser for the whole session (fast); a new browser context (fresh sessionStorage) per test. The page runs
+in Europe/Berlin with a German locale (dates as in the admin guide: ``28.06.2025, 08:00``) and a clock fixed at
+18 June 2025, so "today" and the default month are the guide's June 2025.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from live_server import LiveServer, prepare_database
+from world import BROWSER_ZONE, TODAY, seed_actions
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+DESKTOP = {"width": 1360, "height": 900}
+
+pytestmark = pytest.mark.browser
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # pragma: no cover - the test extra installs it
+    sync_playwright = None  # type: ignore[assignment]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if sync_playwright is None:
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The API with the page over the test world; shared by the tests that only read."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'calendar.db'}"
+    prepare_database(url, seed_actions())
+    live = LiveServer(url).start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of the test's own, for tests that change the world or stop the server."""
+    url = f"sqlite:///{tmp_path / 'calendar.db'}"
+    prepare_database(url, seed_actions())
+    live = LiveServer(url).start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
+    context = browser.new_context(viewport=viewport, timezone_id=BROWSER_ZONE, locale="de-DE", service_workers="block")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.clock.set_fixed_time(TODAY)
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    page = new_page(browser)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        page.context.close()
+    assert not errors, f"the page raised: {errors}"

@@ -1,0 +1,36 @@
+"""Small helpers to find things on the calendar page the way a user would describe them."""
+
+from __future__ import annotations
+
+from live_server import LiveServer
+from playwright.sync_api import Locator, Page, expect
+from world import WEB_LOGIN, WEB_PASSWORD
+
+
+def sign_in(page: Page, server: LiveServer, fragment: str = "", password: str = WEB_PASSWORD) -> None:
+    """Open the page (with an optional ``#user=...&date=...`` fragment) and sign in through the form."""
+    page.goto(server.page_url + (f"#{fragment}" if fragment else ""))
+    page.get_by_label("Login").fill(WEB_LOGIN)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    if password == WEB_PASSWORD:
+        expect(page.locator("#app")).to_be_visible()
+        expect(page.locator("#view .event").first).to_be_visible()
+
+
+def day_cell(page: Page, day: str) -> Locator:
+    """The month grid's cell of a date (YYYY-MM-DD)."""
+    return page.locator(f'#view [role="gridcell"][data-day="{day}"]')
+
+
+def event_in(scope: Locator, title: str) -> Locator:
+    """The event row whose shown title is exactly ``title``."""
+    return scope.locator(".event").filter(has=scope.page.locator(".event-title", has_text=title))
+
+
+def details_field(page: Page, name: str) -> Locator:
+    return page.locator(f'#details [data-field="{name}"] dd')
+
+
+def participant(page: Page, name: str) -> Locator:
+    return page.locator("#details .participant").filter(has=page.locator(".participant-name", has_text=name))

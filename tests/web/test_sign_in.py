@@ -1,0 +1,77 @@
+"""Signing in: the page shows calendar data only to a web user the API accepted, and remembers the session."""
+
+from __future__ import annotations
+
+import re
+
+from live_server import LiveServer
+from pages import sign_in
+from playwright.sync_api import Page, expect
+from world import ALICE, WEB_LOGIN
+
+REFUSED_CALL = """async (url) => await new Promise((resolve) => {
+  const ws = new WebSocket(url);
+  const seen = {};
+  ws.onopen = () => ws.send(JSON.stringify({jsonrpc: '2.0', id: 1, method: 'calendar.list',
+    params: {user: 'alice@example.com', start: '2025-06-01T00:00:00Z', end: '2025-07-01T00:00:00Z'}}));
+  ws.onmessage = (event) => { seen.reply = JSON.parse(event.data); };
+  ws.onclose = (event) => { seen.code = event.code; resolve(seen); };
+})"""
+
+
+def test_a_web_user_signs_in_with_the_right_password_and_sees_the_calendar(page: Page, server: LiveServer) -> None:
+    sign_in(page, server)
+    expect(page.locator("#signin")).to_be_hidden()
+    expect(page.locator("#whoami")).to_have_text(WEB_LOGIN)
+    expect(page.locator("#user")).to_have_value(ALICE)
+    expect(page.locator("#period")).to_have_text("June 2025")
+
+
+def test_a_wrong_password_is_refused_and_shows_no_calendar(page: Page, server: LiveServer) -> None:
+    sign_in(page, server, password="not the password")
+    expect(page.locator("#signin-error")).to_have_text("Wrong login or password.")
+    expect(page.locator("#app")).to_be_hidden()
+    expect(page.locator(".event")).to_have_count(0)
+    expect(page.get_by_label("Password")).to_have_value("")
+
+
+def test_without_signing_in_the_page_shows_only_the_form_and_the_api_refuses_calls(
+    page: Page, server: LiveServer
+) -> None:
+    page.goto(server.page_url)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.locator("#app")).to_be_hidden()
+    assert page.locator("#view").inner_text() == ""
+    assert "Weekly sync" not in page.content()
+    answer = page.evaluate(REFUSED_CALL, server.ws_url)
+    assert answer["reply"]["error"]["code"] == -32001
+    assert answer["code"] == 4001
+
+
+def test_a_reload_resumes_the_session_without_the_password_and_sign_out_forgets_it(
+    page: Page, server: LiveServer
+) -> None:
+    sign_in(page, server)
+    token = page.evaluate("sessionStorage.getItem('tc-calendar.session')")
+    assert token and re.fullmatch(r"[\w-]+\.[\w-]+", token)
+    page.reload()
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#view .event").first).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.locator(".event")).to_have_count(0)
+    assert page.evaluate("sessionStorage.getItem('tc-calendar.session')") is None
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.locator("#app")).to_be_hidden()
+
+
+def test_the_page_is_served_with_a_strict_content_security_policy_and_only_its_own_files(
+    page: Page, server: LiveServer
+) -> None:
+    response = page.request.get(server.page_url)
+    assert response.ok
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert page.request.get(server.page_url + "__init__.py").status == 404
+    root = page.request.get(server.page_url.replace("/calendar/", "/"), max_redirects=0)
+    assert root.status == 307 and root.headers["location"].endswith("/calendar/")
