@@ -1,9 +1,11 @@
 """The control API over HTTP: JSON in, JSON out, mapped mechanically onto the world's Python control API.
 
-``POST /control/<command>`` with a JSON object body calls ``Control.dispatch(command, params)``;
-``GET /control/<command>`` does the same with no parameters (``GET /control/counters`` reads the request
-counters). With a control token configured, requests must carry ``Authorization: Bearer <token>``.
-Errors come back as ``{"error": <kind>, "message": ...}`` with 400 (bad command or arguments), 401 or 404.
+``POST /control/<command>`` with a JSON object body calls ``Control.dispatch(command, params)`` and answers
+with its JSON result; ``GET /control/<command>`` does the same without parameters (``GET /control/counters``
+reads the request counters). ``GET /control/server`` describes the simulator itself (URLs, certificate).
+With a control token configured, requests must carry ``Authorization: Bearer <token>``.
+Errors come back as ``{"error": <kind>, "message": ...}`` with 400 (bad arguments), 401 or 404 (no such
+command).
 """
 
 from __future__ import annotations
@@ -81,12 +83,10 @@ def handle(
         params = parsed
     if command == "server":
         return _reply(200, _server_info(sim))
-    if command == "counters" and not params:
-        return _reply(200, world.gate.counters())
     try:
         result = _dispatcher(world).dispatch(command, params)
     except KeyError as exc:
         return _reply(404, {"error": "unknown_command", "message": str(exc)})
     except (WorldError, TypeError, ValueError) as exc:
         return _reply(400, {"error": type(exc).__name__, "message": str(exc)})
-    return _reply(200, {"result": result})
+    return _reply(200, result)

@@ -12,6 +12,7 @@ from types import ModuleType
 from lxml import etree
 
 from ews_sim.services import (
+    convert_id,
     create_item,
     delete_item,
     find_item,
@@ -29,6 +30,7 @@ from ews_sim.services.context import RequestContext, StreamingReply
 Handler = Callable[[RequestContext], "etree._Element | StreamingReply"]
 
 _MODULES: tuple[ModuleType, ...] = (
+    convert_id,
     create_item,
     delete_item,
     find_item,

@@ -22,27 +22,96 @@ from ews_sim.xml_names import local_name, t
 
 # Element order of ItemType then CalendarItemType (types.xsd of Exchange 2016), restricted to what we emit.
 ITEM_ORDER = (
-    "ItemId", "ParentFolderId", "ItemClass", "Subject", "Sensitivity", "Body", "DateTimeReceived", "Size",
-    "Categories", "Importance", "IsSubmitted", "IsDraft", "IsFromMe", "IsResend", "IsUnmodified", "DateTimeSent",
-    "DateTimeCreated", "ReminderDueBy", "ReminderIsSet", "ReminderMinutesBeforeStart", "DisplayCc", "DisplayTo",
-    "HasAttachments", "ExtendedProperty", "Culture", "LastModifiedName", "LastModifiedTime", "IsAssociated",
+    "ItemId",
+    "ParentFolderId",
+    "ItemClass",
+    "Subject",
+    "Sensitivity",
+    "Body",
+    "DateTimeReceived",
+    "Size",
+    "Categories",
+    "Importance",
+    "IsSubmitted",
+    "IsDraft",
+    "IsFromMe",
+    "IsResend",
+    "IsUnmodified",
+    "DateTimeSent",
+    "DateTimeCreated",
+    "ReminderDueBy",
+    "ReminderIsSet",
+    "ReminderMinutesBeforeStart",
+    "DisplayCc",
+    "DisplayTo",
+    "HasAttachments",
+    "ExtendedProperty",
+    "Culture",
+    "LastModifiedName",
+    "LastModifiedTime",
+    "IsAssociated",
 )
 CALENDAR_ORDER = (
-    "UID", "RecurrenceId", "DateTimeStamp", "Start", "End", "OriginalStart", "IsAllDayEvent", "LegacyFreeBusyStatus",
-    "Location", "IsMeeting", "IsCancelled", "IsRecurring", "MeetingRequestWasSent", "IsResponseRequested",
-    "CalendarItemType", "MyResponseType", "Organizer", "RequiredAttendees", "OptionalAttendees", "Resources",
-    "ConflictingMeetingCount", "AdjacentMeetingCount", "Duration", "TimeZone", "AppointmentReplyTime",
-    "AppointmentSequenceNumber", "AppointmentState", "Recurrence", "FirstOccurrence", "LastOccurrence",
-    "ModifiedOccurrences", "DeletedOccurrences", "StartTimeZone", "EndTimeZone", "ConferenceType",
-    "AllowNewTimeProposal", "IsOnlineMeeting", "MeetingWorkspaceUrl", "NetShowUrl", "IsOrganizer",
+    "UID",
+    "RecurrenceId",
+    "DateTimeStamp",
+    "Start",
+    "End",
+    "OriginalStart",
+    "IsAllDayEvent",
+    "LegacyFreeBusyStatus",
+    "Location",
+    "IsMeeting",
+    "IsCancelled",
+    "IsRecurring",
+    "MeetingRequestWasSent",
+    "IsResponseRequested",
+    "CalendarItemType",
+    "MyResponseType",
+    "Organizer",
+    "RequiredAttendees",
+    "OptionalAttendees",
+    "Resources",
+    "ConflictingMeetingCount",
+    "AdjacentMeetingCount",
+    "Duration",
+    "TimeZone",
+    "AppointmentReplyTime",
+    "AppointmentSequenceNumber",
+    "AppointmentState",
+    "Recurrence",
+    "FirstOccurrence",
+    "LastOccurrence",
+    "ModifiedOccurrences",
+    "DeletedOccurrences",
+    "StartTimeZone",
+    "EndTimeZone",
+    "ConferenceType",
+    "AllowNewTimeProposal",
+    "IsOnlineMeeting",
+    "MeetingWorkspaceUrl",
+    "NetShowUrl",
+    "IsOrganizer",
 )
 ALL_FIELDS = ITEM_ORDER + CALENDAR_ORDER
 
 # BaseShape "Default" for calendar items, as Exchange returns it.
 DEFAULT_FIELDS = frozenset(
     {
-        "ItemId", "ParentFolderId", "ItemClass", "Subject", "Sensitivity", "HasAttachments", "IsAssociated",
-        "Start", "End", "LegacyFreeBusyStatus", "Location", "CalendarItemType", "Organizer", "UID",
+        "ItemId",
+        "ParentFolderId",
+        "ItemClass",
+        "Subject",
+        "Sensitivity",
+        "HasAttachments",
+        "IsAssociated",
+        "Start",
+        "End",
+        "LegacyFreeBusyStatus",
+        "Location",
+        "CalendarItemType",
+        "Organizer",
+        "UID",
     }
 )
 # Properties Exchange leaves out of AllProperties unless asked for by name.
@@ -185,8 +254,20 @@ def _occurrence(tag: str, occ: OccurrenceInfo) -> etree._Element:
     return elem
 
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def _zoned_date(value: date, zone: str) -> str:
@@ -352,13 +433,15 @@ def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | No
         "LastModifiedTime": lambda: _text("LastModifiedTime", modified),
         "IsAssociated": lambda: _text("IsAssociated", False),
         "UID": lambda: _text("UID", item.uid),
-        "RecurrenceId": lambda: _text("RecurrenceId", item.original_start) if occurrence_like and item.original_start
-        else None,
+        "RecurrenceId": lambda: (
+            _text("RecurrenceId", item.original_start) if occurrence_like and item.original_start else None
+        ),
         "DateTimeStamp": lambda: _text("DateTimeStamp", item.date_time_stamp or modified),
         "Start": lambda: _text("Start", item.start),
         "End": lambda: _text("End", item.end),
-        "OriginalStart": lambda: _text("OriginalStart", item.original_start) if occurrence_like and item.original_start
-        else None,
+        "OriginalStart": lambda: (
+            _text("OriginalStart", item.original_start) if occurrence_like and item.original_start else None
+        ),
         "IsAllDayEvent": lambda: _text("IsAllDayEvent", item.is_all_day),
         "LegacyFreeBusyStatus": lambda: _text("LegacyFreeBusyStatus", item.legacy_free_busy_status),
         "Location": lambda: _text("Location", item.location) if item.location else None,
@@ -380,14 +463,20 @@ def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | No
         "TimeZone": windows_name,
         "AppointmentSequenceNumber": lambda: _text("AppointmentSequenceNumber", item.appointment_sequence_number),
         "AppointmentState": lambda: _text("AppointmentState", item.appointment_state),
-        "Recurrence": lambda: recurrence_element(item.recurrence, item.start_time_zone)
-        if master and item.recurrence is not None else None,
-        "FirstOccurrence": lambda: _occurrence("FirstOccurrence", item.first_occurrence)
-        if master and item.first_occurrence else None,
-        "LastOccurrence": lambda: _occurrence("LastOccurrence", item.last_occurrence)
-        if master and item.last_occurrence else None,
-        "ModifiedOccurrences": lambda: list_of("ModifiedOccurrences", "Occurrence", item.modified_occurrences)
-        if master else None,
+        "Recurrence": lambda: (
+            recurrence_element(item.recurrence, item.start_time_zone)
+            if master and item.recurrence is not None
+            else None
+        ),
+        "FirstOccurrence": lambda: (
+            _occurrence("FirstOccurrence", item.first_occurrence) if master and item.first_occurrence else None
+        ),
+        "LastOccurrence": lambda: (
+            _occurrence("LastOccurrence", item.last_occurrence) if master and item.last_occurrence else None
+        ),
+        "ModifiedOccurrences": lambda: (
+            list_of("ModifiedOccurrences", "Occurrence", item.modified_occurrences) if master else None
+        ),
         "DeletedOccurrences": lambda: deleted() if master else None,
         "StartTimeZone": lambda: tz("StartTimeZone", item.start_time_zone),
         "EndTimeZone": lambda: tz("EndTimeZone", item.end_time_zone),

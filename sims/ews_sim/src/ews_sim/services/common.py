@@ -19,9 +19,7 @@ def as_soap_error(exc: werr.EwsError) -> soap.EwsError:
     return soap.EwsError(exc.response_code, exc.message, values=values)
 
 
-def per_item(
-    messages: etree._Element, operation: str, work: Callable[[], T]
-) -> T | None:
+def per_item(messages: etree._Element, operation: str, work: Callable[[], T]) -> T | None:
     """Run ``work`` for one request item; on an EWS error append an error ResponseMessage and return None.
 
     ErrorMailboxStoreUnavailable and the like fail only the item they hit, as in Exchange's batch semantics.

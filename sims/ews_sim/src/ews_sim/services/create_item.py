@@ -22,10 +22,30 @@ from ews_sim.xml_names import local_name, m, t
 
 OPERATION = "CreateItem"
 
-_APPOINTMENT_ARGS = {"body", "body_type", "location", "all_day", "time_zone", "recurrence", "categories",
-                     "extended_properties", "uid"}
-_MEETING_ARGS = {"required", "optional", "resources", "body", "body_type", "location", "all_day", "time_zone",
-                 "recurrence", "uid", "extended_properties"}
+_APPOINTMENT_ARGS = {
+    "body",
+    "body_type",
+    "location",
+    "all_day",
+    "time_zone",
+    "recurrence",
+    "categories",
+    "extended_properties",
+    "uid",
+}
+_MEETING_ARGS = {
+    "required",
+    "optional",
+    "resources",
+    "body",
+    "body_type",
+    "location",
+    "all_day",
+    "time_zone",
+    "recurrence",
+    "uid",
+    "extended_properties",
+}
 _RESPONSES = {
     "AcceptItem": ResponseType.ACCEPT,
     "TentativelyAcceptItem": ResponseType.TENTATIVE,
@@ -59,8 +79,7 @@ def _create_calendar_item(ctx: RequestContext, elem: etree._Element, target_smtp
     has_attendees = any(fields.get(k) for k in ("required", "optional", "resources"))
     # Creating in someone else's calendar without impersonation is a delegate acting for the owner.
     acting = ctx.account.smtp
-    as_delegate = acting if (not ctx.impersonating and acting and acting.casefold() != target_smtp.casefold()) \
-        else None
+    as_delegate = acting if (not ctx.impersonating and acting and acting.casefold() != target_smtp.casefold()) else None
     if has_attendees:
         args = {k: v for k, v in fields.items() if k in _MEETING_ARGS}
         item = ctx.world.create_meeting(
@@ -69,8 +88,7 @@ def _create_calendar_item(ctx: RequestContext, elem: etree._Element, target_smtp
     else:
         args = {k: v for k, v in fields.items() if k in _APPOINTMENT_ARGS}
         item = ctx.world.create_appointment(target_smtp, subject, start, end, **args)
-    rest: dict[str, Any] = {k: v for k, v in fields.items()
-                            if k not in _MEETING_ARGS | _APPOINTMENT_ARGS}
+    rest: dict[str, Any] = {k: v for k, v in fields.items() if k not in _MEETING_ARGS | _APPOINTMENT_ARGS}
     if rest:
         item = ctx.world.update_item(item.item_id, **rest)
     return item
@@ -92,8 +110,9 @@ def _respond(ctx: RequestContext, elem: etree._Element, kind: str) -> None:
         if not ref_item.is_organizer:
             raise soap.EwsError("ErrorInvalidOperation", "Only the organizer can cancel a meeting.")
         if ref_item.calendar_item_type in (CalendarItemType.OCCURRENCE, CalendarItemType.EXCEPTION):
-            ctx.world.delete_occurrence(organizer_of(ref_item), ref_item.uid, ref_item.original_start
-                                        or ref_item.instance_index or 0)
+            ctx.world.delete_occurrence(
+                organizer_of(ref_item), ref_item.uid, ref_item.original_start or ref_item.instance_index or 0
+            )
         else:
             ctx.world.cancel_meeting(organizer_of(ref_item), ref_item.uid)
     elif kind == "RemoveItem":

@@ -31,8 +31,9 @@ def handle(ctx: RequestContext) -> etree._Element:
             occurrence_like = item.calendar_item_type in (CalendarItemType.OCCURRENCE, CalendarItemType.EXCEPTION)
             notify = send != "SendToNone" and item.is_organizer and item.is_meeting
             if notify and occurrence_like:
-                ctx.world.delete_occurrence(organizer_of(item), item.uid,
-                                            item.original_start or item.instance_index or 0)
+                ctx.world.delete_occurrence(
+                    organizer_of(item), item.uid, item.original_start or item.instance_index or 0
+                )
             elif notify:
                 ctx.world.cancel_meeting(organizer_of(item), item.uid)
             else:

@@ -29,8 +29,10 @@ def _int_attr(elem: etree._Element, name: str, default: int | None) -> int | Non
     try:
         return int(value)
     except ValueError as exc:
-        raise soap.EwsError("ErrorInvalidPagingMaxRows" if name == "MaxEntriesReturned" else "ErrorInvalidRequest",
-                            f"Invalid {name} '{value}'.") from exc
+        raise soap.EwsError(
+            "ErrorInvalidPagingMaxRows" if name == "MaxEntriesReturned" else "ErrorInvalidRequest",
+            f"Invalid {name} '{value}'.",
+        ) from exc
 
 
 def _calendar_view(ctx: RequestContext, smtp: str, view: etree._Element) -> tuple[list[CalendarItem], dict[str, str]]:

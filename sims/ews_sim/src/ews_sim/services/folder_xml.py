@@ -11,8 +11,15 @@ from ews_sim.world.model import Folder
 from ews_sim.xml_names import local_name, t
 
 FOLDER_ORDER = (
-    "FolderId", "ParentFolderId", "FolderClass", "DisplayName", "TotalCount", "ChildFolderCount", "EffectiveRights",
-    "DistinguishedFolderId", "UnreadCount",
+    "FolderId",
+    "ParentFolderId",
+    "FolderClass",
+    "DisplayName",
+    "TotalCount",
+    "ChildFolderCount",
+    "EffectiveRights",
+    "DistinguishedFolderId",
+    "UnreadCount",
 )
 DEFAULT_FOLDER_FIELDS = frozenset({"FolderId", "DisplayName", "TotalCount", "ChildFolderCount", "UnreadCount"})
 _VIRTUAL_PREFIX = "ews-sim-virtual:"
@@ -50,7 +57,7 @@ def parse_virtual_id(folder_id: str) -> tuple[str, str] | None:
         return None
     if not raw.startswith(_VIRTUAL_PREFIX):
         return None
-    smtp, _, dist = raw[len(_VIRTUAL_PREFIX):].rpartition(":")
+    smtp, _, dist = raw[len(_VIRTUAL_PREFIX) :].rpartition(":")
     return (smtp, dist) if dist in VIRTUAL_FOLDERS else None
 
 
@@ -89,8 +96,15 @@ def folder_element(folder: Folder, fields: set[str]) -> etree._Element:
             etree.SubElement(elem, t("ChildFolderCount")).text = str(folder.child_folder_count)
         elif name == "EffectiveRights":
             rights = etree.SubElement(elem, t("EffectiveRights"))
-            for right in ("CreateAssociated", "CreateContents", "CreateHierarchy", "Delete", "Modify", "Read",
-                          "ViewPrivateItems"):
+            for right in (
+                "CreateAssociated",
+                "CreateContents",
+                "CreateHierarchy",
+                "Delete",
+                "Modify",
+                "Read",
+                "ViewPrivateItems",
+            ):
                 etree.SubElement(rights, t(right)).text = "true"
         elif name == "DistinguishedFolderId" and folder.distinguished_id:
             etree.SubElement(elem, t("DistinguishedFolderId")).text = folder.distinguished_id

@@ -22,8 +22,14 @@ def handle(ctx: RequestContext) -> etree._Element:
         batch = ctx.world.get_events(sub_id, watermark)
         msg = soap.success_message(messages, OPERATION)
         msg.append(
-            _rename(notification_element(batch.subscription_id, batch.events,
-                                         previous_watermark=batch.previous_watermark, more_events=batch.more_events))
+            _rename(
+                notification_element(
+                    batch.subscription_id,
+                    batch.events,
+                    previous_watermark=batch.previous_watermark,
+                    more_events=batch.more_events,
+                )
+            )
         )
 
     per_item(messages, OPERATION, one)

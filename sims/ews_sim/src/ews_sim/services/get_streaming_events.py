@@ -84,8 +84,13 @@ def handle(ctx: RequestContext) -> etree._Element | StreamingReply:
         timeout = 0
     root, messages = soap.response_root(OPERATION)
     if not sub_ids or not 1 <= timeout <= 30:
-        soap.error_message(messages, OPERATION, soap.EwsError(
-            "ErrorInvalidRequest", "SubscriptionIds and a ConnectionTimeout of 1 to 30 minutes are required."))
+        soap.error_message(
+            messages,
+            OPERATION,
+            soap.EwsError(
+                "ErrorInvalidRequest", "SubscriptionIds and a ConnectionTimeout of 1 to 30 minutes are required."
+            ),
+        )
         return root
     for sub_id in sub_ids:
         try:

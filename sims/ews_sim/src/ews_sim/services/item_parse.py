@@ -20,9 +20,26 @@ from ews_sim.world import recurrence as rec
 from ews_sim.world.model import BodyType, LegacyFreeBusyStatus
 from ews_sim.xml_names import local_name, t
 
-_MONTHS = {name: i for i, name in enumerate(
-    ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-     "November", "December"), start=1)}
+_MONTHS = {
+    name: i
+    for i, name in enumerate(
+        (
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ),
+        start=1,
+    )
+}
 
 #: FieldURI (without prefix) -> world keyword, for SetItemField/DeleteItemField.
 FIELD_KEYWORDS = {

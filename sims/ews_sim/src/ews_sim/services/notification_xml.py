@@ -8,8 +8,16 @@ from ews_sim.services.calendar_xml import ews_datetime
 from ews_sim.world.changes import Event, EventType
 from ews_sim.xml_names import t
 
-_ORDER = ("CopiedEvent", "CreatedEvent", "DeletedEvent", "ModifiedEvent", "MovedEvent", "NewMailEvent",
-          "StatusEvent", "FreeBusyChangedEvent")
+_ORDER = (
+    "CopiedEvent",
+    "CreatedEvent",
+    "DeletedEvent",
+    "ModifiedEvent",
+    "MovedEvent",
+    "NewMailEvent",
+    "StatusEvent",
+    "FreeBusyChangedEvent",
+)
 
 
 def event_element(event: Event, *, with_watermark: bool = True) -> etree._Element:

@@ -23,8 +23,20 @@ from ews_sim.xml_names import local_name, m, t
 
 OPERATION = "UpdateItem"
 
-_MEETING_KEYS = {"subject", "body", "body_type", "location", "start", "end", "all_day", "time_zone", "recurrence",
-                 "required", "optional", "resources"}
+_MEETING_KEYS = {
+    "subject",
+    "body",
+    "body_type",
+    "location",
+    "start",
+    "end",
+    "all_day",
+    "time_zone",
+    "recurrence",
+    "required",
+    "optional",
+    "resources",
+}
 _OCCURRENCE_KEYS = {"subject", "body", "location", "start", "end"}
 
 
@@ -70,13 +82,18 @@ def _apply(ctx: RequestContext, item: CalendarItem, changes: dict[str, Any], sen
         extra = changes.pop(f"append_{key}", None)
         if extra:
             current: list[Any] = (
-                list(item.categories) if key == "categories"
-                else [(a.mailbox.email_address, a.mailbox.name) for a in getattr(item, f"{key}_attendees"
-                                                                                   if key != "resources" else key)]
+                list(item.categories)
+                if key == "categories"
+                else [
+                    (a.mailbox.email_address, a.mailbox.name)
+                    for a in getattr(item, f"{key}_attendees" if key != "resources" else key)
+                ]
             )
             changes[key] = current + extra
-    meeting_change = send != "SendToNone" and item.is_organizer and (
-        item.is_meeting or any(k in changes for k in ("required", "optional", "resources"))
+    meeting_change = (
+        send != "SendToNone"
+        and item.is_organizer
+        and (item.is_meeting or any(k in changes for k in ("required", "optional", "resources")))
     )
     occurrence_like = item.calendar_item_type in (CalendarItemType.OCCURRENCE, CalendarItemType.EXCEPTION)
     if occurrence_like:
@@ -86,8 +103,9 @@ def _apply(ctx: RequestContext, item: CalendarItem, changes: dict[str, Any], sen
     if meeting_change and occurrence_like:
         occ_changes = {k: v for k, v in changes.items() if k in _OCCURRENCE_KEYS}
         rest = {k: v for k, v in changes.items() if k not in _OCCURRENCE_KEYS}
-        updated = world.update_occurrence(organizer_of(item), item.uid, item.original_start or item.instance_index
-                                          or 0, **occ_changes)
+        updated = world.update_occurrence(
+            organizer_of(item), item.uid, item.original_start or item.instance_index or 0, **occ_changes
+        )
         if rest:
             updated = world.update_item(updated.item_id, **rest)
         return updated
@@ -116,9 +134,11 @@ def handle(ctx: RequestContext) -> etree._Element:
             item = resolve_item(ctx, ref)
             sent_key = ref.get("ChangeKey")
             if conflict == "NeverOverwrite" and sent_key and sent_key != item.change_key:
-                raise soap.EwsError("ErrorIrresolvableConflict",
-                                    "The send or update operation could not be performed because the change key "
-                                    "passed in the request does not match the current change key for the item.")
+                raise soap.EwsError(
+                    "ErrorIrresolvableConflict",
+                    "The send or update operation could not be performed because the change key "
+                    "passed in the request does not match the current change key for the item.",
+                )
             updates = change.find(t("Updates"))
             changes = _changes(ctx, updates) if updates is not None else {}
             updated = _apply(ctx, item, changes, send) if changes else item
