@@ -172,3 +172,15 @@ async def test_without_a_configured_secret_one_is_generated_once_and_kept() -> N
     assert again.value == first.value and again.source == "store"
     assert await read_api_secret(meta, None) == first.value
     assert (await ensure_api_secret(meta, "configured")).value == "configured"
+
+
+def test_a_notification_spliced_from_pre_rendered_changes_is_the_same_json() -> None:
+    from tc_calendar.api.feed import FeedEntry, notify_text
+
+    entries = [FeedEntry(4, "a@x", '{"cursor":4,"k":"é"}'), FeedEntry(9, "b@x", '{"cursor":9}')]
+    doc = json.loads(notify_text("s1", entries))
+    assert doc == {
+        "jsonrpc": "2.0",
+        "method": "changes.notify",
+        "params": {"subscription": "s1", "cursor": 9, "changes": [{"cursor": 4, "k": "é"}, {"cursor": 9}]},
+    }

@@ -30,7 +30,7 @@ from tc_calendar.api.errors import (
     TooManyConnections,
     TooSlow,
 )
-from tc_calendar.api.feed import ChangeFeed
+from tc_calendar.api.feed import ChangeFeed, notify_text
 from tc_calendar.api.limits import AddressSlots, ApiLimits, TokenBucket
 from tc_calendar.api.methods import Methods, Session
 
@@ -190,17 +190,15 @@ class Connection:
         limit = self._limits.max_changes_per_notification
         while True:
             try:
-                docs, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
+                entries, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
             except Exception:  # the store is down for a moment: keep the cursor, try again later
                 log.exception("reading changes for subscription %s failed; retrying", sub.id)
                 await asyncio.sleep(self._limits.poll_interval)
                 continue
-            if docs:
-                last = int(docs[-1]["cursor"])
-                text = jsonrpc.notification("changes.notify", {"subscription": sub.id, "cursor": last, "changes": docs})
-                await self._send(_Outgoing(text, sub.id, last))
+            if entries:
+                await self._send(_Outgoing(notify_text(sub.id, entries), sub.id, entries[-1].cursor))
             sub.cursor = cursor
-            if len(docs) < limit:
+            if len(entries) < limit:
                 await self._feed.wait_beyond(cursor, self._limits.poll_interval)
 
     # ---- reading -------------------------------------------------------------------------------------------

@@ -5,18 +5,20 @@ cursor, so a client that reconnects and resumes from its last cursor gets every 
 order. Wake-ups come from :class:`ChangeSignal` (the store or sync engine calls ``notify_new_changes`` after a
 commit); a poll every ``poll_interval`` seconds is the safety net (other processes, PostgreSQL writers on other
 nodes, a missed signal). Recent changes are kept in a bounded ring, already rendered to JSON, so a thousand live
-subscribers cost one log read; subscribers further behind read the log themselves.
+subscribers cost one log read; subscribers further behind read the log themselves. The ring is bounded in
+entries and in characters, so memory stays bounded whatever the events' descriptions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
+from tc_calendar.api import jsonrpc
 from tc_calendar.api.ports import CalendarReader, ChangeLog
 from tc_calendar.api.wire import change_to_wire, response_of
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
@@ -62,9 +64,17 @@ class ChangeSignal:
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
+    """One change, rendered to JSON text once and shared by every subscriber that receives it."""
+
     cursor: int
     user: str
-    doc: dict[str, Any]
+    text: str
+
+
+def notify_text(subscription: str, entries: list[FeedEntry]) -> str:
+    """The ``changes.notify`` frame for ``entries``, spliced from their pre-rendered JSON (no re-encoding)."""
+    head = jsonrpc.notification("changes.notify", {"subscription": subscription, "cursor": entries[-1].cursor})
+    return head[:-2] + ',"changes":[' + ",".join(e.text for e in entries) + "]}}"
 
 
 def _my_response(change: Change, occurrence: Occurrence) -> Response:
@@ -86,13 +96,17 @@ class ChangeFeed:
         *,
         poll_interval: float = 1.0,
         ring_size: int = 10_000,
+        ring_chars: int = 32 * 1024 * 1024,
         read_batch: int = 500,
     ) -> None:
         self._changes = changes
         self._calendar = calendar
         self._signal = signal
         self._poll_interval = poll_interval
-        self._ring: deque[FeedEntry] = deque(maxlen=ring_size)
+        self._ring: deque[FeedEntry] = deque()
+        self._ring_size = ring_size
+        self._ring_chars = ring_chars
+        self._chars = 0
         self._read_batch = read_batch
         self._floor = 0
         self.head = 0
@@ -113,7 +127,10 @@ class ChangeFeed:
         for change in changes:
             occurrence = states.get(change.key) if change.key is not None else None
             my_response = _my_response(change, occurrence) if occurrence is not None else None
-            entries.append(FeedEntry(change.cursor, change.user, change_to_wire(change, occurrence, my_response)))
+            doc = change_to_wire(change, occurrence, my_response)
+            entries.append(
+                FeedEntry(change.cursor, change.user, json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+            )
         return entries
 
     async def poll_once(self) -> int:
@@ -124,9 +141,12 @@ class ChangeFeed:
             if not batch:
                 break
             for entry in await self.render(batch):
-                if len(self._ring) == self._ring.maxlen:
-                    self._floor = self._ring[0].cursor
                 self._ring.append(entry)
+                self._chars += len(entry.text)
+                while len(self._ring) > self._ring_size or (self._chars > self._ring_chars and len(self._ring) > 1):
+                    dropped = self._ring.popleft()
+                    self._chars -= len(dropped.text)
+                    self._floor = dropped.cursor
             self.head = batch[-1].cursor
             total += len(batch)
             if len(batch) < self._read_batch:
@@ -147,9 +167,7 @@ class ChangeFeed:
                 log.exception("reading the change log failed; retrying in %.1f s", self._poll_interval)
             await self._signal.wait(self._poll_interval)
 
-    async def read_after(
-        self, cursor: int, users: frozenset[str] | None, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    async def read_after(self, cursor: int, users: frozenset[str] | None, limit: int) -> tuple[list[FeedEntry], int]:
         """Changes after ``cursor`` for ``users`` (``None``: all), at most ``limit``; and the cursor to go on from.
 
         The returned cursor may pass changes that were filtered out, never one that was not looked at.
@@ -165,14 +183,14 @@ class ChangeFeed:
             picked.reverse()
             if len(picked) > limit:
                 picked = picked[:limit]
-                return [e.doc for e in picked], picked[-1].cursor
-            return [e.doc for e in picked], max(cursor, head)
+                return picked, picked[-1].cursor
+            return picked, max(cursor, head)
         changes = await self._changes.changes_after(cursor, set(users) if users is not None else None, limit)
         entries = await self.render(changes)
         if len(entries) == limit:
-            return [e.doc for e in entries], entries[-1].cursor
+            return entries, entries[-1].cursor
         last = entries[-1].cursor if entries else cursor
-        return [e.doc for e in entries], max(last, min(head, self.head))
+        return entries, max(last, min(head, self.head))
 
     async def wait_beyond(self, cursor: int, within: float) -> None:
         """Return when the feed's head passes ``cursor``, or after ``within`` seconds."""
