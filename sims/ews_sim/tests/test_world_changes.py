@@ -256,3 +256,31 @@ def test_subscription_on_all_folders_and_timestamp_follow_the_clock(world: World
     appointment(world, "a")
     (event,) = world.get_events(sub_id).events
     assert event.timestamp == NOW + timedelta(seconds=90)
+
+
+def test_user_deletes_move_to_deleted_items_and_hard_deletes_do_not(world: World) -> None:
+    sub_id, watermark = world.subscribe(BOB, "pull", [])
+    deleted_items = world.distinguished_folder(BOB, "deleteditems").folder_id
+    invite = world.create_meeting(ALICE, "m", datetime(2026, 3, 3, 10), datetime(2026, 3, 3, 11), required=[BOB])
+    (bob_copy,) = world.find_items(BOB)
+    world.respond(BOB, invite.uid, "Decline")
+    scratch = appointment(world, "scratch", BOB)
+    world.delete_item(scratch.item_id)  # HardDelete by default
+    events = world.get_events(sub_id, watermark).events
+    assert [e.event_type for e in events] == [
+        EventType.CREATED,
+        EventType.MOVED,
+        EventType.CREATED,
+        EventType.DELETED,
+    ]
+    moved = events[1]
+    assert (moved.old_item_id, moved.old_parent_folder_id) == (bob_copy.item_id, calendar(world, BOB))
+    assert moved.parent_folder_id == deleted_items and moved.item_id not in (None, bob_copy.item_id)
+    assert events[3].item_id == scratch.item_id and events[3].parent_folder_id == calendar(world, BOB)
+    trash_sub, _ = world.subscribe(BOB, folder_ids=[deleted_items])
+    world.cancel_meeting(ALICE, invite.uid)
+    another = appointment(world, "x", BOB)
+    world.delete_item(another.item_id, "MoveToDeletedItems")
+    assert [e.event_type for e in world.get_events(trash_sub).events] == [EventType.MOVED]
+    _, state, _ = world.sync_folder_items(calendar(world, BOB), None)
+    assert world.sync_folder_items(calendar(world, BOB), state).changes == []

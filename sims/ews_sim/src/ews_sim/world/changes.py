@@ -64,6 +64,8 @@ class JournalEntry:
     item_id: str
     change_key: str
     timestamp: datetime
+    moved_to_folder_id: str | None = None  # a delete that moved the item (to Deleted Items)
+    moved_item_id: str | None = None  # the item's id in that folder
 
 
 @dataclass
@@ -156,8 +158,20 @@ class Journal:
     def last_seq(self) -> int:
         return len(self._entries)
 
-    def append(self, mailbox: str, folder_id: str, kind: ChangeKind, item_id: str, change_key: str) -> JournalEntry:
-        entry = JournalEntry(self.last_seq + 1, mailbox, folder_id, kind, item_id, change_key, self._clock())
+    def append(
+        self,
+        mailbox: str,
+        folder_id: str,
+        kind: ChangeKind,
+        item_id: str,
+        change_key: str,
+        moved_to: tuple[str, str] | None = None,
+    ) -> JournalEntry:
+        """Append a change; ``moved_to`` is (folder id, new item id) for an item moved out of ``folder_id``."""
+        folder, new_id = moved_to if moved_to is not None else (None, None)
+        entry = JournalEntry(
+            self.last_seq + 1, mailbox, folder_id, kind, item_id, change_key, self._clock(), folder, new_id
+        )
         self._entries.append(entry)
         return entry
 
@@ -312,22 +326,47 @@ class Subscriptions:
             if limit is not None and len(events) >= limit:
                 return events, position, True
             position = entry.seq
-            if entry.mailbox != sub.mailbox or not (sub.all_folders or entry.folder_id in sub.folder_ids):
-                continue
-            event_type = _EVENT_OF_KIND[entry.kind]
-            if event_type not in sub.event_types:
-                continue
-            events.append(
-                Event(
-                    event_type,
-                    self._journal.watermark(entry.seq),
-                    entry.timestamp,
-                    entry.folder_id,
-                    item_id=entry.item_id,
-                    change_key=None if entry.kind == ChangeKind.DELETE else entry.change_key,
-                )
-            )
+            event = self._event(sub, entry)
+            if event is not None:
+                events.append(event)
         return events, position, False
+
+    def _event(self, sub: Subscription, entry: JournalEntry) -> Event | None:
+        """The event ``entry`` means for ``sub``, if it watches that mailbox, folder and event type.
+
+        A delete that moved the item to another folder is a MovedEvent (seen from either folder), as when a
+        user deletes, declines or cancels in Outlook; a hard delete is a DeletedEvent.
+        """
+        if entry.mailbox != sub.mailbox:
+            return None
+        watched = sub.all_folders or entry.folder_id in sub.folder_ids or entry.moved_to_folder_id in sub.folder_ids
+        if not watched:
+            return None
+        watermark = self._journal.watermark(entry.seq)
+        if entry.kind == ChangeKind.DELETE and entry.moved_to_folder_id is not None:
+            if EventType.MOVED not in sub.event_types:
+                return None
+            return Event(
+                EventType.MOVED,
+                watermark,
+                entry.timestamp,
+                entry.moved_to_folder_id,
+                item_id=entry.moved_item_id,
+                change_key=entry.change_key,
+                old_item_id=entry.item_id,
+                old_parent_folder_id=entry.folder_id,
+            )
+        event_type = _EVENT_OF_KIND[entry.kind]
+        if event_type not in sub.event_types:
+            return None
+        return Event(
+            event_type,
+            watermark,
+            entry.timestamp,
+            entry.folder_id,
+            item_id=entry.item_id,
+            change_key=None if entry.kind == ChangeKind.DELETE else entry.change_key,
+        )
 
     def get_events(self, subscription_id: str, watermark: str | None) -> EventBatch:
         sub = self.get(subscription_id)

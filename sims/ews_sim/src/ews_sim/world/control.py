@@ -83,8 +83,8 @@ class Control:
     recurrence?, send_invitations?, as_delegate?, uid?)``, ``respond(attendee, uid, response, occurrence?)``,
     ``update_meeting(organizer, uid, ...changes)``, ``update_occurrence(organizer, uid, occurrence,
     ...changes)``, ``delete_occurrence(organizer, uid, occurrence)``, ``cancel_meeting(organizer, uid)``,
-    ``update_item(item_id, ...changes)``, ``delete_item(item_id)``, ``calendar_view(mailbox, start, end)``,
-    ``find_items(mailbox)``, ``get_item(item_id)``, ``items_by_uid(uid)``;
+    ``update_item(item_id, ...changes)``, ``delete_item(item_id, delete_type?)``,
+    ``calendar_view(mailbox, start, end)``, ``find_items(mailbox)``, ``get_item(item_id)``, ``items_by_uid(uid)``;
     faults: ``server_busy(count?, backoff_ms?, account?)`` (count null: until cleared),
     ``http_error(status, count?)``, ``latency(ms)``, ``max_concurrency(limit)``, ``drop_streaming()``,
     ``expire_subscriptions(mailbox?)``, ``invalidate_sync_states(mailbox)``, ``mailbox_unavailable(mailbox,
@@ -273,8 +273,8 @@ class Control:
         smtp = self.world.mailbox_of_id(item_id)
         return {"item": to_json(self.world.update_item(item_id, **self._changes(smtp, changes)))}
 
-    def delete_item(self, item_id: str) -> JsonDict:
-        self.world.delete_item(item_id)
+    def delete_item(self, item_id: str, delete_type: str = "HardDelete") -> JsonDict:
+        self.world.delete_item(item_id, delete_type)
         return {"ok": True}
 
     def calendar_view(self, mailbox: str, start: str, end: str) -> JsonDict:

@@ -319,9 +319,9 @@ class World:
     def _calendar_id(self, smtp: str) -> str:
         return self._mailbox(smtp).folders["calendar"].folder_id
 
-    def _journal(self, record: Record, kind: ChangeKind) -> None:
+    def _journal(self, record: Record, kind: ChangeKind, moved_to: tuple[str, str] | None = None) -> None:
         self.journal.append(
-            record.mailbox, record.item.parent_folder_id, kind, record.item_id(), record.item.change_key
+            record.mailbox, record.item.parent_folder_id, kind, record.item_id(), record.item.change_key, moved_to
         )
         self._cond.notify_all()
 
@@ -346,12 +346,19 @@ class World:
         record.touch(self._now())
         self._journal(record, ChangeKind.UPDATE)
 
-    def _remove(self, record: Record) -> None:
+    def _remove(self, record: Record, *, to_deleted_items: bool = True) -> None:
+        """Take an item out of the calendar: moved to Deleted Items (what Outlook does when a user deletes,
+        declines or cancels; a MovedEvent for subscriptions) or hard-deleted (a DeletedEvent). Deleted Items
+        is not modelled further: the moved item cannot be read back."""
         del self._records[record.mailbox][record.key]
         if self._uid_index.get((record.mailbox, record.item.uid)) == record.key:
             del self._uid_index[(record.mailbox, record.item.uid)]
         record.touch(self._now())
-        self._journal(record, ChangeKind.DELETE)
+        moved_to = None
+        if to_deleted_items:
+            deleted_items = self._mailbox(record.mailbox).folders["deleteditems"].folder_id
+            moved_to = (deleted_items, ids.item_id(record.mailbox, uuid.uuid4().bytes))
+        self._journal(record, ChangeKind.DELETE, moved_to)
 
     def _resolve(self, item_id: str, smtp: str | None = None) -> tuple[Record, datetime | None]:
         ref = ids.parse_item_id(item_id)
@@ -627,12 +634,18 @@ class World:
             self._modified(record)
             return view(record)
 
-    def delete_item(self, item_id: str) -> None:
-        """Delete a single/master (or, given an occurrence id, that occurrence) without notifying anyone."""
+    def delete_item(self, item_id: str, delete_type: str = "HardDelete") -> None:
+        """Delete a single/master (or, given an occurrence id, that occurrence) without notifying anyone.
+
+        ``delete_type`` is EWS's DeleteType: HardDelete and SoftDelete give subscribers a DeletedEvent,
+        MoveToDeletedItems a MovedEvent. SyncFolderItems reports a Delete either way.
+        """
+        if delete_type not in ("HardDelete", "SoftDelete", "MoveToDeletedItems"):
+            raise InvalidRequest(f"not a DeleteType: {delete_type!r}")
         with self.lock:
             record, original_start = self._resolve(item_id)
             if original_start is None:
-                self._remove(record)
+                self._remove(record, to_deleted_items=delete_type == "MoveToDeletedItems")
                 return
             if original_start in record.deleted:
                 raise ItemNotFound()
