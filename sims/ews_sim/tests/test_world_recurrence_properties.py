@@ -79,7 +79,8 @@ def test_window_expansion_is_a_slice_of_the_whole_series(
 ) -> None:
     local_start = datetime.combine(rec.range.start_date, at.replace(microsecond=0, second=0))
     duration = timedelta(minutes=duration_min)
-    horizon = datetime.combine(rec.range.start_date, time()).replace(tzinfo=UTC) + timedelta(days=1000)
+    # the whole series, up to beyond every window drawn below
+    horizon = datetime.combine(rec.range.start_date, time()).replace(tzinfo=UTC) + timedelta(days=1100)
     everything = expand(rec, local_start, duration, zone, None, horizon)
     window_start = datetime.combine(rec.range.start_date, time()).replace(tzinfo=UTC) + timedelta(days=offset_days)
     window_end = window_start + timedelta(days=window_days)
