@@ -205,9 +205,14 @@ def success_message(parent: etree._Element, operation: str, *, warning: EwsError
     return msg
 
 
+#: Response messages whose type requires a container even on error (ItemInfoResponseMessageType's ``Items``);
+#: Exchange sends it empty, e.g. ``<m:Items />`` after ErrorItemNotFound.
+_REQUIRED_ON_ERROR = {"GetItem": "Items", "CreateItem": "Items"}
+
+
 def error_message(parent: etree._Element, operation: str, error: EwsError) -> etree._Element:
     """Append a ``ResponseMessage`` with ``ResponseClass="Error"`` in schema order
-    (MessageText, ResponseCode, DescriptiveLinkKey, MessageXml)."""
+    (MessageText, ResponseCode, DescriptiveLinkKey, MessageXml, then any container the type requires)."""
     msg = etree.SubElement(parent, m(f"{operation}ResponseMessage"))
     msg.set("ResponseClass", "Error")
     etree.SubElement(msg, m("MessageText")).text = error.text
@@ -219,6 +224,9 @@ def error_message(parent: etree._Element, operation: str, error: EwsError) -> et
             v = etree.SubElement(xml, t("Value"))
             v.set("Name", name)
             v.text = value
+    required = _REQUIRED_ON_ERROR.get(operation)
+    if required is not None:
+        etree.SubElement(msg, m(required))
     return msg
 
 

@@ -1,0 +1,120 @@
+"""Conformance: every response the simulator sends validates against Microsoft's published EWS schema
+(types.xsd/messages.xsd of Exchange 2016, see src/ews_sim/xsd/ORIGIN.md).
+
+The responses come from real exchangelib sessions that exercise each operation; the SOAP envelope itself is not
+part of the EWS schema, so the header's ServerVersionInfo and the body's response element are validated.
+SOAP faults are checked for the shape exchangelib and the EWS Managed API parse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import xmlschema
+from ews_harness import ALICE, BOB
+from exchangelib import Account, Attendee, CalendarItem, EWSDateTime, EWSTimeZone, Mailbox
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+from exchangelib.recurrence import Recurrence, WeeklyPattern
+from lxml import etree
+
+import ews_sim
+from ews_sim.server import EwsSimulator
+from ews_sim.world import World
+
+XSD_DIR = Path(ews_sim.__file__).parent / "xsd"
+SOAP = "{http://schemas.xmlsoap.org/soap/envelope/}"
+TYPES = "{http://schemas.microsoft.com/exchange/services/2006/types}"
+ERRORS = "{http://schemas.microsoft.com/exchange/services/2006/errors}"
+BERLIN = EWSTimeZone("Europe/Berlin")
+
+
+@pytest.fixture(scope="module")
+def schema() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(XSD_DIR / "messages.xsd"))
+
+
+def _validate(schema: xmlschema.XMLSchema, body: bytes) -> str | None:
+    """The response element's name, after validating; None for a SOAP fault (checked separately)."""
+    root = etree.fromstring(body)
+    fault = root.find(f"{SOAP}Body/{SOAP}Fault")
+    if fault is not None:
+        assert fault.findtext("faultcode", "").startswith("a:Error")
+        assert fault.find(f"detail/{ERRORS}ResponseCode") is not None
+        return None
+    info = root.find(f"{SOAP}Header/{TYPES}ServerVersionInfo")
+    assert info is not None
+    schema.validate(etree.tostring(info).decode())
+    (response,) = root.find(f"{SOAP}Body")
+    schema.validate(etree.tostring(response).decode())
+    return etree.QName(response).localname
+
+
+def _exercise(ews_account: Callable[..., Account], ews_world: World) -> None:
+    alice, bob = ews_account(ALICE), ews_account(BOB)
+    start = EWSDateTime.now(BERLIN).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    sub_id, watermark = alice.calendar.subscribe_to_pull()
+    stream_id = bob.calendar.subscribe_to_streaming()
+    meeting = CalendarItem(
+        account=alice, folder=alice.calendar, subject="Schema", start=start, end=start + timedelta(hours=1),
+        body="Body text", location="Room", categories=["Blue"],
+        required_attendees=[Attendee(mailbox=Mailbox(email_address=BOB), response_type="Unknown")],
+        optional_attendees=[Attendee(mailbox=Mailbox(email_address="ext@outside.test"), response_type="Unknown")],
+        recurrence=Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[start.isoweekday()]), start=start.date(),
+                              number=4),
+    )
+    meeting.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    window = (start - timedelta(days=1), start + timedelta(days=30))
+    bob_items = list(bob.calendar.view(*window))
+    bob.calendar.get(id=bob_items[0].id).accept()
+    occurrence = alice.calendar.get(id=meeting.id).occurrence(index=2)
+    occurrence.refresh()
+    occurrence.subject = "Schema (moved)"
+    occurrence.start, occurrence.end = occurrence.start + timedelta(hours=1), occurrence.end + timedelta(hours=1)
+    occurrence.save(update_fields=["subject", "start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    alice.calendar.get(id=meeting.id).occurrence(index=3).delete(send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY)
+    master = alice.calendar.get(id=meeting.id)
+    assert master.modified_occurrences and master.deleted_occurrences
+    list(alice.calendar.view(*window, max_items=2))
+    qs = alice.calendar.all()
+    qs.page_size = 1
+    list(qs)
+    list(alice.calendar.sync_items(max_changes_returned=1))
+    list(alice.calendar.get_events(sub_id, watermark))
+    list(bob.calendar.get_streaming_events(stream_id, connection_timeout=1))
+    alice.calendar.unsubscribe(sub_id)
+    alice.calendar.get(id=meeting.id).cancel()
+    # Error responses validate too.
+    ews_world.gate.server_busy(count=1, backoff_ms=10)
+    with pytest.raises(Exception):  # noqa: B017 - ErrorServerBusy, the fault shape is checked above
+        list(alice.calendar.all())
+    with pytest.raises(Exception):  # noqa: B017 - ErrorItemNotFound
+        alice.calendar.get(id=meeting.id)
+
+
+def test_responses_validate_against_the_ews_schema(
+    schema: xmlschema.XMLSchema, ews_server: EwsSimulator, ews_account: Callable[..., Account], ews_world: World
+) -> None:
+    bodies: list[bytes] = []
+    ews_server.observers.append(bodies.append)
+    _exercise(ews_account, ews_world)
+    seen = {name for body in bodies if (name := _validate(schema, body)) is not None}
+    assert {
+        "GetFolderResponse", "FindItemResponse", "GetItemResponse", "CreateItemResponse", "UpdateItemResponse",
+        "DeleteItemResponse", "SyncFolderItemsResponse", "SubscribeResponse", "GetEventsResponse",
+        "GetStreamingEventsResponse", "UnsubscribeResponse",
+    } <= seen
+
+
+def test_schema_rejects_what_exchange_would_not_send(schema: xmlschema.XMLSchema) -> None:
+    # Guards the check itself: an element out of schema order must fail validation.
+    bad = (
+        '<m:GetItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">'
+        '<m:ResponseMessages><m:GetItemResponseMessage ResponseClass="Success">'
+        "<m:Items/><m:ResponseCode>NoError</m:ResponseCode>"
+        "</m:GetItemResponseMessage></m:ResponseMessages></m:GetItemResponse>"
+    )
+    with pytest.raises(xmlschema.XMLSchemaValidationError):
+        schema.validate(bad)
