@@ -2,8 +2,9 @@
 
 Runs the real API over a real store (SQLite in a temporary directory) on 127.0.0.1, clients and server in one
 process and one event loop (so the numbers include the clients' own work: an upper bound). For each change, the
-clock starts when ``store.apply`` has committed and the change signal is rung, and stops when a client has
-decoded the notification carrying it. Prints a table and writes bench/results/api.json.
+clock starts when ``store.apply`` has committed (the store rings the feed), and stops when a client has
+decoded the notification carrying it. Changes are made one at a time, each after every client got the last
+one (latency, not throughput under overload). Prints a table and writes bench/results/api.json.
 
     .venv/bin/python bench/api.py [--changes 50] [--clients 1,1000]
 """
@@ -45,26 +46,26 @@ async def measure(store: Store, clients: int, changes: int) -> dict[str, Any]:
         start = await store.latest_cursor()
         subs = await asyncio.gather(*(c.subscribe("*", start) for c in connected))
         received: dict[int, list[float]] = {}
-        done = asyncio.Event()
-        remaining = clients * changes
+        arrived = asyncio.Event()
+        expected_cursor = 0
 
         async def consume(sub: Any) -> None:
-            nonlocal remaining
             async for note in sub:
                 now = time.perf_counter()
                 for change in note["changes"]:
-                    received.setdefault(change["cursor"], []).append(now)
-                    remaining -= 1
-                if remaining == 0:
-                    done.set()
+                    times = received.setdefault(change["cursor"], [])
+                    times.append(now)
+                    if change["cursor"] == expected_cursor and len(times) == clients:
+                        arrived.set()
 
         consumers = [asyncio.create_task(consume(sub)) for sub in subs]
         committed: dict[int, float] = {}
-        for n in range(changes):
+        for n in range(changes):  # one change at a time: latency, not throughput under overload
+            arrived.clear()
             applied = await store.apply([put(ALICE, meeting(f"bench-{clients}-{n}", attendees=()))])
             committed[applied[-1].cursor] = time.perf_counter()
-            await asyncio.sleep(0.02)
-        await asyncio.wait_for(done.wait(), 120)
+            expected_cursor = applied[-1].cursor
+            await asyncio.wait_for(arrived.wait(), 60)
         for task in consumers:
             task.cancel()
         await asyncio.gather(*(c.close() for c in connected), return_exceptions=True)
