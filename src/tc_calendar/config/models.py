@@ -95,6 +95,8 @@ class CalendarProvider(_Section):
     timeout_seconds: Annotated[Number, Field(gt=0)] = 30.0
     max_concurrency: Annotated[Int, Field(ge=1)] = 10
     scheme: Literal["https", "http"] = "https"
+    #: Skip exchangelib's version probe when the server's version is known (the guide names Exchange 2016).
+    exchange_version: Literal["Exchange2013", "Exchange2013_SP1", "Exchange2016", "Exchange2019"] | None = None
 
     @field_validator("type")
     @classmethod

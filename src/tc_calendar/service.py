@@ -1,0 +1,178 @@
+"""The connector as one process: store, sync engine, WebSocket API with the web page, and the conference launcher.
+
+``running_connector`` wires the parts from :class:`~tc_calendar.config.Settings` (configuration is passed in,
+nothing is global), so ``tc_calendar run``, the demo and the tests start exactly the same thing. Shutdown runs
+in reverse order: stop accepting clients, let sync finish its in-flight transactions, then close the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tc_calendar import __version__
+from tc_calendar.api.app import create_app
+from tc_calendar.api.auth import AuthThrottle, ServerCredentials, SessionTokens, derive_token_key
+from tc_calendar.api.feed import ChangeSignal
+from tc_calendar.api.limits import ApiLimits
+from tc_calendar.api.methods import ApiServices
+from tc_calendar.api.ports import MailboxInfo, MailboxRequest
+from tc_calendar.api.secret import ensure_api_secret, secret_notice
+from tc_calendar.api.server import RunningServer, run_server
+from tc_calendar.config import Settings
+from tc_calendar.engine.service import SyncService
+from tc_calendar.metrics import Metrics
+from tc_calendar.model import Change
+from tc_calendar.ops_routes import HealthProbe, ops_routes
+from tc_calendar.store import Store
+from tc_calendar.store.migrate import upgrade_async
+from tc_calendar.web import web_routes
+
+log = logging.getLogger(__name__)
+
+
+class SyncMailboxRegistry:
+    """The API's view of the roster: asking for a mailbox goes to the sync engine, which knows the limit."""
+
+    def __init__(self, sync: SyncService, store: Store) -> None:
+        self._sync = sync
+        self._store = store
+
+    async def request_mailbox(self, email: str) -> MailboxRequest:
+        return await self._sync.request_mailbox(email)
+
+    async def list_mailboxes(self) -> Sequence[MailboxInfo]:
+        return await self._store.list_mailboxes()
+
+
+@dataclass
+class RunningConnector:
+    """A started connector; ``url`` is the WebSocket API, ``http_url`` the page, /health and /metrics."""
+
+    settings: Settings
+    store: Store
+    sync: SyncService
+    metrics: Metrics
+    server: RunningServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def http_url(self) -> str:
+        scheme = "https" if self.server.tls else "http"
+        return f"{scheme}://{self.server.host}:{self.server.port}"
+
+
+async def _mailbox_states(store: Store) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for mailbox in await store.list_mailboxes():
+        counts[str(mailbox.state)] = counts.get(str(mailbox.state), 0) + 1
+    return counts
+
+
+@contextlib.asynccontextmanager
+async def running_connector(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    sock: socket.socket | None = None,
+    limits: ApiLimits | None = None,
+    sync_options: Any = None,
+    provider_options: dict[str, Any] | None = None,
+) -> AsyncIterator[RunningConnector]:
+    """Start everything; stop it all when the block exits. ``host``/``port`` override ``api.host``/``wsPort``."""
+    url = settings.database_url
+    await upgrade_async(url)
+    store = Store.open(url)
+    try:
+        secret = await ensure_api_secret(store, _plain(settings.api.secret))
+        if secret.source == "generated":
+            log.warning(secret_notice(secret))
+        metrics = Metrics()
+        change_signal = ChangeSignal()
+
+        def notify(changes: Sequence[Change]) -> None:
+            metrics.changes.inc(len(changes))
+            change_signal.notify_new_changes()
+
+        sync = SyncService.from_settings(
+            settings, store, notify=notify, metrics=metrics, options=sync_options, provider_options=provider_options
+        )
+        limits = limits or ApiLimits()
+        services = ApiServices(
+            calendar=store,
+            changes=store,
+            mailboxes=SyncMailboxRegistry(sync, store),
+            credentials=ServerCredentials.build(
+                list(settings.product_whitelist.tcs),
+                secret.value,
+                {server: value.get_secret_value() for server, value in settings.api.secrets.items()},
+            ),
+            web_users={login: value.get_secret_value() for login, value in settings.web.users.items()},
+            tokens=SessionTokens(derive_token_key(secret.value), ttl=limits.session_token_ttl),
+            throttle=AuthThrottle(),
+            limits=limits,
+            server_name="tc-calendar",
+            version=__version__,
+        )
+        sync_running = False
+        probe = HealthProbe(
+            store_ping=store.latest_cursor,
+            sync_running=lambda: sync_running,
+            mailbox_states=lambda: _mailbox_states(store),
+        )
+        app = create_app(services, signal=change_signal, extra_routes=[*ops_routes(probe, metrics), *web_routes()])
+        tls_cert = settings.resolve(settings.api.tls_cert) if settings.api.tls_cert else None
+        tls_key = settings.resolve(settings.api.tls_key) if settings.api.tls_key else None
+        async with run_server(
+            app,
+            limits,
+            host=host or settings.api.host,
+            port=settings.ws_port if port is None else port,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            sock=sock,
+        ) as server:
+            await sync.start()
+            sync_running = True
+            log.info("tc-calendar %s: API on %s, web calendar on %s/calendar/", __version__, server.url,
+                     server.url.replace("ws", "http", 1).removesuffix("/ws"))
+            try:
+                yield RunningConnector(settings, store, sync, metrics, server)
+            finally:
+                sync_running = False
+                await sync.stop()
+    finally:
+        await store.close()
+
+
+def _plain(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set, or SIGTERM/SIGINT arrives (graceful: in-flight transactions finish)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    async with running_connector(settings):
+        await stop.wait()
+        log.info("stopping: finishing in-flight work")
+    log.info("stopped")
+
+
+def run(settings: Settings) -> int:
+    """``tc_calendar run``."""
+    asyncio.run(serve(settings))
+    return 0
