@@ -156,3 +156,16 @@ def test_calendar_view_bounds_and_order(world: World) -> None:
     world.create_appointment(BOB, "outside", datetime(2026, 3, 2, 16), datetime(2026, 3, 2, 17))
     view = world.calendar_view(BOB, datetime(2026, 3, 2, 9, 30, tzinfo=UTC), datetime(2026, 3, 2, 16, tzinfo=UTC))
     assert [i.item_id for i in view] == [early.item_id, late.item_id]
+
+
+def test_mailbox_unavailable_for_a_while() -> None:
+    clock = SimClock(lambda: NOW)
+    world = World(clock)
+    world.add_mailbox(BOB, "Bob")
+    world.set_mailbox_unavailable(BOB, seconds=30)
+    with pytest.raises(MailboxUnavailable):
+        world.find_items(BOB)
+    assert world.unavailable_mailboxes() == {BOB: "ErrorMailboxStoreUnavailable"}
+    clock.advance(30)
+    assert world.find_items(BOB) == []
+    assert world.unavailable_mailboxes() == {}

@@ -88,7 +88,7 @@ class Control:
     faults: ``server_busy(count?, backoff_ms?, account?)`` (count null: until cleared),
     ``http_error(status, count?)``, ``latency(ms)``, ``max_concurrency(limit)``, ``drop_streaming()``,
     ``expire_subscriptions(mailbox?)``, ``invalidate_sync_states(mailbox)``, ``mailbox_unavailable(mailbox,
-    unavailable?, move_in_progress?)``, ``clear_faults()``, ``faults()``;
+    unavailable?, move_in_progress?, seconds?)``, ``clear_faults()``, ``faults()``;
     counters: ``counters()``, ``reset_counters()``;
     time: ``now()``, ``advance_clock(seconds)``, ``set_clock(now)`` (the last two need a SimClock);
     scenarios: ``load_scenario(scenario? | path?, now?)``.
@@ -324,8 +324,10 @@ class Control:
         self.world.invalidate_sync_states(mailbox)
         return {"ok": True}
 
-    def mailbox_unavailable(self, mailbox: str, unavailable: bool = True, move_in_progress: bool = False) -> JsonDict:
-        self.world.set_mailbox_unavailable(mailbox, unavailable, move_in_progress=move_in_progress)
+    def mailbox_unavailable(
+        self, mailbox: str, unavailable: bool = True, move_in_progress: bool = False, seconds: float | None = None
+    ) -> JsonDict:
+        self.world.set_mailbox_unavailable(mailbox, unavailable, move_in_progress=move_in_progress, seconds=seconds)
         return {"ok": True}
 
     def clear_faults(self) -> JsonDict:

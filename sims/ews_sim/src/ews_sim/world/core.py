@@ -160,7 +160,7 @@ class World:
         self._folders: dict[str, tuple[str, str]] = {}  # folder id -> (smtp, distinguished id)
         self._records: dict[str, dict[bytes, Record]] = {}
         self._uid_index: dict[tuple[str, str], bytes] = {}
-        self._unavailable: dict[str, type[MailboxUnavailable]] = {}
+        self._unavailable: dict[str, tuple[type[MailboxUnavailable], datetime | None]] = {}  # error, until
         self._sync_generation: dict[str, int] = {}
         self.journal = Journal(self._now)
         self._subscriptions = Subscriptions(self.journal, self._now)
@@ -255,7 +255,7 @@ class World:
         """The mailbox, or NonExistentMailbox; MailboxUnavailable while a fault makes it unavailable."""
         with self.lock:
             mailbox = self._mailbox(smtp)
-            fault = self._unavailable.get(mailbox.smtp)
+            fault = self._unavailable_fault(mailbox.smtp)
             if fault is not None:
                 raise fault()
             result = copy.deepcopy(mailbox)
@@ -1107,19 +1107,40 @@ class World:
 
     # -- faults held by the world (request-level ones are on ``self.gate``) -------------------------------
 
-    def set_mailbox_unavailable(self, smtp: str, unavailable: bool = True, *, move_in_progress: bool = False) -> None:
-        """Make a mailbox answer ErrorMailboxStoreUnavailable (or ErrorMailboxMoveInProgress) until cleared."""
+    def set_mailbox_unavailable(
+        self,
+        smtp: str,
+        unavailable: bool = True,
+        *,
+        move_in_progress: bool = False,
+        seconds: float | None = None,
+    ) -> None:
+        """Make a mailbox answer ErrorMailboxStoreUnavailable (or ErrorMailboxMoveInProgress) for EWS, until
+        cleared or, with ``seconds``, for that long on the world's clock. Control methods still work."""
         with self.lock:
             mailbox = self._mailbox(smtp)
             if unavailable:
-                self._unavailable[mailbox.smtp] = MailboxMoveInProgress if move_in_progress else MailboxUnavailable
+                error = MailboxMoveInProgress if move_in_progress else MailboxUnavailable
+                until = None if seconds is None else self.clock() + timedelta(seconds=seconds)
+                self._unavailable[mailbox.smtp] = (error, until)
             else:
                 self._unavailable.pop(mailbox.smtp, None)
+
+    def _unavailable_fault(self, smtp: str) -> type[MailboxUnavailable] | None:
+        entry = self._unavailable.get(smtp)
+        if entry is None:
+            return None
+        error, until = entry
+        if until is not None and self.clock() >= until:
+            del self._unavailable[smtp]
+            return None
+        return error
 
     def unavailable_mailboxes(self) -> dict[str, str]:
         """SMTP address -> the ResponseCode it answers with, for mailboxes made unavailable."""
         with self.lock:
-            return {smtp: fault.response_code for smtp, fault in sorted(self._unavailable.items())}
+            found = {smtp: self._unavailable_fault(smtp) for smtp in sorted(self._unavailable)}
+            return {smtp: error.response_code for smtp, error in found.items() if error is not None}
 
     def invalidate_sync_states(self, smtp: str) -> None:
         """Every sync state issued so far for the mailbox's folders becomes ErrorInvalidSyncStateData."""
