@@ -54,7 +54,11 @@ def test_calendar_view_expands_series_and_reports_truncation(
 ) -> None:
     start = _tomorrow_at(8)
     ews_world.create_appointment(
-        ALICE, "Standup", start, start + timedelta(minutes=15), time_zone="Europe/Berlin",
+        ALICE,
+        "Standup",
+        start,
+        start + timedelta(minutes=15),
+        time_zone="Europe/Berlin",
         recurrence=Recurrence(DailyPattern(1), NumberedRecurrence(start.date(), 5)),
     )
     ews_world.create_appointment(ALICE, "Lunch", start + timedelta(hours=4), start + timedelta(hours=5))
@@ -104,12 +108,16 @@ def test_find_item_without_view_pages_masters_not_occurrences(
 ) -> None:
     start = _tomorrow_at(8)
     ews_world.create_appointment(
-        ALICE, "Series", start, start + timedelta(minutes=15),
+        ALICE,
+        "Series",
+        start,
+        start + timedelta(minutes=15),
         recurrence=Recurrence(DailyPattern(1), NumberedRecurrence(start.date(), 10)),
     )
     for n in range(4):
-        ews_world.create_appointment(ALICE, f"Single {n}", start + timedelta(hours=n + 1),
-                                     start + timedelta(hours=n + 2))
+        ews_world.create_appointment(
+            ALICE, f"Single {n}", start + timedelta(hours=n + 1), start + timedelta(hours=n + 2)
+        )
     account = ews_account(ALICE)
     qs = account.calendar.all()
     qs.page_size = 2  # IndexedPageItemView with MaxEntriesReturned=2, following IndexedPagingOffset
@@ -125,8 +133,15 @@ def test_get_item_returns_the_calendar_properties(
 ) -> None:
     start = _tomorrow_at(12)
     organizer = ews_world.create_meeting(
-        ALICE, "Board", start, start + timedelta(hours=2), required=[BOB], optional=[("guest@outside.test", "Guest")],
-        body="<p>Agenda</p>", location="Berlin", time_zone="Europe/Berlin",
+        ALICE,
+        "Board",
+        start,
+        start + timedelta(hours=2),
+        required=[BOB],
+        optional=[("guest@outside.test", "Guest")],
+        body="<p>Agenda</p>",
+        location="Berlin",
+        time_zone="Europe/Berlin",
         extended_properties={("PublicStrings", "TrueConfRoom", "String"): "room-42"},
     )
     ews_world.respond(BOB, organizer.uid, "Accept")
@@ -154,8 +169,12 @@ def test_get_item_returns_the_calendar_properties(
 def test_all_day_items(ews_account: Callable[..., Account], ews_world: World) -> None:
     day = (datetime.now(UTC) + timedelta(days=2)).date()
     created = ews_world.create_appointment(
-        ALICE, "Holiday", datetime(day.year, day.month, day.day),
-        datetime(day.year, day.month, day.day) + timedelta(days=1), all_day=True, time_zone="Europe/Berlin",
+        ALICE,
+        "Holiday",
+        datetime(day.year, day.month, day.day),
+        datetime(day.year, day.month, day.day) + timedelta(days=1),
+        all_day=True,
+        time_zone="Europe/Berlin",
     )
     item = ews_account(ALICE).calendar.get(id=created.item_id)
     assert item.is_all_day is True
@@ -166,7 +185,11 @@ def test_all_day_items(ews_account: Callable[..., Account], ews_world: World) ->
 def test_occurrence_by_index_and_master_by_occurrence(ews_account: Callable[..., Account], ews_world: World) -> None:
     start = _tomorrow_at(7)
     master = ews_world.create_appointment(
-        ALICE, "Gym", start, start + timedelta(hours=1), time_zone="Europe/Berlin",
+        ALICE,
+        "Gym",
+        start,
+        start + timedelta(hours=1),
+        time_zone="Europe/Berlin",
         recurrence=Recurrence(DailyPattern(2), NumberedRecurrence(start.date(), 3)),
     )
     account = ews_account(ALICE)
@@ -195,3 +218,52 @@ def test_unknown_item_id(ews_account: Callable[..., Account], ews_world: World) 
     ews_world.delete_item(item.item_id)
     with pytest.raises(ErrorItemNotFound):
         ews_account(ALICE).calendar.get(id=item.item_id)
+
+
+def test_find_item_restriction_and_sort_order(ews_account: Callable[..., Account], ews_world: World) -> None:
+    start = _tomorrow_at(6)
+    for n, subject in enumerate(["Weekly sync", "Lunch", "weekly review", "Dentist"]):
+        ews_world.create_appointment(ALICE, subject, start + timedelta(hours=n), start + timedelta(hours=n, minutes=30))
+    calendar = ews_account(ALICE).calendar
+    assert sorted(i.subject for i in calendar.filter(subject__icontains="weekly")) == ["Weekly sync", "weekly review"]
+    later = calendar.filter(start__gte=_ews(start + timedelta(hours=2)))
+    assert sorted(i.subject for i in later) == ["Dentist", "weekly review"]
+    assert [i.subject for i in calendar.all().order_by("-start")] == ["Dentist", "weekly review", "Lunch",
+                                                                       "Weekly sync"]
+
+
+def _find_item_xml(shape: str, extra: str = "") -> str:
+    return (
+        '<m:FindItem Traversal="Shallow"><m:ItemShape>'
+        f"<t:BaseShape>{shape}</t:BaseShape>{extra}</m:ItemShape>"
+        '<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>'
+    )
+
+
+def _item_children(body: bytes) -> list[str]:
+    from lxml import etree
+
+    item = etree.fromstring(body).find(".//{*}CalendarItem")
+    assert item is not None
+    return [etree.QName(c).localname for c in item]
+
+
+def test_item_shapes(ews_server, ews_world: World) -> None:
+    from ews_harness import soap_call
+
+    start = _tomorrow_at(9)
+    ews_world.create_appointment(ALICE, "Shaped", start, start + timedelta(hours=1), body="Text",
+                                 extended_properties={("PublicStrings", "TrueConfRoom", "String"): "r1"})
+    assert _item_children(soap_call(ews_server, _find_item_xml("IdOnly"))[1]) == ["ItemId"]
+    default = _item_children(soap_call(ews_server, _find_item_xml("Default"))[1])
+    assert {"ItemId", "Subject", "Start", "End", "CalendarItemType"} <= set(default)
+    assert "Body" not in default
+    everything = _item_children(soap_call(ews_server, _find_item_xml("AllProperties"))[1])
+    assert {"Body", "UID", "MyResponseType", "StartTimeZone", "EndTimeZone"} <= set(everything)
+    assert "ExtendedProperty" not in everything  # only when asked for by ExtendedFieldURI, as in Exchange
+    asked = _item_children(soap_call(ews_server, _find_item_xml(
+        "IdOnly",
+        '<t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/>'
+        '<t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="TrueConfRoom"'
+        ' PropertyType="String"/></t:AdditionalProperties>'))[1])
+    assert asked == ["ItemId", "Subject", "ExtendedProperty"]

@@ -4,7 +4,8 @@ IndexedPageItemView (singles and recurring masters, never expanded).
 Exchange semantics kept here: a CalendarView returns at most MaxEntriesReturned items, earliest first, and
 sets ``IncludesLastItemInRange="false"`` when it cut the list (the client must narrow the window; there is no
 offset). IndexedPageItemView pages with Offset/BasePoint and reports ``IndexedPagingOffset`` for the next page.
-Restrictions and sort orders are not evaluated (the calendar view order is Exchange's default, by start).
+Without a CalendarView, Restriction and SortOrder are evaluated (services/restriction.py); a CalendarView is
+always in Exchange's order, by start.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ews_sim.services.calendar_xml import Shape, calendar_item_element, parse_da
 from ews_sim.services.common import per_item
 from ews_sim.services.context import RequestContext
 from ews_sim.services.refs import resolve_folder
+from ews_sim.services.restriction import apply_restriction, apply_sort
 from ews_sim.world.model import CalendarItem
 from ews_sim.xml_names import m, t
 
@@ -99,6 +101,8 @@ def handle(ctx: RequestContext) -> etree._Element:
                 page, attrs = _calendar_view(ctx, smtp, calendar_view)
             else:
                 items = ctx.world.find_items(smtp) if smtp is not None else []
+                items = apply_restriction(items, payload.find(m("Restriction")))
+                items = apply_sort(items, payload.find(m("SortOrder")))
                 page, attrs = _indexed(indexed_view, items)
             msg = soap.success_message(messages, OPERATION)
             root_folder = etree.SubElement(msg, m("RootFolder"))
