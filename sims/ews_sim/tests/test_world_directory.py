@@ -12,6 +12,7 @@ from ews_sim.world import (
     FolderNotFound,
     ImpersonateUserDenied,
     InvalidIdMalformed,
+    InvalidSyncStateData,
     ItemNotFound,
     MailboxMoveInProgress,
     MailboxUnavailable,
@@ -169,3 +170,23 @@ def test_mailbox_unavailable_for_a_while() -> None:
     clock.advance(30)
     assert world.find_items(BOB) == []
     assert world.unavailable_mailboxes() == {}
+
+
+def test_find_mailboxes_like_resolve_names(world: World) -> None:
+    assert [m.smtp for m in world.find_mailboxes("bo")] == [BOB]
+    assert [m.smtp for m in world.find_mailboxes("ALICE@")] == [ALICE]
+    assert [m.smtp for m in world.find_mailboxes("SMTP:bob@example.com")] == [BOB]
+    assert world.find_mailboxes("zed") == []
+
+
+def test_reset_forgets_everything_and_invalidates_old_tokens(world: World) -> None:
+    world.create_appointment(ALICE, "a", NOW, NOW + timedelta(hours=1))
+    folder = world.mailbox(ALICE).calendar_folder_id
+    _, state, _ = world.sync_folder_items(folder, None)
+    world.gate.server_busy(count=None)
+    world.reset()
+    assert world.mailboxes() == [] and world.authenticate("svc-trueconf", "S3rvice!") is None
+    assert world.gate.settings().server_busy == []
+    world.add_mailbox(ALICE, "Alice", "Europe/Berlin")
+    with pytest.raises(InvalidSyncStateData):
+        world.sync_folder_items(folder, state)

@@ -69,6 +69,8 @@ _COMMANDS = (
     "advance_clock",
     "set_clock",
     "load_scenario",
+    "reset",
+    "find_mailboxes",
 )
 
 
@@ -77,7 +79,7 @@ class Control:
 
     directory: ``add_mailbox(smtp, display_name, time_zone?, password?)``,
     ``add_service_account(login, password, impersonation?)``, ``grant_delegate(owner, delegate)``,
-    ``revoke_delegate(owner, delegate)``, ``list_mailboxes()``;
+    ``revoke_delegate(owner, delegate)``, ``list_mailboxes()``, ``find_mailboxes(query)``, ``reset()``;
     calendars: ``create_appointment(mailbox, subject, start, end, ...)``, ``create_meeting(organizer, subject,
     start, end, required?, optional?, resources?, location?, body?, body_type?, all_day?, time_zone?,
     recurrence?, send_invitations?, as_delegate?, uid?)``, ``respond(attendee, uid, response, occurrence?)``,
@@ -164,6 +166,13 @@ class Control:
 
     def list_mailboxes(self) -> JsonDict:
         return {"mailboxes": to_json(self.world.mailboxes())}
+
+    def find_mailboxes(self, query: str) -> JsonDict:
+        return {"mailboxes": to_json(self.world.find_mailboxes(query))}
+
+    def reset(self) -> JsonDict:
+        self.world.reset()
+        return {"ok": True}
 
     # -- calendars ------------------------------------------------------------------------------------------
 

@@ -155,6 +155,9 @@ class World:
         self.gate = Gate()
         self.lock = threading.RLock()
         self._cond = threading.Condition(self.lock)
+        self._clear_state()
+
+    def _clear_state(self) -> None:
         self._accounts: dict[str, Account] = {}
         self._mailboxes: dict[str, Mailbox] = {}
         self._folders: dict[str, tuple[str, str]] = {}  # folder id -> (smtp, distinguished id)
@@ -164,6 +167,18 @@ class World:
         self._sync_generation: dict[str, int] = {}
         self.journal = Journal(self._now)
         self._subscriptions = Subscriptions(self.journal, self._now)
+
+    def reset(self) -> None:
+        """Forget everything (mailboxes, accounts, items, subscriptions, faults, counters), as a fresh World.
+
+        Ids, sync states and watermarks handed out before are not valid afterwards (a new journal epoch), so one
+        server can serve many tests.
+        """
+        with self._cond:
+            self._clear_state()
+            self.gate.clear()
+            self.gate.reset_counters()
+            self._cond.notify_all()
 
     def _now(self) -> datetime:
         return self.clock().astimezone(UTC).replace(microsecond=0)
@@ -243,6 +258,20 @@ class World:
     def mailboxes(self) -> list[Mailbox]:
         with self.lock:
             return [copy.deepcopy(m) for m in self._mailboxes.values()]
+
+    def find_mailboxes(self, query: str) -> list[Mailbox]:
+        """ResolveNames-style lookup: mailboxes whose SMTP address or display name starts with ``query`` (or whose
+        display name has a word starting with it), case-insensitively, sorted by display name."""
+        needle = query.strip().lower().removeprefix("smtp:")
+        with self.lock:
+            found = [
+                m
+                for m in self._mailboxes.values()
+                if m.smtp.startswith(needle)
+                or m.display_name.lower().startswith(needle)
+                or any(word.startswith(needle) for word in m.display_name.lower().split())
+            ]
+            return [copy.deepcopy(m) for m in sorted(found, key=lambda m: (m.display_name.lower(), m.smtp))]
 
     def _mailbox(self, smtp: str) -> Mailbox:
         """The live mailbox, ignoring availability faults (control methods act as users, not as EWS)."""
