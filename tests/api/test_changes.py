@@ -141,3 +141,39 @@ async def test_a_commit_wakes_the_feed_at_once_without_waiting_for_the_poll(api_
         cursor = await api.apply(put(ALICE, meeting("woken")))
         note = await asyncio.wait_for(anext(aiter(sub)), 5)
     assert note["cursor"] == cursor
+
+
+async def test_big_changes_are_split_over_notifications_of_bounded_size(api_store: Store) -> None:
+    limits = ApiLimits(max_notification_chars=20_000)
+    async with running_api(api_store, limits=limits) as api:
+        start = await api.store.latest_cursor()
+        async with await ApiClient.connect(api.url, api.auth) as client:
+            sub = await client.subscribe("*", start)
+            await api.apply(*(numbered(n, description="y" * 8000) for n in range(12)))
+            got: list[int] = []
+            sizes: list[int] = []
+            async with asyncio.timeout(10):
+                async for note in sub:
+                    sizes.append(len(note["changes"]))
+                    got.extend(c["cursor"] for c in note["changes"])
+                    if len(got) == 12:
+                        break
+    assert got == [c.cursor for c in await api_store.changes_after(start, None, 100)]
+    assert max(sizes) <= 2 and len(sizes) >= 6
+
+
+async def test_a_connection_may_hold_a_bounded_number_of_subscriptions(api_store: Store) -> None:
+    from tc_calendar.api.client import RpcError
+
+    limits = ApiLimits(max_subscriptions=2)
+    async with running_api(api_store, limits=limits) as api, await ApiClient.connect(api.url, api.auth) as client:
+        first = await client.subscribe("*")
+        await client.subscribe([ALICE])
+        try:
+            await client.subscribe([BOB])
+        except RpcError as error:
+            assert error.code == -32008
+        else:
+            raise AssertionError("expected -32008")
+        await first.unsubscribe()
+        await client.subscribe([BOB])

@@ -184,3 +184,27 @@ def test_a_notification_spliced_from_pre_rendered_changes_is_the_same_json() -> 
         "method": "changes.notify",
         "params": {"subscription": "s1", "cursor": 9, "changes": [{"cursor": 4, "k": "é"}, {"cursor": 9}]},
     }
+
+
+async def test_the_send_queue_is_bounded_in_messages_and_bytes_but_takes_one_big_frame_alone() -> None:
+    import asyncio
+
+    from tc_calendar.api.sendqueue import SendQueue
+
+    queue: SendQueue[str] = SendQueue(max_messages=3, max_bytes=10)
+    await queue.put("a", 4)
+    await queue.put("b", 4)
+    blocked = asyncio.create_task(queue.put("c", 4))  # 12 bytes would exceed 10
+    await asyncio.sleep(0.01)
+    assert not blocked.done() and queue.queued_bytes == 8
+    assert await queue.get() == "a"
+    await queue.done()
+    await asyncio.wait_for(blocked, 1)
+    for _ in range(2):
+        await queue.get()
+        await queue.done()
+    await queue.put("huge", 1000)  # alone in an empty queue: accepted
+    assert len(queue) == 1
+    await queue.get()
+    await queue.done()
+    await asyncio.wait_for(queue.join(), 1)

@@ -30,9 +30,10 @@ from tc_calendar.api.errors import (
     TooManyConnections,
     TooSlow,
 )
-from tc_calendar.api.feed import ChangeFeed, notify_text
+from tc_calendar.api.feed import ChangeFeed, FeedEntry, notify_text
 from tc_calendar.api.limits import AddressSlots, ApiLimits, TokenBucket
 from tc_calendar.api.methods import Methods, Session
+from tc_calendar.api.sendqueue import SendQueue
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,16 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def _fit(entries: list[FeedEntry], max_chars: int) -> list[FeedEntry]:
+    """As many entries as fit in ``max_chars`` of notification, but at least one."""
+    total = 0
+    for index, entry in enumerate(entries):
+        total += len(entry.text) + 1
+        if total > max_chars and index > 0:
+            return entries[:index]
+    return entries
+
+
 def _reason(text: str) -> str:
     """RFC 6455 allows 123 bytes of close reason."""
     raw = text.encode()[:123]
@@ -84,7 +95,7 @@ class Connection:
         self.address = ws.client.host if ws.client else "unknown"
         secure = ws.url.scheme == "wss" or _is_loopback(self.address)
         self.session = Session(address=self.address, secure=secure, subscriptions=self)
-        self._queue: asyncio.Queue[_Outgoing] = asyncio.Queue(maxsize=limits.send_queue_messages)
+        self._queue: SendQueue[_Outgoing] = SendQueue(limits.send_queue_messages, limits.send_queue_bytes)
         self._bucket = TokenBucket(limits.rate_per_second, limits.rate_burst)
         self._flood = 0
         self._subs: dict[str, _Subscription] = {}
@@ -164,7 +175,7 @@ class Connection:
             await self._ws.send_text(item.text)
             if item.subscription is not None and item.cursor is not None:
                 self._sent[item.subscription] = item.cursor
-            self._queue.task_done()
+            await self._queue.done()
 
     def resume_cursor(self) -> int:
         """The cursor a disconnected client should resume from (the lowest of its subscriptions)."""
@@ -172,7 +183,7 @@ class Connection:
 
     async def _send(self, item: _Outgoing) -> None:
         try:
-            await asyncio.wait_for(self._queue.put(item), self._limits.slow_client_timeout)
+            await asyncio.wait_for(self._queue.put(item, len(item.text)), self._limits.slow_client_timeout)
         except TimeoutError:
             error = TooSlow(f"too slow; resume from cursor {self.resume_cursor()}")
             self._fatal(error.close_code or 4008, error.message, in_band=False)
@@ -190,15 +201,19 @@ class Connection:
         limit = self._limits.max_changes_per_notification
         while True:
             try:
-                entries, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
+                entries_read, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
             except Exception:  # the store is down for a moment: keep the cursor, try again later
                 log.exception("reading changes for subscription %s failed; retrying", sub.id)
                 await asyncio.sleep(self._limits.poll_interval)
                 continue
+            entries = _fit(entries_read, self._limits.max_notification_chars)
+            cut = len(entries) < len(entries_read)
+            if cut:  # the rest goes in the next notification
+                cursor = entries[-1].cursor
             if entries:
                 await self._send(_Outgoing(notify_text(sub.id, entries), sub.id, entries[-1].cursor))
             sub.cursor = cursor
-            if len(entries) < limit:
+            if len(entries_read) < limit and not cut:
                 await self._feed.wait_beyond(cursor, self._limits.poll_interval)
 
     # ---- reading -------------------------------------------------------------------------------------------

@@ -25,10 +25,13 @@ class ApiLimits:
     max_subscriptions: int = 8
     max_connections_per_address: int = 1024
     send_queue_messages: int = 64
+    #: Bytes (characters) of frames waiting for one peer; a single bigger frame still goes out alone.
+    send_queue_bytes: int = 1024 * 1024
     #: How long the send queue may stay full before the peer is disconnected as too slow.
     slow_client_timeout: float = 10.0
     max_range_days: int = 400
     max_changes_per_notification: int = 200
+    max_notification_chars: int = 256 * 1024
     poll_interval: float = 1.0
     session_token_ttl: float = 12 * 3600.0
 
