@@ -9,8 +9,9 @@ from trueconf_support import ClientFactory
 
 from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
 from tc_calendar.trueconf.errors import ConferenceNotFoundError, TrueConfAuthError, TrueConfUnavailableError
-from tc_calendar.trueconf.launcher import NoConferenceLinkError, launch_conference
+from tc_calendar.trueconf.launcher import ConferenceLauncher, NoConferenceLinkError, launch_conference
 from tc_calendar.trueconf.participants import ParticipantsMode, plan_participants
+from tc_calendar.trueconf.users import InMemoryUserCache, UserResolver
 from tcs_sim.runner import SimServer
 
 CID = "5576502892"  # owner alice, bob invited
@@ -112,3 +113,12 @@ async def test_an_occurrence_without_link_cannot_be_launched(make_client: Client
     event = Occurrence(key=OccurrenceKey("x"), title="t", start=START, end=START)
     with pytest.raises(NoConferenceLinkError):
         await launch_conference(make_client(), event, plan_participants(event, IDS, ParticipantsMode.SCHEDULED))
+
+
+async def test_the_launcher_maps_e_mails_through_the_server_directory(sim: SimServer,
+                                                                     make_client: ClientFactory) -> None:
+    client = make_client()
+    launcher = ConferenceLauncher(client, UserResolver(client, InMemoryUserCache()), ParticipantsMode.SCHEDULED)
+    outcome = await launcher.launch(EVENT)
+    assert outcome.started and outcome.added == ("carol", "dave") and outcome.removed == ("bob",)
+    assert outcome.unmapped == ("guest@example.test",)

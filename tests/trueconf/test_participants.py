@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
 from tc_calendar.trueconf.models import Invitation
 from tc_calendar.trueconf.participants import (
@@ -100,3 +103,26 @@ def test_mode_from_config() -> None:
 
 def test_everyone_to_map_includes_those_who_declined() -> None:
     assert emails(meeting(BOB, ERIN)) == ("alice@example.test", "bob@example.test", "erin@example.test")
+
+
+NAMES = ("alice", "bob", "carol", "dave", "erin")
+
+
+@given(
+    answers=st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(list(Response))), max_size=8),
+    organizer=st.sampled_from(NAMES),
+    listed=st.sets(st.sampled_from((*NAMES, "zoe"))),
+)
+def test_after_the_changes_the_list_holds_every_attendee_and_no_one_who_declined(
+        answers: list[tuple[str, Response]], organizer: str, listed: set[str]) -> None:
+    occurrence = meeting(*(Attendee(f"{n}@example.test", n, Role.REQUIRED, r) for n, r in answers),
+                         organizer=Attendee(f"{organizer}@example.test", organizer, Role.ORGANIZER,
+                                            Response.ORGANIZER))
+    plan = plan_participants(occurrence, IDS, ParticipantsMode.SCHEDULED)
+    current = [inv(u) for u in sorted(listed)]
+    changes = invitation_changes(plan, current)
+    after = (listed - set(changes.remove)) | set(changes.add)
+    assert set(plan.invite) <= after
+    assert not (set(plan.declined) & after)
+    assert organizer in after and organizer not in changes.remove
+    assert after - set(plan.invite) - set(plan.declined) == listed - set(plan.invite) - set(plan.declined)

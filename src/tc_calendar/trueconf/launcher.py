@@ -13,7 +13,7 @@ the start; it is reported in :attr:`LaunchOutcome.refused`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,7 +25,13 @@ from tc_calendar.trueconf.errors import (
     TrueConfRequestError,
 )
 from tc_calendar.trueconf.models import Conference, Invitation
-from tc_calendar.trueconf.participants import ParticipantPlan, ParticipantsMode, invitation_changes
+from tc_calendar.trueconf.participants import (
+    ParticipantPlan,
+    ParticipantsMode,
+    emails,
+    invitation_changes,
+    plan_participants,
+)
 
 ALREADY_INVITED = "uniqueValueAlreadyInUse"
 
@@ -124,3 +130,26 @@ async def _tolerant(refused: list[tuple[str, str]], user_id: str, step: Awaitabl
             return False
         refused.append((user_id, str(exc)))
         return False
+
+
+class EmailResolver(Protocol):
+    """E-mails to TrueConf IDs (:class:`~tc_calendar.trueconf.users.UserResolver`)."""
+
+    async def resolve(self, emails: Iterable[str]) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceLauncher:
+    """Everything needed to start one occurrence's conference, wired once from the configuration.
+
+    The scheduler calls :meth:`launch` after :func:`~tc_calendar.trueconf.launch_plan.decide_launch` said
+    so and the store granted the claim.
+    """
+
+    client: ConferenceApi
+    resolver: EmailResolver
+    mode: ParticipantsMode
+
+    async def launch(self, occurrence: Occurrence) -> LaunchOutcome:
+        user_ids = await self.resolver.resolve(emails(occurrence))
+        return await launch_conference(self.client, occurrence, plan_participants(occurrence, user_ids, self.mode))
