@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from tc_calendar.config import load_settings
 from tc_calendar.crypto import SecretBox
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.service import running_connector
+from tc_calendar.status import collect, render
 
 SERVICE_LOGIN, SERVICE_PASSWORD = "svc-trueconf", "Service!pass1"
 ALICE, BOB = "alice@corp.test", "bob@corp.test"
@@ -128,3 +130,10 @@ async def test_a_meeting_in_exchange_reaches_the_web_client_and_moves_live(
             assert change["occurrence"]["start"].startswith(moved.strftime("%Y-%m-%dT%H:%M"))
         finally:
             await client.close()
+
+    # After the service stopped, `tc_calendar status` reads the same database.
+    mailboxes, launches, cursor = await collect(settings)
+    report = render(mailboxes, launches, cursor, datetime.now(UTC))
+    assert "Mailboxes: 2 (2 ok)" in report
+    for user in (ALICE, BOB):
+        assert re.search(rf"^{re.escape(user)} +ok +users +1 ", report, re.MULTILINE), report

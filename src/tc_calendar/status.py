@@ -1,0 +1,92 @@
+"""``tc_calendar status``: what the connector is doing, read from its database (the service need not run).
+
+Rendering is pure (records in, text out) so its wording is tested without a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TextIO
+
+from tc_calendar.config import Settings
+from tc_calendar.store import Store
+from tc_calendar.store.records import LaunchRecord, MailboxState, MailboxStatus
+
+RECENT_LAUNCHES = 20
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = int((now - moment).total_seconds())
+    if seconds < 0:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def render_mailboxes(mailboxes: Sequence[MailboxStatus], now: datetime) -> list[str]:
+    if not mailboxes:
+        return ["No mailboxes yet: list users in calendarProviders[].users, or ask for one through the API."]
+    width = max(len(m.email) for m in mailboxes)
+    lines = [f"{'MAILBOX':<{width}}  {'STATE':<10}  {'ORIGIN':<9}  {'EVENTS':>6}  LAST SYNC"]
+    for m in mailboxes:
+        origin = "users" if str(m.origin) == "config" else str(m.origin).replace("_", "-")
+        lines.append(
+            f"{m.email:<{width}}  {m.state!s:<10}  {origin:<9}  {m.event_count:>6}  {_when(m.last_success_at, now)}"
+        )
+        if m.last_error and m.state in (MailboxState.ERROR, MailboxState.SYNCING, MailboxState.PENDING):
+            lines.append(f"{'':<{width}}  last error ({_when(m.last_error_at, now)}): {m.last_error}")
+    over = [m.email for m in mailboxes if m.state is MailboxState.OVER_LIMIT]
+    if over:
+        lines.append(f"{len(over)} mailbox(es) over the account limit are not synchronized: {', '.join(over)}")
+    return lines
+
+
+def render_launches(launches: Sequence[LaunchRecord], now: datetime) -> list[str]:
+    if not launches:
+        return ["No conference launches recorded."]
+    lines = ["CONFERENCE            STARTS                OUTCOME   DETAILS"]
+    for launch in sorted(launches, key=lambda item: item.scheduled_at, reverse=True)[:RECENT_LAUNCHES]:
+        details = []
+        if launch.late:
+            details.append("started late")
+        if launch.attempts > 1:
+            details.append(f"{launch.attempts} attempts")
+        if launch.last_error:
+            details.append(launch.last_error)
+        starts = launch.scheduled_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"{launch.conference_id:<20}  {starts:<20}  {launch.state!s:<8}  {'; '.join(details)}")
+    return lines
+
+
+def render(mailboxes: Sequence[MailboxStatus], launches: Sequence[LaunchRecord], cursor: int, now: datetime) -> str:
+    counts: dict[str, int] = {}
+    for m in mailboxes:
+        counts[str(m.state)] = counts.get(str(m.state), 0) + 1
+    summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) or "none"
+    parts = [
+        f"Mailboxes: {len(mailboxes)} ({summary}); change log at cursor {cursor}",
+        "",
+        *render_mailboxes(mailboxes, now),
+        "",
+        *render_launches(launches, now),
+    ]
+    return "\n".join(parts)
+
+
+async def collect(settings: Settings) -> tuple[list[MailboxStatus], list[LaunchRecord], int]:
+    async with Store.open(settings.database_url) as store:
+        return await store.list_mailboxes(), await store.list_launches(limit=500), await store.latest_cursor()
+
+
+def show(settings: Settings, out: TextIO | None = None) -> int:
+    """Print the status; exit 0 when every admitted mailbox is healthy, 1 when some mailbox is in error."""
+    mailboxes, launches, cursor = asyncio.run(collect(settings))
+    print(render(mailboxes, launches, cursor, datetime.now(UTC)), file=out or sys.stdout)
+    return 1 if any(m.state is MailboxState.ERROR for m in mailboxes) else 0
