@@ -18,6 +18,11 @@ def sign_in(page: Page, server: LiveServer, fragment: str = "", password: str = 
         expect(page.locator("#view .event").first).to_be_visible()
 
 
+def time_range(start: str, end: str) -> str:
+    """How the page writes a time range: ``08:00`` en dash ``08:30`` as in the admin guide."""
+    return f"{start} \u2013 {end}"
+
+
 def day_cell(page: Page, day: str) -> Locator:
     """The month grid's cell of a date (YYYY-MM-DD)."""
     return page.locator(f'#view [role="gridcell"][data-day="{day}"]')
