@@ -284,3 +284,25 @@ def test_change_key_changes_on_every_modification(world: World) -> None:
     third = world.update_item(item.item_id, location="Main St").change_key
     assert len({first, second, third}) == 3
     assert world.get_item(item.item_id).item_id == item.item_id
+
+
+def test_removed_then_re_added_attendee_must_answer_again(world: World) -> None:
+    organizer = meeting(world)
+    world.respond(BOB, organizer.uid, "Accept")
+    world.update_meeting(ALICE, organizer.uid, required=[CAROL])
+    world.update_meeting(ALICE, organizer.uid, required=[CAROL, BOB])
+    bob_copy = only(world, BOB)
+    assert not bob_copy.is_cancelled and bob_copy.subject == "Budget"
+    assert bob_copy.my_response_type == ResponseType.NO_RESPONSE_RECEIVED
+
+
+def test_extended_properties_merge_and_delete(world: World) -> None:
+    key_a, key_b = ("PublicStrings", "A", "String"), ("PublicStrings", "B", "String")
+    item = world.create_appointment(
+        ALICE, "x", datetime(2026, 3, 6, 8), datetime(2026, 3, 6, 9), extended_properties={key_a: "1"}
+    )
+    assert world.update_item(item.item_id, extended_properties={key_b: "2"}).extended_properties == {
+        key_a: "1",
+        key_b: "2",
+    }
+    assert world.update_item(item.item_id, extended_properties={key_a: None}).extended_properties == {key_b: "2"}

@@ -642,6 +642,8 @@ class World:
         """Edit one item in place without notifying anyone (subject, body, body_type, location, start, end,
         all_day, time_zone, recurrence, categories, extended_properties, legacy_free_busy_status...).
 
+        ``extended_properties`` merges into the item's (a None value removes that property).
+
         Given an occurrence id, the occurrence becomes an exception (subject, body, location, start, end)."""
         with self.lock:
             record, original_start = self._resolve(item_id)
@@ -659,6 +661,10 @@ class World:
                     value = changes[name]
                     if name == "legacy_free_busy_status":
                         value = LegacyFreeBusyStatus(value)
+                    if name == "extended_properties":
+                        # SetItemField of one property: merge; a None value deletes it (DeleteItemField)
+                        merged = {**record.item.extended_properties, **copy.deepcopy(value)}
+                        value = {k: v for k, v in merged.items() if v is not None}
                     setattr(record.item, name, copy.deepcopy(value))
             self._modified(record)
             return view(record)
@@ -940,7 +946,8 @@ class World:
                     if smtp not in before or time_changed:
                         self._invite(record, smtp)
                     continue
-                rules.sync_copy(copy_record, record, reset_response=time_changed)
+                # a re-invited attendee (removed earlier, so holding a cancelled copy) must answer again
+                rules.sync_copy(copy_record, record, reset_response=time_changed or smtp not in before)
                 self._modified(copy_record)
             return view(record)
 
