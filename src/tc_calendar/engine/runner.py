@@ -327,6 +327,8 @@ class MailboxWorker:
         since = await self._first_seen()
         if since is None:
             return items
+        # Exchange keeps LastModifiedTime in whole seconds: an item changed in the second of the first start counts.
+        since = since.replace(microsecond=0)
         return [item for item in items if item.last_modified is None or item.last_modified >= since]
 
     async def _first_seen(self) -> datetime | None:

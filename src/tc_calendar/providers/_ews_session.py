@@ -21,9 +21,11 @@ from exchangelib import (
     NTLM,
     UTC,
     Account,
+    Build,
     Configuration,
     Credentials,
     FailFast,
+    Version,
 )
 from exchangelib.folders import Calendar, Root
 from exchangelib.protocol import BaseProtocol
@@ -75,6 +77,25 @@ class EndpointSettings:
     ca_bundle: str | None = None
     timeout_seconds: float = 30.0
     max_concurrency: int = 10
+    server_version: str | None = None
+    """``Exchange2013``, ``Exchange2016`` or ``Exchange2019`` to skip exchangelib's version probe; None: probe."""
+
+
+_BUILDS: Mapping[str, Build] = {
+    "exchange2013": Build(15, 0),
+    "exchange2013_sp1": Build(15, 0, 847),
+    "exchange2016": Build(15, 1),
+    "exchange2019": Build(15, 2),
+}
+
+
+def _version(name: str | None) -> Version | None:
+    if name is None:
+        return None
+    try:
+        return Version(build=_BUILDS[name.lower()])
+    except KeyError:
+        raise ValueError(f"unknown Exchange version {name!r}; expected one of {', '.join(_BUILDS)}") from None
 
 
 class ServiceAccount:
@@ -95,6 +116,7 @@ class ServiceAccount:
             # FailFast: exchangelib must not sleep in our pool threads on ErrorServerBusy; the runner backs off.
             retry_policy=FailFast(),
             max_connections=endpoint.max_concurrency,
+            version=_version(endpoint.server_version),
         )
         self._accounts: dict[str, Account] = {}
         self._calendars: dict[str, Calendar] = {}

@@ -23,6 +23,7 @@ What it does on the wire, and why:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import threading
@@ -102,6 +103,7 @@ class EwsProvider:
             ca_bundle=settings.ca_bundle,
             timeout_seconds=settings.timeout_seconds,
             max_concurrency=settings.max_concurrency,
+            server_version=getattr(settings, "exchange_version", None),
         )
         credentials = [(c.login, c.password.get_secret_value()) for c in settings.credentials]
         return cls(endpoint, credentials, metrics=metrics, **options)
@@ -409,7 +411,9 @@ class EwsProvider:
             except Exception as exc:
                 if not stop.is_set():
                     error = map_error(exc, mailbox=None, login=account.login, endpoint=self.endpoint.url)
-            loop.call_soon_threadsafe(finish, error)
+            if not stop.is_set():
+                with contextlib.suppress(RuntimeError):  # the loop may be gone when we are stopped at shutdown
+                    loop.call_soon_threadsafe(finish, error)
 
         thread = threading.Thread(target=run, name=f"tc-ews-stream-{account.login}", daemon=True)
         self._count("GetStreamingEvents", "started")
@@ -419,10 +423,9 @@ class EwsProvider:
         finally:
             stop.set()
             if service_box:
-                try:
-                    service_box[0].stop_streaming()
-                except Exception:  # the response may already be closed by the reader thread
-                    log.debug("stopping a finished stream", exc_info=True)
+                # Closing a response another thread is reading can block until the server sends again; close it
+                # from a throwaway thread so that shutdown and re-subscription never wait for Exchange.
+                threading.Thread(target=_stop_streaming, args=(service_box[0],), daemon=True).start()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -430,6 +433,13 @@ class EwsProvider:
             pool.close()
         for account in self._accounts:
             account.close()
+
+
+def _stop_streaming(service: Any) -> None:
+    try:
+        service.stop_streaming()
+    except Exception:  # the reader thread may have closed it already
+        log.debug("stopping a finished stream", exc_info=True)
 
 
 def _result_label(error: ProviderError) -> str:
