@@ -69,23 +69,36 @@ def exchangelib_account(
     return Account(primary_smtp_address=smtp, config=cfg, autodiscover=False, access_type=access_type)
 
 
-def soap_call(sim: EwsSimulator, body_xml: str, *, mailbox: str | None = ALICE,
-              login: str = SERVICE_LOGIN, password: str = SERVICE_PASSWORD) -> tuple[int, bytes]:
+def soap_call(
+    sim: EwsSimulator,
+    body_xml: str,
+    *,
+    mailbox: str | None = ALICE,
+    version: str = "Exchange2016",
+    login: str = SERVICE_LOGIN,
+    password: str = SERVICE_PASSWORD,
+) -> tuple[int, bytes]:
     """POST one hand-written EWS request (the element inside ``s:Body``, prefixes m: and t:) with Basic auth and
     impersonation of ``mailbox``; returns (HTTP status, body). For checks exchangelib cannot express."""
     impersonation = (
         "<t:ExchangeImpersonation><t:ConnectingSID>"
         f"<t:PrimarySmtpAddress>{mailbox}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>"
-        if mailbox else ""
+        if mailbox
+        else ""
     )
     envelope = (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"'
         ' xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"'
         ' xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">'
-        f'<s:Header><t:RequestServerVersion Version="Exchange2016"/>{impersonation}</s:Header>'
+        f'<s:Header><t:RequestServerVersion Version="{version}"/>{impersonation}</s:Header>'
         f"<s:Body>{body_xml}</s:Body></s:Envelope>"
     )
-    resp = requests.post(sim.url, data=envelope.encode(), auth=(login, password),
-                         headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=10)
+    resp = requests.post(
+        sim.url,
+        data=envelope.encode(),
+        auth=(login, password),
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+        timeout=10,
+    )
     return resp.status_code, resp.content

@@ -39,7 +39,8 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
     scenario.write_text(json.dumps(SCENARIO), encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ews_sim", "--port", "0", "--scenario", str(scenario), "--latency-ms", "1"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         yield _read_banner(proc)
@@ -52,8 +53,12 @@ def test_cli_serves_the_scenario_and_counts_requests(served: dict[str, str]) -> 
     login, _, rest = served["service_account"].partition(" password=")
     password = rest.split(" ")[0]
     assert login == "svc-cli"
-    config = Configuration(service_endpoint=served["url"], credentials=Credentials(login, password), auth_type=BASIC,
-                           retry_policy=FailFast())
+    config = Configuration(
+        service_endpoint=served["url"],
+        credentials=Credentials(login, password),
+        auth_type=BASIC,
+        retry_policy=FailFast(),
+    )
     account = Account("dora@cli.example", config=config, autodiscover=False, access_type=IMPERSONATION)
     assert [i.subject for i in account.calendar.all()] == ["CLI check"]
     account.protocol.close()

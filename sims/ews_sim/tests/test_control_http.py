@@ -20,8 +20,13 @@ def test_commands_drive_the_world_and_exchangelib_sees_the_result(
     start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
     resp = requests.post(
         f"{ews_server.control_url}/create_meeting",
-        json={"organizer": ALICE, "subject": "From control", "start": start.isoformat(),
-              "end": (start + timedelta(hours=1)).isoformat(), "required": [BOB]},
+        json={
+            "organizer": ALICE,
+            "subject": "From control",
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=1)).isoformat(),
+            "required": [BOB],
+        },
         timeout=10,
     )
     assert resp.status_code == 200, resp.text
@@ -39,8 +44,10 @@ def test_counters_by_operation_and_outcome(ews_server: EwsSimulator, ews_account
 
 
 def test_faults_are_switched_through_the_api(ews_server: EwsSimulator, ews_world: World) -> None:
-    assert requests.post(f"{ews_server.control_url}/http_error", json={"status": 503, "count": 2},
-                         timeout=10).status_code == 200
+    assert (
+        requests.post(f"{ews_server.control_url}/http_error", json={"status": 503, "count": 2}, timeout=10).status_code
+        == 200
+    )
     assert ews_world.gate.settings().http_errors == [{"status": 503, "remaining": 2}]
     assert requests.post(f"{ews_server.control_url}/clear_faults", timeout=10).status_code == 200
     assert ews_world.gate.settings().http_errors == []

@@ -228,8 +228,12 @@ def test_find_item_restriction_and_sort_order(ews_account: Callable[..., Account
     assert sorted(i.subject for i in calendar.filter(subject__icontains="weekly")) == ["Weekly sync", "weekly review"]
     later = calendar.filter(start__gte=_ews(start + timedelta(hours=2)))
     assert sorted(i.subject for i in later) == ["Dentist", "weekly review"]
-    assert [i.subject for i in calendar.all().order_by("-start")] == ["Dentist", "weekly review", "Lunch",
-                                                                       "Weekly sync"]
+    assert [i.subject for i in calendar.all().order_by("-start")] == [
+        "Dentist",
+        "weekly review",
+        "Lunch",
+        "Weekly sync",
+    ]
 
 
 def _find_item_xml(shape: str, extra: str = "") -> str:
@@ -252,8 +256,14 @@ def test_item_shapes(ews_server, ews_world: World) -> None:
     from ews_harness import soap_call
 
     start = _tomorrow_at(9)
-    ews_world.create_appointment(ALICE, "Shaped", start, start + timedelta(hours=1), body="Text",
-                                 extended_properties={("PublicStrings", "TrueConfRoom", "String"): "r1"})
+    ews_world.create_appointment(
+        ALICE,
+        "Shaped",
+        start,
+        start + timedelta(hours=1),
+        body="Text",
+        extended_properties={("PublicStrings", "TrueConfRoom", "String"): "r1"},
+    )
     assert _item_children(soap_call(ews_server, _find_item_xml("IdOnly"))[1]) == ["ItemId"]
     default = _item_children(soap_call(ews_server, _find_item_xml("Default"))[1])
     assert {"ItemId", "Subject", "Start", "End", "CalendarItemType"} <= set(default)
@@ -261,9 +271,29 @@ def test_item_shapes(ews_server, ews_world: World) -> None:
     everything = _item_children(soap_call(ews_server, _find_item_xml("AllProperties"))[1])
     assert {"Body", "UID", "MyResponseType", "StartTimeZone", "EndTimeZone"} <= set(everything)
     assert "ExtendedProperty" not in everything  # only when asked for by ExtendedFieldURI, as in Exchange
-    asked = _item_children(soap_call(ews_server, _find_item_xml(
-        "IdOnly",
-        '<t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/>'
-        '<t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="TrueConfRoom"'
-        ' PropertyType="String"/></t:AdditionalProperties>'))[1])
+    asked = _item_children(
+        soap_call(
+            ews_server,
+            _find_item_xml(
+                "IdOnly",
+                '<t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/>'
+                '<t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="TrueConfRoom"'
+                ' PropertyType="String"/></t:AdditionalProperties>',
+            ),
+        )[1]
+    )
     assert asked == ["ItemId", "Subject", "ExtendedProperty"]
+
+
+def test_request_server_version_decides_the_time_zone_elements(ews_server, ews_world: World) -> None:
+    from ews_harness import soap_call
+
+    start = _tomorrow_at(9)
+    ews_world.create_appointment(ALICE, "Zoned", start, start + timedelta(hours=1), time_zone="Europe/Berlin")
+    request = _find_item_xml("AllProperties")
+    assert {"StartTimeZone", "EndTimeZone"} <= set(_item_children(soap_call(ews_server, request)[1]))
+    status, body = soap_call(ews_server, request, version="Exchange2007_SP1")
+    assert status == 200
+    names = _item_children(body)
+    assert "MeetingTimeZone" in names and "StartTimeZone" not in names
+    assert b'TimeZoneName="W. Europe Standard Time"' in body

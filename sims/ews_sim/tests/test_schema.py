@@ -58,12 +58,19 @@ def _exercise(ews_account: Callable[..., Account], ews_world: World) -> None:
     sub_id, watermark = alice.calendar.subscribe_to_pull()
     stream_id = bob.calendar.subscribe_to_streaming()
     meeting = CalendarItem(
-        account=alice, folder=alice.calendar, subject="Schema", start=start, end=start + timedelta(hours=1),
-        body="Body text", location="Room", categories=["Blue"],
+        account=alice,
+        folder=alice.calendar,
+        subject="Schema",
+        start=start,
+        end=start + timedelta(hours=1),
+        body="Body text",
+        location="Room",
+        categories=["Blue"],
         required_attendees=[Attendee(mailbox=Mailbox(email_address=BOB), response_type="Unknown")],
         optional_attendees=[Attendee(mailbox=Mailbox(email_address="ext@outside.test"), response_type="Unknown")],
-        recurrence=Recurrence(pattern=WeeklyPattern(interval=1, weekdays=[start.isoweekday()]), start=start.date(),
-                              number=4),
+        recurrence=Recurrence(
+            pattern=WeeklyPattern(interval=1, weekdays=[start.isoweekday()]), start=start.date(), number=4
+        ),
     )
     meeting.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
     window = (start - timedelta(days=1), start + timedelta(days=30))
@@ -102,9 +109,17 @@ def test_responses_validate_against_the_ews_schema(
     _exercise(ews_account, ews_world)
     seen = {name for body in bodies if (name := _validate(schema, body)) is not None}
     assert {
-        "GetFolderResponse", "FindItemResponse", "GetItemResponse", "CreateItemResponse", "UpdateItemResponse",
-        "DeleteItemResponse", "SyncFolderItemsResponse", "SubscribeResponse", "GetEventsResponse",
-        "GetStreamingEventsResponse", "UnsubscribeResponse",
+        "GetFolderResponse",
+        "FindItemResponse",
+        "GetItemResponse",
+        "CreateItemResponse",
+        "UpdateItemResponse",
+        "DeleteItemResponse",
+        "SyncFolderItemsResponse",
+        "SubscribeResponse",
+        "GetEventsResponse",
+        "GetStreamingEventsResponse",
+        "UnsubscribeResponse",
     } <= seen
 
 
@@ -118,3 +133,30 @@ def test_schema_rejects_what_exchange_would_not_send(schema: xmlschema.XMLSchema
     )
     with pytest.raises(xmlschema.XMLSchemaValidationError):
         schema.validate(bad)
+
+
+def test_exchange_2007_shaped_responses_validate(
+    schema: xmlschema.XMLSchema, ews_server: EwsSimulator, ews_world: World
+) -> None:
+    from datetime import UTC, datetime
+
+    from ews_harness import soap_call
+
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    ews_world.create_appointment(ALICE, "Old client", start, start + timedelta(hours=1), time_zone="America/New_York")
+    for version in ("Exchange2007_SP1", "Exchange2010_SP2", "Exchange2016"):
+        status, body = soap_call(
+            ews_server,
+            '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape>'
+            '<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>',
+            version=version,
+        )
+        assert status == 200
+        assert _validate(schema, body) == "FindItemResponse"
+    status, body = soap_call(
+        ews_server,
+        '<m:ConvertId DestinationFormat="EwsId"><m:SourceIds>'
+        '<t:AlternateId Format="EwsId" Id="DUMMY" Mailbox="DUMMY"/></m:SourceIds></m:ConvertId>',
+    )
+    assert status == 200 and b"ErrorInvalidIdMalformed" in body
+    assert _validate(schema, body) == "ConvertIdResponse"

@@ -182,8 +182,8 @@ def _authenticate_names(token: bytes) -> tuple[str, str] | None:
     encoding = "utf-16-le" if flags & 0x00000001 else "latin-1"
 
     def field(offset: int) -> str:
-        length = int.from_bytes(token[offset:offset + 2], "little")
-        start = int.from_bytes(token[offset + 4:offset + 8], "little")
-        return token[start:start + length].decode(encoding, errors="replace")
+        length = int.from_bytes(token[offset : offset + 2], "little")
+        start = int.from_bytes(token[offset + 4 : offset + 8], "little")
+        return token[start : start + length].decode(encoding, errors="replace")
 
     return field(28), field(36)

@@ -74,8 +74,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise ValueError("request body too large")
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
-              content_type: str = "text/xml; charset=utf-8") -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: list[tuple[str, str]] | None = None,
+        content_type: str = "text/xml; charset=utf-8",
+    ) -> None:
         self.send_response(status)
         for name, value in headers or []:
             self.send_header(name, value)
@@ -157,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, method: str, path: str, body: bytes) -> None:
         sim = self.server.simulator
         status, payload = control_http.handle(
-            sim.world, sim, method, path[len(CONTROL_PREFIX):], body, self.headers.get("Authorization")
+            sim.world, sim, method, path[len(CONTROL_PREFIX) :], body, self.headers.get("Authorization")
         )
         self._send(status, payload, content_type="application/json")
 

@@ -163,3 +163,46 @@ def zone_from_element(elem: etree._Element | None) -> str | None:
     if not win:
         return None
     return iana_name(win)
+
+
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_INDEX_NAMES = {1: "First", 2: "Second", 3: "Third", 4: "Fourth", -1: "Last"}
+
+
+def meeting_time_zone(tag: str, iana: str) -> etree._Element:
+    """The Exchange 2007 ``TimeZoneType`` (``MeetingTimeZone``): a base offset and yearly Standard/Daylight rules.
+
+    Offsets are biases as in the Windows registry: BaseOffset is minus the standard UTC offset, the Daylight
+    Offset minus the extra daylight saving hour.
+    """
+    std_off, dst_off, transitions = _definition_parts(iana)
+    elem = etree.Element(tag)
+    elem.set("TimeZoneName", windows_id(iana))
+    etree.SubElement(elem, t("BaseOffset")).text = _duration(-std_off)
+    if dst_off is None or len(transitions) != 2:
+        return elem
+    to_std = next(tr for tr in transitions if not tr.to_daylight)
+    to_dst = next(tr for tr in transitions if tr.to_daylight)
+    for name, tr, offset in (("Standard", to_std, timedelta(0)), ("Daylight", to_dst, -(dst_off - std_off))):
+        change = etree.SubElement(elem, t(name), TimeZoneName=name)
+        etree.SubElement(change, t("Offset")).text = _duration(offset)
+        rule = etree.SubElement(change, t("RelativeYearlyRecurrence"))
+        etree.SubElement(rule, t("DaysOfWeek")).text = tr.weekday
+        etree.SubElement(rule, t("DayOfWeekIndex")).text = _INDEX_NAMES[tr.occurrence]
+        etree.SubElement(rule, t("Month")).text = _MONTH_NAMES[tr.month - 1]
+        minutes = int(tr.time_offset.total_seconds() // 60)
+        etree.SubElement(change, t("Time")).text = f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+    return elem

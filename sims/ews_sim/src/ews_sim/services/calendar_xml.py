@@ -84,6 +84,7 @@ CALENDAR_ORDER = (
     "LastOccurrence",
     "ModifiedOccurrences",
     "DeletedOccurrences",
+    "MeetingTimeZone",
     "StartTimeZone",
     "EndTimeZone",
     "ConferenceType",
@@ -115,7 +116,12 @@ DEFAULT_FIELDS = frozenset(
     }
 )
 # Properties Exchange leaves out of AllProperties unless asked for by name.
-NOT_IN_ALL_PROPERTIES = frozenset({"ExtendedProperty", "ReminderDueBy", "AppointmentReplyTime"})
+NOT_IN_ALL_PROPERTIES = frozenset({"ExtendedProperty", "ReminderDueBy", "AppointmentReplyTime", "MeetingTimeZone"})
+
+# RequestServerVersion decides which schema the response follows: Exchange 2007 clients know only
+# MeetingTimeZone (StartTimeZone/EndTimeZone came with Exchange 2010), IsOrganizer came with Exchange 2013.
+EXCHANGE_2007 = frozenset({"Exchange2007", "Exchange2007_SP1"})
+PRE_2013 = EXCHANGE_2007 | {"Exchange2009", "Exchange2010", "Exchange2010_SP1", "Exchange2010_SP2", "Exchange2012"}
 
 
 def ews_datetime(value: datetime) -> str:
@@ -183,8 +189,18 @@ class Shape:
     body_type: str = "Best"
 
     @classmethod
-    def parse(cls, shape_elem: etree._Element | None) -> Shape:
-        shape = cls()
+    def parse(cls, shape_elem: etree._Element | None, version: str | None = None) -> Shape:
+        shape = cls()._parse(shape_elem)
+        if version in EXCHANGE_2007:
+            if shape.fields & {"StartTimeZone", "EndTimeZone"}:
+                shape.fields.add("MeetingTimeZone")
+            shape.fields -= {"StartTimeZone", "EndTimeZone", "IsOrganizer"}
+        elif version in PRE_2013:
+            shape.fields.discard("IsOrganizer")
+        return shape
+
+    def _parse(self, shape_elem: etree._Element | None) -> Shape:
+        shape = self
         if shape_elem is None:
             return shape
         base = (shape_elem.findtext(t("BaseShape")) or "IdOnly").strip()
@@ -478,6 +494,7 @@ def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | No
             list_of("ModifiedOccurrences", "Occurrence", item.modified_occurrences) if master else None
         ),
         "DeletedOccurrences": lambda: deleted() if master else None,
+        "MeetingTimeZone": lambda: timezones.meeting_time_zone(t("MeetingTimeZone"), item.start_time_zone),
         "StartTimeZone": lambda: tz("StartTimeZone", item.start_time_zone),
         "EndTimeZone": lambda: tz("EndTimeZone", item.end_time_zone),
         "ConferenceType": lambda: _text("ConferenceType", 0),

@@ -36,4 +36,3 @@ def handle(ctx: RequestContext) -> etree._Element:
 
         per_item(messages, OPERATION, one)
     return root
-

@@ -86,7 +86,7 @@ def _iana(windows_id: str) -> str | None:
 
 def handle(ctx: RequestContext) -> etree._Element:
     payload = ctx.payload
-    shape = Shape.parse(payload.find(m("ItemShape")))
+    shape = Shape.parse(payload.find(m("ItemShape")), ctx.request.requested_version)
     root, messages = soap.response_root(OPERATION)
     calendar_view = payload.find(m("CalendarView"))
     indexed_view = payload.find(m("IndexedPageItemView"))

@@ -15,7 +15,7 @@ OPERATION = "GetItem"
 
 
 def handle(ctx: RequestContext) -> etree._Element:
-    shape = Shape.parse(ctx.payload.find(m("ItemShape")))
+    shape = Shape.parse(ctx.payload.find(m("ItemShape")), ctx.request.requested_version)
     root, messages = soap.response_root(OPERATION)
     for ref in soap.children(ctx.payload.find(m("ItemIds"))):
 

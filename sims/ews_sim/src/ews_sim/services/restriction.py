@@ -55,8 +55,10 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 def _getter(path: etree._Element) -> Callable[[CalendarItem], Any]:
     uri = path.get("FieldURI", "")
     if local_name(path.tag) != "FieldURI" or uri not in _FIELDS:
-        raise EwsError("ErrorUnsupportedPathForQuery", f"The property {uri or local_name(path.tag)} cannot be used "
-                       "in a query restriction.")
+        raise EwsError(
+            "ErrorUnsupportedPathForQuery",
+            f"The property {uri or local_name(path.tag)} cannot be used in a query restriction.",
+        )
     return _FIELDS[uri]
 
 
@@ -113,8 +115,10 @@ def compile_restriction(elem: etree._Element) -> Predicate:
             values = value if isinstance(value, list) else [value]
             for v in values:
                 hay, pin = (str(v), needle) if not ignore_case else (str(v).casefold(), needle.casefold())
-                if (mode == "FullString" and hay == pin) or (mode == "Prefixed" and hay.startswith(pin)) or (
-                    mode not in ("FullString", "Prefixed") and pin in hay
+                if (
+                    (mode == "FullString" and hay == pin)
+                    or (mode == "Prefixed" and hay.startswith(pin))
+                    or (mode not in ("FullString", "Prefixed") and pin in hay)
                 ):
                     return True
             return False

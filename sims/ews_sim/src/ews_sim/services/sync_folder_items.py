@@ -24,7 +24,7 @@ MAX_CHANGES_LIMIT = 512  # Exchange rejects MaxChangesReturned outside 1..512
 
 def handle(ctx: RequestContext) -> etree._Element:
     payload = ctx.payload
-    shape = Shape.parse(payload.find(m("ItemShape")))
+    shape = Shape.parse(payload.find(m("ItemShape")), ctx.request.requested_version)
     root, messages = soap.response_root(OPERATION)
 
     def one() -> None:
