@@ -65,6 +65,7 @@ from ews_sim.world.model import (
     LegacyFreeBusyStatus,
     Mailbox,
     ResponseType,
+    clone,
 )
 from ews_sim.world.recurrence import Recurrence, zone
 from ews_sim.world.store import (
@@ -663,9 +664,9 @@ class World:
                         value = LegacyFreeBusyStatus(value)
                     if name == "extended_properties":
                         # SetItemField of one property: merge; a None value deletes it (DeleteItemField)
-                        merged = {**record.item.extended_properties, **copy.deepcopy(value)}
+                        merged = {**record.item.extended_properties, **clone(value)}
                         value = {k: v for k, v in merged.items() if v is not None}
-                    setattr(record.item, name, copy.deepcopy(value))
+                    setattr(record.item, name, clone(value))
             self._modified(record)
             return view(record)
 
@@ -749,9 +750,7 @@ class World:
         )
         record = self._insert(smtp, rules.make_attendee_copy(organizer.item, template))
         record.exceptions = {
-            start: {
-                k: copy.deepcopy(v) for k, v in o.items() if k not in ("my_response_type", "legacy_free_busy_status")
-            }
+            start: {k: clone(v) for k, v in o.items() if k not in ("my_response_type", "legacy_free_busy_status")}
             for start, o in organizer.exceptions.items()
         }
         record.deleted = set(organizer.deleted)
@@ -881,7 +880,7 @@ class World:
             if organizer is not None and organizer.is_master and original_start not in organizer.deleted:
                 overrides = organizer.exceptions.setdefault(original_start, {})
                 for name in ("required_attendees", "optional_attendees", "resources"):
-                    attendees = overrides.get(name, copy.deepcopy(getattr(organizer.item, name)))
+                    attendees = overrides.get(name, clone(getattr(organizer.item, name)))
                     if rules.record_response(attendees, smtp, answer, now):
                         overrides[name] = attendees
                 self._modified(organizer)
@@ -965,7 +964,7 @@ class World:
             if time_changed:
                 overrides = record.exceptions[original_start]
                 for name in ("required_attendees", "optional_attendees", "resources"):
-                    attendees = overrides.get(name, copy.deepcopy(getattr(record.item, name)))
+                    attendees = overrides.get(name, clone(getattr(record.item, name)))
                     for attendee in attendees:
                         attendee.response_type = ResponseType.UNKNOWN
                         attendee.last_response_time = None

@@ -18,7 +18,6 @@ Rules kept here (the World applies them to every mailbox concerned):
 
 from __future__ import annotations
 
-import copy
 import secrets
 
 from ews_sim.world.model import (
@@ -29,6 +28,7 @@ from ews_sim.world.model import (
     CalendarItem,
     LegacyFreeBusyStatus,
     ResponseType,
+    clone,
 )
 from ews_sim.world.store import Record
 
@@ -116,9 +116,9 @@ def record_response(attendees: list[Attendee], smtp: str, response: ResponseType
 def make_attendee_copy(organizer_item: CalendarItem, template: CalendarItem) -> CalendarItem:
     """The attendee's new calendar item for an invitation: ``template`` carries the attendee's identity fields
     (ids, mailbox, folder, creation time), the rest mirrors the organizer's item."""
-    item = copy.deepcopy(template)
+    item = clone(template)
     for name in SHARED_FIELDS:
-        setattr(item, name, copy.deepcopy(getattr(organizer_item, name)))
+        setattr(item, name, clone(getattr(organizer_item, name)))
     item.uid = organizer_item.uid
     item.is_meeting = True
     item.is_organizer = False
@@ -138,7 +138,7 @@ def sync_copy(attendee: Record, organizer: Record, *, reset_response: bool) -> N
     """
     item = attendee.item
     for name in SHARED_FIELDS:
-        setattr(item, name, copy.deepcopy(getattr(organizer.item, name)))
+        setattr(item, name, clone(getattr(organizer.item, name)))
     item.calendar_item_type = organizer.item.calendar_item_type
     item.is_cancelled = False
     item.appointment_state = APPOINTMENT_STATE_MEETING | APPOINTMENT_STATE_RECEIVED
@@ -147,7 +147,7 @@ def sync_copy(attendee: Record, organizer: Record, *, reset_response: bool) -> N
         item.legacy_free_busy_status = LegacyFreeBusyStatus.TENTATIVE
     exceptions: dict = {}
     for start, overrides in organizer.exceptions.items():
-        shared = {k: copy.deepcopy(v) for k, v in overrides.items() if k not in _PERSONAL_OVERRIDES}
+        shared = {k: clone(v) for k, v in overrides.items() if k not in _PERSONAL_OVERRIDES}
         exceptions[start] = shared
     if not reset_response:
         for start, overrides in attendee.exceptions.items():

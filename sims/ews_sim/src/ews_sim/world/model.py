@@ -7,6 +7,7 @@ Objects handed out by :class:`~ews_sim.world.core.World` are snapshots: changing
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -198,3 +199,46 @@ class CalendarItem:
     @property
     def duration_minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of world values, much faster than ``copy.deepcopy`` for what items hold.
+
+    Datetimes, enums, strings and frozen recurrences are immutable and shared; containers, bodies, addresses,
+    attendees and items are copied.
+    """
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, Attendee):
+        return Attendee(clone(value.mailbox), value.response_type, value.last_response_time)
+    if isinstance(value, EmailAddress):
+        return EmailAddress(value.email_address, value.name, value.routing_type, value.mailbox_type)
+    if isinstance(value, Body):
+        return Body(value.content, value.body_type)
+    if isinstance(value, OccurrenceInfo):
+        return OccurrenceInfo(value.item_id, value.change_key, value.start, value.end, value.original_start)
+    if isinstance(value, DeletedOccurrenceInfo):
+        return DeletedOccurrenceInfo(value.start)
+    if isinstance(value, CalendarItem):
+        item = copy.copy(value)
+        for name in _MUTABLE_ITEM_FIELDS:
+            setattr(item, name, clone(getattr(value, name)))
+        return item
+    return value
+
+
+_MUTABLE_ITEM_FIELDS = (
+    "body",
+    "organizer",
+    "required_attendees",
+    "optional_attendees",
+    "resources",
+    "first_occurrence",
+    "last_occurrence",
+    "modified_occurrences",
+    "deleted_occurrences",
+    "categories",
+    "extended_properties",
+)

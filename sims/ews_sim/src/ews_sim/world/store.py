@@ -7,7 +7,6 @@ as it does in Exchange. Occurrence and exception views are built on demand from 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -15,7 +14,7 @@ from typing import Any
 
 from ews_sim.world import ids
 from ews_sim.world.errors import InvalidRequest
-from ews_sim.world.model import CalendarItem, CalendarItemType, DeletedOccurrenceInfo, OccurrenceInfo
+from ews_sim.world.model import CalendarItem, CalendarItemType, DeletedOccurrenceInfo, OccurrenceInfo, clone
 from ews_sim.world.recurrence import (
     NoEndRecurrence,
     Occurrence,
@@ -120,7 +119,7 @@ def occurrence_key(record: Record, original_start: datetime) -> bytes:
 
 def view(record: Record) -> CalendarItem:
     """The snapshot of a single or master, with the master's computed occurrence lists filled in."""
-    item = copy.deepcopy(record.item)
+    item = clone(record.item)
     if record.is_master:
         modified = [occurrence_view(record, occ) for occ in _exception_occurrences(record)]
         item.modified_occurrences = [_info(v) for v in sorted(modified, key=lambda v: v.original_start or v.start)]
@@ -161,7 +160,7 @@ def _info(item: CalendarItem) -> OccurrenceInfo:
 
 def occurrence_view(record: Record, occ: Occurrence) -> CalendarItem:
     """An occurrence of a master, or its exception with the overrides applied."""
-    item = copy.deepcopy(record.item)
+    item = clone(record.item)
     overrides = record.exceptions.get(occ.start)
     item.item_id = ids.item_id(record.mailbox, record.key, occ.start)
     item.change_key = ids.change_key(occurrence_key(record, occ.start), record.version)
@@ -172,7 +171,7 @@ def occurrence_view(record: Record, occ: Occurrence) -> CalendarItem:
     item.original_start = occ.start
     item.start, item.end = occ.start, occ.end
     for name, value in (overrides or {}).items():
-        setattr(item, name, copy.deepcopy(value))
+        setattr(item, name, clone(value))
     return item
 
 
