@@ -93,6 +93,16 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     page = new_page(browser)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Console errors catch what raises nothing, such as a Content-Security-Policy violation; a refused
+    # WebSocket while the server is down is expected in the connection-loss test.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "WebSocket connection" not in message.text
+            else None
+        ),
+    )
     try:
         yield page
     finally:
