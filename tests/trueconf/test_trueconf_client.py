@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from trueconf_support import ClientFactory, ManualClock
+from trueconf_support import ClientFactory, ManualClock, write_tls_files
 
 from tc_calendar.config import TrueConfSettings
 from tc_calendar.trueconf.client import TrueConfClient
@@ -20,7 +20,8 @@ from tc_calendar.trueconf.errors import (
     TrueConfUnavailableError,
 )
 from tcs_sim.runner import SimServer
-from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SECRET_KEY
+from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SECRET_KEY, seed_world
+from tcs_sim.state import World
 
 CID = "5576502892"
 VERSIONS = ["v3.11", "v4"]
@@ -213,3 +214,15 @@ async def test_from_settings_uses_the_trueconf_section(sim: SimServer) -> None:
     async with TrueConfClient.from_settings(settings) as client:
         await client.run_conference(CID)
     assert [run.version for run in sim.world.runs_of(CID)] == ["v3.11"]
+
+
+async def test_https_with_a_private_ca_bundle(tmp_path: Path) -> None:
+    ca, cert, key = write_tls_files(tmp_path)
+    with SimServer(seed_world(World()), ssl_certfile=str(cert), ssl_keyfile=str(key)) as tls_sim:
+        async with TrueConfClient.connect(tls_sim.url, token=DEFAULT_SECRET_KEY, ca_bundle=ca) as client:
+            assert (await client.get_conference(CID)).id == CID
+        async with TrueConfClient.connect(tls_sim.url, token=DEFAULT_SECRET_KEY) as client:
+            with pytest.raises(TrueConfUnavailableError, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.get_conference(CID)
+        async with TrueConfClient.connect(tls_sim.url, token=DEFAULT_SECRET_KEY, verify=False) as client:
+            assert (await client.get_conference(CID)).id == CID

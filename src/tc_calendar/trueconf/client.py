@@ -58,6 +58,8 @@ class TrueConfClient:
     ) -> None:
         self.flavour: ApiFlavour = flavour_for(api_version)
         self.auth = auth
+        if url.startswith("http://"):
+            verify = False  # no TLS to verify; spares loading the system CA store for every client
         self._http = httpx.AsyncClient(base_url=url.rstrip("/"), verify=verify, timeout=timeout,
                                        transport=transport, headers={"Accept": "application/json"})
 

@@ -1,4 +1,4 @@
-"""``python -m tcs_sim [--host H] [--port N] [--users FILE] [--no-conferences] [--token-lifetime S]``.
+"""``python -m tcs_sim [--host H] [--port N] [--users FILE] [--no-conferences] [--token-lifetime S] [--ssl-...]``.
 
 Prints one line ``tcs_sim listening on http://H:N`` (the demo reads the port from it) and serves until
 interrupted.
@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-conferences", action="store_true", help="start without the two seed conferences")
     parser.add_argument("--token-lifetime", type=int, default=604800, help="expires_in of issued tokens (s)")
     parser.add_argument("--server-name", default="tcs.example.test")
+    parser.add_argument("--ssl-certfile", help="PEM certificate: serve HTTPS")
+    parser.add_argument("--ssl-keyfile", help="PEM private key for --ssl-certfile")
     args = parser.parse_args(argv)
 
     world = World(server_name=args.server_name, token_lifetime=args.token_lifetime)
@@ -33,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with SimServer(world, host=args.host, port=args.port) as sim:
+    with SimServer(world, host=args.host, port=args.port, ssl_certfile=args.ssl_certfile,
+                   ssl_keyfile=args.ssl_keyfile) as sim:
         print(f"tcs_sim listening on {sim.url}", flush=True)
         print(f"tcs_sim oauth client_id={DEFAULT_CLIENT_ID} client_secret={DEFAULT_CLIENT_SECRET} "
               f"secret_key={DEFAULT_SECRET_KEY}", flush=True)

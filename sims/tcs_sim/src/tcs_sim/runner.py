@@ -28,10 +28,14 @@ from tcs_sim.state import World
 class SimServer:
     """A running simulator; a context manager that starts on enter and stops on exit."""
 
-    def __init__(self, world: World | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, world: World | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
+        """``ssl_certfile``/``ssl_keyfile`` (PEM) serve HTTPS, as a real TrueConf Server does."""
         self.world = world if world is not None else World()
         self._host = host
         self._port = port
+        self._ssl_certfile = ssl_certfile
+        self._ssl_keyfile = ssl_keyfile
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -45,7 +49,8 @@ class SimServer:
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:43817`` (the API is under ``/api/v3.11`` and ``/api/v4``)."""
-        return f"http://{self._host}:{self.port}"
+        scheme = "https" if self._ssl_certfile else "http"
+        return f"{scheme}://{self._host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> SimServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -54,7 +59,8 @@ class SimServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self._host, self._port))
         self._socket = sock
-        config = uvicorn.Config(build_app(self.world), log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(build_app(self.world), log_level="warning", access_log=False, lifespan="off",
+                                ssl_certfile=self._ssl_certfile, ssl_keyfile=self._ssl_keyfile)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="tcs-sim", daemon=True)
