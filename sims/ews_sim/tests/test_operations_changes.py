@@ -111,3 +111,12 @@ def test_streaming_with_unknown_subscription(ews_account: Callable[..., Account]
     account = ews_account(ALICE)
     with pytest.raises(ErrorSubscriptionNotFound):
         list(account.calendar.get_streaming_events("bm9zdWNo", connection_timeout=1))
+
+
+def test_streaming_refuses_a_pull_subscription(ews_account: Callable[..., Account]) -> None:
+    from exchangelib.errors import ErrorInvalidSubscription
+
+    account = ews_account(ALICE)
+    sub_id, _ = account.calendar.subscribe_to_pull()
+    with pytest.raises(ErrorInvalidSubscription):
+        list(account.calendar.get_streaming_events(sub_id, connection_timeout=1))

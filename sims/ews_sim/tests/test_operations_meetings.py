@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from ews_harness import ALICE, BOB, CAROL, USER_PASSWORD
 from exchangelib import (
     DELEGATE,
@@ -201,3 +202,29 @@ def test_delegate_created_meeting_names_the_owner_as_organizer(ews_account: Call
     copy = bob.calendar.get(id=_only(bob, "For Alice", start).id)
     assert copy.organizer.email_address == ALICE
     assert CAROL not in {a.mailbox.email_address for a in copy.required_attendees or []}
+
+
+def test_accepting_one_occurrence(ews_account: Callable[..., Account]) -> None:
+    alice, bob = ews_account(ALICE), ews_account(BOB)
+    start = _start()
+    _invite(
+        alice, "Series", start, recurrence=Recurrence(pattern=DailyPattern(interval=1), start=start.date(), number=3)
+    )
+    occurrences = list(bob.calendar.view(start=start - timedelta(hours=1), end=start + timedelta(days=4)))
+    assert [o.my_response_type for o in occurrences] == ["NoResponseReceived"] * 3
+    second = bob.calendar.get(id=occurrences[1].id)
+    second.accept()
+    after = list(bob.calendar.view(start=start - timedelta(hours=1), end=start + timedelta(days=4)))
+    assert [o.my_response_type for o in after] == ["NoResponseReceived", "Accept", "NoResponseReceived"]
+
+
+def test_attendee_cannot_cancel_and_organizer_cannot_respond(ews_account: Callable[..., Account]) -> None:
+    from exchangelib.errors import ErrorInvalidOperation
+
+    alice, bob = ews_account(ALICE), ews_account(BOB)
+    start = _start()
+    created = _invite(alice, "Roles", start)
+    with pytest.raises(ErrorInvalidOperation):
+        bob.calendar.get(id=_only(bob, "Roles", start).id).cancel()
+    with pytest.raises(ErrorInvalidOperation):
+        alice.calendar.get(id=created.id).accept()

@@ -57,7 +57,7 @@ def first_error_code(root: etree._Element) -> str:
         if isinstance(msg.tag, str) and msg.get("ResponseClass") in ("Error", "Warning"):
             code = msg.find(m("ResponseCode"))
             if code is not None and code.text:
-                return code.text
+                return str(code.text)
     return "NoError"
 
 

@@ -9,7 +9,7 @@ whole-request SOAP faults (:class:`SoapFault`, sent with HTTP 500).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -154,7 +154,7 @@ def envelope(body_child: etree._Element, *, with_header: bool = True) -> bytes:
         root.append(_server_version_header())
     body = etree.SubElement(root, s("Body"), nsmap={"xsi": XSI_NS, "xsd": "http://www.w3.org/2001/XMLSchema"})
     body.append(body_child)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
 
 
 def fault_envelope(fault: SoapFault) -> bytes:
@@ -181,7 +181,7 @@ def fault_envelope(fault: SoapFault) -> bytes:
             v = etree.SubElement(xml, t("Value"))
             v.set("Name", name)
             v.text = value
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
 
 
 def response_root(operation: str) -> tuple[etree._Element, etree._Element]:
@@ -236,10 +236,10 @@ def text_of(elem: etree._Element | None, path: str | None = None) -> str | None:
         elem = elem.find(path)
     if elem is None or elem.text is None:
         return None
-    return elem.text.strip()
+    return str(elem.text).strip()
 
 
-def children(elem: etree._Element | None) -> Iterable[etree._Element]:
+def children(elem: etree._Element | None) -> list[etree._Element]:
     """Element children of ``elem`` (comments skipped), empty when ``elem`` is None."""
     if elem is None:
         return []

@@ -159,7 +159,8 @@ class ExtendedFieldPath:
     @property
     def key(self) -> tuple[str, str | int, str]:
         a = dict(self.attrs)
-        set_id = (a.get("PropertySetId") or a.get("DistinguishedPropertySetId") or "").lower()
+        # GUIDs compare case-insensitively; they are stored lower-case, distinguished set names as sent.
+        set_id = a["PropertySetId"].lower() if "PropertySetId" in a else a.get("DistinguishedPropertySetId", "")
         name: str | int
         if "PropertyTag" in a:
             name = int(a["PropertyTag"], 0)

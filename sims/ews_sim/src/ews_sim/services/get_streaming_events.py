@@ -18,7 +18,7 @@ from ews_sim.services.common import as_soap_error
 from ews_sim.services.context import RequestContext, StreamingReply
 from ews_sim.services.notification_xml import notification_element
 from ews_sim.world import errors as werr
-from ews_sim.world.changes import Event
+from ews_sim.world.changes import Event, SubscriptionKind
 from ews_sim.xml_names import m, t
 
 OPERATION = "GetStreamingEvents"
@@ -97,6 +97,16 @@ def handle(ctx: RequestContext) -> etree._Element | StreamingReply:
             sub = ctx.world.subscription(sub_id)
         except werr.EwsError as exc:
             msg = soap.error_message(messages, OPERATION, as_soap_error(exc))
+            ids = etree.SubElement(msg, m("ErrorSubscriptionIds"))
+            etree.SubElement(ids, t("SubscriptionId")).text = sub_id
+            return root
+        if sub.kind != SubscriptionKind.STREAMING:
+            # Exchange refuses pull subscriptions on the streaming endpoint.
+            msg = soap.error_message(
+                messages,
+                OPERATION,
+                soap.EwsError("ErrorInvalidSubscription", "The subscription is not a streaming subscription."),
+            )
             ids = etree.SubElement(msg, m("ErrorSubscriptionIds"))
             etree.SubElement(ids, t("SubscriptionId")).text = sub_id
             return root

@@ -134,6 +134,14 @@ def apply_restriction(items: list[CalendarItem], restriction: etree._Element | N
     return [i for i in items if predicate(i)]
 
 
+def _sort_key(get: Callable[[CalendarItem], Any]) -> Callable[[CalendarItem], tuple[bool, Any]]:
+    def key(item: CalendarItem) -> tuple[bool, Any]:
+        value = get(item)
+        return (value is None, value if value is not None else 0)
+
+    return key
+
+
 def apply_sort(items: list[CalendarItem], sort_order: etree._Element | None) -> list[CalendarItem]:
     """``m:SortOrder``: FieldOrders, the first one most significant."""
     if sort_order is None:
@@ -143,5 +151,5 @@ def apply_sort(items: list[CalendarItem], sort_order: etree._Element | None) -> 
         path = children(field_order)[0]
         get = _getter(path)
         descending = field_order.get("Order", "Ascending") == "Descending"
-        ordered.sort(key=lambda i, get=get: (get(i) is None, get(i) if get(i) is not None else 0), reverse=descending)
+        ordered.sort(key=_sort_key(get), reverse=descending)
     return ordered
