@@ -106,6 +106,9 @@ def test_accept_updates_both_sides(world: World, clock: SimClock) -> None:
     assert attendee(tracked, BOB).last_response_time == NOW + timedelta(seconds=60)
     assert attendee(tracked, CAROL).response_type == ResponseType.UNKNOWN
     assert tracked.change_key != organizer.change_key
+    assert answered.appointment_reply_time == NOW + timedelta(seconds=60)
+    assert tracked.display_to == "Bob Brown; Carol Chen" and tracked.display_cc == "Dave Outside"
+    assert tracked.meeting_request_was_sent
 
 
 def test_tentative_by_item_id(world: World) -> None:

@@ -819,6 +819,7 @@ class World:
             item.resources = [
                 a for a in self._attendees(resources, mailbox.smtp) if a.mailbox.email_address not in taken
             ]
+            item.meeting_request_was_sent = send_invitations
             record = self._insert(organizer, item)
             if send_invitations:
                 for smtp in rules.attendee_smtps(item):
@@ -871,6 +872,7 @@ class World:
                     self._remove(record)
                     return None
                 record.item.my_response_type = answer
+                record.item.appointment_reply_time = now
                 record.item.legacy_free_busy_status = rules.free_busy_for(answer)
                 self._modified(record)
                 return view(record)

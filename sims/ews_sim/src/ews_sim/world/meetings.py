@@ -40,6 +40,8 @@ _OUTLOOK_UID_PREFIX = "040000008200E00074C5B7101A82E008"
 #: Properties of the organizer's item an attendee copy mirrors.
 SHARED_FIELDS = (
     "subject",
+    "allow_new_time_proposal",
+    "is_online_meeting",
     "body",
     "start",
     "end",
@@ -127,6 +129,8 @@ def make_attendee_copy(organizer_item: CalendarItem, template: CalendarItem) -> 
     item.legacy_free_busy_status = LegacyFreeBusyStatus.TENTATIVE
     item.appointment_state = APPOINTMENT_STATE_MEETING | APPOINTMENT_STATE_RECEIVED
     item.calendar_item_type = organizer_item.calendar_item_type
+    item.meeting_request_was_sent = False
+    item.appointment_reply_time = None
     return item
 
 
@@ -145,6 +149,7 @@ def sync_copy(attendee: Record, organizer: Record, *, reset_response: bool) -> N
     if reset_response:
         item.my_response_type = ResponseType.NO_RESPONSE_RECEIVED
         item.legacy_free_busy_status = LegacyFreeBusyStatus.TENTATIVE
+        item.appointment_reply_time = None
     exceptions: dict = {}
     for start, overrides in organizer.exceptions.items():
         shared = {k: clone(v) for k, v in overrides.items() if k not in _PERSONAL_OVERRIDES}

@@ -191,6 +191,20 @@ class CalendarItem:
     reminder_minutes_before_start: int = 15
     item_class: str = "IPM.Appointment"
     extended_properties: dict[ExtendedPropertyKey, Any] = field(default_factory=dict)
+    appointment_reply_time: datetime | None = None  # when this attendee last answered
+    meeting_request_was_sent: bool = False  # organizer's item: invitations went out
+    allow_new_time_proposal: bool = True
+    is_online_meeting: bool = False
+
+    @property
+    def display_to(self) -> str:
+        """Exchange's DisplayTo: the required attendees' names joined by "; "."""
+        return "; ".join(a.mailbox.name or a.mailbox.email_address for a in self.required_attendees)
+
+    @property
+    def display_cc(self) -> str:
+        """Exchange's DisplayCc: the optional attendees' names joined by "; "."""
+        return "; ".join(a.mailbox.name or a.mailbox.email_address for a in self.optional_attendees)
 
     @property
     def is_recurring(self) -> bool:
