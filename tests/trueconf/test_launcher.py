@@ -122,3 +122,10 @@ async def test_the_launcher_maps_e_mails_through_the_server_directory(sim: SimSe
     outcome = await launcher.launch(EVENT)
     assert outcome.started and outcome.added == ("carol", "dave") and outcome.removed == ("bob",)
     assert outcome.unmapped == ("guest@example.test",)
+
+
+async def test_the_outcome_is_recorded_as_json(make_client: ClientFactory) -> None:
+    outcome = await launch_conference(make_client(), EVENT, plan_participants(EVENT, IDS, ParticipantsMode.SCHEDULED))
+    assert outcome.as_payload() == {"conferenceId": CID, "started": True, "added": ["carol", "dave"],
+                                    "removed": ["bob"], "called": [], "refused": [],
+                                    "unmapped": ["guest@example.test"]}

@@ -226,3 +226,9 @@ async def test_https_with_a_private_ca_bundle(tmp_path: Path) -> None:
                 await client.get_conference(CID)
         async with TrueConfClient.connect(tls_sim.url, token=DEFAULT_SECRET_KEY, verify=False) as client:
             assert (await client.get_conference(CID)).id == CID
+
+
+async def test_server_info_needs_no_token(sim: SimServer) -> None:
+    async with TrueConfClient.connect(sim.url, token="unused") as client:
+        assert await client.server_info() == {"version": "5.5.3.0", "name": "tcs.example.test"}
+    assert sim.world.requests_to("GET", "/api/v4/server")[0].status == 200

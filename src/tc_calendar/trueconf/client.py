@@ -114,6 +114,23 @@ class TrueConfClient:
 
     # ---- operations ----------------------------------------------------------------------------------------
 
+    async def server_info(self) -> dict[str, str]:
+        """``{"version", "name"}`` from the unauthenticated ``GET /api/v4/server`` (TrueConf Server 5.5.3+).
+
+        Checks that ``trueconf.url`` points at a TrueConf Server without spending a token; older servers
+        answer 404, which is reported as a :class:`TrueConfRequestError`.
+        """
+        try:
+            reply = await self._http.get("/api/v4/server")
+        except httpx.TransportError as exc:
+            raise TrueConfUnavailableError(
+                f"cannot reach TrueConf Server at {self._http.base_url} ({type(exc).__name__}: {exc or 'no details'})"
+            ) from exc
+        if reply.status_code >= 400:
+            raise error_for(parse_error(reply.status_code, reply.content), "report its version")
+        product = _object(_json_object(reply, "report its version"), "product")
+        return {"version": str(product.get("version", "")), "name": str(product.get("display_name", ""))}
+
     async def get_conference(self, cid: str) -> Conference:
         body = await self._call("GET", self.flavour.conference_path(cid), f"read conference {cid}", cid=cid)
         return Conference.from_json(_object(body, "conference"))

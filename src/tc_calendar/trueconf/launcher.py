@@ -13,6 +13,7 @@ the start; it is reported in :attr:`LaunchOutcome.refused`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +35,8 @@ from tc_calendar.trueconf.participants import (
 )
 
 ALREADY_INVITED = "uniqueValueAlreadyInUse"
+
+log = logging.getLogger(__name__)
 
 
 class ConferenceApi(Protocol):
@@ -61,6 +64,14 @@ class LaunchOutcome:
     """(user ID, the server's message) for people the server would not invite."""
     unmapped: tuple[str, ...] = ()
     """E-mails of attendees without a TrueConf account."""
+
+
+    def as_payload(self) -> dict[str, object]:
+        """JSON-ready form for the launch record and the ``conference_started`` change-log entry."""
+        return {"conferenceId": self.conference_id, "started": self.started, "added": list(self.added),
+                "removed": list(self.removed), "called": list(self.called),
+                "refused": [{"user": user, "error": error} for user, error in self.refused],
+                "unmapped": list(self.unmapped)}
 
 
 class NoConferenceLinkError(TrueConfError):
@@ -104,7 +115,21 @@ async def launch_conference(client: ConferenceApi, occurrence: Occurrence, plan:
         except TrueConfRequestError:
             called = await _call_one_by_one(client, cid, plan.invite, refused)
 
-    return LaunchOutcome(cid, started, tuple(added), tuple(removed), called, tuple(refused), plan.unmapped)
+    outcome = LaunchOutcome(cid, started, tuple(added), tuple(removed), called, tuple(refused), plan.unmapped)
+    _log(occurrence, outcome)
+    return outcome
+
+
+def _log(occurrence: Occurrence, outcome: LaunchOutcome) -> None:
+    log.info("conference %s for %r (%s): %s; invitations added %s, removed %s; called %s",
+             outcome.conference_id, occurrence.title, occurrence.start.isoformat(),
+             "started" if outcome.started else "already running", list(outcome.added), list(outcome.removed),
+             list(outcome.called))
+    for user, error in outcome.refused:
+        log.warning("conference %s: could not invite %s: %s", outcome.conference_id, user, error)
+    if outcome.unmapped:
+        log.info("conference %s: no TrueConf account for %s (add them to trueconf.userMap if they have one)",
+                 outcome.conference_id, ", ".join(outcome.unmapped))
 
 
 async def _call_one_by_one(client: ConferenceApi, cid: str, user_ids: tuple[str, ...],
