@@ -198,13 +198,13 @@ async def test_the_send_queue_is_bounded_in_messages_and_bytes_but_takes_one_big
     await asyncio.sleep(0.01)
     assert not blocked.done() and queue.queued_bytes == 8
     assert await queue.get() == "a"
-    await queue.done()
+    queue.done()
     await asyncio.wait_for(blocked, 1)
     for _ in range(2):
         await queue.get()
-        await queue.done()
+        queue.done()
     await queue.put("huge", 1000)  # alone in an empty queue: accepted
     assert len(queue) == 1
     await queue.get()
-    await queue.done()
+    queue.done()
     await asyncio.wait_for(queue.join(), 1)

@@ -175,7 +175,7 @@ class Connection:
             await self._ws.send_text(item.text)
             if item.subscription is not None and item.cursor is not None:
                 self._sent[item.subscription] = item.cursor
-            await self._queue.done()
+            self._queue.done()
 
     def resume_cursor(self) -> int:
         """The cursor a disconnected client should resume from (the lowest of its subscriptions)."""
@@ -183,7 +183,8 @@ class Connection:
 
     async def _send(self, item: _Outgoing) -> None:
         try:
-            await asyncio.wait_for(self._queue.put(item, len(item.text)), self._limits.slow_client_timeout)
+            async with asyncio.timeout(self._limits.slow_client_timeout):
+                await self._queue.put(item, len(item.text))
         except TimeoutError:
             error = TooSlow(f"too slow; resume from cursor {self.resume_cursor()}")
             self._fatal(error.close_code or 4008, error.message, in_band=False)

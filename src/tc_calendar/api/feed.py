@@ -197,4 +197,5 @@ class ChangeFeed:
         if self.head > cursor:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._tick.wait(), within)
+            async with asyncio.timeout(within):
+                await self._tick.wait()

@@ -14,13 +14,18 @@ T = TypeVar("T")
 
 
 class SendQueue(Generic[T]):
+    """Several producers (the reader, one pump per subscription), one consumer (the writer)."""
+
     def __init__(self, max_messages: int, max_bytes: int) -> None:
         self._max_messages = max_messages
         self._max_bytes = max_bytes
         self._items: deque[tuple[T, int]] = deque()
         self._bytes = 0
-        self._changed = asyncio.Condition()
-        self._unfinished = 0
+        self._room = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._empty = asyncio.Event()
+        self._room.set()
+        self._empty.set()
 
     @property
     def queued_bytes(self) -> int:
@@ -35,27 +40,29 @@ class SendQueue(Generic[T]):
         return len(self._items) < self._max_messages and self._bytes + size <= self._max_bytes
 
     async def put(self, item: T, size: int) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._has_room(size))
-            self._items.append((item, size))
-            self._bytes += size
-            self._unfinished += 1
-            self._changed.notify_all()
+        while not self._has_room(size):
+            self._room.clear()
+            await self._room.wait()
+        self._items.append((item, size))
+        self._bytes += size
+        self._ready.set()
+        self._empty.clear()
 
     async def get(self) -> T:
         """The oldest item; it still counts against the budget until :meth:`done` (it is being written)."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: bool(self._items))
-            return self._items[0][0]
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items[0][0]
 
-    async def done(self) -> None:
+    def done(self) -> None:
         """The item returned by :meth:`get` was written: free its room."""
-        async with self._changed:
-            _item, size = self._items.popleft()
-            self._bytes -= size
-            self._unfinished -= 1
-            self._changed.notify_all()
+        _item, size = self._items.popleft()
+        self._bytes -= size
+        self._room.set()
+        if not self._items:
+            self._empty.set()
 
     async def join(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._unfinished == 0)
+        """Wait until everything queued has been written."""
+        await self._empty.wait()
