@@ -44,6 +44,7 @@ class ConferenceApi(Protocol):
 
     async def get_conference(self, cid: str) -> Conference: ...
     async def run_conference(self, cid: str) -> str: ...
+    async def list_invitations(self, cid: str) -> list[Invitation]: ...
     async def add_invitation(self, cid: str, user_id: str, display_name: str | None = None) -> Invitation: ...
     async def remove_invitation(self, cid: str, inv_id: str) -> None: ...
     async def invite_now(self, cid: str, user_ids: tuple[str, ...]) -> None: ...
@@ -92,7 +93,11 @@ async def launch_conference(client: ConferenceApi, occurrence: Occurrence, plan:
     added: list[str] = []
     removed: list[str] = []
 
-    changes = invitation_changes(plan, conference.invitations)
+    if plan.mode is ParticipantsMode.SCHEDULED:
+        # The list is read on its own: not every API version embeds it in the conference object.
+        changes = invitation_changes(plan, await client.list_invitations(cid))
+    else:
+        changes = invitation_changes(plan, ())
     for user_id in changes.add:
         if await _tolerant(refused, user_id, client.add_invitation(cid, user_id), ok_reason=ALREADY_INVITED):
             added.append(user_id)
