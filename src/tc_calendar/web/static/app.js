@@ -120,7 +120,14 @@ async function selectUser(user) {
   state.openKey = null;
   $('user').value = user;
   writeHash();
-  await session.follow(user); // subscribe first, then load: a change in between is applied after the load
+  try {
+    await session.follow(user); // subscribe first, then load: a change in between is applied after the load
+  } catch (error) {
+    // Offline: the session re-subscribes for this user when it is back, and 'online' loads the calendar.
+    if (!(error instanceof Disconnected)) showNotice(`Could not follow ${user}'s changes: ${error.message}`);
+    state.stale = true;
+    return;
+  }
   await load();
 }
 
@@ -157,11 +164,18 @@ async function load() {
   render();
 }
 
+const LOAD_DELAY_MS = 120;
+let loadTimer = null;
+
+/** Load the shown range if it is not loaded; paging quickly through months asks only for where it stops. */
 function ensureLoaded() {
   const range = wantedRange();
-  if (state.stale || !state.range || state.range.start !== range.start || state.range.end !== range.end || state.range.user !== range.user) {
-    load();
+  const loaded = state.range;
+  if (!state.stale && loaded && loaded.start === range.start && loaded.end === range.end && loaded.user === range.user) {
+    return;
   }
+  clearTimeout(loadTimer);
+  loadTimer = setTimeout(load, LOAD_DELAY_MS);
 }
 
 const overlapsRange = (occ) => state.range && occ.start < state.range.end && occ.end > state.range.start;
@@ -180,10 +194,19 @@ function applyChanges(changes) {
   }
 }
 
+/** A mailbox that was queued got synchronized (or failed): read its calendar and state again. */
+function mailboxChanged(changes) {
+  if (changes.some((change) => change.kind === 'mailbox_state' && change.user === state.user)) {
+    state.stale = true;
+    ensureLoaded();
+  }
+}
+
 session.addEventListener('changes', (event) => {
   if (state.pendingChanges) { state.pendingChanges.push(...event.detail); return; }
   applyChanges(event.detail);
   render();
+  mailboxChanged(event.detail);
 });
 session.addEventListener('reset', () => load());
 session.addEventListener('status', (event) => {
