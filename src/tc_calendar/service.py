@@ -14,6 +14,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from tc_calendar import __version__
@@ -27,11 +28,17 @@ from tc_calendar.api.secret import ensure_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
 from tc_calendar.config import Settings
 from tc_calendar.engine.service import SyncService
+from tc_calendar.launch_scheduler import LaunchScheduler, SchedulerOptions
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.ops_routes import HealthProbe, ops_routes
 from tc_calendar.store import Store
 from tc_calendar.store.migrate import upgrade_async
+from tc_calendar.store.records import TrueConfUser
+from tc_calendar.trueconf.client import TrueConfClient
+from tc_calendar.trueconf.launch_plan import LaunchPolicy
+from tc_calendar.trueconf.participants import ParticipantsMode
+from tc_calendar.trueconf.users import StoreUserCache, UserResolver
 from tc_calendar.web import web_routes
 
 log = logging.getLogger(__name__)
@@ -60,6 +67,7 @@ class RunningConnector:
     sync: SyncService
     metrics: Metrics
     server: RunningServer
+    launcher: LaunchScheduler | None = None
 
     @property
     def url(self) -> str:
@@ -100,9 +108,20 @@ async def running_connector(
         metrics = Metrics()
         change_signal = ChangeSignal()
 
+        launcher: LaunchScheduler | None = None
+        trueconf: TrueConfClient | None = None
+        if settings.launch_conference and settings.trueconf is not None:
+            trueconf = TrueConfClient.from_settings(settings.trueconf)
+            launcher = build_launcher(settings, store, trueconf, metrics)
+        elif settings.launch_conference:
+            log.warning("launchConference is true but the trueconf section is missing: conferences will not be "
+                        "started; add trueconf.url and its credentials (docs/configuration.md)")
+
         def notify(changes: Sequence[Change]) -> None:
             metrics.changes.inc(len(changes))
             change_signal.notify_new_changes()
+            if launcher is not None:
+                launcher.poke()
 
         sync = SyncService.from_settings(
             settings, store, notify=notify, metrics=metrics, options=sync_options, provider_options=provider_options
@@ -144,15 +163,36 @@ async def running_connector(
         ) as server:
             await sync.start()
             sync_running = True
+            stop_launcher = asyncio.Event()
+            launching = asyncio.create_task(launcher.run(stop_launcher)) if launcher else None
             log.info("tc-calendar %s: API on %s, web calendar on %s/calendar/", __version__, server.url,
                      server.url.replace("ws", "http", 1).removesuffix("/ws"))
             try:
-                yield RunningConnector(settings, store, sync, metrics, server)
+                yield RunningConnector(settings, store, sync, metrics, server, launcher)
             finally:
                 sync_running = False
+                stop_launcher.set()
                 await sync.stop()
+                if launching is not None:
+                    await launching
+                if trueconf is not None:
+                    await trueconf.aclose()
     finally:
         await store.close()
+
+
+def build_launcher(settings: Settings, store: Store, client: TrueConfClient, metrics: Metrics) -> LaunchScheduler:
+    """The conference launcher from ``launchConference``, ``temporalConfParticipantsMode``, ``launch`` and
+    ``trueconf.userMap``; TrueConf users are looked up by e-mail and cached in the store."""
+    assert settings.trueconf is not None
+    resolver = UserResolver(
+        client, StoreUserCache(store, TrueConfUser), explicit=dict(settings.trueconf.user_map)
+    )
+    options = SchedulerOptions(
+        policy=LaunchPolicy(grace=timedelta(minutes=settings.launch.grace_minutes)),
+        mode=ParticipantsMode.from_config(settings.temporal_conf_participants_mode),
+    )
+    return LaunchScheduler(store, client, resolver, options=options, metrics=metrics)
 
 
 def _plain(value: Any) -> str | None:

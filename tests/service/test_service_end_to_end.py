@@ -27,6 +27,9 @@ from tc_calendar.crypto import SecretBox
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.service import running_connector
 from tc_calendar.status import collect, render
+from tcs_sim.runner import SimServer
+from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, seed_world
+from tcs_sim.state import World as TrueConfWorld
 
 SERVICE_LOGIN, SERVICE_PASSWORD = "svc-trueconf", "Service!pass1"
 ALICE, BOB = "alice@corp.test", "bob@corp.test"
@@ -43,7 +46,7 @@ def exchange() -> Iterator[EwsSimulator]:
         yield sim
 
 
-def write_config(tmp_path: Path, exchange: EwsSimulator) -> Path:
+def write_config(tmp_path: Path, exchange: EwsSimulator, **extra: Any) -> Path:
     box = SecretBox.load_or_create(tmp_path / "calendar.key")
     port = int(exchange.url.rsplit(":", 1)[1].split("/", 1)[0])
     config: dict[str, Any] = {
@@ -66,6 +69,7 @@ def write_config(tmp_path: Path, exchange: EwsSimulator) -> Path:
         ],
         "web": {"users": {WEB_LOGIN: box.encrypt(WEB_PASSWORD)}},
     }
+    config.update(extra)
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config, indent=2))
     return path
@@ -137,3 +141,52 @@ async def test_a_meeting_in_exchange_reaches_the_web_client_and_moves_live(
     assert "Mailboxes: 2 (2 ok)" in report
     for user in (ALICE, BOB):
         assert re.search(rf"^{re.escape(user)} +ok +users +1 ", report, re.MULTILINE), report
+
+
+async def test_a_linked_meeting_starts_its_conference_on_trueconf_server_when_it_begins(
+    tmp_path: Path, exchange: EwsSimulator
+) -> None:
+    with SimServer(
+        seed_world(
+            TrueConfWorld(),
+            users=[
+                {"id": "alice", "email": ALICE, "display_name": "Alice Archer"},
+                {"id": "bob", "email": BOB, "display_name": "Bob Baker"},
+            ],
+        )
+    ) as tcs:
+        tcs.world.create_conference({"id": "4455667788", "topic": "Launch review", "owner": "alice"})
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+        exchange.world.create_meeting(
+            ALICE,
+            "Launch review",
+            start,
+            start + timedelta(minutes=30),
+            required=[BOB],
+            body=f"Join: {tcs.url}/c/4455667788",
+        )
+        box = SecretBox.load_or_create(tmp_path / "calendar.key")
+        settings = load_settings(
+            write_config(
+                tmp_path,
+                exchange,
+                launchConference=True,
+                trueconf={
+                    "url": tcs.url,
+                    "clientId": DEFAULT_CLIENT_ID,
+                    "clientSecret": box.encrypt(DEFAULT_CLIENT_SECRET),
+                },
+            )
+        )
+        async with running_connector(settings, host="127.0.0.1", port=0, sync_options=quick_sync()) as connector:
+            await connector.sync.wait_synced(within=30)
+            for _ in range(200):
+                if tcs.world.runs_of("4455667788"):
+                    break
+                await asyncio.sleep(0.1)
+            [run] = tcs.world.runs_of("4455667788")
+            assert set(run.invitations) == {"alice", "bob"}
+            assert run.at >= start.timestamp() - 0.5
+
+        mailboxes, launches, cursor = await collect(settings)
+        assert "4455667788" in render(mailboxes, launches, cursor, datetime.now(UTC))

@@ -13,10 +13,19 @@ NOW = datetime(2026, 6, 29, 12, 0, tzinfo=UTC)
 
 def mailbox(email: str, state: MailboxState, *, error: str | None = None, events: int = 0) -> MailboxStatus:
     return MailboxStatus(
-        email=email, provider_index=0, origin=MailboxOrigin.CONFIG, config_order=0, requested_at=None,
-        state=state, last_success_at=NOW - timedelta(minutes=5) if state is MailboxState.OK else None,
-        last_error=error, last_error_at=NOW - timedelta(minutes=1) if error else None, event_count=events,
-        first_seen_at=NOW - timedelta(days=1), lease_owner=None, lease_expires_at=None,
+        email=email,
+        provider_index=0,
+        origin=MailboxOrigin.CONFIG,
+        config_order=0,
+        requested_at=None,
+        state=state,
+        last_success_at=NOW - timedelta(minutes=5) if state is MailboxState.OK else None,
+        last_error=error,
+        last_error_at=NOW - timedelta(minutes=1) if error else None,
+        event_count=events,
+        first_seen_at=NOW - timedelta(days=1),
+        lease_owner=None,
+        lease_expires_at=None,
     )
 
 
@@ -40,9 +49,16 @@ def test_status_lists_mailboxes_with_state_events_last_sync_and_last_error() -> 
 
 def test_status_shows_launches_with_outcome_lateness_and_error() -> None:
     launch = LaunchRecord(
-        key=OccurrenceKey("uid-1"), conference_id="marketing_weekly", scheduled_at=NOW - timedelta(minutes=3),
-        claimed_by="node-a", claimed_at=NOW, state=LaunchState.FAILED, attempts=3, late=True,
-        last_error="TrueConf Server answered 503", finished_at=NOW,
+        key=OccurrenceKey("uid-1"),
+        conference_id="marketing_weekly",
+        scheduled_at=NOW - timedelta(minutes=3),
+        claimed_by="node-a",
+        claimed_at=NOW,
+        state=LaunchState.FAILED,
+        attempts=3,
+        late=True,
+        last_error="TrueConf Server answered 503",
+        finished_at=NOW,
     )
     report = render([], [launch], cursor=0, now=NOW)
     assert "marketing_weekly" in report

@@ -1,0 +1,237 @@
+"""Automatic conference start (seed 3.1.2, ``launchConference: true``) against the TrueConf simulator.
+
+Given a linked meeting in the store, the conference is started when the meeting begins, with the organizer
+and every attendee who has not declined on its scheduled list; never for a cancelled meeting; at the new
+time after a reschedule; late within the grace period after downtime; retried on TrueConf errors; and
+exactly once across restarts and connector instances sharing one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tc_calendar.launch_scheduler import STALE_CLAIM, LaunchScheduler, SchedulerOptions
+from tc_calendar.model import Attendee, ChangeKind, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
+from tc_calendar.store import Store
+from tc_calendar.store.records import LaunchState
+from tc_calendar.sync.actions import PutOccurrence
+from tc_calendar.trueconf.client import TrueConfClient
+from tc_calendar.trueconf.launch_plan import LaunchPolicy
+from tc_calendar.trueconf.users import InMemoryUserCache, UserResolver
+from tcs_sim.runner import SimServer
+from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, seed_world
+from tcs_sim.state import World
+
+CID = "5576502892"
+ALICE, BOB, CAROL, DAVE = "alice@example.test", "bob@example.test", "carol@example.test", "dave@example.test"
+START = datetime(2026, 6, 29, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START - timedelta(minutes=5))
+
+
+@pytest.fixture
+async def store(database_url: str, clock: Clock) -> AsyncIterator[Store]:
+    """The store keeps time by the same clock as the launcher, as it does in production (the wall clock)."""
+    opened = Store.open(database_url, clock=clock)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def tcs() -> Iterator[SimServer]:
+    with SimServer(seed_world(World())) as server:
+        yield server
+
+
+@pytest.fixture
+async def trueconf(tcs: SimServer) -> AsyncIterator[TrueConfClient]:
+    client = TrueConfClient.connect(tcs.url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
+                                    api_version="v4", timeout=5.0)
+    yield client
+    await client.aclose()
+
+
+def meeting(*, start: datetime = START, cancelled: bool = False, title: str = "Weekly sync") -> Occurrence:
+    return Occurrence(
+        key=OccurrenceKey("weekly-sync-uid"),
+        title=title,
+        start=start,
+        end=start + timedelta(minutes=30),
+        organizer=Attendee(ALICE, "Alice Archer", Role.ORGANIZER, Response.ORGANIZER),
+        attendees=(
+            Attendee(BOB, "Bob Baker", Role.REQUIRED, Response.ACCEPTED),
+            Attendee(CAROL, "Carol Cooper", Role.REQUIRED, Response.DECLINED),
+            Attendee(DAVE, "Dave Dalton", Role.OPTIONAL, Response.NO_RESPONSE),
+        ),
+        cancelled=cancelled,
+        conference=ConferenceLink(CID, f"https://video.example.test/c/{CID}", "video.example.test"),
+    )
+
+
+async def put(store: Store, occurrence: Occurrence) -> None:
+    digest = hashlib.sha256(repr(occurrence).encode()).hexdigest()
+    await store.apply([PutOccurrence(ALICE, "item-1", occurrence, Response.ORGANIZER, True, digest)])
+
+
+def scheduler(store: Store, client: TrueConfClient, clock: Clock, owner: str = "node-a") -> LaunchScheduler:
+    resolver = UserResolver(client, InMemoryUserCache())
+    options = SchedulerOptions(policy=LaunchPolicy(grace=timedelta(minutes=15)))
+    return LaunchScheduler(store, client, resolver, options=options, owner=owner, clock=clock)
+
+
+async def test_the_conference_starts_at_the_start_time_with_everyone_who_has_not_declined(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock)
+
+    sleep = await launcher.run_once()
+    await launcher.wait_idle()
+    assert tcs.world.runs_of(CID) == []
+    assert sleep == pytest.approx(30.0)  # nothing sooner than the longest nap; the start is 5 minutes away
+
+    clock.now = START + timedelta(seconds=2)
+    await launcher.run_once()
+    await launcher.wait_idle()
+
+    [run] = tcs.world.runs_of(CID)
+    assert set(run.invitations) == {"alice", "bob", "dave"}  # carol declined
+    record = await store.get_launch(OccurrenceKey("weekly-sync-uid"))
+    assert record is not None and record.state is LaunchState.STARTED and not record.late
+    started = [c for c in await store.changes_after(0) if c.kind is ChangeKind.CONFERENCE_STARTED]
+    assert {c.user for c in started} >= {ALICE, BOB}
+
+    await launcher.run_once()
+    await launcher.wait_idle()
+    assert len(tcs.world.runs_of(CID)) == 1  # a later pass does not start it again
+
+
+async def test_a_cancelled_meeting_is_never_started(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting(cancelled=True))
+    clock.now = START + timedelta(seconds=1)
+    launcher = scheduler(store, trueconf, clock)
+    await launcher.run_once()
+    await launcher.wait_idle()
+    assert tcs.world.runs_of(CID) == []
+    assert await store.get_launch(OccurrenceKey("weekly-sync-uid")) is None
+
+
+async def test_a_rescheduled_meeting_starts_at_its_new_time(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    await put(store, meeting(start=START + timedelta(hours=2)))
+    clock.now = START + timedelta(seconds=1)
+    launcher = scheduler(store, trueconf, clock)
+    await launcher.run_once()
+    await launcher.wait_idle()
+    assert tcs.world.runs_of(CID) == []
+
+    clock.now = START + timedelta(hours=2, seconds=1)
+    await launcher.run_once()
+    await launcher.wait_idle()
+    assert len(tcs.world.runs_of(CID)) == 1
+
+
+async def test_a_start_missed_while_down_happens_late_within_grace_and_not_beyond(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    clock.now = START + timedelta(minutes=10)
+    launcher = scheduler(store, trueconf, clock)
+    await launcher.run_once()
+    await launcher.wait_idle()
+    record = await store.get_launch(OccurrenceKey("weekly-sync-uid"))
+    assert record is not None and record.state is LaunchState.STARTED and record.late
+
+    other = replace(meeting(start=START + timedelta(days=1)), key=OccurrenceKey("other-uid"))
+    await put(store, other)
+    clock.now = START + timedelta(days=1, minutes=20)
+    late = scheduler(store, trueconf, clock)
+    await late.run_once()
+    await late.wait_idle()
+    assert await store.get_launch(OccurrenceKey("other-uid")) is None
+    assert len(tcs.world.runs_of(CID)) == 1
+
+
+async def test_trueconf_errors_are_retried_with_back_off_until_it_starts(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    clock.now = START
+    launcher = scheduler(store, trueconf, clock)
+    tcs.world.set_faults(server_errors=1, server_error_status=503, server_error_path="/run")
+
+    await launcher.run_once()
+    await launcher.wait_idle()
+    record = await store.get_launch(OccurrenceKey("weekly-sync-uid"))
+    assert record is not None and record.state is LaunchState.FAILED and record.last_error
+    assert tcs.world.runs_of(CID) == []
+
+    await launcher.run_once()  # too soon: the back-off has not passed
+    await launcher.wait_idle()
+    assert tcs.world.runs_of(CID) == []
+
+    clock.now = START + timedelta(seconds=30)
+    await launcher.run_once()
+    await launcher.wait_idle()
+    assert len(tcs.world.runs_of(CID)) == 1
+    record = await store.get_launch(OccurrenceKey("weekly-sync-uid"))
+    assert record is not None and record.state is LaunchState.STARTED and record.attempts == 2
+
+
+async def test_a_start_interrupted_by_a_crash_is_taken_over_once(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    # A node claimed the start and died before calling TrueConf Server.
+    clock.now = START
+    assert await store.claim_launch(OccurrenceKey("weekly-sync-uid"), CID, START, "node-dead")
+    clock.now = START + timedelta(seconds=5)
+    restarted = scheduler(store, trueconf, clock, owner="node-b")
+    await restarted.run_once()
+    await restarted.wait_idle()
+    assert tcs.world.runs_of(CID) == []  # the claim may still be in progress elsewhere
+
+    clock.now = START + STALE_CLAIM + timedelta(seconds=10)
+    await restarted.run_once()
+    await restarted.wait_idle()
+    await restarted.run_once()
+    await restarted.wait_idle()
+    assert len(tcs.world.runs_of(CID)) == 1
+
+
+async def test_many_passes_on_several_instances_start_the_conference_exactly_once(
+    database_url: str, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    """Two connector instances, each with its own connection pool to the same database, race for the start."""
+    clock.now = START + timedelta(seconds=1)
+    stores = [Store.open(database_url, clock=clock) for _ in range(2)]
+    try:
+        await put(stores[0], meeting())
+        launchers = [scheduler(stores[i % 2], trueconf, clock, owner=f"node-{i}") for i in range(6)]
+        await asyncio.gather(*(launcher.run_once() for launcher in launchers))
+        await asyncio.gather(*(launcher.wait_idle() for launcher in launchers))
+        assert len(tcs.world.runs_of(CID)) == 1
+    finally:
+        for store in stores:
+            await store.close()
