@@ -17,6 +17,7 @@ from tc_calendar.api.auth import (
     SessionTokens,
     check_password,
     compute_proof,
+    compute_server_proof,
     derive_token_key,
     verify_proof,
 )
@@ -73,6 +74,10 @@ def test_the_proof_is_hmac_sha256_of_challenge_then_server_id_as_documented() ->
     assert compute_proof("s3cret", challenge, "tcs.example.com#vcs") == expected
     assert verify_proof("s3cret", challenge, "tcs.example.com#vcs", expected.upper())
     assert not verify_proof("other", challenge, "tcs.example.com#vcs", expected)
+    assert expected == "2aa5174b89ea8bc4a1fed3059a643b8880ee6737984570164e53b109c7916fef"  # docs/protocol.md
+    assert compute_server_proof("s3cret", "n" * 16, challenge) == (
+        "5448e78fdf3519ec0f8f03aaf73dc9198b3598301a76daa1a0010a5c04e0d107"
+    )
 
 
 def test_server_ids_are_whitelisted_case_insensitively_with_per_server_secrets() -> None:
