@@ -297,3 +297,32 @@ def test_request_server_version_decides_the_time_zone_elements(ews_server, ews_w
     names = _item_children(body)
     assert "MeetingTimeZone" in names and "StartTimeZone" not in names
     assert b'TimeZoneName="W. Europe Standard Time"' in body
+
+
+def test_resolve_names(ews_account: Callable[..., Account], ews_world: World) -> None:
+    from exchangelib.errors import ErrorNameResolutionNoResults
+
+    ews_world.add_mailbox("bea@example.com", "Bea Brown", "Europe/Berlin")
+    protocol = ews_account(ALICE).protocol
+    (alice,) = protocol.resolve_names(["alice@example.com"])
+    assert (alice.email_address, alice.name) == (ALICE, "Alice Archer")
+    (by_surname,) = protocol.resolve_names(["archer"])
+    assert by_surname.email_address == ALICE
+    several = protocol.resolve_names(["b"])  # Warning ErrorNameResolutionMultipleResults, with every candidate
+    assert {m.email_address for m in several} == {BOB, "bea@example.com"}
+    assert isinstance(protocol.resolve_names(["nobody-here"])[0], ErrorNameResolutionNoResults)
+
+
+def test_find_folder_lists_the_mailbox_folders(ews_account: Callable[..., Account]) -> None:
+    account = ews_account(ALICE)
+    names = {f.name for f in account.root.walk()}
+    assert {"Calendar", "Inbox"} <= names
+    assert "Calendar" in {f.name for f in account.msg_folder_root.children}
+
+
+def test_unimplemented_operations_are_refused_clearly(ews_server) -> None:
+    from ews_harness import soap_call
+
+    status, body = soap_call(ews_server, "<m:GetServerTimeZones/>")
+    assert status == 500
+    assert b"a:ErrorInvalidOperation" in body

@@ -107,9 +107,10 @@ def process(world: World, login: str, data: bytes, settings: ServerSettings) -> 
             ticket.outcome = parse_fault.code
             return _fault_reply(parse_fault)
         if handler is None:
+            # Not ErrorInvalidRequest: exchangelib reads that as a wrong RequestServerVersion and retries others.
             ticket.outcome = "ErrorInvalidOperation"
             return _fault_reply(
-                soap.SoapFault("ErrorInvalidRequest", f"The operation '{operation}' is not supported by this server.")
+                soap.SoapFault("ErrorInvalidOperation", f"The simulator does not implement the operation {operation}.")
             )
         try:
             mailbox, impersonating = _resolve_mailbox(world, account, request)

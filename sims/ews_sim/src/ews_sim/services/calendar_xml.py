@@ -347,7 +347,7 @@ def _extended_properties(item: CalendarItem, wanted: list[ExtendedFieldPath]) ->
     stored = {world_key(k): v for k, v in item.extended_properties.items()}
     out: list[etree._Element] = []
     for path in wanted:
-        key = path.key
+        key = world_key(path.key)
         if key not in stored:
             continue
         value = stored[key]
