@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,6 @@ from sync_harness import FAST, SyncHarness, eventually
 from conftest import ALICE, BOB, CAROL, DAVE, OUTSIDER, SERVICE_LOGIN, SERVICE_PASSWORD
 from ews_sim.server import EwsSimulator
 from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern
-from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.model import ChangeKind, Response
 from tc_calendar.store import Store
 
@@ -118,8 +118,7 @@ async def test_a_weekly_series_keeps_its_local_time_across_a_dst_change(sync: Sy
         ALICE, "Across DST", local_start, local_start + HOUR, required=[BOB], recurrence=weekly,
         time_zone="Europe/Berlin",
     )  # fmt: skip
-    options = SyncOptions(**{**{f: getattr(FAST, f) for f in FAST.__dataclass_fields__},
-                             "backward_months": 3, "forward_months": 3})
+    options = replace(FAST, backward_months=3, forward_months=3)
 
     await sync.start([ALICE, BOB], options=options)
 
@@ -214,7 +213,7 @@ async def test_with_auto_sync_off_only_meetings_created_or_changed_after_the_fir
     old = sync.world.create_meeting(ALICE, "Old meeting", TOMORROW, TOMORROW + HOUR, required=[BOB])
     sync.world.create_meeting(ALICE, "Untouched", TOMORROW + 2 * HOUR, TOMORROW + 3 * HOUR, required=[BOB])
     await asyncio.sleep(1.1)  # Exchange's LastModifiedTime has whole seconds
-    options = SyncOptions(**{**{f: getattr(FAST, f) for f in FAST.__dataclass_fields__}, "auto_sync": False})
+    options = replace(FAST, auto_sync=False)
 
     await sync.start([ALICE, BOB], options=options)
     assert await sync.view(BOB) == []

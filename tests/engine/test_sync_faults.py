@@ -1,0 +1,168 @@
+"""When Exchange misbehaves: throttling, HTTP errors, broken streams and subscriptions, rejected sync states, broken
+mailboxes. In every case sync goes on, the affected mailbox shows why, and nothing is lost or written twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sync_harness import FAST, SyncHarness, eventually
+
+from conftest import ALICE, BOB, CAROL, SERVICE_LOGIN, SERVICE_PASSWORD
+from ews_sim.server import EwsSimulator
+from tc_calendar.model import ChangeKind
+from tc_calendar.store import MailboxState, Store
+
+TOMORROW = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(10), tzinfo=UTC)
+HOUR = timedelta(hours=1)
+GHOST = "ghost@corp.test"
+STREAM_ONLY = replace(FAST, fallback_poll_interval=600.0)
+"""No polling at all: a change can only arrive through a notification."""
+
+
+@pytest.fixture
+async def sync(ews_sim: EwsSimulator, store: Store) -> AsyncIterator[SyncHarness]:
+    harness = SyncHarness(ews_sim, store, [(SERVICE_LOGIN, SERVICE_PASSWORD)])
+    yield harness
+    await harness.stop()
+
+
+async def upserts_per_user(store: Store, after: int = 0) -> Counter[str]:
+    return Counter(c.user for c in await store.changes_after(after) if c.kind is ChangeKind.UPSERT)
+
+
+async def test_server_busy_back_off_is_honoured_before_the_next_request(sync: SyncHarness) -> None:
+    sync.world.create_meeting(ALICE, "Standup", TOMORROW, TOMORROW + HOUR, required=[BOB])
+    sync.world.gate.server_busy(count=2, backoff_ms=600)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    await sync.start([ALICE, BOB])
+
+    assert loop.time() - started >= 0.6
+    assert sync.requests("GetFolder", "throttled") + sync.requests("SyncFolderItems", "throttled") >= 1
+    assert await sync.titles(BOB) == ["Standup"]
+    assert await upserts_per_user(sync.store) == Counter({ALICE: 1, BOB: 1})
+
+
+async def test_http_500_and_503_are_retried_and_nothing_is_lost_or_doubled(sync: SyncHarness) -> None:
+    await sync.start([ALICE, BOB])
+    cursor = await sync.store.latest_cursor()
+
+    sync.world.gate.fail_http(503, count=2)
+    sync.world.gate.fail_http(500, count=2)
+    sync.world.create_meeting(ALICE, "After the outage", TOMORROW, TOMORROW + HOUR, required=[BOB])
+
+    async def arrived() -> bool:
+        return await sync.titles(BOB) == ["After the outage"] and await sync.titles(ALICE) == ["After the outage"]
+
+    await eventually(arrived, what="the meeting after HTTP errors")
+    await asyncio.sleep(0.5)
+    assert await upserts_per_user(sync.store, cursor) == Counter({ALICE: 1, BOB: 1})
+    assert (await sync.state(ALICE))[0] is MailboxState.OK
+
+
+async def test_a_rejected_service_account_puts_its_mailboxes_in_error_naming_the_account(
+    ews_sim: EwsSimulator, store: Store
+) -> None:
+    harness = SyncHarness(ews_sim, store, [(SERVICE_LOGIN, "wrong password")])
+    service = harness.build([ALICE])
+    await service.start()
+    try:
+
+        async def failed() -> bool:
+            state, error = await harness.state(ALICE)
+            return state is MailboxState.ERROR and SERVICE_LOGIN in (error or "")
+
+        await eventually(failed, what="state error naming the service account")
+    finally:
+        await harness.stop()
+
+
+async def test_a_passing_401_is_recovered(sync: SyncHarness) -> None:
+    sync.world.create_meeting(ALICE, "Standup", TOMORROW, TOMORROW + HOUR)
+    sync.world.gate.fail_http(401, count=1)
+
+    await sync.start([ALICE])
+
+    assert await sync.titles(ALICE) == ["Standup"]
+    assert (await sync.state(ALICE))[0] is MailboxState.OK
+
+
+async def test_a_dropped_stream_is_reopened_and_changes_keep_arriving(sync: SyncHarness) -> None:
+    await sync.start([ALICE, BOB], options=STREAM_ONLY)
+    await asyncio.sleep(0.3)
+
+    sync.world.drop_streaming_connections()
+    await asyncio.sleep(0.3)
+    sync.world.create_meeting(ALICE, "After the drop", TOMORROW, TOMORROW + HOUR, required=[BOB])
+
+    async def arrived() -> bool:
+        return await sync.titles(BOB) == ["After the drop"]
+
+    await eventually(arrived, within=10, what="the meeting through the reopened stream")
+
+
+async def test_an_expired_subscription_is_renewed_and_changes_keep_arriving(sync: SyncHarness) -> None:
+    await sync.start([ALICE, BOB], options=STREAM_ONLY)
+    await asyncio.sleep(0.3)
+
+    sync.world.expire_subscriptions()
+    await asyncio.sleep(0.3)
+    sync.world.create_meeting(ALICE, "After expiry", TOMORROW, TOMORROW + HOUR, required=[BOB])
+
+    async def arrived() -> bool:
+        return await sync.titles(BOB) == ["After expiry"] and await sync.titles(ALICE) == ["After expiry"]
+
+    await eventually(arrived, within=10, what="the meeting through a renewed subscription")
+
+
+async def test_an_invalid_sync_state_is_recovered_by_a_window_resync_that_writes_only_differences(
+    sync: SyncHarness,
+) -> None:
+    sync.world.create_meeting(ALICE, "Existing", TOMORROW, TOMORROW + HOUR, required=[BOB])
+    await sync.start([ALICE, BOB])
+    cursor = await sync.store.latest_cursor()
+
+    sync.world.invalidate_sync_states(BOB)
+    sync.world.create_meeting(ALICE, "New", TOMORROW + 2 * HOUR, TOMORROW + 3 * HOUR, required=[BOB])
+
+    async def arrived() -> bool:
+        return await sync.titles(BOB) == ["Existing", "New"]
+
+    await eventually(arrived, what="the new meeting after the resync")
+    await asyncio.sleep(0.3)
+    assert await upserts_per_user(sync.store, cursor) == Counter({ALICE: 1, BOB: 1})
+
+
+async def test_a_missing_or_unavailable_mailbox_shows_its_error_and_the_others_sync_on(sync: SyncHarness) -> None:
+    sync.world.create_meeting(ALICE, "Standup", TOMORROW, TOMORROW + HOUR, required=[BOB, CAROL])
+    sync.world.set_mailbox_unavailable(CAROL)
+    service = sync.build([ALICE, GHOST, CAROL, BOB])
+
+    await service.start()
+    await service.wait_synced([ALICE, BOB], within=20)
+
+    async def errors_shown() -> bool:
+        ghost, carol = await sync.state(GHOST), await sync.state(CAROL)
+        return (
+            ghost[0] is MailboxState.ERROR
+            and "no such mailbox" in (ghost[1] or "")
+            and carol[0] is MailboxState.ERROR
+            and "unavailable" in (carol[1] or "")
+        )
+
+    await eventually(errors_shown, what="errors of the broken mailboxes")
+    assert await sync.titles(ALICE) == ["Standup"]
+    assert await sync.titles(BOB) == ["Standup"]
+
+    sync.world.set_mailbox_unavailable(CAROL, False)
+
+    async def carol_recovered() -> bool:
+        return await sync.titles(CAROL) == ["Standup"] and (await sync.state(CAROL))[0] is MailboxState.OK
+
+    await eventually(carol_recovered, what="Carol's mailbox after it is available again")
