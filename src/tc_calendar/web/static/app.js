@@ -251,7 +251,7 @@ function render() {
   const focus = focusDescriptor();
   const today = todayKey();
   const byDay = eventsByDay();
-  const common = { today, byDay, onOpenEvent: openDetails, onOpenDay: (day) => setView('day', day) };
+  const common = { today, byDay, onOpenEvent: openDetails, onOpenDay: (day) => setView('day', day, { focusContent: true }) };
   let content;
   if (state.view === 'month' && !narrowScreen.matches) {
     content = renderMonth({ ...common, anchor: state.anchor });
@@ -278,11 +278,15 @@ function render() {
   restoreFocus(focus);
 }
 
+let detailsShown;  // the occurrence object the panel shows: re-rendered only when it changed
+
 function renderDetailsPanel() {
   const panel = $('details');
-  if (!state.openKey) { panel.hidden = true; replaceChildren(panel); return; }
-  const occ = state.occurrences.get(state.openKey);
+  if (!state.openKey) { panel.hidden = true; replaceChildren(panel); detailsShown = undefined; return; }
+  const occ = state.occurrences.get(state.openKey) ?? null;
   panel.hidden = false;
+  if (occ === detailsShown) return; // keep "Show more" and the focus while other events change
+  detailsShown = occ;
   if (occ) replaceChildren(panel, renderDetails(occ, closeDetails));
   else {
     replaceChildren(panel,
@@ -323,10 +327,10 @@ function setAnchor(day, { focusDay = false } = {}) {
   if (focusDay) $('view').querySelector(`[data-day="${day}"][role="gridcell"]`)?.focus();
 }
 
-function setView(view, day = state.anchor) {
+function setView(view, day = state.anchor, { focusContent = false } = {}) {
   state.view = view;
   setAnchor(day);
-  $('view').querySelector('[role="gridcell"][tabindex="0"], .agenda-day')?.focus?.();
+  if (focusContent) $('view').querySelector('[role="gridcell"][tabindex="0"], .agenda')?.focus();
 }
 
 function step(direction) {
@@ -336,6 +340,7 @@ function step(direction) {
 
 function openDetails(occ, opener) {
   state.openKey = keyString(occ.key);
+  detailsShown = undefined;
   state.opener = opener?.closest('[data-key]')?.dataset.key ?? null;
   renderDetailsPanel();
   $('details-heading')?.focus();
@@ -357,7 +362,9 @@ function onKeyDown(event) {
   if ($('app').hidden || event.altKey || event.ctrlKey || event.metaKey) return;
   const target = event.target;
   if (event.key === 'Escape') {
-    if (state.openKey) { closeDetails(); event.preventDefault(); } else if (state.view !== 'month') setView('month');
+    if (state.openKey) { closeDetails(); event.preventDefault(); } else if (state.view !== 'month') {
+      setView('month', state.anchor, { focusContent: true });
+    }
     return;
   }
   if (target.closest?.('input, select, textarea')) return;
@@ -377,7 +384,7 @@ function onKeyDown(event) {
     setAnchor(addDays(day, event.key === 'Home' ? -weekdayIndex(day) : 6 - weekdayIndex(day)), { focusDay: true });
   } else if (event.key === 'Enter' || event.key === ' ') {
     event.preventDefault();
-    setView('day', day);
+    setView('day', day, { focusContent: true });
   }
 }
 

@@ -59,7 +59,7 @@ export function renderDays({ days, today, byDay, onOpenEvent, onOpenDay, label, 
         events.length ? h('ul', { class: 'agenda-events' }, events.map((occ) => eventItem(occ, onOpenEvent)))
           : h('p', { class: 'empty' }, 'No events'));
     });
-  return h('div', { class: 'agenda', role: 'region', 'aria-label': label },
+  return h('div', { class: 'agenda', role: 'region', 'aria-label': label, tabindex: '-1' },
     sections.length ? sections : h('p', { class: 'empty' }, 'No events this month'));
 }
 
