@@ -117,6 +117,7 @@ class Connection:
         sub = self._subs.pop(subscription, None)
         if sub is None:
             return None
+        self._sent.pop(subscription, None)
         if sub.task is not None:
             sub.task.cancel()
         return sub.cursor

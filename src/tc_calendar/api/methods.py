@@ -45,7 +45,8 @@ from tc_calendar.api.errors import (
 )
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.ports import CalendarReader, ChangeLog, MailboxRegistry
-from tc_calendar.api.wire import key_from_wire, occurrence_to_wire, response_of, time_from_wire, time_to_wire
+from tc_calendar.api.wire import occurrence_to_wire, response_of, time_from_wire, time_to_wire
+from tc_calendar.model import OccurrenceKey
 
 PROTOCOL_VERSION = 1
 AUTH_METHODS = frozenset({"auth.hello", "auth.prove", "auth.login", "auth.resume"})
@@ -262,9 +263,8 @@ class Methods:
         }
 
     async def calendar_get(self, session: Session, p: s.CalendarGetParams) -> dict[str, Any]:
-        key = key_from_wire(p.uid, None)
-        if p.recurrenceId is not None:
-            key = key_from_wire(p.uid, time_to_wire(_time("recurrenceId", p.recurrenceId)))
+        recurrence_id = _time("recurrenceId", p.recurrenceId) if p.recurrenceId is not None else None
+        key = OccurrenceKey(p.uid, recurrence_id)
         occurrence = await self.services.calendar.get_occurrence(key)
         if occurrence is None:
             raise NotFound(f"no occurrence uid={p.uid!r} recurrenceId={p.recurrenceId!r}")
