@@ -3,7 +3,7 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.model import Occurrence, OccurrenceKey, Response
@@ -109,6 +109,7 @@ def unique(found: list[SeenOccurrence]) -> list[SeenOccurrence]:
     return list({s.occurrence.key: s for s in found}.values())
 
 
+@settings(deadline=None)
 @given(st.lists(occurrences), st.lists(occurrences))
 def test_a_full_plan_makes_the_store_equal_the_mailbox_and_replanning_does_nothing(
     before: list[SeenOccurrence], remote: list[SeenOccurrence]
@@ -141,6 +142,7 @@ def _exclusive(world: World) -> World:
     return out
 
 
+@settings(deadline=None)
 @given(worlds, worlds)
 def test_an_incremental_plan_turns_the_old_world_into_the_new_one(old: World, new: World) -> None:
     stored = world_view(old)

@@ -1,6 +1,6 @@
 """Descriptions reach clients as safe, tidy plain text."""
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.sync.html_text import html_to_text, tidy_text
@@ -54,6 +54,7 @@ def test_empty_bodies_stay_empty() -> None:
     assert html_to_text("") == "" and html_to_text("<html><body> </body></html>") == ""
 
 
+@settings(deadline=None)
 @given(st.text())
 def test_whatever_the_input_the_output_has_no_tags_or_edge_whitespace(text: str) -> None:
     out = html_to_text(text)

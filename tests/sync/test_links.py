@@ -1,7 +1,7 @@
 """An event is linked to a TrueConf conference when its location or description names one."""
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.errors import ConfigError
@@ -111,18 +111,21 @@ surroundings = st.sampled_from(["", " ", "\n", "Join: ", "(", "<", '"', "text "]
 endings = st.sampled_from(["", " ", ".", ",", ")", ">", '"', "\n", "/", "?x=1", "#top", ". Next"])
 
 
+@settings(deadline=None)
 @given(conference_ids, hosts, surroundings, endings, st.sampled_from(["c", "webrtc"]))
 def test_any_web_link_yields_its_id_and_server(cid: str, host: str, before: str, after: str, path: str) -> None:
     found = LinkFinder().find([f"{before}https://{host}/{path}/{cid}{after}"])
     assert found == ConferenceLink(cid, f"https://{host}/c/{cid}", host)
 
 
+@settings(deadline=None)
 @given(conference_ids, hosts, surroundings, endings)
 def test_any_call_string_yields_its_id_and_server(cid: str, host: str, before: str, after: str) -> None:
     found = LinkFinder().find([f"{before}\\c\\{cid}@{host}#vcs{after}"])
     assert found == ConferenceLink(cid, f"https://{host}/c/{cid}", host)
 
 
+@settings(deadline=None)
 @given(st.text(st.sampled_from("0123456789abcXYZ_"), min_size=129, max_size=300), hosts)
 def test_an_over_long_id_is_never_cut_to_a_shorter_one(cid: str, host: str) -> None:
     assert LinkFinder().find([f"https://{host}/c/{cid}", f"\\c\\{cid}", f"trueconf:c/{cid}"]) is None

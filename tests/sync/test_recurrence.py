@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.providers.base import (
@@ -267,6 +267,7 @@ zones = st.sampled_from(["Europe/Berlin", "America/New_York", "Europe/Moscow", "
 weekday_sets = st.sets(st.sampled_from([MON, WED, FRI, DayOfWeek.SUNDAY]), min_size=1)
 
 
+@settings(deadline=None)
 @given(
     zones,
     weekday_sets,
