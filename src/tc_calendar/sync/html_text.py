@@ -3,7 +3,8 @@
 Exchange stores most bodies as HTML (Outlook's, full of ``<o:p>``, conditional comments and styles). Clients show
 the description as text, so the sync core turns it into plain text once: markup and comments dropped, scripts and
 styles dropped with their content, entities decoded, block elements turned into line breaks, runs of spaces and
-blank lines tidied. The result contains no markup at all, so no client can be tricked into rendering any.
+blank lines tidied. The result is plain text: no markup of the body survives, but decoded entities may leave
+characters such as ``<`` in it, so clients must still show it as text (escape it), never as HTML.
 
 Line breaks follow what a reader sees: consecutive block boundaries make one line break (Outlook writes every
 line as its own ``<p class=MsoNormal>`` with no margin), an empty paragraph (``<p>&nbsp;</p>``) makes a blank
