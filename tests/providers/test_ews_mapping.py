@@ -148,6 +148,11 @@ def test_an_organizer_copy_with_every_kind_of_answer() -> None:
     assert remote.body == ItemBody("<b>Agenda</b>", BodyType.HTML)
 
 
+def test_online_meeting_addresses_outside_the_body_are_kept() -> None:
+    item = meeting(net_show_url="https://tcs.corp.example/c/42", meeting_workspace_url=None)
+    assert to_remote_item("a@corp.example", item).meeting_urls == ("https://tcs.corp.example/c/42",)
+
+
 def test_an_all_day_item_built_from_instants_keeps_its_local_dates() -> None:
     item = meeting(
         is_all_day=True,

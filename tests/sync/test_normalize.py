@@ -150,6 +150,13 @@ def test_a_conference_link_behind_an_anchor_is_found_and_location_links_win() ->
     )
 
 
+def test_an_online_meeting_address_kept_outside_the_body_links_the_conference() -> None:
+    item = marketing_meeting(MAIL169, meeting_urls=("https://tcs.corp.example/webrtc/board",))
+    assert only(normalize_item(item, WINDOW, LINKS)).occurrence.conference == ConferenceLink(
+        "board", "https://tcs.corp.example/c/board", "tcs.corp.example"
+    )
+
+
 def test_plain_text_bodies_are_tidied_not_parsed() -> None:
     item = marketing_meeting(MAIL169, body=ItemBody("a < b\r\n\r\n\r\nc", BodyType.TEXT))
     assert only(normalize_item(item, WINDOW, LINKS)).occurrence.description == "a < b\n\nc"

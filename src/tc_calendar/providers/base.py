@@ -154,6 +154,9 @@ class RemoteItem:
     knows it, and ``master_item_id`` names the series' master: with both, occurrences read through a calendar view
     and those expanded from the master are identical, and deleting the master reaches them all.
 
+    ``meeting_urls`` are online-meeting addresses the server keeps outside the body (EWS MeetingWorkspaceUrl,
+    NetShowUrl); the link rules look at them after the location.
+
     ``subject`` never carries the "Canceled: " prefix Exchange adds to attendee copies; ``is_cancelled`` does.
     """
 
@@ -170,6 +173,7 @@ class RemoteItem:
     start_timezone: str | None = None
     end_timezone: str | None = None
     location: str = ""
+    meeting_urls: tuple[str, ...] = ()
     organizer: Person | None = None
     required_attendees: tuple[RemoteAttendee, ...] = ()
     optional_attendees: tuple[RemoteAttendee, ...] = ()

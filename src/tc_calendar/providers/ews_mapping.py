@@ -99,9 +99,14 @@ FETCH_FIELDS: tuple[str, ...] = (
     "modified_occurrences",
     "deleted_occurrences",
     "last_modified_time",
+    "meeting_workspace_url",
+    "net_show_url",
 )
 """The CalendarItem fields :func:`to_remote_item` reads (``only_fields`` of GetItem). The time zones are
 required: exchangelib needs them to turn an all-day item's instants into the right local dates."""
+
+
+_MEETING_URL_FIELDS = ("meeting_workspace_url", "net_show_url")
 
 
 class ItemMappingError(ProviderError):
@@ -312,6 +317,7 @@ def to_remote_item(mailbox: str, item: Any, *, default_timezone: str | None = No
         start_timezone=start_tz_name,
         end_timezone=end_tz_name,
         location=str(getattr(item, "location", None) or ""),
+        meeting_urls=tuple(str(u) for u in (getattr(item, f, None) for f in _MEETING_URL_FIELDS) if u),
         organizer=_person(getattr(item, "organizer", None)),
         required_attendees=_attendees(getattr(item, "required_attendees", None)),
         optional_attendees=_attendees(getattr(item, "optional_attendees", None)),

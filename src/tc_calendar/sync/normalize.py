@@ -113,10 +113,10 @@ def description(item: RemoteItem) -> str:
 
 
 def conference(item: RemoteItem, text: str, links: LinkFinder) -> ConferenceLink | None:
-    """The linked conference: location first, then the visible description, then the raw body (links hidden
-    behind an HTML anchor's text)."""
+    """The linked conference: location first, then the item's online-meeting addresses, then the visible
+    description, then the raw body (links hidden behind an HTML anchor's text)."""
     raw = item.body.content if item.body.type is BodyType.HTML else ""
-    return links.find([item.location, text, raw])
+    return links.find([item.location, *item.meeting_urls, text, raw])
 
 
 def _occurrence(item: RemoteItem, key: OccurrenceKey, links: LinkFinder, summary: str | None) -> Occurrence:
