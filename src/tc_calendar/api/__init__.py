@@ -3,7 +3,8 @@
 Public surface (see docs/protocol.md for the wire protocol):
 
 * :func:`create_app` / :class:`ApiServices` / :class:`ApiLimits` — the ASGI app and what it needs;
-* :func:`build_services` / :func:`serve_settings` — the same from ``config.json`` settings and the store;
+* :func:`ensure_api_secret` — the configured or generated shared secret; ``secret.show`` is ``tc_calendar
+  api-secret``;
 * :class:`ChangeSignal` — ``notify_new_changes()`` wakes the change feed after a commit;
 * :func:`run_server` — uvicorn on a given host and port (port 0 in tests);
 * :mod:`tc_calendar.api.client` — the Python client.
@@ -18,14 +19,12 @@ from tc_calendar.api.ports import CalendarReader, ChangeLog, ChangeNotifier, Mai
 from tc_calendar.api.registry import StoreMailboxRegistry
 from tc_calendar.api.secret import ApiSecret, ensure_api_secret, read_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
-from tc_calendar.api.wiring import ApiStore, api_secret_for_cli, build_services, serve_settings
 
 __all__ = [
     "ApiError",
     "ApiLimits",
     "ApiSecret",
     "ApiServices",
-    "ApiStore",
     "CalendarReader",
     "ChangeLog",
     "ChangeNotifier",
@@ -34,12 +33,9 @@ __all__ = [
     "MetaStore",
     "RunningServer",
     "StoreMailboxRegistry",
-    "api_secret_for_cli",
-    "build_services",
     "create_app",
     "ensure_api_secret",
     "read_api_secret",
     "run_server",
     "secret_notice",
-    "serve_settings",
 ]

@@ -6,10 +6,18 @@ the same one) and printed by ``tc_calendar api-secret`` for the administrator to
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from sqlalchemy.exc import DBAPIError
 
 from tc_calendar.api.ports import MetaStore
+
+if TYPE_CHECKING:
+    from tc_calendar.config import Settings
 
 META_KEY = "api.secret"
 
@@ -51,3 +59,38 @@ def secret_notice(secret: ApiSecret) -> str:
         "api.secret is not set in config.json: generated a shared secret for TrueConf Server and stored it in "
         "the database; print it with `tc_calendar api-secret` and enter it on TrueConf Server"
     )
+
+
+def configured_secret(settings: Settings) -> str | None:
+    """``api.secret`` from config.json, decrypted; ``None`` when absent or empty."""
+    secret = settings.api.secret
+    return (secret.get_secret_value() or None) if secret is not None else None
+
+
+async def stored_secret(settings: Settings) -> str | None:
+    """The secret in force: configured, else the one the service generated in the database."""
+    from tc_calendar.store import Store
+
+    configured = configured_secret(settings)
+    if configured:
+        return configured
+    async with Store.open(settings.database_url) as store:
+        try:
+            return await read_api_secret(store, None)
+        except DBAPIError:  # no schema yet: the service never started against this database
+            return None
+
+
+def show(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``tc_calendar api-secret``: print the shared secret alone on one line (exit 0), or say why there is none."""
+    secret = asyncio.run(stored_secret(settings))
+    if secret is None:
+        print(
+            "tc_calendar: no API secret yet: api.secret is not set in config.json and the service has not "
+            "generated one in the database; start the service once, or set api.secret (encrypt it with "
+            "tc_calendar --hash_pass)",
+            file=err or sys.stderr,
+        )
+        return 1
+    print(secret, file=out or sys.stdout)
+    return 0
