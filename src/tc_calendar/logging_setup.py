@@ -92,6 +92,9 @@ def _timestamp(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+CHATTY_LIBRARIES = ("alembic", "exchangelib", "httpx", "httpcore", "urllib3", "uvicorn.error", "spnego")
+
+
 class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler this module installs, so configuring again replaces it and leaves others alone."""
 
@@ -112,4 +115,8 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(LEVELS.get(level.lower(), logging.INFO))
+    # Libraries that narrate their internals at INFO; their warnings still come through unless we debug.
+    chatty = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(chatty)
     return redactor
