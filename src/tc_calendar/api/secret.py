@@ -12,8 +12,6 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy.exc import DBAPIError
-
 from tc_calendar.api.ports import MetaStore
 
 if TYPE_CHECKING:
@@ -70,15 +68,15 @@ def configured_secret(settings: Settings) -> str | None:
 async def stored_secret(settings: Settings) -> str | None:
     """The secret in force: configured, else the one the service generated in the database."""
     from tc_calendar.store import Store
+    from tc_calendar.store.migrate import current_revision
 
     configured = configured_secret(settings)
     if configured:
         return configured
+    if await current_revision(settings.database_url) is None:  # the service never started on this database
+        return None
     async with Store.open(settings.database_url) as store:
-        try:
-            return await read_api_secret(store, None)
-        except DBAPIError:  # no schema yet: the service never started against this database
-            return None
+        return await read_api_secret(store, None)
 
 
 def show(settings: Settings, out: TextIO | None = None, err: TextIO | None = None) -> int:
