@@ -300,3 +300,26 @@ def test_a_weekly_series_keeps_its_local_time_and_weekdays_in_any_zone_all_year(
     assert found == sorted(found, key=lambda o: o.start)
     if count is not None:
         assert len(found) <= count
+
+
+def test_a_daily_0230_berlin_meeting_on_the_dst_change_days() -> None:
+    pattern = RecurrencePattern(RecurrenceType.DAILY, RecurrenceRange(date(2026, 3, 28), count=3))
+    spring = expand(
+        pattern,
+        first_start=utc(2026, 3, 28, 1, 30),  # 02:30 CET
+        first_end=utc(2026, 3, 28, 2, 0),
+        timezone="Europe/Berlin",
+        window=window(date(2026, 3, 1), date(2026, 4, 30)),
+    )
+    # 02:30 does not exist on 29 March (clocks jump from 02:00 to 03:00): it happens at 03:30 CEST, 01:30 UTC.
+    assert starts(spring) == [utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1, 30), utc(2026, 3, 30, 0, 30)]
+    autumn_pattern = RecurrencePattern(RecurrenceType.DAILY, RecurrenceRange(date(2026, 10, 24), count=3))
+    autumn = expand(
+        autumn_pattern,
+        first_start=utc(2026, 10, 24, 0, 30),  # 02:30 CEST
+        first_end=utc(2026, 10, 24, 1, 0),
+        timezone="Europe/Berlin",
+        window=window(date(2026, 10, 1), date(2026, 11, 30)),
+    )
+    # 02:30 happens twice on 25 October; the first one (still summer time) is meant.
+    assert starts(autumn) == [utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)]
