@@ -27,7 +27,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DESKTOP = {"width": 1360, "height": 900}
 
-pytestmark = pytest.mark.browser
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -36,9 +35,10 @@ except ImportError:  # pragma: no cover - the test extra installs it
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here that drives chromium is a ``browser`` test (``-m "not browser"`` leaves them out)."""
     here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).is_relative_to(here):
+        if Path(str(item.fspath)).is_relative_to(here) and "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
 
 

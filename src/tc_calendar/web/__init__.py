@@ -41,9 +41,14 @@ class PageFiles(StaticFiles):
             await send({"type": "websocket.close", "code": 1008})
             return
 
+        # Module scripts must come as JavaScript; some systems' MIME tables (e.g. a Windows registry) say otherwise.
+        is_script = str(scope.get("path", "")).endswith(".js")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = [(k, v) for k, v in message.get("headers", []) if not (is_script and k == b"content-type")]
+                if is_script:
+                    headers.append((b"content-type", b"text/javascript; charset=utf-8"))
                 headers.extend((k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items())
                 message = {**message, "headers": headers}
             await send(message)
