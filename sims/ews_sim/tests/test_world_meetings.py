@@ -309,3 +309,14 @@ def test_extended_properties_merge_and_delete(world: World) -> None:
         key_b: "2",
     }
     assert world.update_item(item.item_id, extended_properties={key_a: None}).extended_properties == {key_b: "2"}
+
+
+def test_cancellation_prefix_follows_the_organizer_language(world: World) -> None:
+    world.add_mailbox("ivan@example.com", "Ivan", "Europe/Moscow", language="ru-RU")
+    world.add_mailbox("greta@example.com", "Greta", "Europe/Berlin", language="de")
+    ivan = world.create_meeting("ivan@example.com", "Ревью", NOW, NOW + timedelta(hours=1), required=[BOB])
+    greta = world.create_meeting("greta@example.com", "Planung", NOW, NOW + timedelta(hours=1), required=[CAROL])
+    world.cancel_meeting("ivan@example.com", ivan.uid)
+    world.update_meeting("greta@example.com", greta.uid, required=[])
+    assert only(world, BOB).subject == "Отменено: Ревью"
+    assert only(world, CAROL).subject == "Abgesagt: Planung"

@@ -77,7 +77,7 @@ _COMMANDS = (
 class Control:
     """Commands (each takes keyword parameters and returns a JSON dict):
 
-    directory: ``add_mailbox(smtp, display_name, time_zone?, password?)``,
+    directory: ``add_mailbox(smtp, display_name, time_zone?, password?, language?)``,
     ``add_service_account(login, password, impersonation?)``, ``grant_delegate(owner, delegate)``,
     ``revoke_delegate(owner, delegate)``, ``list_mailboxes()``, ``find_mailboxes(query)``, ``reset()``;
     calendars: ``create_appointment(mailbox, subject, start, end, ...)``, ``create_meeting(organizer, subject,
@@ -148,9 +148,14 @@ class Control:
     # -- directory ------------------------------------------------------------------------------------------
 
     def add_mailbox(
-        self, smtp: str, display_name: str, time_zone: str = "UTC", password: str | None = None
+        self,
+        smtp: str,
+        display_name: str,
+        time_zone: str = "UTC",
+        password: str | None = None,
+        language: str = "en",
     ) -> JsonDict:
-        return {"mailbox": to_json(self.world.add_mailbox(smtp, display_name, time_zone, password))}
+        return {"mailbox": to_json(self.world.add_mailbox(smtp, display_name, time_zone, password, language))}
 
     def add_service_account(self, login: str, password: str, impersonation: bool = True) -> JsonDict:
         account = self.world.add_service_account(login, password, impersonation)

@@ -186,8 +186,18 @@ class World:
 
     # -- directory ------------------------------------------------------------------------------------------
 
-    def add_mailbox(self, smtp: str, display_name: str, time_zone: str = "UTC", password: str | None = None) -> Mailbox:
-        """Create a mailbox with its folders. With ``password`` its user can log in (login = SMTP address)."""
+    def add_mailbox(
+        self,
+        smtp: str,
+        display_name: str,
+        time_zone: str = "UTC",
+        password: str | None = None,
+        language: str = "en",
+    ) -> Mailbox:
+        """Create a mailbox with its folders. With ``password`` its user can log in (login = SMTP address).
+
+        ``language`` is the user's Outlook language: cancellations they send are prefixed "Canceled: ",
+        "Abgesagt: ", "Отменено: "... accordingly."""
         key = _lower(smtp)
         if "@" not in key:
             raise InvalidRequest(f"not an SMTP address: {smtp!r}")
@@ -198,7 +208,7 @@ class World:
         with self.lock:
             if key in self._mailboxes:
                 raise InvalidRequest(f"mailbox {smtp} exists already")
-            mailbox = Mailbox(key, display_name, time_zone)
+            mailbox = Mailbox(key, display_name, time_zone, language=language)
             for distinguished, name, folder_class, parent in _FOLDERS:
                 folder_key = hashlib.sha1(f"{key}/{distinguished}".encode()).digest()[:16]
                 fid = ids.folder_id(key, folder_key)
@@ -939,7 +949,7 @@ class World:
             for smtp in before - set(after):
                 copy_record = self._by_uid(smtp, uid)
                 if copy_record is not None and not copy_record.item.is_organizer:
-                    rules.cancel_copy(copy_record.item)
+                    rules.cancel_copy(copy_record.item, rules.canceled_prefix(self._mailbox(record.mailbox).language))
                     self._modified(copy_record)
             for smtp in after:
                 copy_record = self._by_uid(smtp, uid)
@@ -1021,7 +1031,7 @@ class World:
             copies = self._attendee_copies(record)
             self._remove(record)
             for copy_record in copies:
-                rules.cancel_copy(copy_record.item)
+                rules.cancel_copy(copy_record.item, rules.canceled_prefix(self._mailbox(record.mailbox).language))
                 self._modified(copy_record)
 
     # -- change tracking ------------------------------------------------------------------------------------

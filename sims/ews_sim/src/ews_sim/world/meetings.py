@@ -34,6 +34,22 @@ from ews_sim.world.store import Record
 
 CANCELED_PREFIX = "Canceled: "
 
+#: The subject prefix of a cancellation, by the organizer's Outlook language (Exchange keeps the subject the
+#: organizer's client wrote).
+CANCELED_PREFIXES = {
+    "en": CANCELED_PREFIX,
+    "de": "Abgesagt: ",
+    "ru": "Отменено: ",
+    "fr": "Annulé : ",
+    "es": "Cancelado: ",
+}
+
+
+def canceled_prefix(language: str) -> str:
+    """The prefix for a language tag such as "de" or "ru-RU" (English for languages not listed)."""
+    return CANCELED_PREFIXES.get(language.lower().split("-")[0], CANCELED_PREFIX)
+
+
 #: Outlook's Global Object ID prefix; a UID made by Outlook starts with it.
 _OUTLOOK_UID_PREFIX = "040000008200E00074C5B7101A82E008"
 
@@ -166,10 +182,10 @@ def sync_copy(attendee: Record, organizer: Record, *, reset_response: bool) -> N
     attendee.exceptions = exceptions
 
 
-def cancel_copy(item: CalendarItem) -> None:
+def cancel_copy(item: CalendarItem, prefix: str = CANCELED_PREFIX) -> None:
     """What a cancellation does to an attendee's copy."""
     item.is_cancelled = True
-    if not item.subject.startswith(CANCELED_PREFIX):
-        item.subject = CANCELED_PREFIX + item.subject
+    if not item.subject.startswith(prefix):
+        item.subject = prefix + item.subject
     item.appointment_state |= APPOINTMENT_STATE_CANCELLED
     item.legacy_free_busy_status = LegacyFreeBusyStatus.FREE

@@ -129,6 +129,7 @@ class Mailbox:
     time_zone: str = "UTC"
     folders: dict[str, Folder] = field(default_factory=dict)  # by distinguished id
     delegates: set[str] = field(default_factory=set)  # SMTP addresses with Editor rights on the calendar
+    language: str = "en"  # the user's Outlook language: cancellations they send carry its subject prefix
 
     @property
     def calendar_folder_id(self) -> str:
