@@ -12,6 +12,7 @@ from ews_sim.world import (
     DayOfWeek,
     LegacyFreeBusyStatus,
     NumberedRecurrence,
+    OccurrenceCrossingBoundary,
     OccurrenceDeleted,
     Recurrence,
     ResponseType,
@@ -320,3 +321,14 @@ def test_cancellation_prefix_follows_the_organizer_language(world: World) -> Non
     world.update_meeting("greta@example.com", greta.uid, required=[])
     assert only(world, BOB).subject == "Отменено: Ревью"
     assert only(world, CAROL).subject == "Abgesagt: Planung"
+
+
+def test_an_occurrence_cannot_skip_over_or_land_on_the_day_of_another(world: World) -> None:
+    master = standup(world)  # Mondays 2, 9, 16, 23 March
+    for day in (2, 16, 17):
+        with pytest.raises(OccurrenceCrossingBoundary) as info:
+            world.update_occurrence(ALICE, master.uid, 2, start=datetime(2026, 3, day, 9))
+        assert info.value.response_code == "ErrorOccurrenceCrossingBoundary"
+    world.delete_occurrence(ALICE, master.uid, 3)  # deleted occurrences do not block
+    moved = world.update_occurrence(ALICE, master.uid, 2, start=datetime(2026, 3, 17, 9))
+    assert moved.start == utc("2026-03-17T08:00")

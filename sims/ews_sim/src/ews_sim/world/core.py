@@ -47,6 +47,7 @@ from ews_sim.world.errors import (
     MailboxUnavailable,
     NonExistentMailbox,
     NotRecurringMaster,
+    OccurrenceCrossingBoundary,
     OccurrenceDeleted,
     OccurrenceIndexOutOfRange,
     StreamingConnectionDropped,
@@ -67,7 +68,7 @@ from ews_sim.world.model import (
     ResponseType,
     clone,
 )
-from ews_sim.world.recurrence import Recurrence, zone
+from ews_sim.world.recurrence import Recurrence, to_local, zone
 from ews_sim.world.store import (
     EXCEPTION_FIELDS,
     Record,
@@ -699,6 +700,26 @@ class World:
             record.exceptions.pop(original_start, None)
             self._modified(record)
 
+    def _check_boundaries(self, record: Record, original_start: datetime, new_start: datetime) -> None:
+        """An occurrence must stay strictly between the days of its neighbours (ErrorOccurrenceCrossingBoundary)."""
+        tz = record.item.start_time_zone
+        previous: datetime | None = None
+        following: datetime | None = None
+        for occ in record.iter_occurrences():
+            if occ.start in record.deleted:
+                continue
+            effective = record.exceptions.get(occ.start, {}).get("start", occ.start)
+            if occ.start < original_start:
+                previous = effective
+            elif occ.start > original_start:
+                following = effective
+                break
+        day = to_local(new_start, tz).date()
+        if previous is not None and day <= to_local(previous, tz).date():
+            raise OccurrenceCrossingBoundary()
+        if following is not None and day >= to_local(following, tz).date():
+            raise OccurrenceCrossingBoundary()
+
     def _set_exception(self, record: Record, original_start: datetime, changes: dict[str, Any]) -> bool:
         """Merge ``changes`` into an occurrence's overrides; True if its time changed."""
         unknown = set(changes) - _OCCURRENCE_CHANGES
@@ -718,6 +739,8 @@ class World:
         if new_end < new_start:
             raise InvalidRequest("EndDate is earlier than StartDate")
         time_changed = (new_start, new_end) != (current_start, current_end)
+        if new_start != current_start:
+            self._check_boundaries(record, original_start, new_start)
         if new_start != occ.start or "start" in overrides:
             overrides["start"] = new_start
         if new_end != occ.end or "end" in overrides:

@@ -117,6 +117,16 @@ class NotRecurringMaster(EwsError):
     default_message = "The specified object was not found in the store."
 
 
+class OccurrenceCrossingBoundary(EwsError):
+    """An occurrence was moved onto or past the day of a neighbouring occurrence (Outlook refuses that too)."""
+
+    response_code = "ErrorOccurrenceCrossingBoundary"
+    default_message = (
+        "Cannot reschedule an occurrence of a recurring meeting if it skips over a later or earlier occurrence "
+        "of the same meeting, or lands on the same day as one."
+    )
+
+
 class InvalidRecurrence(EwsError):
     response_code = "ErrorInvalidRecurrence"
     default_message = "The recurrence pattern is invalid."
