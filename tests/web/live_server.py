@@ -50,8 +50,10 @@ def prepare_database(url: str, actions: Sequence[Action]) -> None:
 
 
 class LiveServer:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, free_failures: int = 50) -> None:
+        """``free_failures``: failed sign-ins from one address before the API's back-off starts."""
         self.database_url = database_url
+        self.free_failures = free_failures
         self.port = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -116,7 +118,7 @@ class LiveServer:
                     credentials=ServerCredentials.build([], API_SECRET, {}),
                     web_users={WEB_LOGIN: WEB_PASSWORD},
                     tokens=SessionTokens(derive_token_key(API_SECRET), limits.session_token_ttl),
-                    throttle=AuthThrottle(free_failures=50),
+                    throttle=AuthThrottle(free_failures=self.free_failures),
                     limits=limits,
                     version="0.1.0",
                 )

@@ -16,6 +16,8 @@ def sign_in(page: Page, server: LiveServer, fragment: str = "", password: str = 
     if password == WEB_PASSWORD:
         expect(page.locator("#app")).to_be_visible()
         expect(page.locator("#view .event").first).to_be_visible()
+    else:
+        expect(page.locator("#signin-submit")).to_be_enabled()  # the answer has come
 
 
 def time_range(start: str, end: str) -> str:

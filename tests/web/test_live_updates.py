@@ -6,7 +6,7 @@ from __future__ import annotations
 from live_server import LiveServer
 from pages import day_cell, event_in, sign_in, time_range
 from playwright.sync_api import Page, expect
-from world import ALICE, CONFERENCE_URL, occurrence, put, utc
+from world import ALICE, BOB, CONFERENCE_URL, occurrence, put, utc
 
 from tc_calendar.model import OccurrenceKey
 from tc_calendar.sync.actions import DropOccurrence
@@ -59,3 +59,18 @@ def test_a_lost_connection_shows_a_banner_and_resumes_with_the_changes_made_mean
 
     own_server.apply([put(ALICE, occurrence("after", "Planned after the restart", utc(20, 12)))])
     expect(event_in(day_cell(page, "2025-06-20"), "Planned after the restart")).to_have_count(1, timeout=5_000)
+
+
+def test_a_change_in_another_users_calendar_shows_only_when_that_user_is_picked(
+    page: Page, own_server: LiveServer
+) -> None:
+    sign_in(page, own_server)
+    own_server.apply([put(BOB, occurrence("bobs", "Bob's private review", utc(17, 9), organizer=BOB))])
+    own_server.apply([put(ALICE, occurrence("marker", "Alice's marker", utc(17, 10)))])
+    expect(event_in(day_cell(page, "2025-06-17"), "Alice's marker")).to_have_count(1, timeout=5_000)
+    expect(event_in(day_cell(page, "2025-06-17"), "Bob's private review")).to_have_count(0)
+    page.locator("#user").select_option(BOB)
+    expect(event_in(day_cell(page, "2025-06-17"), "Bob's private review")).to_have_count(1)
+    own_server.apply([put(BOB, occurrence("bobs2", "Bob's second review", utc(17, 12), organizer=BOB))])
+    expect(event_in(day_cell(page, "2025-06-17"), "Bob's second review")).to_have_count(1, timeout=5_000)
+    expect(event_in(day_cell(page, "2025-06-17"), "Alice's marker")).to_have_count(0)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from live_server import LiveServer
+from live_server import LiveServer, prepare_database
 from pages import sign_in
 from playwright.sync_api import Page, expect
-from world import ALICE, WEB_LOGIN
+from world import ALICE, WEB_LOGIN, seed_actions
 
 REFUSED_CALL = """async (url) => await new Promise((resolve) => {
   const ws = new WebSocket(url);
@@ -75,3 +76,37 @@ def test_the_page_is_served_with_a_strict_content_security_policy_and_only_its_o
     assert page.request.get(server.page_url + "__init__.py").status == 404
     root = page.request.get(server.page_url.replace("/calendar/", "/"), max_redirects=0)
     assert root.status == 307 and root.headers["location"].endswith("/calendar/")
+
+
+def test_after_repeated_wrong_passwords_the_page_says_when_to_try_again(page: Page, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'calendar.db'}"
+    prepare_database(url, seed_actions())
+    strict = LiveServer(url, free_failures=1).start()
+    try:
+        sign_in(page, strict, password="wrong once")
+        expect(page.locator("#signin-error")).to_have_text("Wrong login or password.")
+        wait = re.compile(r"Too many failed attempts\. Try again in \d+ s\.")
+        messages = []
+        for attempt in range(6):  # each failure blocks longer (1, 2, 4 s ...): soon one lands inside a block
+            sign_in(page, strict, password=f"wrong again {attempt}")
+            messages.append(page.locator("#signin-error").inner_text())
+            if wait.fullmatch(messages[-1]):
+                break
+        assert wait.fullmatch(messages[-1]), messages
+        expect(page.locator("#app")).to_be_hidden()
+    finally:
+        strict.stop()
+
+
+def test_a_session_the_api_no_longer_accepts_on_reconnect_returns_to_the_sign_in_form(
+    page: Page, own_server: LiveServer
+) -> None:
+    sign_in(page, own_server)
+    own_server.stop()
+    expect(page.get_by_role("status").filter(has_text="Connection lost")).to_be_visible(timeout=10_000)
+    page.evaluate("sessionStorage.setItem('tc-calendar.session', 'eyJzdWIiOiJ4In0.forged')")
+    own_server.start()
+    expect(page.locator("#signin-error")).to_have_text("Your session has ended. Please sign in again.", timeout=15_000)
+    expect(page.locator("#app")).to_be_hidden()
+    expect(page.locator(".event")).to_have_count(0)
+    expect(page.locator("#banner")).to_be_hidden()
