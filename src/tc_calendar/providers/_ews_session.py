@@ -1,13 +1,14 @@
 """Connections to one EWS endpoint: service accounts, authentication, TLS policy, impersonated mailboxes.
 
-exchangelib caches one ``Protocol`` (session pool) per (endpoint, credentials) and builds HTTP adapters from a
-class attribute, so TLS verification cannot be set per ``Configuration``. We install, once, an adapter class
-that looks the endpoint up in a small registry and applies that endpoint's policy (verify, CA bundle, or the
-explicit and loudly logged ``verifyTls: false``). Everything else is per instance.
+exchangelib keeps one ``Protocol`` (a pool of HTTP sessions) per (endpoint, credentials) and builds its sessions
+in ``raw_session``. We wrap that method on our protocol instance so that every session it creates carries the
+provider's TLS policy (``session.verify``: the system store, ``caBundle``, or the explicit and loudly logged
+``verifyTls: false``), without touching exchangelib's class-wide defaults.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Mapping
@@ -28,43 +29,63 @@ from exchangelib import (
     Version,
 )
 from exchangelib.folders import Calendar, Root
-from exchangelib.protocol import BaseProtocol
+from exchangelib.protocol import Protocol
 
 log = logging.getLogger(__name__)
 
 AuthMode = Literal["auto", "ntlm", "basic"]
 _AUTH_TYPES: Mapping[str, str | None] = {"auto": None, "ntlm": NTLM, "basic": BASIC}
 
-_tls_policies: dict[str, bool | str] = {}
-_tls_lock = threading.Lock()
+
+def tls_policy(endpoint: str, *, verify: bool, ca_bundle: str | None) -> bool | str:
+    """``requests``' ``verify`` value for ``endpoint``; turning verification off is logged as a warning."""
+    if not verify:
+        if endpoint.startswith("https:"):
+            log.warning(
+                "TLS certificate verification is OFF for %s (verifyTls: false): anyone on the network path can read "
+                "the service account's password and the calendars; set caBundle instead",
+                endpoint,
+            )
+        return False
+    return ca_bundle or True
 
 
-class _EndpointTlsAdapter(requests.adapters.HTTPAdapter):
-    """Applies the TLS policy registered for the request's endpoint; other URLs keep requests' default."""
+class _PolicyAdapter(requests.adapters.HTTPAdapter):
+    """Verifies certificates as the provider says, whatever ``REQUESTS_CA_BUNDLE`` says.
+
+    requests lets the environment's CA bundle override ``Session.verify``; the adapter is the last word.
+    """
+
+    def __init__(self, verify: bool | str, **kwargs: Any) -> None:
+        self._verify = verify
+        super().__init__(**kwargs)
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        url = str(request.url or "")
-        for prefix, verify in _tls_policies.items():
-            if url.startswith(prefix):
-                kwargs["verify"] = verify
-                break
+        kwargs["verify"] = self._verify
         return super().send(request, *args, **kwargs)
 
 
-def register_tls_policy(endpoint: str, *, verify: bool, ca_bundle: str | None) -> None:
-    """Remember how to verify ``endpoint``'s certificate; ``verify=False`` is logged as a warning every time."""
-    policy: bool | str = (ca_bundle or True) if verify else False
-    if not verify and endpoint.startswith("https:"):
-        log.warning(
-            "TLS certificate verification is OFF for %s (verifyTls: false): anyone on the network path can read "
-            "the service account's password and the calendars; set caBundle instead",
-            endpoint,
+def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
+    """Make every session ``protocol`` creates from now on verify certificates as ``verify`` says."""
+    make_session = type(protocol).raw_session
+    base = type(protocol).get_adapter()
+
+    def raw_session(prefix: str, *args: Any, **kwargs: Any) -> Any:
+        session = make_session(prefix, *args, **kwargs)
+        # Same pool settings as exchangelib's own adapter (one connection, no urllib3 retries).
+        adapter = _PolicyAdapter(
+            verify,
+            pool_connections=base._pool_connections,
+            pool_maxsize=base._pool_maxsize,
+            max_retries=0,
+            pool_block=base._pool_block,
         )
-    with _tls_lock:
-        _tls_policies[endpoint] = policy
-        if BaseProtocol.HTTP_ADAPTER_CLS is not _EndpointTlsAdapter:
-            # exchangelib reads this class attribute whenever it creates a session (BaseProtocol.get_adapter).
-            BaseProtocol.HTTP_ADAPTER_CLS = _EndpointTlsAdapter
+        session.mount(prefix, adapter)
+        return session
+
+    # exchangelib calls self.raw_session(...) (create_session) and protocol.raw_session(...) (auth detection);
+    # an instance attribute shadows the classmethod for both.
+    protocol.raw_session = raw_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,15 +139,16 @@ class ServiceAccount:
             max_connections=endpoint.max_concurrency,
             version=_version(endpoint.server_version),
         )
+        self.protocol = Protocol(config=self.config)
+        _apply_tls_policy(
+            self.protocol, tls_policy(endpoint.url, verify=endpoint.verify_tls, ca_bundle=endpoint.ca_bundle)
+        )
+        # Instance attributes shadow BaseProtocol's class defaults: HTTP timeout and exchangelib's internal wait.
+        self.protocol.TIMEOUT = endpoint.timeout_seconds
+        self.protocol.RETRY_WAIT = 1
         self._accounts: dict[str, Account] = {}
         self._calendars: dict[str, Calendar] = {}
         self._lock = threading.Lock()
-
-    def _tune_protocol(self, account: Account) -> None:
-        protocol = account.protocol
-        # Instance attributes shadow BaseProtocol's class defaults: HTTP timeout and exchangelib's internal wait.
-        protocol.TIMEOUT = self.endpoint.timeout_seconds
-        protocol.RETRY_WAIT = 1
 
     def account(self, mailbox: str) -> Account:
         """The impersonated account of ``mailbox`` (blocking on first use: the server version is negotiated)."""
@@ -141,7 +163,6 @@ class ServiceAccount:
             access_type=IMPERSONATION,
             default_timezone=UTC,
         )
-        self._tune_protocol(account)
         with self._lock:
             return self._accounts.setdefault(mailbox, account)
 
@@ -167,8 +188,8 @@ class ServiceAccount:
     def close(self) -> None:
         """Close the pooled HTTP sessions of this account's protocol."""
         with self._lock:
-            accounts = list(self._accounts.values())
             self._accounts.clear()
             self._calendars.clear()
-        if accounts:
-            accounts[0].protocol.close()
+        self.protocol.close()
+        with contextlib.suppress(KeyError):  # exchangelib caches protocols process-wide; a closed one must go
+            del Protocol[self.config]

@@ -39,7 +39,7 @@ from tc_calendar.engine.pool import BlockingPool
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import ews_mapping
 from tc_calendar.providers._ews_errors import map_error
-from tc_calendar.providers._ews_session import EndpointSettings, ServiceAccount, register_tls_policy
+from tc_calendar.providers._ews_session import EndpointSettings, ServiceAccount
 from tc_calendar.providers.base import (
     AuthError,
     ItemKind,
@@ -58,6 +58,8 @@ from tc_calendar.sync.window import SyncWindow
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_IN_SERIES = ("Occurrence", "Exception")
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 200
 """Exchange accepts up to 200 subscription ids in one GetStreamingEvents request."""
@@ -79,7 +81,6 @@ class EwsProvider:
     ) -> None:
         if not credentials:
             raise ValueError("an EWS provider needs at least one service account")
-        register_tls_policy(endpoint.url, verify=endpoint.verify_tls, ca_bundle=endpoint.ca_bundle)
         self.endpoint = endpoint
         self._accounts = [ServiceAccount(endpoint, login, password) for login, password in credentials]
         self._pools = [
@@ -155,39 +156,51 @@ class EwsProvider:
     async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
         """Singles and series of the window: a CalendarView for what is in it, then GetItem in chunks.
 
-        The CalendarView (ids, type and UID only) finds every single, occurrence and exception in the window.
-        Singles are fetched as they are; for a series we fetch its *master* (``RecurringMasterItemId`` of any of
-        its occurrences) with its modified occurrences, exactly as an incremental sync does when SyncFolderItems
-        reports the master. Both paths therefore give the sync core the same records, expand the series the same
-        way and file every occurrence under the master's item id, so a later deletion of the master (reported by
-        item id only) finds them, and a window resync of an unchanged series writes nothing.
+        The CalendarView (ids and item type only: FindItem cannot return UIDs, exchangelib treats them as a
+        GetItem field) finds every single, occurrence and exception in the window. Singles are fetched as they
+        are. For a series we fetch its *master* with its modified occurrences, exactly as an incremental sync does
+        when SyncFolderItems reports the master: first the master ids of the occurrences (GetItem with
+        ``RecurringMasterItemId``, ids only), then each master once. Both paths therefore give the sync core the
+        same records, expand series the same way and file every occurrence under the master's item id, so a later
+        deletion of the master (reported by item id only) finds them and a window resync of an unchanged series
+        writes nothing.
         """
         mailbox = normalize_email(mailbox)
         start, end = EWSDateTime.from_datetime(window.start), EWSDateTime.from_datetime(window.end)
 
-        def find(account: ServiceAccount) -> list[tuple[str, str, str, str]]:
+        def find(account: ServiceAccount) -> list[tuple[str, str, str]]:
             calendar = account.calendar(mailbox)
-            view = calendar.view(start=start, end=end).only("id", "changekey", "type", "uid")
-            return [(i.id, i.changekey, str(i.type or "Single"), str(i.uid or "")) for i in view]
+            view = calendar.view(start=start, end=end).only("id", "changekey", "type")
+            return [(i.id, i.changekey, str(i.type or "Single")) for i in view]
 
         found = await self._call(mailbox, "FindItem", find)
-        singles: list[tuple[str, str | None]] = []
-        series: dict[str, RecurringMasterItemId] = {}
-        for item_id, changekey, kind, uid in found:
-            if kind in ("Occurrence", "Exception"):
-                series.setdefault(uid or item_id, RecurringMasterItemId(id=item_id, changekey=changekey))
-            else:
-                singles.append((item_id, changekey))
+        singles = [(item_id, changekey) for item_id, changekey, kind in found if kind not in _IN_SERIES]
+        in_series = [RecurringMasterItemId(id=i, changekey=c) for i, c, kind in found if kind in _IN_SERIES]
         for chunk in _chunks(singles, self._fetch_chunk_size):
             for item in await self._fetch(mailbox, chunk):
                 if item.kind is not ItemKind.MASTER:
                     yield item
-        masters: dict[str, RemoteItem] = {}
-        for master_chunk in _chunks(list(series.values()), self._fetch_chunk_size):
-            for item in await self._fetch(mailbox, master_chunk):
-                masters.setdefault(item.item_id, item)
-        for item in await self._with_exceptions(mailbox, list(masters.values())):
+        master_ids: dict[str, tuple[str, str | None]] = {}
+        for chunk in _chunks(in_series, self._fetch_chunk_size):
+            for item_id, changekey in await self._fetch_ids(mailbox, chunk):
+                master_ids.setdefault(item_id, (item_id, changekey))
+        masters: list[RemoteItem] = []
+        for id_chunk in _chunks(list(master_ids.values()), self._fetch_chunk_size):
+            masters.extend(await self._fetch(mailbox, id_chunk))
+        for item in await self._with_exceptions(mailbox, masters):
             yield item
+
+    async def _fetch_ids(self, mailbox: str, ids: Sequence[Any]) -> list[tuple[str, str | None]]:
+        """GetItem returning only ids: resolves ``RecurringMasterItemId`` references to their masters."""
+
+        def get(account: ServiceAccount) -> list[tuple[str, str | None]]:
+            calendar = account.calendar(mailbox)
+            found = account.account(mailbox).fetch(
+                ids=list(ids), folder=calendar, only_fields=["changekey"], chunk_size=len(ids)
+            )
+            return [(item.id, item.changekey) for item in found if not isinstance(item, Exception)]
+
+        return await self._call(mailbox, "GetItem", get)
 
     async def _fetch(self, mailbox: str, ids: Sequence[Any]) -> list[RemoteItem]:
         """GetItem for one chunk; items that vanished meanwhile (ErrorItemNotFound per item) are left out."""
