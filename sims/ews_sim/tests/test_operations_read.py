@@ -75,29 +75,20 @@ def test_calendar_view_expands_series_and_reports_truncation(
 
 
 def test_calendar_view_root_folder_attributes(ews_server, ews_world: World) -> None:
+    from ews_harness import soap_call
+
     start = _tomorrow_at(9)
     for n in range(3):
         ews_world.create_appointment(ALICE, f"M{n}", start + timedelta(hours=n), start + timedelta(hours=n, minutes=30))
-    import http.client
-
-    from test_transport import _basic
-
-    body = f"""<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"
-      xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"
-      xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
-      <s:Header><t:RequestServerVersion Version="Exchange2016"/>
-        <t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{ALICE}</t:PrimarySmtpAddress>
-        </t:ConnectingSID></t:ExchangeImpersonation></s:Header>
-      <s:Body><m:FindItem Traversal="Shallow">
-        <m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>
-        <m:CalendarView MaxEntriesReturned="2" StartDate="{(start - timedelta(hours=1)).isoformat()}"
-                        EndDate="{(start + timedelta(days=1)).isoformat()}"/>
-        <m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds>
-      </m:FindItem></s:Body></s:Envelope>""".encode()
-    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
-    conn.request("POST", "/EWS/Exchange.asmx", body=body, headers={"Authorization": _basic()})
-    text = conn.getresponse().read().decode()
-    conn.close()
+    status, body = soap_call(
+        ews_server,
+        '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>'
+        f'<m:CalendarView MaxEntriesReturned="2" StartDate="{(start - timedelta(hours=1)).isoformat()}"'
+        f' EndDate="{(start + timedelta(days=1)).isoformat()}"/>'
+        '<m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>',
+    )
+    text = body.decode()
+    assert status == 200
     assert 'TotalItemsInView="3"' in text
     assert 'IncludesLastItemInRange="false"' in text
     assert text.count("<t:CalendarItem>") == 2

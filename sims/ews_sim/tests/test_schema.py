@@ -18,6 +18,8 @@ from ews_harness import ALICE, BOB
 from exchangelib import Account, Attendee, CalendarItem, EWSDateTime, EWSTimeZone, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.recurrence import Recurrence, WeeklyPattern
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 import ews_sim
@@ -160,3 +162,54 @@ def test_exchange_2007_shaped_responses_validate(
     )
     assert status == 200 and b"ErrorInvalidIdMalformed" in body
     assert _validate(schema, body) == "ConvertIdResponse"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    subject=st.text(max_size=40),
+    location=st.text(max_size=20),
+    body=st.text(max_size=60),
+    all_day=st.booleans(),
+    zone=st.sampled_from(["Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Lord_Howe"]),
+    hours=st.integers(min_value=-200, max_value=2000),
+)
+def test_any_item_serialises_schema_valid(
+    schema: xmlschema.XMLSchema,
+    ews_server: EwsSimulator,
+    ews_world: World,
+    subject: str,
+    location: str,
+    body: str,
+    all_day: bool,
+    zone: str,
+    hours: int,
+) -> None:
+    from datetime import UTC, datetime
+
+    from ews_harness import soap_call
+
+    from ews_sim.soap import xml_safe
+
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=hours)
+    if all_day:
+        start = start.replace(hour=0)
+    item = ews_world.create_meeting(
+        ALICE,
+        subject,
+        start,
+        start + timedelta(days=1 if all_day else 1 / 24),
+        required=[BOB],
+        location=location,
+        body=body,
+        all_day=all_day,
+        time_zone=zone,
+    )
+    status, response = soap_call(
+        ews_server,
+        "<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape></m:ItemShape>"
+        f'<m:ItemIds><t:ItemId Id="{item.item_id}"/></m:ItemIds></m:GetItem>',
+    )
+    assert status == 200
+    assert _validate(schema, response) == "GetItemResponse"
+    got = etree.fromstring(response).find(".//{*}CalendarItem/{*}Subject")
+    assert got is not None and (got.text or "") == xml_safe(item.subject)

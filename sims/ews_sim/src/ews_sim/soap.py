@@ -9,6 +9,7 @@ whole-request SOAP faults (:class:`SoapFault`, sent with HTTP 500).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -50,6 +51,14 @@ KNOWN_REQUEST_VERSIONS = frozenset(
         "V2017_07_11",
     }
 )
+
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (control characters a mailbox may still hold)."""
+    return _XML_INVALID.sub("", text)
+
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
 

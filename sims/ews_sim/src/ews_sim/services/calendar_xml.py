@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from ews_sim import timezones
-from ews_sim.soap import EwsError, children
+from ews_sim.soap import EwsError, children, xml_safe
 from ews_sim.world import recurrence as rec
 from ews_sim.world.model import Attendee, CalendarItem, CalendarItemType, EmailAddress, OccurrenceInfo
 from ews_sim.xml_names import local_name, t
@@ -230,7 +230,7 @@ def _text(tag: str, value: object) -> etree._Element:
     elif isinstance(value, datetime):
         elem.text = ews_datetime(value)
     else:
-        elem.text = str(value)
+        elem.text = xml_safe(str(value))
     return elem
 
 
@@ -238,8 +238,8 @@ def mailbox_element(tag: str, address: EmailAddress) -> etree._Element:
     """``<t:Mailbox>`` (EmailAddressType) wrapped in ``tag`` when tag is not "Mailbox"."""
     mbox = etree.Element(t("Mailbox"))
     if address.name:
-        etree.SubElement(mbox, t("Name")).text = address.name
-    etree.SubElement(mbox, t("EmailAddress")).text = address.email_address
+        etree.SubElement(mbox, t("Name")).text = xml_safe(address.name)
+    etree.SubElement(mbox, t("EmailAddress")).text = xml_safe(address.email_address)
     etree.SubElement(mbox, t("RoutingType")).text = address.routing_type
     etree.SubElement(mbox, t("MailboxType")).text = address.mailbox_type
     if tag == "Mailbox":
@@ -368,7 +368,7 @@ def _ext_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return ews_datetime(value)
-    return str(value)
+    return xml_safe(str(value))
 
 
 def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | None]]:
@@ -383,7 +383,7 @@ def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | No
             return None
         elem = etree.Element(t("Categories"))
         for c in item.categories:
-            etree.SubElement(elem, t("String")).text = c
+            etree.SubElement(elem, t("String")).text = xml_safe(c)
         return elem
 
     def body() -> etree._Element:
