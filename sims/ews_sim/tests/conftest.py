@@ -17,7 +17,7 @@ from ews_harness import exchangelib_account, make_world
 from exchangelib import Account
 
 from ews_sim.server import EwsSimulator
-from ews_sim.services.context import ServerSettings
+from ews_sim.testing import running
 from ews_sim.world import World
 
 
@@ -26,13 +26,9 @@ def ews_world() -> World:
     return make_world()
 
 
-#: Streaming calls in tests: a ConnectionTimeout "minute" lasts one second, keep-alives every 0.3 s.
-FAST_STREAMING = ServerSettings(streaming_keepalive_seconds=0.3, connection_timeout_unit_seconds=1.0)
-
-
 @pytest.fixture
 def ews_server(ews_world: World) -> Iterator[EwsSimulator]:
-    with EwsSimulator(ews_world, host="127.0.0.1", port=0, settings=FAST_STREAMING) as sim:
+    with running(ews_world) as sim:  # 127.0.0.1, port 0, FAST_STREAMING
         yield sim
 
 

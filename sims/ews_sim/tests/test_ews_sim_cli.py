@@ -79,3 +79,18 @@ def test_demo_scenario_is_the_default() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_running_helper_serves_a_scenario_in_process() -> None:
+    from ews_sim.testing import running
+
+    with running(scenario=SCENARIO) as sim:
+        config = Configuration(
+            service_endpoint=sim.url,
+            credentials=Credentials("svc-cli", "Cli!pass1"),
+            auth_type=BASIC,
+            retry_policy=FailFast(),
+        )
+        account = Account("dora@cli.example", config=config, autodiscover=False, access_type=IMPERSONATION)
+        assert [i.subject for i in account.calendar.all()] == ["CLI check"]
+        account.protocol.close()
