@@ -8,6 +8,8 @@ import pytest
 
 from ews_sim.world import (
     AccessDenied,
+    CalendarDurationIsTooLong,
+    CalendarEndDateIsEarlierThanStartDate,
     DailyPattern,
     FolderNotFound,
     ImpersonateUserDenied,
@@ -190,3 +192,15 @@ def test_reset_forgets_everything_and_invalidates_old_tokens(world: World) -> No
     world.add_mailbox(ALICE, "Alice", "Europe/Berlin")
     with pytest.raises(InvalidSyncStateData):
         world.sync_folder_items(folder, state)
+
+
+def test_times_exchange_refuses(world: World) -> None:
+    with pytest.raises(CalendarEndDateIsEarlierThanStartDate) as backwards:
+        world.create_appointment(ALICE, "x", NOW, NOW - timedelta(minutes=1))
+    assert backwards.value.response_code == "ErrorCalendarEndDateIsEarlierThanStartDate"
+    daily = Recurrence(DailyPattern(), NumberedRecurrence(date(2026, 3, 2), 3))
+    with pytest.raises(CalendarDurationIsTooLong) as too_long:
+        world.create_appointment(ALICE, "x", NOW, NOW + timedelta(hours=25), recurrence=daily)
+    assert too_long.value.response_code == "ErrorCalendarDurationIsTooLong"
+    whole_days = world.create_appointment(ALICE, "x", NOW, NOW, all_day=True, recurrence=daily)
+    assert whole_days.end - whole_days.start == timedelta(days=1)

@@ -18,6 +18,8 @@ from ews_sim.world.control import Control, UnknownCommand
 from ews_sim.world.core import SimClock, World, utc_now
 from ews_sim.world.errors import (
     AccessDenied,
+    CalendarDurationIsTooLong,
+    CalendarEndDateIsEarlierThanStartDate,
     EwsError,
     ExpiredSubscription,
     FolderNotFound,
@@ -85,6 +87,8 @@ __all__ = [
     "Attendee",
     "Body",
     "BodyType",
+    "CalendarDurationIsTooLong",
+    "CalendarEndDateIsEarlierThanStartDate",
     "CalendarItem",
     "CalendarItemType",
     "ChangeKind",

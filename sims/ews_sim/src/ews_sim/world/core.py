@@ -38,6 +38,7 @@ from ews_sim.world.changes import (
 )
 from ews_sim.world.errors import (
     AccessDenied,
+    CalendarEndDateIsEarlierThanStartDate,
     FolderNotFound,
     ImpersonateUserDenied,
     InvalidIdMalformed,
@@ -737,7 +738,7 @@ class World:
         new_start = instant(changes["start"], tz) if "start" in changes else current_start
         new_end = instant(changes["end"], tz) if "end" in changes else new_start + (current_end - current_start)
         if new_end < new_start:
-            raise InvalidRequest("EndDate is earlier than StartDate")
+            raise CalendarEndDateIsEarlierThanStartDate()
         time_changed = (new_start, new_end) != (current_start, current_end)
         if new_start != current_start:
             self._check_boundaries(record, original_start, new_start)

@@ -149,3 +149,15 @@ class HttpFault(WorldError):
 
 class StreamingConnectionDropped(WorldError):
     """Raised from :meth:`World.wait_for_events` when a fault asks to drop streaming connections."""
+
+
+class CalendarEndDateIsEarlierThanStartDate(InvalidRequest):
+    response_code = "ErrorCalendarEndDateIsEarlierThanStartDate"
+    default_message = "EndDate is earlier than StartDate"
+
+
+class CalendarDurationIsTooLong(InvalidRequest):
+    """A series whose occurrences would overlap: the duration exceeds the time between two occurrences."""
+
+    response_code = "ErrorCalendarDurationIsTooLong"
+    default_message = "The duration of the calendar item is longer than its recurrence interval."

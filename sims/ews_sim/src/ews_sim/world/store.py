@@ -7,13 +7,14 @@ as it does in Exchange. Occurrence and exception views are built on demand from 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from ews_sim.world import ids
-from ews_sim.world.errors import InvalidRequest
+from ews_sim.world.errors import CalendarDurationIsTooLong, CalendarEndDateIsEarlierThanStartDate, InvalidRequest
 from ews_sim.world.model import CalendarItem, CalendarItemType, DeletedOccurrenceInfo, OccurrenceInfo, clone
 from ews_sim.world.recurrence import (
     NoEndRecurrence,
@@ -200,7 +201,7 @@ def normalise_times(
     zone(time_zone)  # validates the name
     start_utc, end_utc = instant(start, time_zone), instant(end, time_zone)
     if end_utc < start_utc:
-        raise InvalidRequest("EndDate is earlier than StartDate")
+        raise CalendarEndDateIsEarlierThanStartDate()
     local_start, local_end = to_local(start_utc, time_zone), to_local(end_utc, time_zone)
     if all_day:
         day_start = datetime.combine(local_start.date(), time())
@@ -213,6 +214,10 @@ def normalise_times(
         if first is None:
             raise InvalidRequest("The recurrence has no occurrences.")
         duration = local_end - local_start
+        days = list(itertools.islice(local_dates(recurrence), 60))
+        gaps = [timedelta(days=(b - a).days) for a, b in itertools.pairwise(days)]
+        if gaps and duration > min(gaps):
+            raise CalendarDurationIsTooLong()
         local_start = datetime.combine(first, local_start.time())
         local_end = local_start + duration
     return to_utc(local_start, time_zone), to_utc(local_end, time_zone)
