@@ -1,0 +1,117 @@
+"""The page against the demo world (``tc_calendar demo``): the whole product, from the Exchange simulator
+through the sync engine and the store to the browser, with a change made in Exchange arriving live."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pages import event_in
+from playwright.sync_api import Browser, expect
+from world import BROWSER_ZONE
+
+from conftest import ARTIFACTS
+
+pytest.importorskip("ews_sim", reason="the demo needs the simulators (scripts/demo installs them)")
+pytest.importorskip("tcs_sim", reason="the demo needs the simulators (scripts/demo installs them)")
+
+from tc_calendar.demo import WEB_LOGIN, RunningDemo, running_demo
+
+SOPHIE = "sophie.mueller@nordwind.example"
+
+
+class DemoThread:
+    """``running_demo`` on its own event loop in a thread, until ``stop``; ``act`` makes the next change."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.demo: RunningDemo | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), name="web-test-demo", daemon=True)
+
+    def start(self) -> DemoThread:
+        self._thread.start()
+        if not self._ready.wait(120) or self.demo is None:
+            raise RuntimeError(f"the demo did not start: {self._error!r}")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(60)
+
+    def act(self) -> str:
+        """The demo's next change in Exchange (the first one books a TrueConf meeting a minute from now)."""
+        assert self._loop is not None and self.demo is not None
+        life = self.demo.life
+        return asyncio.run_coroutine_threadsafe(asyncio.to_thread(life.act), self._loop).result(30)
+
+    async def _main(self) -> None:
+        try:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            async with running_demo(self.directory, port=0, pace=3600, say=lambda _: None) as demo:
+                await demo.connector.sync.wait_synced(within=90)
+                self.demo = demo
+                self._ready.set()
+                await self._stop.wait()
+        except BaseException as error:
+            self._error = error
+            raise
+        finally:
+            self._ready.set()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoThread]:
+    running = DemoThread(tmp_path_factory.mktemp("demo") / "demo").start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def test_in_the_demo_world_a_user_sees_the_standups_and_a_meeting_booked_in_exchange_appears_live(
+    browser: Browser, demo: DemoThread
+) -> None:
+    assert demo.demo is not None
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, timezone_id=BROWSER_ZONE)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{demo.demo.page_url}#user={SOPHIE}&view=week")
+        page.get_by_label("Login").fill(WEB_LOGIN)
+        page.get_by_label("Password").fill(demo.demo.world.web_password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#user")).to_have_value(SOPHIE)
+        expect(page.locator("#user option")).to_have_count(len(demo.demo.world.mailboxes))
+
+        page.get_by_role("button", name="Month", exact=True).click()
+        standups = page.locator("#view .event").filter(has=page.locator(".event-title", has_text="Engineering standup"))
+        expect(standups.first).to_be_visible()
+        expect(standups.first.get_by_role("img", name=re.compile("^Recurring"))).to_be_visible()
+
+        page.get_by_role("button", name="Week", exact=True).click()
+        announced = demo.act()
+        assert "Quick sync #1" in announced
+        quick_sync = event_in(page.locator("#view"), "Quick sync #1")
+        expect(quick_sync).to_have_count(1, timeout=30_000)
+        join: Any = quick_sync.get_by_role("link", name="Join Quick sync #1")
+        expect(join).to_have_attribute("href", re.compile(r"/c/quick_sync_1$"))
+        quick_sync.locator(".event-open").click()
+        expect(page.locator('#details [data-field="my-response"] dd')).to_have_text("No response")
+        expect(page.locator("#details .participant")).to_have_count(4)  # Anna organizes; Lukas, Sophie, Paul
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo_world.png"), full_page=True)
+        context.close()
+    assert not errors, errors
