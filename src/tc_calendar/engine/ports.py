@@ -7,10 +7,10 @@ run against the real store while the shape of each dependency stays visible in o
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
-from tc_calendar.model import Change, Occurrence, OccurrenceKey, Response
+from tc_calendar.model import Change, OccurrenceKey
 from tc_calendar.providers.base import RemoteItem, SyncBatch
 from tc_calendar.store.records import ConfiguredMailbox, MailboxCheckpoint, MailboxState, MailboxStatus
 from tc_calendar.sync.actions import Action
@@ -26,11 +26,9 @@ class SyncStore(Protocol):
 
     async def apply(self, actions: Sequence[Action]) -> list[Change]: ...
 
-    async def known_keys(self, mailbox: str) -> dict[OccurrenceKey, str]: ...
-
-    async def item_ids(self, mailbox: str) -> dict[OccurrenceKey, str]: ...
-
-    async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]: ...
+    async def stored_views(self, mailbox: str) -> dict[OccurrenceKey, StoredView]:
+        """What the store holds for each occurrence in ``mailbox``'s view, as the diff compares it."""
+        ...
 
     async def load_checkpoint(self, mailbox: str) -> MailboxCheckpoint | None: ...
 
@@ -68,34 +66,6 @@ class SyncPlanner(Protocol):
         stored: Mapping[OccurrenceKey, StoredView],
         window: SyncWindow,
     ) -> list[Action]: ...
-
-
-async def load_stored_views(store: SyncStore, mailbox: str) -> dict[OccurrenceKey, StoredView]:
-    """What the store holds for each occurrence in ``mailbox``'s view, as the diff compares it.
-
-    Uses ``store.stored_views`` when the store offers it (one query); otherwise composes it from the reads the
-    store has: own-copy hashes, item ids, and the user's view for the answer and whether the copy is the
-    organizer's.
-    """
-    direct = getattr(store, "stored_views", None)
-    if direct is not None:
-        views: dict[OccurrenceKey, StoredView] = await direct(mailbox)
-        return views
-    hashes = await store.known_keys(mailbox)
-    if not hashes:
-        return {}
-    items = await store.item_ids(mailbox)
-    view = await store.load_view(mailbox, _EVER[0], _EVER[1])
-    seen = {occurrence.key: (occurrence, response) for occurrence, response in view}
-    out: dict[OccurrenceKey, StoredView] = {}
-    for key, digest in hashes.items():
-        occurrence, response = seen.get(key, (None, Response.NO_RESPONSE))
-        organizer = occurrence.organizer.email if occurrence is not None and occurrence.organizer else None
-        out[key] = StoredView(items.get(key, ""), digest, response, organizer == mailbox)
-    return out
-
-
-_EVER = (datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
 
 
 Clock = Callable[[], datetime]

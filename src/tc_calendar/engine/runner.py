@@ -34,7 +34,7 @@ from datetime import datetime
 
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
 from tc_calendar.engine.mailboxes import pick_credential
-from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore, load_stored_views
+from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.providers.base import (
@@ -261,7 +261,7 @@ class MailboxWorker:
                 sync_state = await self._latest_sync_state(None)
             items = [item async for item in self.provider.initial_items(self.email, window)]
         admitted = await self._admit(items)
-        stored = await load_stored_views(self.context.store, self.email)
+        stored = await self.context.store.stored_views(self.email)
         actions = self.context.planner.full(self.email, admitted, stored, window, sync_state)
         changes = await self.context.commit(actions, pending_since)
         self._checkpoint = _Checkpoint(sync_state, window)
@@ -301,7 +301,7 @@ class MailboxWorker:
                 )
             actions: list[Action] = []
             if batch.items or batch.deleted_item_ids:
-                stored = await load_stored_views(self.context.store, self.email)
+                stored = await self.context.store.stored_views(self.email)
                 actions = self.context.planner.incremental(self.email, batch, stored, window)
             elif batch.sync_state != sync_state:
                 actions = [SaveCheckpoint(self.email, batch.sync_state, window.start, window.end)]
