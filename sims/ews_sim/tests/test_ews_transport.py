@@ -170,3 +170,59 @@ def test_https_certificate_verifies_against_its_own_file(https_server: EwsSimula
     resp.read()
     assert resp.status == 200
     conn.close()
+
+
+def _negotiate_handshake(conn: http.client.HTTPConnection, scheme: str, protocol: str, password: str) -> int:
+    """Run an NTLM handshake (raw, or SPNEGO-wrapped for Negotiate) on one connection; return the final status."""
+    import spnego
+
+    client = spnego.client(f"EXAMPLE\\{SERVICE_LOGIN}", password, hostname="127.0.0.1", protocol=protocol)
+    token = client.step()
+    resp = _post(conn, GET_CALENDAR, f"{scheme} {base64.b64encode(token or b'').decode()}")
+    resp.read()
+    assert resp.status == 401
+    challenge = resp.headers["WWW-Authenticate"]
+    assert challenge.startswith(f"{scheme} ")
+    token = client.step(base64.b64decode(challenge.split(" ", 1)[1]))
+    resp = _post(conn, GET_CALENDAR, f"{scheme} {base64.b64encode(token or b'').decode()}")
+    resp.read()
+    return resp.status
+
+
+@pytest.mark.parametrize(("scheme", "protocol"), [("NTLM", "ntlm"), ("Negotiate", "negotiate")])
+def test_ntlm_and_negotiate_authenticate_the_connection(ews_server: EwsSimulator, scheme: str, protocol: str) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    assert _negotiate_handshake(conn, scheme, protocol, SERVICE_PASSWORD) == 200
+    # The connection stays authenticated: the next request needs no Authorization header.
+    resp = _post(conn, GET_CALENDAR, None)
+    resp.read()
+    assert resp.status == 200
+    conn.close()
+    # A new connection starts unauthenticated.
+    other = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    resp = _post(other, GET_CALENDAR, None)
+    resp.read()
+    assert resp.status == 401
+    other.close()
+
+
+def test_ntlm_bad_password_on_raw_handshake(ews_server: EwsSimulator) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    assert _negotiate_handshake(conn, "NTLM", "ntlm", "wrong") == 401
+    conn.close()
+
+
+def test_chunked_request_body(ews_server: EwsSimulator) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    chunks = iter([GET_CALENDAR[:100], GET_CALENDAR[100:]])
+    conn.request(
+        "POST",
+        "/EWS/Exchange.asmx",
+        body=chunks,
+        headers={"Authorization": _basic(), "Content-Type": "text/xml", "Transfer-Encoding": "chunked"},
+        encode_chunked=True,
+    )
+    resp = conn.getresponse()
+    assert resp.status == 200
+    assert b"CalendarFolder" in resp.read()
+    conn.close()
