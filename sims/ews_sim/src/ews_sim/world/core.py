@@ -153,8 +153,10 @@ def _lower(smtp: str) -> str:
 class World:
     """A simulated Exchange organisation."""
 
-    def __init__(self, clock: Clock = utc_now) -> None:
-        self.clock = clock
+    def __init__(self, clock: Clock | None = None) -> None:
+        """``clock`` gives "now" (aware); by default a :class:`SimClock` on real time, so the control API can
+        move time forward (subscription expiry, temporary faults) even in a running server."""
+        self.clock: Clock = clock if clock is not None else SimClock()
         self.gate = Gate()
         self.lock = threading.RLock()
         self._cond = threading.Condition(self.lock)
