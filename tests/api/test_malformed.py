@@ -189,3 +189,42 @@ async def fuzz_api(api_store: Store) -> Any:
             await asyncio.sleep(0.02)
         assert not harness.app.state.api.connections  # nothing left behind per connection
         assert harness.app.state.api.slots.count("127.0.0.1") == 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(frames, min_size=1, max_size=4))
+async def test_random_frames_before_authentication_are_refused_and_never_take_the_server_down(
+    impatient_api: Harness, batch: list[str | bytes]
+) -> None:
+    ws = await connect(impatient_api.url, compression=None)
+    try:
+        for frame in batch:
+            await ws.send(frame)
+        while True:  # errors for what is not a request, then the close for the first call
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            for item in message if isinstance(message, list) else [message]:
+                assert item["error"]["code"] in KNOWN_CODES
+    except ConnectionClosed:
+        pass
+    finally:
+        await ws.close()
+    assert ws.close_code is not None and 4000 <= ws.close_code < 5000  # refused, at the latest by the auth timeout
+    await still_up(impatient_api.url)
+
+
+@pytest.fixture
+async def impatient_api(api_store: Store) -> Any:
+    """A server that gives a peer 0.2 s to authenticate, so each silent example ends quickly."""
+    limits = ApiLimits(rate_per_second=100_000, rate_burst=100_000, auth_timeout=0.2)
+    async with running_api(api_store, limits=limits) as harness:
+        yield harness
+
+
+async def test_a_call_can_time_out_on_the_client_side(api: Harness) -> None:
+    from tc_calendar.api.client import ApiClient
+
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0):
+                await client.call("server.info")
+        assert (await client.call("users.list")) == {"users": []}  # the late answer went nowhere

@@ -197,6 +197,8 @@ class ApiClient:
         await self.ws.send(text)
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """Call ``method``; raises :class:`RpcError` for an error answer, :class:`Disconnected` if the connection
+        closes first. Bound the wait with ``asyncio.timeout``: a cancelled call's late answer is ignored."""
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
@@ -206,7 +208,10 @@ class ApiClient:
         except ConnectionClosed:
             self._pending.pop(request_id, None)
             raise self.disconnected() from None
-        return await future
+        try:
+            return await future
+        finally:
+            self._pending.pop(request_id, None)
 
     async def authenticate(self, auth: Auth) -> dict[str, Any]:
         result: dict[str, Any]
