@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -269,7 +270,7 @@ async def test_without_auto_sync_only_events_changed_after_the_first_start_are_s
         **{**{f: getattr(box.items[old], f) for f in box.items[old].__dataclass_fields__},
            "last_modified": NOW - timedelta(days=30)}
     )
-    options = SyncOptions(**{**{f: getattr(FAST, f) for f in FAST.__dataclass_fields__}, "auto_sync": False})
+    options = replace(FAST, auto_sync=False)
     service = harness.build([ALICE], options=options)
     await service.start()
     await service.wait_synced(within=5)
@@ -283,3 +284,67 @@ async def test_without_auto_sync_only_events_changed_after_the_first_start_are_s
         return await harness.titles(ALICE) == ["Old, moved", "New"]
 
     await eventually(arrived)
+
+
+async def test_a_mailbox_registered_on_demand_elsewhere_is_picked_up(harness: Harness) -> None:
+    harness.provider.meeting(BOB, "Review", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    options = replace(FAST, roster_refresh_interval=0.1)
+    service = harness.build([ALICE], options=options)
+    harness.provider.mailboxes.setdefault(ALICE, harness.provider.mailboxes[BOB].__class__())
+    await service.start()
+
+    await harness.store.register_on_demand_mailbox(BOB)  # what the API's registry does
+
+    async def synced() -> bool:
+        return await harness.titles(BOB) == ["Review"]
+
+    await eventually(synced)
+
+
+async def test_a_user_removed_from_the_configuration_no_longer_shows_stale_events(store: Store) -> None:
+    provider = FakeProvider()
+    provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    provider.meeting(BOB, "Review", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    first = Harness(store, provider)
+    service = first.build([ALICE, BOB])
+    await service.start()
+    await service.wait_synced(within=5)
+    await service.stop(grace_seconds=2)
+
+    second = Harness(store, provider)
+    service = second.build([ALICE])
+    await service.start()
+    try:
+        await service.wait_synced(within=5)
+        assert await second.titles(BOB) == []
+        assert await second.titles(ALICE) == ["Standup"]
+        assert await second.state(BOB) is MailboxState.DISABLED
+        checkpoint = await store.load_checkpoint(BOB)
+        assert checkpoint is not None and checkpoint.sync_state is None
+    finally:
+        await service.stop(grace_seconds=2)
+
+
+async def test_the_window_slides_with_the_days(harness: Harness) -> None:
+    now = [NOW]
+    soon = harness.provider.meeting(ALICE, "Soon", NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1))
+    harness.provider.meeting(ALICE, "Far ahead", NOW + timedelta(days=100), NOW + timedelta(days=100, hours=1))
+    service = SyncService(
+        harness.store, [harness.provider], [[ALICE]], planner=DiffPlanner(),
+        options=replace(FAST, backward_months=1, forward_months=2),
+        clock=lambda: now[0],
+    )  # fmt: skip
+    harness.service = service
+    await service.start()
+    await service.wait_synced(within=5)
+    assert await harness.titles(ALICE) == ["Soon"]
+    assert soon
+
+    now[0] = NOW + timedelta(days=45)
+    service.trigger(ALICE)
+
+    async def slid() -> bool:
+        view = await harness.store.load_view(ALICE, NOW - timedelta(days=365), NOW + timedelta(days=365))
+        return [o.title for o, _ in view] == ["Far ahead"]
+
+    await eventually(slid)

@@ -76,6 +76,8 @@ class SyncOptions:
     """Window slides are spread over this many seconds after midnight UTC, so mailboxes do not all resync at once."""
     max_window_syncs: int = 8
     """Window syncs running at once per provider (initial syncs of many mailboxes queue in priority order)."""
+    roster_refresh_interval: float = 30.0
+    """Seconds between looks at the store for mailboxes requested on demand elsewhere (the API, another node)."""
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ class SyncService:
         self._streaming: dict[str, bool] = {}
         self._lock = asyncio.Lock()
         self._started = False
+        self._refresher: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(
@@ -96,17 +98,11 @@ class SyncService:
             EwsProvider.from_settings(entry, metrics=metrics, **(provider_options or {}))
             for entry in settings.calendar_providers
         ]
-        base = options or SyncOptions()
-        options = SyncOptions(
+        options = dataclasses.replace(
+            options or SyncOptions(),
             auto_sync=settings.cache.auto_sync,
             backward_months=settings.cache.backward,
             forward_months=settings.cache.forward,
-            poll_interval=base.poll_interval,
-            fallback_poll_interval=base.fallback_poll_interval,
-            transient_retry=base.transient_retry,
-            error_retry=base.error_retry,
-            slide_spread=base.slide_spread,
-            max_window_syncs=base.max_window_syncs,
         )
         return cls(
             store,
@@ -130,22 +126,64 @@ class SyncService:
         await self._store.register_config_mailboxes(
             [ConfiguredMailbox(email, provider) for provider, users in enumerate(self._configured) for email in users]
         )
+        statuses = await self._store.list_mailboxes()
         on_demand = [
-            status.email
-            for status in await self._store.list_mailboxes()
-            if status.origin is MailboxOrigin.ON_DEMAND and status.state is not MailboxState.DISABLED
+            s.email for s in statuses if s.origin is MailboxOrigin.ON_DEMAND and s.state is not MailboxState.DISABLED
         ]
         self._roster = MailboxRoster(self._configured, self._account_limit, on_demand)
         for provider in self._providers:
             self._hubs.append(NotificationHub(provider, self._on_notification, self._on_health))
         await self._reconcile()
+        await self._clear_unsynced(await self._store.list_mailboxes())
         await self._publish_states()
+        self._refresher = asyncio.create_task(self._refresh_roster(), name="sync:roster")
+
+    async def _refresh_roster(self) -> None:
+        """Pick up mailboxes registered on demand by the API (or another node) without telling us directly."""
+        while not self._context.stopping.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._context.stopping.wait(), self._context.options.roster_refresh_interval)
+            if self._context.stopping.is_set():
+                return
+            try:
+                statuses = await self._store.list_mailboxes()
+                new = [
+                    s.email
+                    for s in statuses
+                    if s.origin is MailboxOrigin.ON_DEMAND
+                    and s.state is not MailboxState.DISABLED
+                    and self._roster.get(s.email) is None
+                ]
+                for email in new:
+                    self._roster.request(email)
+                if new:
+                    await self._reconcile()
+                    await self._publish_states()
+            except Exception:
+                log.exception("looking for mailboxes requested on demand failed; trying again later")
+
+    async def _clear_unsynced(self, statuses: Sequence[MailboxStatus]) -> None:
+        """Remove from the views what mailboxes no longer synchronized still show (removed from ``users``, or
+        over the limit): their copies would go stale, and a stale meeting is worse than none."""
+        for status in statuses:
+            if status.state not in (MailboxState.DISABLED, MailboxState.OVER_LIMIT) or status.event_count == 0:
+                continue
+            stored = await self._store.stored_views(status.email)
+            # The plan ends with a checkpoint without SyncState: if the mailbox comes back, it starts over with a
+            # window sync instead of resuming from a state whose changes are no longer in the store.
+            actions = self._context.planner.full(status.email, [], stored, self._context.window(), None)
+            changes = await self._context.commit(actions, None)
+            log.info("%s is no longer synchronized (%s): %d changes", status.email, status.state.value, len(changes))
 
     async def stop(self, grace_seconds: float = 30.0) -> None:
         """Stop gracefully: no new cycles start, running store transactions finish, then connections close."""
         if not self._started:
             return
         self._context.stopping.set()
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
         for hub in self._hubs:
             await hub.close()
         tasks = list(self._tasks.values())
@@ -229,6 +267,10 @@ class SyncService:
             await self._reconcile()
             await self._publish_states()
         return "queued"
+
+    async def on_mailbox_requested(self, email: str) -> None:
+        """The API's hook after it registered an on-demand mailbox (``StoreMailboxRegistry(on_request=...)``)."""
+        await self.request_mailbox(email)
 
     def trigger(self, email: str) -> None:
         """Ask for an incremental sync of ``email`` now (e.g. from an admin command)."""

@@ -104,7 +104,7 @@ class EwsProvider:
             ca_bundle=settings.ca_bundle,
             timeout_seconds=settings.timeout_seconds,
             max_concurrency=settings.max_concurrency,
-            server_version=getattr(settings, "exchange_version", None),
+            server_version=_exchange_version(settings),
         )
         credentials = [(c.login, c.password.get_secret_value()) for c in settings.credentials]
         return cls(endpoint, credentials, metrics=metrics, **options)
@@ -446,6 +446,14 @@ class EwsProvider:
             pool.close()
         for account in self._accounts:
             account.close()
+
+
+def _exchange_version(settings: Any) -> str | None:
+    """``exchangeVersion`` of a provider entry (skips exchangelib's version probe), if the file sets it."""
+    value = getattr(settings, "exchange_version", None)
+    if value is None:
+        value = (getattr(settings, "model_extra", None) or {}).get("exchangeVersion")
+    return str(value) if value else None
 
 
 def _stop_streaming(service: Any) -> None:
