@@ -24,6 +24,7 @@ export class LiveSession extends EventTarget {
     this.cursor = null;        // last change-log cursor received: where to resume from
     this.status = 'signed-out';
     this.stopped = true;
+    this.epoch = 0;            // bumped on every sign-in and sign-out: an older reconnect loop then gives up
   }
 
   get hasToken() {
@@ -51,6 +52,7 @@ export class LiveSession extends EventTarget {
   signOut() {
     this.storage.removeItem(TOKEN_KEY);
     this.stopped = true;
+    this.epoch += 1;
     const socket = this.socket;
     this.socket = null;
     this.user = this.subscription = this.cursor = null;
@@ -92,6 +94,7 @@ export class LiveSession extends EventTarget {
     }
     this.storage.setItem(TOKEN_KEY, result.token);
     this.login = result.session.name;
+    this.epoch += 1;
     this.#adopt(socket);
     this.stopped = false;
     this.#setStatus('online');
@@ -123,25 +126,29 @@ export class LiveSession extends EventTarget {
 
   async #reconnect() {
     this.#setStatus('reconnecting');
+    const epoch = this.epoch;
+    const current = () => !this.stopped && this.epoch === epoch;
     let delay = FIRST_DELAY_MS;
-    while (!this.stopped) {
+    while (current()) {
       await sleep(delay * (0.8 + Math.random() * 0.4));
-      if (this.stopped) return;
+      if (!current()) return;
       delay = Math.min(delay * 2, MAX_DELAY_MS);
       const token = this.storage.getItem(TOKEN_KEY);
-      if (!token) return this.#expired();
+      if (!token) return current() ? this.#expired() : undefined;
       let socket;
+      let resumed;
       try {
         socket = await RpcSocket.open(this.url);
-        const result = await socket.call('auth.resume', { token });
-        this.storage.setItem(TOKEN_KEY, result.token);
+        resumed = await socket.call('auth.resume', { token });
       } catch (error) {
         socket?.close();
+        if (!current()) return;
         if (error instanceof RpcError && error.code === ERRORS.LOGIN_FAILED) return this.#expired();
         if (error instanceof RpcError && error.data?.retryAfter) delay = Math.max(delay, error.data.retryAfter * 1000);
         continue;
       }
-      if (this.stopped) { socket.close(); return; }
+      if (!current()) { socket.close(); return; }
+      this.storage.setItem(TOKEN_KEY, resumed.token);
       this.#adopt(socket);
       if (this.user) {
         try {
