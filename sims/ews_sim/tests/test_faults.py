@@ -149,6 +149,7 @@ def test_streaming_connection_dropped_mid_response(ews_account: Callable[..., Ac
         list(account.calendar.get_streaming_events(sub_id, connection_timeout=3))
     assert time.monotonic() - started < 2.5
     assert "Closed" not in str(info.value)
+    assert ews_world.gate.counters()["GetStreamingEvents"]["StreamingConnectionDropped"] == 1
 
 
 def test_expired_subscription(ews_account: Callable[..., Account], ews_world: World) -> None:

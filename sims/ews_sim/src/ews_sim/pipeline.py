@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -31,7 +32,8 @@ class Reply:
     status: int
     body: bytes = b""
     streaming: StreamingReply | None = None
-    release: object | None = None  # a callable ending the request's admission once streaming finished
+    # Ends a streaming request's admission once the stream is over, with its outcome for the counters.
+    release: Callable[[str], None] | None = None
 
 
 def _fault_reply(fault: soap.SoapFault) -> Reply:
@@ -135,7 +137,12 @@ def process(world: World, login: str, data: bytes, settings: ServerSettings) -> 
             return Reply(200, soap.envelope(whole_request_error(operation, world_error_to_soap(exc))))
         if isinstance(result, StreamingReply):
             streaming = True
-            return Reply(200, streaming=result, release=lambda: world.gate.release(ticket))
+
+            def finish(outcome: str) -> None:
+                ticket.outcome = outcome
+                world.gate.release(ticket)
+
+            return Reply(200, streaming=result, release=finish)
         ticket.outcome = first_error_code(result)
         return Reply(200, soap.envelope(result))
     except Exception:

@@ -7,6 +7,7 @@ and GetStreamingEvents needs a chunked response written as events happen.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -95,6 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_streaming(self, reply: pipeline.Reply) -> None:
         assert reply.streaming is not None
         chunks = reply.streaming.chunks
+        outcome = "NoError"
         try:
             self.send_response(200)
             self.send_header("Content-Type", "text/xml; charset=utf-8")
@@ -108,22 +110,22 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
             except StreamingConnectionDropped:
                 # The fault: the server goes away mid-response, without the terminating chunk.
+                outcome = "StreamingConnectionDropped"
                 self.close_connection = True
-                try:
+                with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 return
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            outcome = "ClientDisconnected"  # the client stopped reading (exchangelib's stop_streaming)
             self.close_connection = True
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
-            if callable(reply.release):
-                reply.release()
+            if reply.release is not None:
+                reply.release(outcome)
 
     # -- routes ---------------------------------------------------------------------------------------------
 

@@ -389,6 +389,7 @@ def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | No
     def body() -> etree._Element:
         elem = _text("Body", item.body.content)
         elem.set("BodyType", str(item.body.body_type))
+        elem.set("IsTruncated", "false")
         return elem
 
     def list_of(tag: str, inner: str, infos: list[OccurrenceInfo]) -> etree._Element | None:
