@@ -317,3 +317,26 @@ def test_unimplemented_operations_are_refused_clearly(ews_server) -> None:
     status, body = soap_call(ews_server, "<m:GetServerTimeZones/>")
     assert status == 500
     assert b"a:ErrorInvalidOperation" in body
+
+
+def test_extended_property_created_set_and_deleted(
+    ews_account: Callable[..., Account], ews_world: World, room_property: None
+) -> None:
+    account = ews_account(ALICE)
+    start = _ews(_tomorrow_at(10))
+    item = CalendarItem(
+        account=account, folder=account.calendar, subject="Tagged", start=start, end=start + timedelta(hours=1)
+    )
+    item.trueconf_room = "first"
+    item.save()
+    assert account.calendar.get(id=item.id).trueconf_room == "first"
+    item = account.calendar.get(id=item.id)
+    item.trueconf_room = "second"
+    item.save(update_fields=["trueconf_room"])  # SetItemField with an ExtendedFieldURI
+    assert account.calendar.get(id=item.id).trueconf_room == "second"
+    item = account.calendar.get(id=item.id)
+    item.trueconf_room = None
+    item.save(update_fields=["trueconf_room"])  # DeleteItemField
+    assert account.calendar.get(id=item.id).trueconf_room is None
+    (stored,) = [i for i in ews_world.find_items(ALICE) if i.subject == "Tagged"]
+    assert stored.extended_properties == {}

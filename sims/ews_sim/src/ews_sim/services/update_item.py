@@ -13,6 +13,7 @@ from typing import Any
 from lxml import etree
 
 from ews_sim import soap
+from ews_sim.services.calendar_xml import ExtendedFieldPath, world_key
 from ews_sim.services.common import per_item
 from ews_sim.services.context import RequestContext
 from ews_sim.services.create_item import default_zone, organizer_of
@@ -73,11 +74,16 @@ def _changes(ctx: RequestContext, updates: etree._Element) -> dict[str, Any]:
 
 def _apply(ctx: RequestContext, item: CalendarItem, changes: dict[str, Any], send: str) -> CalendarItem:
     world = ctx.world
-    changes.pop("delete_extended", None)
-    if changes.get("extended_properties"):
-        merged = dict(item.extended_properties)
-        merged.update(changes["extended_properties"])
-        changes["extended_properties"] = merged
+    # The world merges extended properties into the item's; None removes one.
+    deleted = {world_key(ExtendedFieldPath.from_element(p).key) for p in changes.pop("delete_extended", [])}
+    ext: dict[Any, Any] = {k: None for k in item.extended_properties if world_key(k) in deleted}
+    for key, value in changes.pop("extended_properties", {}).items():
+        for old in item.extended_properties:
+            if old != key and world_key(old) == world_key(key):
+                ext[old] = None  # the same property spelled differently (GUID case) is replaced
+        ext[key] = value
+    if ext:
+        changes["extended_properties"] = ext
     for key in ("required", "optional", "resources", "categories"):
         extra = changes.pop(f"append_{key}", None)
         if extra:
