@@ -150,3 +150,10 @@ def test_state_exposes_the_request_log(http: httpx.Client, token: str) -> None:
 
 def test_unknown_api_version_is_not_served(http: httpx.Client, token: str) -> None:
     assert http.get("/api/v2/users", headers=bearer(token)).status_code == 404
+
+
+def test_the_join_link_opens_a_page_about_the_conference(sim: SimServer) -> None:
+    page = httpx.get(f"{sim.url}/c/5576502892")
+    assert page.status_code == 200
+    assert "Weekly sync" in page.text and "not started" in page.text
+    assert httpx.get(f"{sim.url}/c/nope").status_code == 404

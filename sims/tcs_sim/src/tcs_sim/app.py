@@ -24,6 +24,7 @@ from starlette.routing import Route
 from tcs_sim import errors
 from tcs_sim.control import control_routes
 from tcs_sim.handlers import ROUTES, Call, Handler
+from tcs_sim.join_page import join_routes
 from tcs_sim.state import World
 
 _VERSION = re.compile(r"^v(3\.\d+|4(\.\d+)?)$")
@@ -126,5 +127,6 @@ def build_app(world: World) -> Starlette:
         Route("/oauth2/v1/token", token, methods=["POST"]),
         Route("/api/{version}/{rest:path}", api, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         *control_routes(world),
+        *join_routes(world),
     ]
     return Starlette(routes=routes)
