@@ -95,6 +95,12 @@ class LiveServer:
         assert self._loop is not None
         asyncio.run_coroutine_threadsafe(self._apply_online(actions), self._loop).result(20)
 
+    def request_mailbox(self, email: str) -> None:
+        """A mailbox someone asked for that is not synchronized yet (queued on demand, as ``calendar.list`` does)."""
+        assert self._loop is not None and self._store is not None
+        store = self._store
+        asyncio.run_coroutine_threadsafe(store.register_on_demand_mailbox(email), self._loop).result(20)
+
     async def _apply_online(self, actions: Sequence[Action]) -> None:
         assert self._store is not None and self._signal is not None
         await self._store.apply(list(actions))

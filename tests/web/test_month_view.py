@@ -156,3 +156,12 @@ def test_a_date_in_the_address_opens_that_month(page: Page, server: LiveServer) 
     sign_in(page, server, "date=2025-07-07&view=month")
     expect(page.locator("#period")).to_have_text("July 2025")
     expect(event_in(day_cell(page, "2025-06-30"), "Weekly sync")).to_have_count(1)
+
+
+def test_a_mailbox_not_synchronized_yet_says_it_is_queued(page: Page, own_server: LiveServer) -> None:
+    own_server.request_mailbox("newcomer@example.com")
+    sign_in(page, own_server)
+    expect(page.locator("#user option", has_text="newcomer@example.com (pending)")).to_have_count(1)
+    page.locator("#user").select_option("newcomer@example.com")
+    expect(page.locator("#notice")).to_contain_text("queued for synchronization")
+    expect(page.locator("#view .event")).to_have_count(0)

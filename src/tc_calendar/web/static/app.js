@@ -60,7 +60,7 @@ function showSignIn(message = '') {
   error.textContent = message;
   error.hidden = !message;
   $('password').value = '';
-  $('login').focus();
+  ($('login').value ? $('password') : $('login')).focus();
 }
 
 function clearCalendar() {
