@@ -113,7 +113,7 @@ async def _check(batches: list[list[Action]], url: str) -> None:
                         assert (user, key) in logged
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(actions, min_size=1, max_size=6), min_size=1, max_size=4))
 def test_random_batches_leave_the_store_as_the_rules_say_and_log_every_visible_change(
     migrated_sqlite: Path, batches: list[list[Action]]

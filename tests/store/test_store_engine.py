@@ -56,3 +56,9 @@ def test_recurrence_id_text_sorts_in_time_order() -> None:
     times = [datetime(2026, 1, d, h, tzinfo=UTC) for d in (9, 10) for h in (8, 23)]
     assert sorted(times, key=encode_recurrence_id) == times
     assert encode_recurrence_id(times[0]) == "20260109T080000Z"
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite+aiosqlite:///:memory:"])
+def test_in_memory_sqlite_is_refused_because_it_cannot_be_shared(url: str) -> None:
+    with pytest.raises(UnsupportedDatabaseError, match="file path"):
+        parse_url(url)

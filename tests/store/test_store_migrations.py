@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.pool import NullPool
 
-from tc_calendar.store import Store, downgrade_async, upgrade_async
-from tc_calendar.store.engine import create_engine
+from tc_calendar.store import Store, downgrade, downgrade_async, upgrade, upgrade_async
+from tc_calendar.store.engine import create_engine, parse_url
 from tc_calendar.store.migrate import current_revision, head_revision
 from tc_calendar.store.tables import metadata
 
@@ -71,3 +75,27 @@ async def test_a_migrated_database_is_usable_after_a_round_trip(empty_database_u
     async with Store.open(empty_database_url) as store:
         await store.set_meta("first_start", "2026-01-05T09:00:00+00:00")
         assert await store.get_meta("first_start") == "2026-01-05T09:00:00+00:00"
+
+
+def test_the_command_line_entry_points_migrate_without_an_event_loop(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'dir' / 'calendar.db'}"
+
+    upgrade(url, "head")
+    assert asyncio.run(current_revision(url)) == head_revision()
+    downgrade(url, "base")
+    assert asyncio.run(current_revision(url)) is None
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_everything_lands_in_the_configured_schema(fresh_postgres_url: str) -> None:
+    await upgrade_async(fresh_postgres_url)
+    schema = parse_url(fresh_postgres_url).schema
+    engine = create_engine(fresh_postgres_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            query = text("SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = ANY(:n)")
+            names = [*STORE_TABLES, "alembic_version"]
+            found = set((await connection.execute(query, {"n": names})).all())
+    finally:
+        await engine.dispose()
+    assert {(s, t) for s, t in found if s == schema} == {(schema, name) for name in names}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, event
@@ -37,6 +38,11 @@ class DatabaseTarget:
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite URL."""
+        return Path(self.url.database) if self.is_sqlite and self.url.database else None
+
 
 def parse_url(url: str) -> DatabaseTarget:
     """Choose the async driver and take the ``schema`` query parameter out of the URL."""
@@ -49,6 +55,9 @@ def parse_url(url: str) -> DatabaseTarget:
     if backend == "sqlite":
         if schema:
             raise UnsupportedDatabaseError("SQLite has no schemas; remove ?schema= from the database URL")
+        if parsed.database in (None, "", ":memory:"):
+            # Each pooled connection would get a database of its own, and migrations another one.
+            raise UnsupportedDatabaseError("an in-memory SQLite database cannot be shared; give a file path")
         return DatabaseTarget(parsed.set(drivername="sqlite+aiosqlite"), None)
     if backend == "postgresql":
         if schema and not _SCHEMA_NAME.fullmatch(schema):

@@ -35,7 +35,10 @@ def alembic_config() -> Config:
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` up to ``revision`` (creating the PostgreSQL schema if it is missing)."""
+    """Bring the database at ``url`` up to ``revision``.
+
+    A missing SQLite file (and its directory) or PostgreSQL schema is created.
+    """
     await _run(url, lambda config: command.upgrade(config, revision))
 
 
@@ -72,7 +75,10 @@ def head_revision() -> str | None:
 
 
 async def _run(url: str, alembic_command: AlembicCommand) -> None:
-    schema = parse_url(url).schema
+    target = parse_url(url)
+    schema = target.schema
+    if target.sqlite_path is not None:
+        target.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
