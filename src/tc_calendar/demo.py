@@ -39,6 +39,7 @@ WEB_LOGIN = "admin"
 TCS_SERVER_ID = "tcs.example.com#vcs"
 CONFERENCE_LINK = re.compile(r"https?://[^/\s\"]+/c/(?P<id>[0-9A-Za-z_]{1,128})")
 SERVICE_LOGIN = "svc-trueconf"
+SCENARIO_TCS_URL = "https://tcs.example.com"
 
 
 @dataclass
@@ -81,18 +82,20 @@ def start_simulators(web_password: str) -> DemoWorld:
     from tcs_sim.state import World as TrueConfWorld
 
     scenario = _scenario()
-    exchange_world = ExchangeWorld()
-    uids = load_scenario(scenario, exchange_world)
-    service = next(a for a in scenario["service_accounts"] if a.get("impersonation"))
-    mailboxes = [m["smtp"] for m in scenario["mailboxes"]]
     users = [
         {"id": m["smtp"].split("@")[0].replace(".", "_"), "email": m["smtp"], "display_name": m["name"]}
         for m in scenario["mailboxes"]
     ]
     tcs = SimServer(seed_world(TrueConfWorld(server_name="tcs.example.com"), users, conferences=False)).start()
+    # The scenario's links name the company's TrueConf Server; point them at the simulator so Join works.
+    scenario = json.loads(json.dumps(scenario).replace(SCENARIO_TCS_URL, tcs.url))
     owner = users[0]["id"]
     for conference_id in sorted(set(CONFERENCE_LINK.findall(json.dumps(scenario)))):
         tcs.world.create_conference({"id": conference_id, "topic": conference_id, "owner": owner})
+    exchange_world = ExchangeWorld()
+    uids = load_scenario(scenario, exchange_world)
+    service = next(a for a in scenario["service_accounts"] if a.get("impersonation"))
+    mailboxes = [m["smtp"] for m in scenario["mailboxes"]]
     ews = EwsSimulator(exchange_world, host="127.0.0.1", port=0, https=True).start()
     ca_bundle = ews.certificate.cert_file if ews.certificate is not None else None
     return DemoWorld(ews, tcs, uids, mailboxes, service["password"], web_password, ca_bundle)
