@@ -108,12 +108,13 @@ def test_version_is_printed(tmp_path: Path) -> None:
     assert result.stdout.strip() == f"tc_calendar {__version__}"
 
 
-def test_registration_flags_parse_but_are_not_supported_yet() -> None:
-    for args in (["--register", "MY-REG-KEY"], ["--offline_reg", "regoffline2.crg"]):
-        result = run_cli(*args)
-        assert result.returncode == 2
-        assert len(result.stderr.splitlines()) == 1
-        assert "registration is not supported yet" in result.stderr
+def test_offline_registration_of_a_missing_file_fails_in_one_line(tmp_path: Path) -> None:
+    """The registration flags are covered in tests/licensing; here only that they fail like every command."""
+    result = run_cli("--config", str(tmp_path / "config.json"), "--offline_reg", str(tmp_path / "regoffline2.crg"))
+    assert result.returncode == 3
+    assert result.stderr.splitlines() == [
+        f"cannot read the registration file {tmp_path / 'regoffline2.crg'}: No such file or directory"
+    ]
 
 
 # The rest runs in-process, which is faster; the subprocess tests above prove the entry point itself.

@@ -117,11 +117,11 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
                                f"with the {args.command} command")
     if args.hash_pass:
         return hash_passwords(args.hash_pass, config=args.config, key_file=args.key_file)
-    if args.register is not None or args.offline_reg is not None:
-        raise UnavailableError(
-            "tc_calendar: product registration is not supported yet by this version; "
-            "the free edition runs without registration"
-        )
+    if args.register is not None:
+        return _entry_point("tc_calendar.licensing.commands", "register", "--register")(args.register, args.config)
+    if args.offline_reg is not None:
+        offline_register = _entry_point("tc_calendar.licensing.commands", "offline_register", "--offline_reg")
+        return offline_register(Path(args.offline_reg), args.config)
     if args.command == "demo":
         demo_main = _entry_point("tc_calendar.demo", "main", "demo")
         return demo_main(list(args.demo_args))
