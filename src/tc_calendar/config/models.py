@@ -247,6 +247,31 @@ class LinkRule(_Section):
         return re.compile(self.pattern)
 
 
+class RegistrationSettings(_Section):
+    """``registration``: the registration server, the key licences are checked with, and the licence file.
+
+    ``publicKey`` (base64 Ed25519) replaces the built-in key, for a self-hosted registration server.
+    """
+
+    server: NonEmptyStr = "https://reg.trueconf.com:4310"
+    public_key: Str | None = None
+    license_file: NonEmptyStr = "license.json"
+
+    @field_validator("public_key")
+    @classmethod
+    def _is_a_key(cls, value: str | None) -> str | None:
+        from tc_calendar.licensing.keys import parse_public_key
+
+        if value is not None:
+            try:
+                parse_public_key(value)
+            except ValueError as exc:
+                raise PydanticCustomError(
+                    "public_key", "expected an Ed25519 public key as base64 text: {reason}", {"reason": str(exc)}
+                ) from None
+        return value
+
+
 class Settings(_Section):
     """All of ``config.json``. Build it with :func:`tc_calendar.config.load_settings`."""
 
@@ -267,6 +292,7 @@ class Settings(_Section):
     api: ApiSettings = Field(default_factory=lambda: ApiSettings.model_validate({}))
     web: WebSettings = Field(default_factory=lambda: WebSettings.model_validate({}))
     link_rules: tuple[LinkRule, ...] = ()
+    registration: RegistrationSettings = Field(default_factory=lambda: RegistrationSettings.model_validate({}))
 
     _config_path: Path = PrivateAttr(default=DEFAULT_CONFIG_PATH)
     _key_file: Path | None = PrivateAttr(default=None)
