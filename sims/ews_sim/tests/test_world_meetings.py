@@ -332,3 +332,15 @@ def test_an_occurrence_cannot_skip_over_or_land_on_the_day_of_another(world: Wor
     world.delete_occurrence(ALICE, master.uid, 3)  # deleted occurrences do not block
     moved = world.update_occurrence(ALICE, master.uid, 2, start=datetime(2026, 3, 17, 9))
     assert moved.start == utc("2026-03-17T08:00")
+
+
+def test_a_declined_meeting_can_be_kept_in_the_calendar(world: World) -> None:
+    organizer = meeting(world)
+    kept = world.respond(CAROL, organizer.uid, "Decline", keep_in_calendar=True)
+    assert kept is not None and kept.my_response_type == ResponseType.DECLINE
+    assert kept.legacy_free_busy_status == LegacyFreeBusyStatus.FREE
+    assert attendee(world.get_item(organizer.item_id), CAROL).response_type == ResponseType.DECLINE
+    master = standup(world)
+    one = world.respond(BOB, master.uid, "Decline", occurrence=2, keep_in_calendar=True)
+    assert one is not None and one.my_response_type == ResponseType.DECLINE
+    assert [o.instance_index for o in week(world, BOB) if o.uid == master.uid] == [1, 2, 3, 4]

@@ -82,7 +82,8 @@ class Control:
     ``revoke_delegate(owner, delegate)``, ``list_mailboxes()``, ``find_mailboxes(query)``, ``reset()``;
     calendars: ``create_appointment(mailbox, subject, start, end, ...)``, ``create_meeting(organizer, subject,
     start, end, required?, optional?, resources?, location?, body?, body_type?, all_day?, time_zone?,
-    recurrence?, send_invitations?, as_delegate?, uid?)``, ``respond(attendee, uid, response, occurrence?)``,
+    recurrence?, send_invitations?, as_delegate?, uid?)``,
+    ``respond(attendee, uid, response, occurrence?, keep_in_calendar?)``,
     ``update_meeting(organizer, uid, ...changes)``, ``update_occurrence(organizer, uid, occurrence,
     ...changes)``, ``delete_occurrence(organizer, uid, occurrence)``, ``cancel_meeting(organizer, uid)``,
     ``update_item(item_id, ...changes)``, ``delete_item(item_id, delete_type?)``,
@@ -257,9 +258,11 @@ class Control:
         )
         return {"item": to_json(item), "uid": item.uid}
 
-    def respond(self, attendee: str, uid: str, response: str, occurrence: Any = None) -> JsonDict:
+    def respond(
+        self, attendee: str, uid: str, response: str, occurrence: Any = None, keep_in_calendar: bool = False
+    ) -> JsonDict:
         occ = None if occurrence is None else self._occurrence(occurrence)
-        item = self.world.respond(attendee, uid, response, occurrence=occ)
+        item = self.world.respond(attendee, uid, response, occurrence=occ, keep_in_calendar=keep_in_calendar)
         return {"item": to_json(item)}
 
     def update_meeting(self, organizer: str, uid: str, **changes: Any) -> JsonDict:

@@ -284,7 +284,12 @@ class _Loader:
             occurrence = self.occurrence(organizer, uid, spec, tz)
             self.world.delete_occurrence(organizer, uid, occurrence, as_delegate=delegate)
         for attendee, response in entry.get("responses", {}).items():
-            self.world.respond(attendee, uid, response)
+            if isinstance(response, dict):  # {"response": "Decline", "keep_in_calendar": true}
+                _check_keys(response, {"response", "keep_in_calendar"}, "response")
+                self.world.respond(attendee, uid, response["response"],
+                                   keep_in_calendar=bool(response.get("keep_in_calendar")))  # fmt: skip
+            else:
+                self.world.respond(attendee, uid, response)
         for answer in entry.get("occurrence_responses", []):
             _check_keys(answer, {"attendee", "occurrence", "response"}, "occurrence response")
             occurrence = self.occurrence(organizer, uid, answer["occurrence"], tz)

@@ -155,12 +155,15 @@ class Scheduling(WorldBase):
         response: ResponseType | str,
         *,
         occurrence: datetime | int | None = None,
+        keep_in_calendar: bool = False,
     ) -> CalendarItem | None:
         """Accept, Tentative or Decline (the whole series, or one occurrence by original start or index).
 
         The attendee's MyResponseType changes and the organizer's copy records the attendee's ResponseType and
         LastResponseTime. As in Exchange's default, a declined meeting is removed from the attendee's calendar
-        (a declined occurrence becomes a deleted occurrence there). Returns the attendee's item (None if gone).
+        (moved to Deleted Items; a declined occurrence becomes a deleted occurrence there), unless
+        ``keep_in_calendar`` (a client that keeps declined meetings, shown Free). Returns the attendee's item
+        (None if gone).
         """
         try:
             answer = ResponseType(response)
@@ -190,7 +193,7 @@ class Scheduling(WorldBase):
                     rules.all_attendees(organizer.item), smtp, answer, now
                 ):
                     self._modified(organizer)
-                if answer == ResponseType.DECLINE:
+                if answer == ResponseType.DECLINE and not keep_in_calendar:
                     self._remove(record)
                     return None
                 record.item.my_response_type = answer
@@ -208,7 +211,7 @@ class Scheduling(WorldBase):
                     if rules.record_response(attendees, smtp, answer, now):
                         overrides[name] = attendees
                 self._modified(organizer)
-            if answer == ResponseType.DECLINE:
+            if answer == ResponseType.DECLINE and not keep_in_calendar:
                 record.deleted.add(original_start)
                 record.exceptions.pop(original_start, None)
                 self._modified(record)
