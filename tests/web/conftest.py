@@ -8,6 +8,7 @@ in Europe/Berlin with a German locale (dates as in the admin guide: ``28.06.2025
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,11 +58,23 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test world in a migrated SQLite file, made once; servers run on copies of it."""
+    path = tmp_path_factory.mktemp("web-template") / "calendar.db"
+    prepare_database(f"sqlite:///{path}", seed_actions())
+    return path
+
+
+def copy_of(seeded_database: Path, directory: Path) -> str:
+    target = directory / "calendar.db"
+    shutil.copyfile(seeded_database, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture(scope="session")
+def server(seeded_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The API with the page over the test world; shared by the tests that only read."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'calendar.db'}"
-    prepare_database(url, seed_actions())
-    live = LiveServer(url).start()
+    live = LiveServer(copy_of(seeded_database, tmp_path_factory.mktemp("web"))).start()
     try:
         yield live
     finally:
@@ -69,11 +82,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[LiveServer]:
+def own_server(seeded_database: Path, tmp_path: Path) -> Iterator[LiveServer]:
     """A server of the test's own, for tests that change the world or stop the server."""
-    url = f"sqlite:///{tmp_path / 'calendar.db'}"
-    prepare_database(url, seed_actions())
-    live = LiveServer(url).start()
+    live = LiveServer(copy_of(seeded_database, tmp_path)).start()
     try:
         yield live
     finally:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from live_server import LiveServer, prepare_database
+from live_server import LiveServer
 from pages import sign_in
 from playwright.sync_api import Page, expect
-from world import ALICE, WEB_LOGIN, seed_actions
+from world import ALICE, WEB_LOGIN
+
+from conftest import copy_of
 
 REFUSED_CALL = """async (url) => await new Promise((resolve) => {
   const ws = new WebSocket(url);
@@ -78,10 +80,10 @@ def test_the_page_is_served_with_a_strict_content_security_policy_and_only_its_o
     assert root.status == 307 and root.headers["location"].endswith("/calendar/")
 
 
-def test_after_repeated_wrong_passwords_the_page_says_when_to_try_again(page: Page, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'calendar.db'}"
-    prepare_database(url, seed_actions())
-    strict = LiveServer(url, free_failures=1).start()
+def test_after_repeated_wrong_passwords_the_page_says_when_to_try_again(
+    page: Page, seeded_database: Path, tmp_path: Path
+) -> None:
+    strict = LiveServer(copy_of(seeded_database, tmp_path), free_failures=1).start()
     try:
         sign_in(page, strict, password="wrong once")
         expect(page.locator("#signin-error")).to_have_text("Wrong login or password.")
