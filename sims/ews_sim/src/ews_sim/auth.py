@@ -11,8 +11,10 @@ process holding the accounts of every running simulator.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
+import contextlib
 import os
 import tempfile
 import threading
@@ -64,11 +66,17 @@ class NtlmCredentialFile:
             if cls._path is None:
                 fd, cls._path = tempfile.mkstemp(prefix="ews-sim-ntlm-", suffix=".txt")
                 os.close(fd)
+                atexit.register(_remove_quietly, cls._path)
             tmp = cls._path + ".tmp"
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write("\n".join(cls._entries.values()) + "\n")
             os.replace(tmp, cls._path)
             os.environ["NTLM_USER_FILE"] = cls._path
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
 
 
 def split_login(login: str) -> tuple[str, str]:

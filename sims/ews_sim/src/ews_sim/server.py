@@ -36,6 +36,10 @@ class _HttpServer(ThreadingHTTPServer):
     allow_reuse_address = True
     simulator: EwsSimulator
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that vanish mid-request or fail the TLS handshake are routine here; log instead of printing.
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -265,7 +269,10 @@ class EwsSimulator:
 
     def observe(self, body: bytes) -> None:
         for observer in list(self.observers):
-            observer(body)
+            try:
+                observer(body)
+            except Exception:  # an observer's failure must not cut the client's connection
+                log.exception("response observer failed")
 
     def password_of(self, login: str) -> str | None:
         account = self.world.account(login)
