@@ -228,3 +228,35 @@ def test_attendee_cannot_cancel_and_organizer_cannot_respond(ews_account: Callab
         bob.calendar.get(id=_only(bob, "Roles", start).id).cancel()
     with pytest.raises(ErrorInvalidOperation):
         alice.calendar.get(id=created.id).accept()
+
+
+def test_conflict_resolution_never_overwrite_rejects_a_stale_change_key(ews_account: Callable[..., Account]) -> None:
+    from exchangelib.errors import ErrorIrresolvableConflict
+    from exchangelib.items import NEVER_OVERWRITE
+
+    alice = ews_account(ALICE)
+    start = _start()
+    created = _invite(alice, "Contested", start)
+    stale = alice.calendar.get(id=created.id)
+    fresh = alice.calendar.get(id=created.id)
+    fresh.location = "Room 2"
+    fresh.save(update_fields=["location"], send_meeting_invitations=SEND_TO_NONE)
+    stale.subject = "Overwritten?"
+    with pytest.raises(ErrorIrresolvableConflict):
+        stale.save(
+            update_fields=["subject"], conflict_resolution=NEVER_OVERWRITE, send_meeting_invitations=SEND_TO_NONE
+        )
+    # The default AutoResolve applies the change anyway, as Exchange does for non-conflicting properties.
+    stale.save(update_fields=["subject"], send_meeting_invitations=SEND_TO_NONE)
+    assert alice.calendar.get(id=created.id).subject == "Overwritten?"
+
+
+def test_delete_item_field_clears_a_property(ews_account: Callable[..., Account]) -> None:
+    alice, bob = ews_account(ALICE), ews_account(BOB)
+    start = _start()
+    created = _invite(alice, "No room", start)
+    item = alice.calendar.get(id=created.id)
+    item.location = None
+    item.save(update_fields=["location"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    assert alice.calendar.get(id=created.id).location is None
+    assert bob.calendar.get(id=_only(bob, "No room", start).id).location is None
