@@ -91,20 +91,29 @@ async function onSignIn(event) {
   button.disabled = true;
   try {
     await session.signIn($('login').value.trim(), $('password').value);
-    $('password').value = '';
-    await enterApp();
   } catch (error) {
     showSignIn(signInError(error));
+    return;
   } finally {
     button.disabled = false;
   }
+  $('password').value = '';
+  await enterApp();
 }
 
+/** Show the calendar of a signed-in session; if even the user list cannot be read, sign out and say why. */
 async function enterApp(wantedUser = null) {
   $('signin').hidden = true;
   $('app').hidden = false;
   $('whoami').textContent = session.login;
-  const { users } = await session.call('users.list', {});
+  let users;
+  try {
+    ({ users } = await session.call('users.list', {}));
+  } catch (error) {
+    session.signOut();
+    showSignIn(signInError(error));
+    return;
+  }
   state.users = users;
   replaceChildren($('user'), users.map((u) => h('option', { value: u.email },
     u.state === 'ok' ? u.email : `${u.email} (${u.state})`)));
@@ -116,8 +125,10 @@ async function enterApp(wantedUser = null) {
 
 // ---- loading and live changes ----------------------------------------------------------------------------------
 async function selectUser(user) {
+  const switching = state.user !== user;
   state.user = user;
   state.openKey = null;
+  if (switching) { state.occurrences = new Map(); state.range = null; render(); } // never show one's events as another's
   $('user').value = user;
   writeHash();
   try {
@@ -178,7 +189,9 @@ function ensureLoaded() {
   loadTimer = setTimeout(load, LOAD_DELAY_MS);
 }
 
-const overlapsRange = (occ) => state.range && occ.start < state.range.end && occ.end > state.range.start;
+/** Compared as instants: the API writes milliseconds only when non-zero, so the strings do not sort alike. */
+const overlapsRange = (occ) => state.range !== null
+  && Date.parse(occ.start) < Date.parse(state.range.end) && Date.parse(occ.end) > Date.parse(state.range.start);
 
 /** Patch the loaded occurrences in place: an upsert carries the occurrence as it is now (protocol §3). */
 function applyChanges(changes) {
@@ -418,12 +431,12 @@ async function start() {
   if (session.hasToken) {
     try {
       await session.resume();
-      await enterApp(wantedUser);
-      return;
     } catch (error) {
       showSignIn(error instanceof RpcError && error.code === ERRORS.LOGIN_FAILED ? 'Please sign in again.' : signInError(error));
       return;
     }
+    await enterApp(wantedUser);
+    return;
   }
   state.user = wantedUser;
   showSignIn();
