@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tc_calendar.store import UnsupportedDatabaseError
+from tc_calendar.store import DatabaseError, Store, UnsupportedDatabaseError
 from tc_calendar.store._keys import decode_recurrence_id, encode_recurrence_id
 from tc_calendar.store.engine import parse_url
 
@@ -62,3 +62,9 @@ def test_recurrence_id_text_sorts_in_time_order() -> None:
 def test_in_memory_sqlite_is_refused_because_it_cannot_be_shared(url: str) -> None:
     with pytest.raises(UnsupportedDatabaseError, match="file path"):
         parse_url(url)
+
+
+async def test_an_unreachable_database_is_a_store_error_naming_the_cause() -> None:
+    async with Store.open("postgresql://nobody@127.0.0.1:1/none", connect_args={"timeout": 2}) as store:
+        with pytest.raises(DatabaseError, match="database read failed"):
+            await store.latest_cursor()

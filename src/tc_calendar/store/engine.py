@@ -73,7 +73,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(target.url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    connect_args: dict[str, Any] = {}
+    connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
     if target.schema:
         connect_args["server_settings"] = {"search_path": target.schema}
     kwargs.setdefault("pool_pre_ping", True)

@@ -40,12 +40,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _describe(error: BaseException) -> str:
+    """The driver's own message, without the SQL statement and parameters SQLAlchemy appends."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(original).__name__
+
+
 class Store:
     """Async repository over SQLite or PostgreSQL; build it with :meth:`open` and close it when done."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        # A read of several queries (occurrences, then their attendees) sees one snapshot. SQLite's deferred
+        # BEGIN in WAL mode does that already.
+        self._reader = engine.execution_options(isolation_level="REPEATABLE READ") if is_postgresql(engine) else engine
         self._clock = clock
         self._listeners = ChangeListeners()
         self._remote: PostgresChangeListener | None = None
@@ -89,10 +99,10 @@ class Store:
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self._engine.connect() as connection:
+            async with self._reader.connect() as connection:
                 yield connection
         except (DBAPIError, OSError) as error:
-            raise DatabaseError(f"database read failed: {error}") from error
+            raise DatabaseError(f"database read failed: {_describe(error)}") from error
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
@@ -100,7 +110,7 @@ class Store:
             async with self._writer.begin() as connection:
                 yield connection
         except (DBAPIError, OSError) as error:
-            raise DatabaseError(f"database write failed: {error}") from error
+            raise DatabaseError(f"database write failed: {_describe(error)}") from error
 
     # --- occurrences -------------------------------------------------------------------------------------------
 
