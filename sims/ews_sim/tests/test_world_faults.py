@@ -71,3 +71,18 @@ def test_errors_escaping_the_block_are_counted_by_response_code_and_counters_res
     assert gate.counters() == {"GetItem": {"ErrorItemNotFound": 1, "total": 1}}
     gate.reset_counters()
     assert gate.counters() == {}
+
+
+def test_faults_can_target_one_operation() -> None:
+    gate = Gate()
+    gate.fail_http(500, count=1, operation="SyncFolderItems")
+    gate.server_busy(count=1, backoff_ms=10, operation="GetEvents")
+    with gate.request("GetItem", "svc"):
+        pass
+    with pytest.raises(HttpFault), gate.request("SyncFolderItems", "svc"):
+        pass
+    with pytest.raises(ServerBusy), gate.request("GetEvents", "svc"):
+        pass
+    assert gate.settings().http_errors == [] and gate.settings().server_busy == []
+    gate.fail_http(503, count=2, operation="GetItem")
+    assert gate.settings().http_errors == [{"status": 503, "remaining": 2, "operation": "GetItem"}]

@@ -88,8 +88,8 @@ class Control:
     ...changes)``, ``delete_occurrence(organizer, uid, occurrence)``, ``cancel_meeting(organizer, uid)``,
     ``update_item(item_id, ...changes)``, ``delete_item(item_id, delete_type?)``,
     ``calendar_view(mailbox, start, end)``, ``find_items(mailbox)``, ``get_item(item_id)``, ``items_by_uid(uid)``;
-    faults: ``server_busy(count?, backoff_ms?, account?)`` (count null: until cleared),
-    ``http_error(status, count?)``, ``latency(ms)``, ``max_concurrency(limit)``, ``drop_streaming()``,
+    faults: ``server_busy(count?, backoff_ms?, account?, operation?)`` (count null: until cleared),
+    ``http_error(status, count?, operation?)``, ``latency(ms)``, ``max_concurrency(limit)``, ``drop_streaming()``,
     ``expire_subscriptions(mailbox?)``, ``invalidate_sync_states(mailbox)``, ``mailbox_unavailable(mailbox,
     unavailable?, move_in_progress?, seconds?)``, ``clear_faults()``, ``faults()``;
     counters: ``counters()``, ``reset_counters()``;
@@ -310,14 +310,18 @@ class Control:
 
     # -- faults ---------------------------------------------------------------------------------------------
 
-    def server_busy(self, count: int | None = 1, backoff_ms: int = 5000, account: str | None = None) -> JsonDict:
-        self.world.gate.server_busy(count, backoff_ms, account)
+    def server_busy(
+        self, count: int | None = 1, backoff_ms: int = 5000, account: str | None = None, operation: str | None = None
+    ) -> JsonDict:
+        self.world.gate.server_busy(count, backoff_ms, account, operation)
         return self.faults()
 
-    def http_error(self, status: int, count: int = 1) -> JsonDict:
+    def http_error(self, status: int, count: int = 1, operation: str | None = None) -> JsonDict:
         if status not in (401, 403, 500, 502, 503, 504):
             raise InvalidRequest("status must be one of 401, 403, 500, 502, 503, 504")
-        self.world.gate.fail_http(status, count)
+        if count < 1:
+            raise InvalidRequest("count must be at least 1")
+        self.world.gate.fail_http(status, count, operation)
         return self.faults()
 
     def latency(self, ms: int) -> JsonDict:

@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from ews_sim.world.errors import EwsError, HttpFault, ServerBusy
 
@@ -40,6 +41,14 @@ class _BusyRule:
     remaining: int | None  # None: until cleared
     backoff_ms: int
     account: str | None  # None: every account
+    operation: str | None = None  # None: every operation
+
+
+@dataclass
+class _HttpRule:
+    status: int
+    remaining: int
+    operation: str | None = None  # None: every operation
 
 
 @dataclass
@@ -48,9 +57,8 @@ class FaultSettings:
 
     latency_ms: int = 0
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    http_errors: list[dict[str, int]] = field(default_factory=list)  # [{"status": 503, "remaining": 2}]
-    server_busy: list[dict[str, object]] = field(default_factory=list)
-    streaming_drop_generation: int = 0
+    http_errors: list[dict[str, Any]] = field(default_factory=list)  # [{"status": 503, "remaining": 2}]
+    server_busy: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Gate:
@@ -60,29 +68,33 @@ class Gate:
         self._lock = threading.Lock()
         self.latency_ms = 0
         self.max_concurrency = DEFAULT_MAX_CONCURRENCY
-        self._http: list[list[int]] = []  # [status, remaining]
+        self._http: list[_HttpRule] = []
         self._busy: list[_BusyRule] = []
         self._in_flight: Counter[str] = Counter()
         self._counters: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
     # -- switches -------------------------------------------------------------------------------------------
 
-    def fail_http(self, status: int, count: int = 1) -> None:
-        """Answer the next ``count`` requests with a bare HTTP ``status`` (401, 500, 503...)."""
+    def fail_http(self, status: int, count: int = 1, operation: str | None = None) -> None:
+        """Answer the next ``count`` requests (of one EWS ``operation``, or any) with a bare HTTP ``status``."""
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
-            self._http.append([status, count])
+            self._http.append(_HttpRule(status, count, operation))
 
     def server_busy(
-        self, count: int | None = 1, backoff_ms: int = DEFAULT_BACKOFF_MS, account: str | None = None
+        self,
+        count: int | None = 1,
+        backoff_ms: int = DEFAULT_BACKOFF_MS,
+        account: str | None = None,
+        operation: str | None = None,
     ) -> None:
-        """Answer the next ``count`` requests (of ``account``, or of anyone) with ErrorServerBusy.
+        """Answer the next ``count`` requests (of ``account`` and/or ``operation``, or any) with ErrorServerBusy.
 
         ``count=None`` keeps answering busy until :meth:`clear`.
         """
         with self._lock:
-            self._busy.append(_BusyRule(count, backoff_ms, account))
+            self._busy.append(_BusyRule(count, backoff_ms, account, operation))
 
     def set_latency(self, ms: int) -> None:
         self.latency_ms = max(0, ms)
@@ -99,14 +111,24 @@ class Gate:
             self.max_concurrency = DEFAULT_MAX_CONCURRENCY
 
     def settings(self) -> FaultSettings:
+        def http(rule: _HttpRule) -> dict[str, Any]:
+            out: dict[str, Any] = {"status": rule.status, "remaining": rule.remaining}
+            if rule.operation is not None:
+                out["operation"] = rule.operation
+            return out
+
+        def busy(rule: _BusyRule) -> dict[str, Any]:
+            out: dict[str, Any] = {"remaining": rule.remaining, "backoff_ms": rule.backoff_ms, "account": rule.account}
+            if rule.operation is not None:
+                out["operation"] = rule.operation
+            return out
+
         with self._lock:
             return FaultSettings(
                 latency_ms=self.latency_ms,
                 max_concurrency=self.max_concurrency,
-                http_errors=[{"status": s, "remaining": r} for s, r in self._http],
-                server_busy=[
-                    {"remaining": b.remaining, "backoff_ms": b.backoff_ms, "account": b.account} for b in self._busy
-                ],
+                http_errors=[http(r) for r in self._http],
+                server_busy=[busy(b) for b in self._busy],
             )
 
     # -- admission ------------------------------------------------------------------------------------------
@@ -114,15 +136,18 @@ class Gate:
     def admit(self, operation: str, account: str | None) -> Ticket:
         """Admit a request or raise :class:`HttpFault`/:class:`ServerBusy` (already counted). Pair with release."""
         with self._lock:
-            if self._http:
-                status = self._http[0][0]
-                self._http[0][1] -= 1
-                if self._http[0][1] <= 0:
-                    self._http.pop(0)
-                self._counters[operation][f"HTTP {status}"] += 1
-                raise HttpFault(status)
+            for http in self._http:
+                if http.operation is not None and http.operation != operation:
+                    continue
+                http.remaining -= 1
+                if http.remaining <= 0:
+                    self._http.remove(http)
+                self._counters[operation][f"HTTP {http.status}"] += 1
+                raise HttpFault(http.status)
             for rule in self._busy:
                 if rule.account is not None and rule.account != account:
+                    continue
+                if rule.operation is not None and rule.operation != operation:
                     continue
                 if rule.remaining is not None:
                     rule.remaining -= 1
