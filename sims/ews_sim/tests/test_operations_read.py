@@ -340,3 +340,33 @@ def test_extended_property_created_set_and_deleted(
     assert account.calendar.get(id=item.id).trueconf_room is None
     (stored,) = [i for i in ews_world.find_items(ALICE) if i.subject == "Tagged"]
     assert stored.extended_properties == {}
+
+
+def test_body_types_and_text_body(ews_account: Callable[..., Account], ews_world: World, ews_server) -> None:
+    from ews_harness import soap_call
+    from exchangelib import HTMLBody
+
+    start = _tomorrow_at(11)
+    item = ews_world.create_appointment(
+        ALICE,
+        "Rich",
+        start,
+        start + timedelta(hours=1),
+        body="<html><body><p>Join: <a href='https://tcs.example.com/c/42'>https://tcs.example.com/c/42</a></p>"
+        "<p>Agenda &amp; notes</p></body></html>",
+        body_type="HTML",
+    )
+    fetched = ews_account(ALICE).calendar.get(id=item.item_id)
+    assert isinstance(fetched.body, HTMLBody)
+    assert fetched.text_body == "Join: https://tcs.example.com/c/42\n\nAgenda & notes"
+
+    def body_as(kind: str) -> bytes:
+        return soap_call(
+            ews_server,
+            f"<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:BodyType>{kind}</t:BodyType>"
+            '<t:AdditionalProperties><t:FieldURI FieldURI="item:Body"/></t:AdditionalProperties></m:ItemShape>'
+            f'<m:ItemIds><t:ItemId Id="{item.item_id}"/></m:ItemIds></m:GetItem>',
+        )[1]
+
+    assert b'BodyType="Text"' in body_as("Text") and b"Agenda &amp; notes</t:Body>" in body_as("Text")
+    assert b'BodyType="HTML"' in body_as("Best")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from ews_sim import timezones
+from ews_sim.services import body_text
 from ews_sim.soap import EwsError, children, xml_safe
 from ews_sim.world import recurrence as rec
 from ews_sim.world.model import Attendee, CalendarItem, CalendarItemType, EmailAddress, OccurrenceInfo
@@ -50,6 +51,8 @@ ITEM_ORDER = (
     "LastModifiedName",
     "LastModifiedTime",
     "IsAssociated",
+    "Preview",
+    "TextBody",
 )
 CALENDAR_ORDER = (
     "UID",
@@ -116,7 +119,9 @@ DEFAULT_FIELDS = frozenset(
     }
 )
 # Properties Exchange leaves out of AllProperties unless asked for by name.
-NOT_IN_ALL_PROPERTIES = frozenset({"ExtendedProperty", "ReminderDueBy", "AppointmentReplyTime", "MeetingTimeZone"})
+NOT_IN_ALL_PROPERTIES = frozenset(
+    {"ExtendedProperty", "ReminderDueBy", "AppointmentReplyTime", "MeetingTimeZone", "TextBody", "Preview"}
+)
 
 # RequestServerVersion decides which schema the response follows: Exchange 2007 clients know only
 # MeetingTimeZone (StartTimeZone/EndTimeZone came with Exchange 2010), IsOrganizer came with Exchange 2013.
@@ -371,7 +376,7 @@ def _ext_value(value: object) -> str:
     return xml_safe(str(value))
 
 
-def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | None]]:
+def _producers(item: CalendarItem, body_shape: str = "Best") -> dict[str, Callable[[], etree._Element | None]]:
     occurrence_like = item.calendar_item_type in (CalendarItemType.OCCURRENCE, CalendarItemType.EXCEPTION)
     attendee_names = [a.mailbox.name or a.mailbox.email_address for a in item.required_attendees]
     cc_names = [a.mailbox.name or a.mailbox.email_address for a in item.optional_attendees]
@@ -387,8 +392,15 @@ def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | No
         return elem
 
     def body() -> etree._Element:
-        elem = _text("Body", item.body.content)
-        elem.set("BodyType", str(item.body.body_type))
+        content, body_type = body_text.render(item.body.content, str(item.body.body_type), body_shape)
+        elem = _text("Body", content)
+        elem.set("BodyType", body_type)
+        elem.set("IsTruncated", "false")
+        return elem
+
+    def text_body() -> etree._Element:
+        elem = _text("TextBody", body_text.plain(item.body.content, str(item.body.body_type)))
+        elem.set("BodyType", "Text")
         elem.set("IsTruncated", "false")
         return elem
 
@@ -450,6 +462,10 @@ def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | No
         ),
         "LastModifiedTime": lambda: _text("LastModifiedTime", modified),
         "IsAssociated": lambda: _text("IsAssociated", False),
+        "Preview": lambda: _text(
+            "Preview", body_text.plain(item.body.content, str(item.body.body_type))[: body_text.PREVIEW_LENGTH]
+        ),
+        "TextBody": text_body,
         "UID": lambda: _text("UID", item.uid),
         "RecurrenceId": lambda: (
             _text("RecurrenceId", item.original_start) if occurrence_like and item.original_start else None
@@ -511,7 +527,7 @@ def _producers(item: CalendarItem) -> dict[str, Callable[[], etree._Element | No
 def calendar_item_element(item: CalendarItem, shape: Shape) -> etree._Element:
     """``<t:CalendarItem>`` with the shape's properties, in schema order."""
     elem = etree.Element(t("CalendarItem"))
-    producers = _producers(item)
+    producers = _producers(item, shape.body_type)
     for name in ALL_FIELDS:
         if name not in shape.fields:
             continue
