@@ -284,3 +284,41 @@ def test_user_deletes_move_to_deleted_items_and_hard_deletes_do_not(world: World
     assert [e.event_type for e in world.get_events(trash_sub).events] == [EventType.MOVED]
     _, state, _ = world.sync_folder_items(calendar(world, BOB), None)
     assert world.sync_folder_items(calendar(world, BOB), state).changes == []
+
+
+def test_concurrent_writers_readers_and_a_streaming_waiter(world: World) -> None:
+    sub_id, _ = world.subscribe(ALICE, "streaming")
+    seen: list[str] = []
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def stream() -> None:
+        while not stop.is_set():
+            for events in world.wait_for_events([sub_id], timeout=0.05).values():
+                seen.extend(e.item_id or "" for e in events if e.event_type == EventType.CREATED)
+
+    def write(n: int) -> None:
+        try:
+            for k in range(25):
+                item = appointment(world, f"{n}-{k}")
+                world.update_item(item.item_id, subject=f"{n}-{k}!")
+                world.calendar_view(ALICE, NOW, NOW + timedelta(days=3))
+                world.sync_folder_items(calendar(world), None, max_changes=7)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    streamer = threading.Thread(target=stream)
+    streamer.start()
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(30)
+    deadline = time.monotonic() + 10
+    while len(seen) < 150 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    streamer.join(5)
+    assert errors == []
+    assert sorted(seen) == sorted(i.item_id for i in world.find_items(ALICE))
+    assert len(seen) == 150
