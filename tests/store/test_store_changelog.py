@@ -75,6 +75,7 @@ async def test_pruned_entries_are_gone_and_their_cursors_never_come_back(store: 
 
     assert second.cursor > first.cursor
     assert await store.changes_after(0) == [second]
+    assert await store.earliest_cursor() == second.cursor
 
 
 @pytest.mark.postgres

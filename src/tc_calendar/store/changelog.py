@@ -5,6 +5,10 @@ a transaction that took cursor 10 may commit after one that took 11, and a reade
 never see 10. Every transaction that appends therefore first takes one transaction-level advisory lock
 (:func:`serialize_writers`), held until it commits or rolls back: the next writer gets its cursors only after
 the previous writer's entries are visible. SQLite needs nothing: it has one writer at a time.
+
+Cursors increase but are not contiguous (a rolled-back transaction leaves a hole): resume with "after my last
+cursor", never by counting. Old entries may be pruned; a client whose cursor is below
+:func:`earliest_cursor` minus one has missed entries and must reload its view.
 """
 
 from __future__ import annotations
@@ -74,6 +78,12 @@ async def latest_cursor(connection: AsyncConnection) -> int:
     """The newest cursor, 0 when the log is empty: a new subscriber that wants only future changes starts here."""
     value = (await connection.execute(select(func.max(change_log.c.cursor)))).scalar()
     return int(value or 0)
+
+
+async def earliest_cursor(connection: AsyncConnection) -> int | None:
+    """The oldest cursor still in the log, None when the log is empty."""
+    value = (await connection.execute(select(func.min(change_log.c.cursor)))).scalar()
+    return None if value is None else int(value)
 
 
 async def prune_before(connection: AsyncConnection, before: datetime) -> int:

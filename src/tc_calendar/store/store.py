@@ -162,6 +162,11 @@ class Store:
         async with self._read() as connection:
             return await changelog.latest_cursor(connection)
 
+    async def earliest_cursor(self) -> int | None:
+        """The oldest entry kept; a client resuming from below it minus one missed pruned entries."""
+        async with self._read() as connection:
+            return await changelog.earliest_cursor(connection)
+
     async def append_change(
         self, kind: ChangeKind, user: str, key: OccurrenceKey | None = None, payload: dict[str, object] | None = None
     ) -> Change:
