@@ -23,13 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
 from tc_calendar.store._keys import key_of
 from tc_calendar.store._rows import attendee_values, key_values, occurrence_values
+from tc_calendar.store._sql import in_chunks
 from tc_calendar.store.changelog import NewChange, append, serialize_writers
 from tc_calendar.store.errors import MailboxNotFoundError
 from tc_calendar.store.tables import attendees, mailboxes, occurrences, visibility
 from tc_calendar.sync.actions import Action, DropItem, DropOccurrence, PutOccurrence, SaveCheckpoint
-
-#: Values per ``IN (...)`` list, well under SQLite's and asyncpg's parameter limits.
-_CHUNK = 500
 
 
 @dataclass
@@ -73,8 +71,8 @@ class _Batch:
         """Read the stored content and copies of ``keys`` (a few queries for the whole batch)."""
         wanted = {key for key in keys if key not in self.contents}
         uids = sorted({key.uid for key in wanted})
-        for offset in range(0, len(uids), _CHUNK):
-            query = select(*_CONTENT_COLUMNS).where(occurrences.c.uid.in_(uids[offset : offset + _CHUNK]))
+        for chunk in in_chunks(uids):
+            query = select(*_CONTENT_COLUMNS).where(occurrences.c.uid.in_(chunk))
             for row in await self.connection.execute(query):
                 key = key_of(row.uid, row.recurrence_id)
                 if key in wanted:
@@ -91,8 +89,8 @@ class _Batch:
     async def _load_copies(self, ids: Sequence[int]) -> None:
         for occurrence_id in ids:
             self.copies.setdefault(occurrence_id, {})
-        for offset in range(0, len(ids), _CHUNK):
-            query = select(visibility).where(visibility.c.occurrence_id.in_(ids[offset : offset + _CHUNK]))
+        for chunk in in_chunks(ids):
+            query = select(visibility).where(visibility.c.occurrence_id.in_(chunk))
             for row in await self.connection.execute(query):
                 self.copies[row.occurrence_id][row.user_email] = _Copy(
                     row.item_id, row.my_response, row.content_hash, row.from_organizer_copy

@@ -7,12 +7,10 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tc_calendar.store._dialect import upsert_insert
+from tc_calendar.store._sql import in_chunks, upsert_insert
 from tc_calendar.store.errors import StoreError
 from tc_calendar.store.records import TrueConfUser
 from tc_calendar.store.tables import meta, trueconf_users
-
-_CHUNK = 500
 
 
 async def upsert_trueconf_users(connection: AsyncConnection, users: Sequence[TrueConfUser]) -> None:
@@ -39,8 +37,8 @@ async def lookup_trueconf_users(connection: AsyncConnection, emails: Iterable[st
     """Cached users by lower-case e-mail; addresses not cached are absent from the result."""
     wanted = sorted({email.lower() for email in emails})
     found: dict[str, TrueConfUser] = {}
-    for offset in range(0, len(wanted), _CHUNK):
-        query = select(trueconf_users).where(trueconf_users.c.email.in_(wanted[offset : offset + _CHUNK]))
+    for chunk in in_chunks(wanted):
+        query = select(trueconf_users).where(trueconf_users.c.email.in_(chunk))
         for row in await connection.execute(query):
             found[row.email] = TrueConfUser(row.email, row.user_id, row.display_name, row.refreshed_at)
     return found

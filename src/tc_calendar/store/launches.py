@@ -15,8 +15,8 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import OccurrenceKey
-from tc_calendar.store._dialect import upsert_insert
 from tc_calendar.store._keys import encode_recurrence_id, key_of
+from tc_calendar.store._sql import upsert_insert
 from tc_calendar.store.errors import LaunchNotFoundError
 from tc_calendar.store.records import LaunchRecord, LaunchState
 from tc_calendar.store.tables import launches

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tc_calendar.store._dialect import upsert_insert
+from tc_calendar.store._sql import upsert_insert
 from tc_calendar.store.errors import MailboxNotFoundError
 from tc_calendar.store.records import (
     ConfiguredMailbox,

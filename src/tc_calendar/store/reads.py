@@ -13,11 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tc_calendar.model import Attendee, Occurrence, OccurrenceKey, Response
 from tc_calendar.store._keys import encode_recurrence_id, key_of
 from tc_calendar.store._rows import attendee_from_row, occurrence_from_row
+from tc_calendar.store._sql import in_chunks
 from tc_calendar.store.tables import attendees, occurrences, visibility
 from tc_calendar.sync.diff import StoredView
-
-#: Ids per ``IN (...)`` list, well under SQLite's and asyncpg's parameter limits.
-_CHUNK = 500
 
 
 async def load_view(
@@ -103,8 +101,7 @@ async def _with_attendees(connection: AsyncConnection, rows: Sequence[Row[Any]])
 
 async def _attendees_of(connection: AsyncConnection, ids: Sequence[int]) -> dict[int, list[Attendee]]:
     found: dict[int, list[Attendee]] = defaultdict(list)
-    for offset in range(0, len(ids), _CHUNK):
-        chunk = ids[offset : offset + _CHUNK]
+    for chunk in in_chunks(ids):
         query = (
             select(attendees)
             .where(attendees.c.occurrence_id.in_(chunk))
