@@ -226,3 +226,34 @@ def test_chunked_request_body(ews_server: EwsSimulator) -> None:
     assert resp.status == 200
     assert b"CalendarFolder" in resp.read()
     conn.close()
+
+
+def test_stop_ends_streams_and_the_world_can_be_served_again(ews_world: World) -> None:
+    import threading
+    import time
+
+    from ews_sim.testing import running
+
+    with running(ews_world) as first:
+        account = exchangelib_account(first, ALICE)
+        sub_id = account.calendar.subscribe_to_streaming()
+        outcome: list[object] = []
+
+        def listen() -> None:
+            try:
+                outcome.append(list(account.calendar.get_streaming_events(sub_id, connection_timeout=30)))
+            except Exception as exc:  # the server went away mid-stream
+                outcome.append(exc)
+
+        listener = threading.Thread(target=listen)
+        listener.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+    listener.join(10)
+    assert not listener.is_alive()
+    assert time.monotonic() - started < 5
+    account.protocol.close()
+    with running(ews_world) as second:  # same world, same subscription, new server
+        again = exchangelib_account(second, ALICE)
+        assert list(again.calendar.get_streaming_events(sub_id, connection_timeout=1)) == []
+        again.protocol.close()

@@ -8,6 +8,7 @@ errors of single items become error ResponseMessages inside a normal 200 respons
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,7 +77,9 @@ def _resolve_mailbox(world: World, account: Account, request: soap.SoapRequest) 
     return None, False
 
 
-def process(world: World, login: str, data: bytes, settings: ServerSettings) -> Reply:
+def process(
+    world: World, login: str, data: bytes, settings: ServerSettings, stopping: threading.Event | None = None
+) -> Reply:
     """Run one authenticated EWS request and build its reply."""
     account = world.account(login)
     if account is None:  # credentials were removed between authentication and now
@@ -124,6 +127,8 @@ def process(world: World, login: str, data: bytes, settings: ServerSettings) -> 
             ticket.outcome = exc.response_code
             return Reply(200, soap.envelope(whole_request_error(operation, world_error_to_soap(exc))))
         ctx = RequestContext(world, account, mailbox, request, settings, impersonating)
+        if stopping is not None:
+            ctx.stopping = stopping
         try:
             result = handler(ctx)
         except soap.SoapFault as fault:

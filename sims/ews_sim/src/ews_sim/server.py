@@ -36,6 +36,19 @@ class _HttpServer(ThreadingHTTPServer):
     allow_reuse_address = True
     simulator: EwsSimulator
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def close_connections(self) -> None:
+        """Cut every open client connection (idle keep-alives, streams) so that no handler thread outlives stop()."""
+        with self.connections_lock:
+            connections = list(self.open_connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that vanish mid-request or fail the TLS handshake are routine here; log instead of printing.
         log.debug("connection from %s ended with an error", client_address, exc_info=True)
@@ -47,10 +60,21 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
 
+    # IIS closes idle keep-alive connections after two minutes (connectionTimeout); so does the simulator.
+    timeout = 120
+
     def setup(self) -> None:
         super().setup()
         sim = self.server.simulator
         self.conn_auth = ConnectionAuth(sim.check_password, sim.resolve_principal, sim.password_of)
+        with self.server.connections_lock:
+            self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.open_connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
@@ -188,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
                 sim.world.gate.count(_operation_name(body), "HTTP 401")
             self._unauthorized(exc)
             return
-        reply = pipeline.process(sim.world, login, body, sim.settings)
+        reply = pipeline.process(sim.world, login, body, sim.settings, sim.stopping)
         if reply.status == 401:  # injected by the gate (already counted) or credentials gone meanwhile
             self.conn_auth.ntlm_login = None
             self._send(401, b"", [("WWW-Authenticate", h) for h in challenge_headers(sim.realm)])
@@ -261,6 +285,7 @@ class EwsSimulator:
             self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.port: int = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()
         #: Callables given every SOAP response body (each streaming chunk separately); tests validate them.
         self.observers: list[Callable[[bytes], None]] = []
         NtlmCredentialFile.register([])  # pyspnego's acceptor needs the credential file to exist up front
@@ -318,16 +343,14 @@ class EwsSimulator:
         self._httpd.serve_forever()
 
     def stop(self) -> None:
-        stop_streams: Callable[[], None] | None = getattr(self.world, "drop_streaming_connections", None)
+        """Stop serving: open streams end within half a second, every connection is cut. The world is left as
+        it is (its subscriptions stay valid), so a new simulator can serve it again."""
+        self.stopping.set()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=10)
             self._thread = None
-        if stop_streams is not None:
-            try:
-                stop_streams()
-            except NotImplementedError:
-                pass
+        self._httpd.close_connections()
         self._httpd.server_close()
 
     def __enter__(self) -> EwsSimulator:

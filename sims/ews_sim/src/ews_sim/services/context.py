@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ class RequestContext:
     settings: ServerSettings
     impersonating: bool = False
     notes: dict[str, str] = field(default_factory=dict)
+    #: Set when the server stops; long-running responses (streams) end at their next check.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def payload(self) -> etree._Element:

@@ -22,6 +22,7 @@ from ews_sim.world.changes import Event, SubscriptionKind
 from ews_sim.xml_names import m, t
 
 OPERATION = "GetStreamingEvents"
+STOP_CHECK_SECONDS = 0.5  # how soon an open stream notices that the server stops
 
 
 def _message(
@@ -54,11 +55,12 @@ def _stream(ctx: RequestContext, sub_ids: list[str], timeout_minutes: int) -> It
     last_sent = time.monotonic()
     # The first envelope goes out at once: clients see the connection is established.
     yield _message()
-    while True:
+    while not ctx.stopping.is_set():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         wait = min(remaining, max(0.0, settings.streaming_keepalive_seconds - (time.monotonic() - last_sent)))
+        wait = min(wait, STOP_CHECK_SECONDS)
         try:
             events = ctx.world.wait_for_events(sub_ids, wait) if wait > 0 else {}
         except werr.StreamingConnectionDropped:
@@ -72,6 +74,8 @@ def _stream(ctx: RequestContext, sub_ids: list[str], timeout_minutes: int) -> It
         elif time.monotonic() - last_sent >= settings.streaming_keepalive_seconds:
             yield _message()
             last_sent = time.monotonic()
+    if ctx.stopping.is_set():
+        return  # the server is going away; the connection is cut without a Closed message
     yield _message(status="Closed")
 
 
