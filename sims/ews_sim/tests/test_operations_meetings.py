@@ -260,3 +260,18 @@ def test_delete_item_field_clears_a_property(ews_account: Callable[..., Account]
     item.save(update_fields=["location"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
     assert alice.calendar.get(id=created.id).location is None
     assert bob.calendar.get(id=_only(bob, "No room", start).id).location is None
+
+
+def test_is_recurring_follows_exchanges_documented_quirk(ews_account: Callable[..., Account]) -> None:
+    # IsRecurring is false on the organizer's recurring master but true on the attendee's, and true on occurrences.
+    alice, bob = ews_account(ALICE), ews_account(BOB)
+    start = _start()
+    created = _invite(
+        alice, "Quirk", start, recurrence=Recurrence(pattern=DailyPattern(interval=1), start=start.date(), number=2)
+    )
+    assert alice.calendar.get(id=created.id).is_recurring is False
+    occurrence = next(iter(bob.calendar.view(start=start - timedelta(hours=1), end=start + timedelta(days=3))))
+    assert bob.calendar.get(id=occurrence.id).is_recurring is True
+    bob_master = bob.calendar.get(id=occurrence.id).recurring_master()
+    bob_master.refresh()
+    assert bob_master.is_recurring is True

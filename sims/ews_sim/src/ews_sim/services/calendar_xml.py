@@ -481,8 +481,9 @@ def _producers(item: CalendarItem, body_shape: str = "Best") -> dict[str, Callab
         "Location": lambda: _text("Location", item.location) if item.location else None,
         "IsMeeting": lambda: _text("IsMeeting", item.is_meeting),
         "IsCancelled": lambda: _text("IsCancelled", item.is_cancelled),
-        # Exchange quirk: IsRecurring is true on occurrences and exceptions but false on the recurring master.
-        "IsRecurring": lambda: _text("IsRecurring", occurrence_like),
+        # Exchange quirk (documented for the IsRecurring element): true on occurrences and exceptions and on an
+        # attendee's recurring master, but false on the organizer's recurring master.
+        "IsRecurring": lambda: _text("IsRecurring", occurrence_like or (master and not item.is_organizer)),
         "MeetingRequestWasSent": lambda: _text("MeetingRequestWasSent", item.is_meeting and item.is_organizer),
         "IsResponseRequested": lambda: _text("IsResponseRequested", item.is_response_requested),
         "CalendarItemType": lambda: _text("CalendarItemType", item.calendar_item_type),
