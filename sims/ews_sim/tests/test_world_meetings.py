@@ -344,3 +344,24 @@ def test_a_declined_meeting_can_be_kept_in_the_calendar(world: World) -> None:
     one = world.respond(BOB, master.uid, "Decline", occurrence=2, keep_in_calendar=True)
     assert one is not None and one.my_response_type == ResponseType.DECLINE
     assert [o.instance_index for o in week(world, BOB) if o.uid == master.uid] == [1, 2, 3, 4]
+
+
+def test_a_room_accepts_by_itself_and_again_after_a_reschedule(world: World) -> None:
+    world.add_mailbox("room@example.com", "Room 1", "Europe/Berlin", auto_accept=True)
+    organizer = meeting(world, resources=["room@example.com"])
+    assert attendee_in(world.get_item(organizer.item_id).resources, "room@example.com") == ResponseType.ACCEPT
+    assert only(world, "room@example.com").my_response_type == ResponseType.ACCEPT
+    world.update_meeting(ALICE, organizer.uid, start=datetime(2026, 3, 5, 10), end=datetime(2026, 3, 5, 11))
+    assert only(world, "room@example.com").my_response_type == ResponseType.ACCEPT
+    assert only(world, BOB).my_response_type == ResponseType.NO_RESPONSE_RECEIVED
+    master = world.create_meeting(
+        ALICE, "Weekly", datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 10), resources=["room@example.com"],
+        recurrence=Recurrence(WeeklyPattern((DayOfWeek.MONDAY,)), NumberedRecurrence(date(2026, 3, 2), 3)),
+    )  # fmt: skip
+    world.update_occurrence(ALICE, master.uid, 2, start=datetime(2026, 3, 10, 9))
+    moved = [o for o in week(world, "room@example.com") if o.uid == master.uid][1]
+    assert moved.my_response_type == ResponseType.ACCEPT
+
+
+def attendee_in(attendees: list, smtp: str) -> ResponseType:
+    return next(a.response_type for a in attendees if a.mailbox.email_address == smtp)

@@ -77,7 +77,8 @@ _COMMANDS = (
 class Control:
     """Commands (each takes keyword parameters and returns a JSON dict):
 
-    directory: ``add_mailbox(smtp, display_name, time_zone?, password?, language?)``,
+    directory: ``add_mailbox(smtp, display_name, time_zone?, password?, language?,
+    auto_accept?)``,
     ``add_service_account(login, password, impersonation?)``, ``grant_delegate(owner, delegate)``,
     ``revoke_delegate(owner, delegate)``, ``list_mailboxes()``, ``find_mailboxes(query)``, ``reset()``;
     calendars: ``create_appointment(mailbox, subject, start, end, ...)``, ``create_meeting(organizer, subject,
@@ -155,8 +156,10 @@ class Control:
         time_zone: str = "UTC",
         password: str | None = None,
         language: str = "en",
+        auto_accept: bool = False,
     ) -> JsonDict:
-        return {"mailbox": to_json(self.world.add_mailbox(smtp, display_name, time_zone, password, language))}
+        mailbox = self.world.add_mailbox(smtp, display_name, time_zone, password, language, auto_accept)
+        return {"mailbox": to_json(mailbox)}
 
     def add_service_account(self, login: str, password: str, impersonation: bool = True) -> JsonDict:
         account = self.world.add_service_account(login, password, impersonation)

@@ -41,11 +41,13 @@ class Directory(WorldBase):
         time_zone: str = "UTC",
         password: str | None = None,
         language: str = "en",
+        auto_accept: bool = False,
     ) -> Mailbox:
         """Create a mailbox with its folders. With ``password`` its user can log in (login = SMTP address).
 
         ``language`` is the user's Outlook language: cancellations they send are prefixed "Canceled: ",
-        "Abgesagt: ", "Отменено: "... accordingly."""
+        "Abgesagt: ", "Отменено: "... accordingly. ``auto_accept`` makes it a resource mailbox (a room) that
+        accepts invitations as soon as they arrive."""
         key = smtp_key(smtp)
         if "@" not in key:
             raise InvalidRequest(f"not an SMTP address: {smtp!r}")
@@ -56,7 +58,7 @@ class Directory(WorldBase):
         with self.lock:
             if key in self._mailboxes:
                 raise InvalidRequest(f"mailbox {smtp} exists already")
-            mailbox = Mailbox(key, display_name, time_zone, language=language)
+            mailbox = Mailbox(key, display_name, time_zone, language=language, auto_accept=auto_accept)
             for distinguished, name, folder_class, parent in _FOLDERS:
                 folder_key = hashlib.sha1(f"{key}/{distinguished}".encode()).digest()[:16]
                 fid = ids.folder_id(key, folder_key)

@@ -130,6 +130,7 @@ class Mailbox:
     folders: dict[str, Folder] = field(default_factory=dict)  # by distinguished id
     delegates: set[str] = field(default_factory=set)  # SMTP addresses with Editor rights on the calendar
     language: str = "en"  # the user's Outlook language: cancellations they send carry its subject prefix
+    auto_accept: bool = False  # a resource (room) that accepts invitations itself
 
     @property
     def calendar_folder_id(self) -> str:

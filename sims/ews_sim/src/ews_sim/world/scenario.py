@@ -182,9 +182,10 @@ class _Loader:
     # -- sections -------------------------------------------------------------------------------------------
 
     def mailbox(self, entry: dict[str, Any]) -> None:
-        _check_keys(entry, {"smtp", "name", "time_zone", "password", "title", "language"}, "mailbox")
+        _check_keys(entry, {"smtp", "name", "time_zone", "password", "title", "language", "auto_accept"}, "mailbox")
         self.world.add_mailbox(entry["smtp"], entry.get("name", entry["smtp"]), entry.get("time_zone", "UTC"),
-                               entry.get("password"), entry.get("language", "en"))  # fmt: skip
+                               entry.get("password"), entry.get("language", "en"),
+                               bool(entry.get("auto_accept", False)))  # fmt: skip
 
     def service_account(self, entry: dict[str, Any]) -> None:
         _check_keys(entry, {"login", "password", "impersonation"}, "service account")

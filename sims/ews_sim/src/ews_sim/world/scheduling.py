@@ -70,6 +70,21 @@ class Scheduling(WorldBase):
         record.deleted = set(organizer.deleted)
         return record
 
+    def _auto_accept(self, organizer: Record) -> None:
+        """Resource mailboxes (rooms) process requests themselves, as Exchange's AutomateProcessing=AutoAccept:
+        whatever they have not answered yet, the series or a rescheduled occurrence, they accept."""
+        uid = organizer.item.uid
+        for smtp in rules.attendee_smtps(organizer.item):
+            mailbox = self._mailboxes.get(smtp)
+            copy_record = self._by_uid(smtp, uid) if mailbox is not None and mailbox.auto_accept else None
+            if copy_record is None or copy_record.item.is_organizer or copy_record.item.is_cancelled:
+                continue
+            if copy_record.item.my_response_type == ResponseType.NO_RESPONSE_RECEIVED:
+                self.respond(smtp, uid, ResponseType.ACCEPT)
+            for start, overrides in list(copy_record.exceptions.items()):
+                if overrides.get("my_response_type") == ResponseType.NO_RESPONSE_RECEIVED:
+                    self.respond(smtp, uid, ResponseType.ACCEPT, occurrence=start)
+
     def _attendee_copies(self, organizer: Record) -> list[Record]:
         copies = []
         for smtp in rules.attendee_smtps(organizer.item):
@@ -146,6 +161,7 @@ class Scheduling(WorldBase):
             if send_invitations:
                 for smtp in rules.attendee_smtps(item):
                     self._invite(record, smtp)
+            self._auto_accept(record)
             return view(record)
 
     def respond(
@@ -275,6 +291,7 @@ class Scheduling(WorldBase):
                 # a re-invited attendee (removed earlier, so holding a cancelled copy) must answer again
                 rules.sync_copy(copy_record, record, reset_response=time_changed or smtp not in before)
                 self._modified(copy_record)
+            self._auto_accept(record)
             return view(record)
 
     def update_occurrence(self, organizer: str, uid: str, occurrence: datetime | int, **changes: Any) -> CalendarItem:
@@ -311,6 +328,7 @@ class Scheduling(WorldBase):
                 self._modified(copy_record)
             occ = record.occurrence_by_start(original_start)
             assert occ is not None
+            self._auto_accept(record)
             return occurrence_view(record, occ)
 
     def delete_occurrence(
