@@ -98,3 +98,12 @@ def test_enter_opens_the_details_and_escape_closes_them_returning_the_focus(page
     page.keyboard.press("Escape")
     expect(page.locator("#details")).to_be_hidden()
     expect(opener).to_be_focused()
+
+
+def test_the_details_stay_open_while_paging_to_another_month(page: Page, server: LiveServer) -> None:
+    sign_in(page, server)
+    event_in(day_cell(page, "2025-06-28"), "Marketing department meeting").locator(".event-open").click()
+    page.get_by_role("button", name="Next month").click()
+    expect(page.locator("#period")).to_have_text("July 2025")
+    expect(page.locator("#view[aria-busy]")).to_have_count(0)  # July is loaded; June's meeting is not in it
+    expect(details_field(page, "title")).to_have_text("Marketing department meeting")

@@ -28,7 +28,8 @@ const state = {
   loadGeneration: 0,
   pendingChanges: null,    // changes that arrived while a load was in flight
   stale: false,            // the last load failed (connection lost): load again when back online
-  openKey: null,           // the occurrence whose details are shown
+  openKey: null,           // the occurrence whose details are shown ...
+  openOccurrence: null,    // ... as last heard of (null: deleted); kept when paging away from its month
   opener: null,            // keyString of the event the details were opened from (focus returns there)
 };
 
@@ -67,7 +68,7 @@ function clearCalendar() {
   state.occurrences = new Map();
   state.range = null;
   state.users = [];
-  state.openKey = null;
+  state.openKey = state.openOccurrence = null;
   replaceChildren($('view'));
   replaceChildren($('details'));
   $('details').hidden = true;
@@ -127,7 +128,7 @@ async function enterApp(wantedUser = null) {
 async function selectUser(user) {
   const switching = state.user !== user;
   state.user = user;
-  state.openKey = null;
+  state.openKey = state.openOccurrence = null;
   if (switching) { state.occurrences = new Map(); state.range = null; render(); } // never show one's events as another's
   $('user').value = user;
   writeHash();
@@ -156,19 +157,26 @@ async function load() {
   const range = wantedRange();
   const generation = ++state.loadGeneration;
   state.pendingChanges = [];
+  $('view').setAttribute('aria-busy', 'true');
   let result;
   try {
     result = await session.call('calendar.list', range);
   } catch (error) {
-    if (generation === state.loadGeneration) { state.pendingChanges = null; state.stale = true; }
+    if (generation === state.loadGeneration) {
+      state.pendingChanges = null;
+      state.stale = true;
+      $('view').removeAttribute('aria-busy');
+    }
     if (!(error instanceof Disconnected)) showNotice(`Could not load the calendar: ${error.message}`);
     return; // after a reconnect the 'online' status reloads
   }
   if (generation !== state.loadGeneration) return;
   state.range = range;
   state.stale = false;
+  $('view').removeAttribute('aria-busy');
   state.status = result.status;
   state.occurrences = new Map(result.occurrences.map((occ) => [keyString(occ.key), occ]));
+  if (state.occurrences.has(state.openKey)) state.openOccurrence = state.occurrences.get(state.openKey);
   const pending = state.pendingChanges;
   state.pendingChanges = null;
   applyChanges(pending);
@@ -186,6 +194,7 @@ function ensureLoaded() {
     return;
   }
   clearTimeout(loadTimer);
+  $('view').setAttribute('aria-busy', 'true');
   loadTimer = setTimeout(load, LOAD_DELAY_MS);
 }
 
@@ -201,8 +210,10 @@ function applyChanges(changes) {
     if (change.kind === 'upsert' && change.occurrence) {
       if (overlapsRange(change.occurrence)) state.occurrences.set(key, change.occurrence);
       else state.occurrences.delete(key);
+      if (key === state.openKey) state.openOccurrence = change.occurrence;
     } else if (change.kind === 'delete') {
       state.occurrences.delete(key);
+      if (key === state.openKey) state.openOccurrence = null;
     }
   }
 }
@@ -296,7 +307,7 @@ let detailsShown;  // the occurrence object the panel shows: re-rendered only wh
 function renderDetailsPanel() {
   const panel = $('details');
   if (!state.openKey) { panel.hidden = true; replaceChildren(panel); detailsShown = undefined; return; }
-  const occ = state.occurrences.get(state.openKey) ?? null;
+  const occ = state.openOccurrence;
   panel.hidden = false;
   if (occ === detailsShown) return; // keep "Show more" and the focus while other events change
   detailsShown = occ;
@@ -353,6 +364,7 @@ function step(direction) {
 
 function openDetails(occ, opener) {
   state.openKey = keyString(occ.key);
+  state.openOccurrence = occ;
   detailsShown = undefined;
   state.opener = opener?.closest('[data-key]')?.dataset.key ?? null;
   renderDetailsPanel();
@@ -361,7 +373,7 @@ function openDetails(occ, opener) {
 
 function closeDetails() {
   const opener = state.opener;
-  state.openKey = state.opener = null;
+  state.openKey = state.opener = state.openOccurrence = null;
   renderDetailsPanel();
   if (opener) {
     const item = [...$('view').querySelectorAll('[data-key]')].find((node) => node.dataset.key === opener);
