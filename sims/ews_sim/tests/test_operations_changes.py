@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ews_harness import ALICE
-from exchangelib import Account
+from exchangelib import Account, ItemId
 from exchangelib.errors import ErrorInvalidSyncStateData, ErrorSubscriptionNotFound
 from exchangelib.properties import CreatedEvent, DeletedEvent, ModifiedEvent, StatusEvent
 
@@ -120,3 +120,13 @@ def test_streaming_refuses_a_pull_subscription(ews_account: Callable[..., Accoun
     sub_id, _ = account.calendar.subscribe_to_pull()
     with pytest.raises(ErrorInvalidSubscription):
         list(account.calendar.get_streaming_events(sub_id, connection_timeout=1))
+
+
+def test_sync_folder_items_ignore_list(ews_account: Callable[..., Account], ews_world: World) -> None:
+    account = ews_account(ALICE)
+    list(account.calendar.sync_items())
+    state = account.calendar.item_sync_state
+    quiet = ews_world.create_appointment(ALICE, "Ignored", _at(1), _at(2))
+    loud = ews_world.create_appointment(ALICE, "Reported", _at(3), _at(4))
+    changes = list(account.calendar.sync_items(sync_state=state, ignore=[ItemId(id=quiet.item_id)]))
+    assert [item.id for _, item in changes] == [loud.item_id]

@@ -45,8 +45,11 @@ def handle(ctx: RequestContext) -> etree._Element:
         etree.SubElement(msg, m("IncludesLastItemInRange")).text = (
             "true" if result.includes_last_item_in_range else "false"
         )
+        ignored = {i.get("Id") for i in soap.children(payload.find(m("Ignore")))}
         changes = etree.SubElement(msg, m("Changes"))
         for change in result.changes:
+            if change.item_id in ignored:
+                continue  # m:Ignore lists items whose changes the client does not want reported
             if change.kind == ChangeKind.DELETE:
                 entry = etree.SubElement(changes, t("Delete"))
                 etree.SubElement(entry, t("ItemId"), Id=change.item_id, ChangeKey=change.change_key or "")
