@@ -111,6 +111,21 @@ def test_demo_loads_on_any_weekday(day: int) -> None:
     assert len(load_scenario(DEMO_SCENARIO, world)) == 23
 
 
+@pytest.mark.parametrize(
+    "now",
+    [
+        "2026-03-29T00:30:00+00:00",
+        "2026-10-25T01:30:00+00:00",
+        "2027-12-31T23:30:00+00:00",
+        "2028-02-29T12:00:00+00:00",
+    ],
+)
+def test_demo_loads_on_clock_changes_and_year_ends(now: str) -> None:
+    when = datetime.fromisoformat(now)
+    world = World(SimClock(lambda: when))
+    assert len(load_scenario(DEMO_SCENARIO, world)) == 23
+
+
 def test_time_specs() -> None:
     specs = TimeSpecs(NOW)  # 06:00 UTC = 15:00 in Tokyo, 02:00 in New York
     assert specs.instant("+2d 09:00", "Europe/Berlin") == utc("2026-03-27T08:00")
