@@ -46,6 +46,7 @@ def test_http_on_the_root_redirects_to_the_page_while_a_websocket_there_reaches_
 ) -> None:
     root = http.get("/", follow_redirects=False)
     assert root.status_code == 307 and root.headers["location"] == f"{PAGE_PATH}/"
+    assert http.get(PAGE_PATH, follow_redirects=True).url.path == f"{PAGE_PATH}/"
     with connect(server.ws_url.removesuffix("ws")) as ws:
         ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "users.list", "params": {}}))
         assert json.loads(ws.recv(timeout=5))["error"]["code"] == -32001  # the API, refusing before sign-in
