@@ -40,32 +40,39 @@ async def test_a_subscriber_gets_an_upsert_with_the_new_state_and_its_own_respon
 
 async def test_1000_changes_arrive_exactly_once_in_order_while_the_client_drops_and_resumes(store: Store) -> None:
     """On SQLite and on PostgreSQL (where cursor order must equal commit order)."""
-    async with running_api(store) as api:
+    async with running_api(store, limits=ApiLimits(max_changes_per_notification=25)) as api:
         await _exactly_once(api)
 
 
 async def _exactly_once(api: Harness) -> None:
+    """Ten rounds of 100 changes from two concurrent writers; in each round the connection is lost mid-stream."""
     start = await api.store.latest_cursor()
-    follower = ChangeFollower(api.url, api.auth, users="*", cursor=start, retry_delay=0.01)
-    writers = asyncio.gather(  # two writers at once: cursor order must still be commit order
-        write_changes(api, 0, 500, batch=10, pause=0.002), write_changes(api, 500, 500, batch=10, pause=0.002)
-    )
+    follower = ChangeFollower(api.url, api.auth, users="*", cursor=start, retry_delay=0.01, queue_size=2)
+    changes = aiter(follower)
     received: list[int] = []
     async with asyncio.timeout(60):
-        async for change in follower:
-            received.append(change["cursor"])
-            if len(received) % 170 == 0 and follower.client is not None:
-                if len(received) % 340 == 0:
-                    follower.client.ws.transport.abort()  # the network dies
-                else:
-                    await follower.client.ws.close()  # the client restarts
-            if len(received) == 1000:
-                break
-    await writers
+        for round_ in range(10):
+            first = round_ * 100
+            writers = asyncio.gather(  # two writers at once: cursor order must still be commit order
+                write_changes(api, first, 50, batch=10, pause=0.002),
+                write_changes(api, first + 50, 50, batch=10, pause=0.002),
+            )
+            dropped = False
+            while len(received) < first + 100:
+                received.append((await anext(changes))["cursor"])
+                client = follower.client
+                if not dropped and len(received) >= first + 30 and client is not None:
+                    if round_ % 2:
+                        client.ws.transport.abort()  # the network dies
+                    else:
+                        await client.ws.close()  # the client restarts
+                    dropped = True
+            await writers
+    await changes.aclose()  # type: ignore[attr-defined]
     expected = [c.cursor for c in await api.store.changes_after(start, None, 5000)]
     assert len(expected) == 1000
     assert received == expected
-    assert follower.reconnects >= 5
+    assert follower.reconnects >= 9
 
 
 async def test_a_slow_client_is_disconnected_with_the_cursor_to_resume_from_and_resumes(api_store: Store) -> None:
@@ -177,3 +184,22 @@ async def test_a_connection_may_hold_a_bounded_number_of_subscriptions(api_store
             raise AssertionError("expected -32008")
         await first.unsubscribe()
         await client.subscribe([BOB])
+
+
+async def test_the_subscribe_answer_comes_before_the_first_notification(api: Harness) -> None:
+    import json
+
+    start = await api.store.latest_cursor()
+    await write_changes(api, 0, 30)
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        client._reader.cancel()  # read the raw frames ourselves
+        await asyncio.sleep(0)
+        await client.ws.send(
+            json.dumps(
+                {"jsonrpc": "2.0", "id": 77, "method": "changes.subscribe", "params": {"users": "*", "cursor": start}}
+            )
+        )
+        first = json.loads(await asyncio.wait_for(client.ws.recv(), 5))
+        second = json.loads(await asyncio.wait_for(client.ws.recv(), 5))
+    assert first["id"] == 77 and first["result"]["cursor"] == start
+    assert second["method"] == "changes.notify" and second["params"]["changes"][0]["cursor"] == start + 1

@@ -19,6 +19,7 @@ import json
 import secrets
 import socket
 import ssl
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -97,12 +98,18 @@ class Subscription:
         self.cursor = cursor
         self._client = client
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size)
+        #: Notifications that arrived before the subscribe answer (a connector may send them first).
+        self.backlog: deque[dict[str, Any]] = deque()
         self.ended = False
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
+        while self.backlog:
+            note = self.backlog.popleft()
+            self.cursor = int(note["cursor"])
+            yield note
         while True:
             if self.ended and self.queue.empty():
                 raise self._client.disconnected()
@@ -238,9 +245,8 @@ class ApiClient:
             params["cursor"] = cursor
         result = await self.call("changes.subscribe", params)
         sub = Subscription(self, result["subscription"], result["cursor"], self._queue_size)
+        sub.backlog.extend(self._early.pop(sub.id, []))
         self._subs[sub.id] = sub
-        for note in self._early.pop(sub.id, []):
-            sub.queue.put_nowait(note)
         return sub
 
     # ---- reading -------------------------------------------------------------------------------------------

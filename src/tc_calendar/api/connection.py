@@ -13,7 +13,7 @@ import contextlib
 import ipaddress
 import itertools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -54,6 +54,8 @@ class _Subscription:
     users: frozenset[str] | None
     cursor: int
     task: asyncio.Task[None] | None = None
+    #: Set once the ``changes.subscribe`` answer is queued: no notification may overtake it.
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class _Closing(Exception):
@@ -201,6 +203,7 @@ class Connection:
 
     async def _pump_changes(self, sub: _Subscription) -> None:
         limit = self._limits.max_changes_per_notification
+        await sub.answered.wait()
         while True:
             try:
                 entries_read, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
@@ -285,6 +288,8 @@ class Connection:
                 break
         if answers:
             await self._send_doc(answers if incoming.is_batch else answers[0])
+        for sub in self._subs.values():
+            sub.answered.set()
 
     async def _dispatch(self, item: jsonrpc.Item) -> dict[str, Any] | None:
         if isinstance(item, jsonrpc.Invalid):
