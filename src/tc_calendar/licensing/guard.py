@@ -127,8 +127,9 @@ class LicenceGuard:
 
     async def run(self, stop: asyncio.Event, on_change: StatusHook) -> None:
         """Check now, then every ``interval`` until ``stop`` is set; ``on_change`` hears when synchronization must
-        pause or may resume. The first check-in runs here, not in :meth:`open`, so a registration server that does
-        not answer never delays the service's start."""
+        pause or may resume, or its account limit changed (a licence registered while running). The first
+        check-in runs here, not in :meth:`open`, so a registration server that does not answer never delays the
+        service's start."""
         first = True
         while not stop.is_set():
             if not first:
@@ -143,7 +144,9 @@ class LicenceGuard:
             except Exception:
                 log.exception("licence check failed")
                 continue
-            if before is None or before.sync_allowed != status.sync_allowed:
+            if before is None or before.sync_allowed != status.sync_allowed or (
+                status.sync_allowed and before.account_limit != status.account_limit
+            ):
                 await on_change(status)
 
     def _conclude(self, licence: Licence | None, *, check_in_error: str | None) -> LicenceStatus:
