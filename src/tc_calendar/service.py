@@ -29,6 +29,9 @@ from tc_calendar.api.server import RunningServer, run_server
 from tc_calendar.config import Settings
 from tc_calendar.engine.service import SyncService
 from tc_calendar.launch_scheduler import LaunchScheduler, SchedulerOptions
+from tc_calendar.licensing.enforcement import LicenceStatus
+from tc_calendar.licensing.guard import LicenceGuard
+from tc_calendar.licensing.registration import Installation
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.ops_routes import HealthProbe, ops_routes
@@ -48,11 +51,12 @@ class SyncMailboxRegistry:
     """The API's view of the roster: asking for a mailbox goes to the sync engine, which knows the limit."""
 
     def __init__(self, sync: SyncService, store: Store) -> None:
-        self._sync = sync
+        self.sync = sync
+        """Replaced when the licence pauses and resumes synchronization (a stopped SyncService does not restart)."""
         self._store = store
 
     async def request_mailbox(self, email: str) -> MailboxRequest:
-        return await self._sync.request_mailbox(email)
+        return await self.sync.request_mailbox(email)
 
     async def list_mailboxes(self) -> Sequence[MailboxInfo]:
         return await self._store.list_mailboxes()
@@ -96,8 +100,17 @@ async def running_connector(
     limits: ApiLimits | None = None,
     sync_options: Any = None,
     provider_options: dict[str, Any] | None = None,
+    licence_guard: LicenceGuard | None = None,
 ) -> AsyncIterator[RunningConnector]:
-    """Start everything; stop it all when the block exits. ``host``/``port`` override ``api.host``/``wsPort``."""
+    """Start everything; stop it all when the block exits. ``host``/``port`` override ``api.host``/``wsPort``.
+
+    The licence (docs/operations.md, "Registration") sets the account limit and may pause synchronization; a
+    licence file that cannot be trusted stops the start with a :class:`~tc_calendar.licensing.LicenceError`.
+    """
+    guard = licence_guard or LicenceGuard(
+        Installation.from_settings(settings.config_dir, settings.registration), configured_limit=settings.account_limit
+    )
+    licence = guard.open()
     url = settings.database_url
     await upgrade_async(url)
     store = Store.open(url)
@@ -123,14 +136,19 @@ async def running_connector(
             if launcher is not None:
                 launcher.poke()
 
-        sync = SyncService.from_settings(
-            settings, store, notify=notify, metrics=metrics, options=sync_options, provider_options=provider_options
-        )
+        def build_sync(status: LicenceStatus) -> SyncService:
+            licensed = settings.model_copy(update={"account_limit": status.account_limit})
+            return SyncService.from_settings(
+                licensed, store, notify=notify, metrics=metrics, options=sync_options, provider_options=provider_options
+            )
+
+        sync = build_sync(licence)
+        registry = SyncMailboxRegistry(sync, store)
         limits = limits or ApiLimits()
         services = ApiServices(
             calendar=store,
             changes=store,
-            mailboxes=SyncMailboxRegistry(sync, store),
+            mailboxes=registry,
             credentials=ServerCredentials.build(
                 list(settings.product_whitelist.tcs),
                 secret.value,
@@ -161,18 +179,35 @@ async def running_connector(
             tls_key=tls_key,
             sock=sock,
         ) as server:
-            await sync.start()
-            sync_running = True
+            if licence.sync_allowed:
+                await sync.start()
+                sync_running = True
+            connector = RunningConnector(settings, store, sync, metrics, server, launcher)
+
+            async def on_licence_change(status: LicenceStatus) -> None:
+                """Pause, resume, or restart synchronization with a new account limit."""
+                nonlocal sync_running
+                sync_running = False
+                await connector.sync.stop()
+                if status.sync_allowed:
+                    connector.sync = registry.sync = build_sync(status)
+                    await connector.sync.start()
+                    sync_running = True
+
             stop_launcher = asyncio.Event()
             launching = asyncio.create_task(launcher.run(stop_launcher)) if launcher else None
+            guarding = asyncio.create_task(guard.run(stop_launcher, on_licence_change))
             log.info("tc-calendar %s: API on %s, web calendar on %s/calendar/", __version__, server.url,
                      server.url.replace("ws", "http", 1).removesuffix("/ws"))
             try:
-                yield RunningConnector(settings, store, sync, metrics, server, launcher)
+                yield connector
             finally:
                 sync_running = False
                 stop_launcher.set()
-                await sync.stop()
+                guarding.cancel()  # a check-in in flight may wait for its timeout; nothing in it needs finishing
+                with contextlib.suppress(asyncio.CancelledError):
+                    await guarding
+                await connector.sync.stop()
                 if launching is not None:
                     await launching
                 if trueconf is not None:
