@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from store_builders import MONDAY_9, meeting
 
 from tc_calendar.model import OccurrenceKey, Response
-from tc_calendar.store import Store, upgrade_async
+from tc_calendar.store import ConfiguredMailbox, Store, upgrade_async
 from tc_calendar.sync.actions import Action, DropItem, DropOccurrence, PutOccurrence
 
 MAILBOXES = ["a@example.com", "b@example.com", "c@example.com"]
@@ -88,8 +88,14 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each example copies (migrating per example would dominate the run time)."""
     path = tmp_path_factory.mktemp("model") / "template.db"
     with ThreadPoolExecutor(max_workers=1) as pool:  # a loop of its own, away from pytest-asyncio's
-        pool.submit(asyncio.run, upgrade_async(f"sqlite:///{path}")).result()
+        pool.submit(asyncio.run, _prepare(f"sqlite:///{path}")).result()
     return path
+
+
+async def _prepare(url: str) -> None:
+    await upgrade_async(url)
+    async with Store.open(url) as store:
+        await store.register_config_mailboxes([ConfiguredMailbox(email) for email in MAILBOXES])
 
 
 async def _views(store: Store) -> dict[str, View]:
@@ -106,6 +112,9 @@ async def _check(batches: list[list[Action]], url: str) -> None:
                 model.apply(action)
             after = await _views(store)
             assert after == {user: model.view(user) for user in MAILBOXES}
+            assert {m.email: m.event_count for m in await store.list_mailboxes()} == {
+                user: len(view) for user, view in after.items()
+            }
             logged = {(c.user, c.key) for c in changes}
             for user in MAILBOXES:
                 for key in before[user].keys() | after[user].keys():

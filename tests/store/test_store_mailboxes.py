@@ -16,6 +16,7 @@ from tc_calendar.store import (
     MailboxState,
     Store,
 )
+from tc_calendar.sync.actions import DropItem, DropOccurrence
 
 TTL = timedelta(minutes=2)
 
@@ -162,3 +163,19 @@ async def test_two_instances_on_one_postgresql_never_lease_the_same_mailbox(post
 
     assert not set(a) & set(b)
     assert sorted(a + b) == emails
+
+
+async def test_the_event_count_follows_what_the_mailbox_sees(store: Store) -> None:
+    await store.apply([put(BOB, meeting("early"))])  # seen before the mailbox is registered
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB)])
+    await store.register_on_demand_mailbox(CAROL)
+
+    await store.apply([put(ALICE, meeting(f"m{n}"), item_id="series") for n in range(3)] + [put(BOB, meeting("m0"))])
+    await store.apply([put(ALICE, meeting("m0"))])  # already seen: no change
+    await store.apply([DropOccurrence(ALICE, meeting("m0").key), DropItem(BOB, "nothing")])
+
+    counts = {status.email: status.event_count for status in await store.list_mailboxes()}
+    assert counts == {ALICE: 2, BOB: 2, CAROL: 0}
+    await store.apply([DropItem(ALICE, "series")])
+    alice = await store.get_mailbox(ALICE)
+    assert alice is not None and alice.event_count == 0

@@ -12,6 +12,7 @@ in memory while it writes, instead of asking the database before every action.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +62,7 @@ class _Batch:
     contents: dict[OccurrenceKey, _Content | None] = field(default_factory=dict)
     copies: dict[int, dict[str, _Copy]] = field(default_factory=dict)
     pending: dict[tuple[str, OccurrenceKey], NewChange] = field(default_factory=dict)
+    seen_delta: Counter[str] = field(default_factory=Counter)
 
     def note(self, kind: ChangeKind, user: str, key: OccurrenceKey, payload: dict[str, object]) -> None:
         """Record that ``user``'s view of ``key`` changed; a later note for the same pair replaces this one."""
@@ -128,6 +130,7 @@ async def apply_actions(connection: AsyncConnection, actions: Sequence[Action], 
                 await _drop_item(batch, action.mailbox.lower(), action.item_id)
             case SaveCheckpoint():
                 await _save_checkpoint(batch, action)
+    await _update_event_counts(batch)
     return await append(connection, list(batch.pending.values()), now)
 
 
@@ -236,6 +239,8 @@ async def _upsert_copy(batch: _Batch, occurrence_id: int, action: PutOccurrence)
         statement = update(visibility).where(*_copy_row(mailbox, occurrence_id)).values(values)
     await batch.connection.execute(statement)
     copies[mailbox] = copy
+    if seen is None:
+        batch.seen_delta[mailbox] += 1
     return seen is None or seen.my_response != copy.my_response
 
 
@@ -274,6 +279,7 @@ async def _drop_copy(batch: _Batch, mailbox: str, key: OccurrenceKey, content: _
         return
     connection = batch.connection
     await connection.execute(delete(visibility).where(*_copy_row(mailbox, content.id)))
+    batch.seen_delta[mailbox] -= 1
     batch.note(ChangeKind.DELETE, mailbox, key, {})
     if not copies:
         await connection.execute(delete(attendees).where(attendees.c.occurrence_id == content.id))
@@ -285,6 +291,14 @@ async def _drop_copy(batch: _Batch, mailbox: str, key: OccurrenceKey, content: _
         # copies may replace it from now on.
         await _update_occurrence(connection, content.id, {"source_is_organizer": False})
         content.source_is_organizer = False
+
+
+async def _update_event_counts(batch: _Batch) -> None:
+    """Move each mailbox's ``event_count`` by the copies the batch added and removed."""
+    for email, delta in sorted(batch.seen_delta.items()):
+        if delta:
+            statement = update(mailboxes).where(mailboxes.c.email == email)
+            await batch.connection.execute(statement.values(event_count=mailboxes.c.event_count + delta))
 
 
 async def _save_checkpoint(batch: _Batch, action: SaveCheckpoint) -> None:

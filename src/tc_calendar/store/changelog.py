@@ -41,7 +41,7 @@ class NewChange:
 
 
 async def serialize_writers(connection: AsyncConnection) -> None:
-    """Queue behind other writers of shared content and of the log until this transaction ends (PostgreSQL)."""
+    """Queue behind other writers of occurrences, visibility and the log until this transaction ends (PostgreSQL)."""
     if connection.dialect.name == "postgresql":
         await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOG_LOCK_KEY})
 

@@ -16,6 +16,7 @@ from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.store._sql import upsert_insert
+from tc_calendar.store.changelog import serialize_writers
 from tc_calendar.store.errors import MailboxNotFoundError
 from tc_calendar.store.records import (
     ConfiguredMailbox,
@@ -38,6 +39,7 @@ async def register_config(connection: AsyncConnection, entries: Sequence[Configu
     Listed mailboxes become (or stay) ``config`` with their position as order; a disabled one is enabled again.
     Config mailboxes no longer listed are disabled (their events stay until the service drops them).
     """
+    await serialize_writers(connection)  # a new row's event_count must not miss a concurrent apply()
     listed: list[str] = []
     for entry in entries:
         email = entry.email.lower()
@@ -54,7 +56,7 @@ async def register_config(connection: AsyncConnection, entries: Sequence[Configu
 async def _upsert_config(connection: AsyncConnection, email: str, provider: int, order: int, now: datetime) -> None:
     values = {"provider_index": provider, "origin": MailboxOrigin.CONFIG.value, "config_order": order}
     statement = upsert_insert(connection, mailboxes).values(
-        email=email, state=MailboxState.PENDING.value, first_seen_at=now, **values
+        email=email, state=MailboxState.PENDING.value, first_seen_at=now, event_count=_seen_by(email), **values
     )
     excluded_state = statement.excluded.state
     revived = func.coalesce(func.nullif(mailboxes.c.state, MailboxState.DISABLED.value), excluded_state)
@@ -64,6 +66,7 @@ async def _upsert_config(connection: AsyncConnection, email: str, provider: int,
 
 async def register_on_demand(connection: AsyncConnection, email: str, provider_index: int, now: datetime) -> bool:
     """Add a mailbox a client asked for; True when it is new (an existing mailbox is left as it is)."""
+    await serialize_writers(connection)  # a new row's event_count must not miss a concurrent apply()
     statement = (
         upsert_insert(connection, mailboxes)
         .values(
@@ -73,6 +76,7 @@ async def register_on_demand(connection: AsyncConnection, email: str, provider_i
             requested_at=now,
             state=MailboxState.PENDING.value,
             first_seen_at=now,
+            event_count=_seen_by(email.lower()),
         )
         .on_conflict_do_nothing(index_elements=["email"])
         .returning(mailboxes.c.id)
@@ -92,12 +96,12 @@ async def get_status(connection: AsyncConnection, email: str) -> MailboxStatus |
 
 
 def _status_query() -> Select[Any]:
-    counts = (
-        select(visibility.c.user_email, func.count().label("event_count")).group_by(visibility.c.user_email).subquery()
-    )
-    return select(mailboxes, func.coalesce(counts.c.event_count, 0).label("event_count")).outerjoin(
-        counts, counts.c.user_email == mailboxes.c.email
-    )
+    return select(mailboxes)
+
+
+def _seen_by(email: str) -> Any:
+    """How many occurrences ``email`` sees already (events put before the mailbox was registered)."""
+    return select(func.count()).where(visibility.c.user_email == email).scalar_subquery()
 
 
 def _status(row: Row[Any]) -> MailboxStatus:

@@ -61,6 +61,9 @@ mailboxes = Table(
     Column("lease_owner", String(200)),
     Column("lease_expires_at", UtcDateTime),
     Column("first_seen_at", UtcDateTime, nullable=False),
+    # How many occurrences the mailbox's user sees; kept by apply() so that status pages need not count
+    # millions of visibility rows.
+    Column("event_count", Integer, nullable=False, server_default="0"),
     CheckConstraint("email = lower(email)", name="email_lower"),
     CheckConstraint("origin IN ('config', 'on_demand')", name="origin"),
     CheckConstraint(

@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("lease_owner", sa.String(length=200), nullable=True),
         sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("event_count", sa.Integer(), server_default="0", nullable=False),
         sa.CheckConstraint("origin IN ('config', 'on_demand')", name=op.f("ck_mailboxes_origin")),
         sa.CheckConstraint(
             "state IN ('pending', 'syncing', 'ok', 'error', 'over_limit', 'disabled')", name=op.f("ck_mailboxes_state")
