@@ -137,6 +137,14 @@ def test_arrow_keys_move_the_selected_day_and_page_keys_change_the_month(page: P
     page.keyboard.press("ArrowDown")
     expect(day_cell(page, "2025-06-26")).to_be_focused()
     expect(day_cell(page, "2025-06-26")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Home")
+    expect(day_cell(page, "2025-06-23")).to_be_focused()  # Monday of that week
+    page.keyboard.press("End")
+    expect(day_cell(page, "2025-06-29")).to_be_focused()  # its Sunday
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(day_cell(page, "2025-06-26")).to_be_focused()
     page.keyboard.press("PageDown")
     expect(page.locator("#period")).to_have_text("July 2025")
     expect(day_cell(page, "2025-07-26")).to_be_focused()
