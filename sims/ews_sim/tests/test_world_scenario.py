@@ -228,3 +228,17 @@ def test_control_loads_a_scenario() -> None:
     result = control.dispatch("load_scenario", {"scenario": small(id="m")})
     assert set(result["meetings"]) == {"m"}
     assert len(control.dispatch("find_items", {"mailbox": "b@x.example"})["items"]) == 1
+
+
+def test_control_turns_a_single_meeting_into_a_series() -> None:
+    control = Control(World(SimClock(lambda: NOW)))
+    control.dispatch("load_scenario", {"scenario": small(id="m", start="2026-03-30T10:00")})
+    uid = control.dispatch("find_items", {"mailbox": "b@x.example"})["items"][0]["uid"]
+    changed = control.dispatch(
+        "update_meeting",
+        {"organizer": "a@x.example", "uid": uid, "recurrence": {"pattern": "daily", "count": 2}},
+    )
+    assert changed["item"]["calendar_item_type"] == "RecurringMaster"
+    assert changed["item"]["recurrence"]["start_date"] == "2026-03-30"
+    view = control.dispatch("calendar_view", {"mailbox": "b@x.example", "start": "2026-03-30", "end": "2026-04-02"})
+    assert [i["start"] for i in view["items"]] == ["2026-03-30T08:00:00+00:00", "2026-03-31T08:00:00+00:00"]

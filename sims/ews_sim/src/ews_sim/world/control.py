@@ -21,6 +21,7 @@ from ews_sim.world.jsonio import (
     parse_recurrence,
     to_json,
 )
+from ews_sim.world.model import CalendarItem
 from ews_sim.world.recurrence import to_local
 from ews_sim.world.store import instant
 
@@ -131,15 +132,17 @@ class Control:
             return value
         return parse_datetime(value)
 
-    def _changes(self, smtp: str | None, changes: JsonDict) -> JsonDict:
-        """JSON change values as world values (datetimes, recurrence, extended property keys)."""
+    def _changes(self, smtp: str | None, changes: JsonDict, current: CalendarItem | None = None) -> JsonDict:
+        """JSON change values as world values (datetimes, recurrence, extended property keys). A new recurrence
+        starts on the new start's date, or on the ``current`` item's."""
         out = dict(changes)
         for name in ("start", "end"):
             if name in out and out[name] is not None:
                 out[name] = parse_datetime(out[name])
         if out.get("recurrence") is not None:
-            zone = out.get("time_zone") or (self.world.mailbox(smtp).time_zone if smtp else "UTC")
-            start = out.get("start")
+            zone = out.get("time_zone") or (current.start_time_zone if current else None)
+            zone = zone or (self.world.mailbox(smtp).time_zone if smtp else "UTC")
+            start = out.get("start") or (current.start if current else None)
             if start is None:
                 raise InvalidRequest("a new recurrence needs 'start' too")
             out["recurrence"] = self._recurrence(out["recurrence"], start, zone)
@@ -269,7 +272,8 @@ class Control:
         return {"item": to_json(item)}
 
     def update_meeting(self, organizer: str, uid: str, **changes: Any) -> JsonDict:
-        converted = self._changes(organizer, changes)
+        current = next((i for i in self.world.items_by_uid(uid) if i.mailbox == organizer.lower()), None)
+        converted = self._changes(organizer, changes, current)
         for name in ("required", "optional", "resources"):
             if name in converted:
                 converted[name] = _attendees(converted[name])
@@ -291,7 +295,8 @@ class Control:
 
     def update_item(self, item_id: str, **changes: Any) -> JsonDict:
         smtp = self.world.mailbox_of_id(item_id)
-        return {"item": to_json(self.world.update_item(item_id, **self._changes(smtp, changes)))}
+        current = self.world.get_item(item_id) if "recurrence" in changes else None
+        return {"item": to_json(self.world.update_item(item_id, **self._changes(smtp, changes, current)))}
 
     def delete_item(self, item_id: str, delete_type: str = "HardDelete") -> JsonDict:
         self.world.delete_item(item_id, delete_type)
