@@ -97,3 +97,16 @@ async def test_the_launcher_sees_linked_uncancelled_occurrences_starting_in_the_
     )
 
     assert await store.launches_between(MONDAY_9, MONDAY_9 + timedelta(minutes=5)) == [linked]
+
+
+async def test_old_finished_launches_are_pruned_but_unfinished_claims_are_kept(store: Store) -> None:
+    old_started, old_claimed, recent = (OccurrenceKey(uid, MONDAY_9) for uid in ("a", "b", "c"))
+    await store.claim_launch(old_started, "team", MONDAY_9 - timedelta(days=90), "node-1")
+    await store.finish_launch(old_started, LaunchState.STARTED)
+    await store.claim_launch(old_claimed, "team", MONDAY_9 - timedelta(days=90), "node-1")
+    await store.claim_launch(recent, "team", MONDAY_9, "node-1")
+    await store.finish_launch(recent, LaunchState.STARTED)
+
+    assert await store.prune_launches(MONDAY_9 - timedelta(days=30)) == 1
+
+    assert [r.key for r in await store.list_launches()] == [old_claimed, recent]

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import OccurrenceKey
@@ -98,6 +98,15 @@ async def list_launches(
     if states is not None:
         query = query.where(launches.c.state.in_([state.value for state in states]))
     return [_record(row) for row in await connection.execute(query)]
+
+
+async def prune_before(connection: AsyncConnection, before: datetime) -> int:
+    """Forget finished launches scheduled before ``before``; returns how many were deleted.
+
+    Only do this for times the sync window no longer covers: a pruned claim no longer stops a second start.
+    """
+    statement = delete(launches).where(launches.c.scheduled_at < before, launches.c.state != LaunchState.CLAIMED.value)
+    return int((await connection.execute(statement)).rowcount)
 
 
 def _where(key: OccurrenceKey) -> tuple[Any, Any]:

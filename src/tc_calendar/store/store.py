@@ -287,6 +287,11 @@ class Store:
         """Claimed but not finished (e.g. the instance stopped in between)."""
         return await self.list_launches([LaunchState.CLAIMED], limit)
 
+    async def prune_launches(self, before: datetime) -> int:
+        """Forget finished launches scheduled before ``before`` (keep it behind the sync window's start)."""
+        async with self._write() as connection:
+            return await launches.prune_before(connection, before)
+
     # --- caches ----------------------------------------------------------------------------------------------
 
     async def upsert_trueconf_users(self, users: Sequence[TrueConfUser]) -> None:
