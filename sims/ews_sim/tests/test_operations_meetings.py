@@ -275,3 +275,17 @@ def test_is_recurring_follows_exchanges_documented_quirk(ews_account: Callable[.
     bob_master = bob.calendar.get(id=occurrence.id).recurring_master()
     bob_master.refresh()
     assert bob_master.is_recurring is True
+
+
+def test_response_objects_and_rights_offered_per_role(ews_account: Callable[..., Account]) -> None:
+    alice, bob = ews_account(ALICE), ews_account(BOB)
+    start = _start()
+    created = _invite(alice, "Offers", start)
+    organizer_side = alice.calendar.get(id=created.id).response_objects
+    attendee_side = bob.calendar.get(id=_only(bob, "Offers", start).id).response_objects
+    assert organizer_side.cancel_calendar_item is not None and organizer_side.accept_item is None
+    assert attendee_side.accept_item is not None and attendee_side.decline_item is not None
+    assert attendee_side.cancel_calendar_item is None
+    rights = alice.calendar.get(id=created.id).effective_rights
+    assert rights.modify and rights.delete and rights.read
+    assert alice.calendar.get(id=created.id).conversation_id is not None

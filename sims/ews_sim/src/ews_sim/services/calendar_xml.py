@@ -7,6 +7,8 @@ trailing ``Z``, as Exchange writes them when the request carries no ``DateTimePr
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -40,6 +42,7 @@ ITEM_ORDER = (
     "IsUnmodified",
     "DateTimeSent",
     "DateTimeCreated",
+    "ResponseObjects",
     "ReminderDueBy",
     "ReminderIsSet",
     "ReminderMinutesBeforeStart",
@@ -48,9 +51,11 @@ ITEM_ORDER = (
     "HasAttachments",
     "ExtendedProperty",
     "Culture",
+    "EffectiveRights",
     "LastModifiedName",
     "LastModifiedTime",
     "IsAssociated",
+    "ConversationId",
     "Preview",
     "TextBody",
 )
@@ -398,6 +403,34 @@ def _producers(item: CalendarItem, body_shape: str = "Best") -> dict[str, Callab
         elem.set("IsTruncated", "false")
         return elem
 
+    def response_objects() -> etree._Element:
+        """What Outlook offers on the item: responses for an attendee, cancelling for the organizer."""
+        elem = etree.Element(t("ResponseObjects"))
+        if item.is_meeting and not item.is_organizer:
+            names = ["AcceptItem", "TentativelyAcceptItem", "DeclineItem", "ReplyToItem", "ReplyAllToItem"]
+            names += ["RemoveItem"] if item.is_cancelled else []
+        elif item.is_meeting:
+            names = ["CancelCalendarItem", "ReplyToItem", "ReplyAllToItem"]
+        else:
+            names = []
+        for name in [*names, "ForwardItem"]:
+            etree.SubElement(elem, t(name))
+        return elem
+
+    def effective_rights() -> etree._Element:
+        elem = etree.Element(t("EffectiveRights"))
+        for name, value in (
+            ("CreateAssociated", False),
+            ("CreateContents", False),
+            ("CreateHierarchy", False),
+            ("Delete", True),
+            ("Modify", True),
+            ("Read", True),
+            ("ViewPrivateItems", True),
+        ):
+            elem.append(_text(name, value))
+        return elem
+
     def text_body() -> etree._Element:
         elem = _text("TextBody", body_text.plain(item.body.content, str(item.body.body_type)))
         elem.set("BodyType", "Text")
@@ -457,6 +490,11 @@ def _producers(item: CalendarItem, body_shape: str = "Best") -> dict[str, Callab
         "DisplayTo": lambda: _text("DisplayTo", "; ".join(attendee_names)),
         "HasAttachments": lambda: _text("HasAttachments", False),
         "Culture": lambda: _text("Culture", "en-US"),
+        "ResponseObjects": response_objects,
+        "EffectiveRights": effective_rights,
+        "ConversationId": lambda: etree.Element(
+            t("ConversationId"), Id=base64.b64encode(hashlib.sha1(item.uid.encode()).digest()).decode()
+        ),
         "LastModifiedName": lambda: _text(
             "LastModifiedName", item.organizer.name if item.organizer and item.is_organizer else item.mailbox
         ),
