@@ -85,8 +85,17 @@ async def collect(settings: Settings) -> tuple[list[MailboxStatus], list[LaunchR
         return await store.list_mailboxes(), await store.list_launches(limit=500), await store.latest_cursor()
 
 
+def licence_line(settings: Settings) -> str:
+    """The licence status the service last recorded (docs/operations.md, "Registration")."""
+    from tc_calendar.licensing.guard import licence_status_line
+    from tc_calendar.licensing.registration import Installation
+
+    return licence_status_line(Installation.from_settings(settings.config_dir, settings.registration))
+
+
 def show(settings: Settings, out: TextIO | None = None) -> int:
     """Print the status; exit 0 when every admitted mailbox is healthy, 1 when some mailbox is in error."""
     mailboxes, launches, cursor = asyncio.run(collect(settings))
     print(render(mailboxes, launches, cursor, datetime.now(UTC)), file=out or sys.stdout)
+    print("\n" + licence_line(settings), file=out or sys.stdout)
     return 1 if any(m.state is MailboxState.ERROR for m in mailboxes) else 0
