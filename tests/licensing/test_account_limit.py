@@ -5,6 +5,7 @@ afterwards, are reported over the limit by ``tc_calendar status``, the API and t
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.licensing.guard import LicenceGuard, licence_status_line
 from tc_calendar.licensing.registration import Installation, register_online
 from tc_calendar.service import running_connector
-from tc_calendar.status import render
+from tc_calendar.status import render, show
 from tc_calendar.store.records import MailboxState
 
 SERVICE_LOGIN, SERVICE_PASSWORD = "svc-sync", "Sync!pass1"
@@ -90,8 +91,11 @@ async def test_sixty_users_on_the_free_edition(tmp_path: Path, exchange: EwsSimu
         assert samples[("tc_calendar_mailboxes", "over_limit")] == 11
         assert samples[("tc_calendar_mailboxes", "ok")] == 50
 
-    assert licence_status_line(Installation.from_config(config)) == "Licence: free edition (50 accounts)"
     assert [entry.product_key for entry in reg.registry.check_ins] == [FREE_KEY]
+    shown = io.StringIO()
+    await asyncio.to_thread(show, settings, shown)  # tc_calendar status, after the service stopped
+    assert "11 mailbox(es) over the account limit are not synchronized" in shown.getvalue()
+    assert shown.getvalue().rstrip().endswith("Licence: free edition (50 accounts)")
 
 
 class Clock:
