@@ -13,8 +13,10 @@ from ews_sim.world import (
     DailyPattern,
     FolderNotFound,
     ImpersonateUserDenied,
+    InternalServerTransientError,
     InvalidIdMalformed,
     InvalidSyncStateData,
+    ItemCorrupt,
     ItemNotFound,
     MailboxMoveInProgress,
     MailboxUnavailable,
@@ -204,3 +206,18 @@ def test_times_exchange_refuses(world: World) -> None:
     assert too_long.value.response_code == "ErrorCalendarDurationIsTooLong"
     whole_days = world.create_appointment(ALICE, "x", NOW, NOW, all_day=True, recurrence=daily)
     assert whole_days.end - whole_days.start == timedelta(days=1)
+
+
+def test_transient_mailbox_error_and_a_corrupt_item(world: World) -> None:
+    world.set_mailbox_unavailable(BOB, response_code="ErrorInternalServerTransientError")
+    with pytest.raises(InternalServerTransientError):
+        world.find_items(BOB)
+    world.clear_faults()
+    item = world.create_appointment(BOB, "broken", NOW, NOW + timedelta(hours=1))
+    world.set_item_corrupt(item.item_id)
+    with pytest.raises(ItemCorrupt) as info:
+        world.get_item(item.item_id)
+    assert info.value.response_code == "ErrorItemCorrupt"
+    assert [i.item_id for i in world.calendar_view(BOB, NOW, NOW + timedelta(days=1))] == [item.item_id]
+    world.set_item_corrupt(item.item_id, corrupt=False)
+    assert world.get_item(item.item_id).subject == "broken"

@@ -24,11 +24,11 @@ from ews_sim.world.changes import (
 from ews_sim.world.clock import Clock, SimClock
 from ews_sim.world.errors import (
     CalendarEndDateIsEarlierThanStartDate,
+    EwsError,
     FolderNotFound,
     InvalidIdMalformed,
     InvalidRequest,
     ItemNotFound,
-    MailboxUnavailable,
     NonExistentMailbox,
     NotRecurringMaster,
     OccurrenceCrossingBoundary,
@@ -87,7 +87,8 @@ class WorldBase:
         self._folders: dict[str, tuple[str, str]] = {}  # folder id -> (smtp, distinguished id)
         self._records: dict[str, dict[bytes, Record]] = {}
         self._uid_index: dict[tuple[str, str], bytes] = {}
-        self._unavailable: dict[str, tuple[type[MailboxUnavailable], datetime | None]] = {}  # error, until
+        self._unavailable: dict[str, tuple[type[EwsError], datetime | None]] = {}  # error, until
+        self._corrupt: set[bytes] = set()  # record keys whose GetItem fails with ErrorItemCorrupt
         self._sync_generation: dict[str, int] = {}
         self.journal = Journal(self._now)
         self._subscriptions = Subscriptions(self.journal, self._now)
@@ -125,7 +126,7 @@ class WorldBase:
             result.folders["calendar"].total_count = len(self._records[mailbox.smtp])
             return result
 
-    def _unavailable_fault(self, smtp: str) -> type[MailboxUnavailable] | None:
+    def _unavailable_fault(self, smtp: str) -> type[EwsError] | None:
         entry = self._unavailable.get(smtp)
         if entry is None:
             return None

@@ -9,6 +9,7 @@ from typing import Any
 from ews_sim.world.base import TIME_FIELDS, WorldBase
 from ews_sim.world.errors import (
     InvalidRequest,
+    ItemCorrupt,
     ItemNotFound,
     NotRecurringMaster,
     OccurrenceDeleted,
@@ -85,10 +86,13 @@ class Calendars(WorldBase):
 
     def get_item(self, item_id: str, smtp: str | None = None) -> CalendarItem:
         """A single, a master, an occurrence or an exception by its ItemId. With ``smtp``, the id must belong to
-        that mailbox (ItemNotFound otherwise). InvalidIdMalformed for ids that are not ours."""
+        that mailbox (ItemNotFound otherwise). InvalidIdMalformed for ids that are not ours, ItemCorrupt for items
+        damaged by :meth:`set_item_corrupt`."""
         with self.lock:
             record, original_start = self._resolve(item_id, smtp)
             self.mailbox(record.mailbox)
+            if record.key in self._corrupt:
+                raise ItemCorrupt()
             if original_start is None:
                 return view(record)
             if not record.is_master or original_start in record.deleted:

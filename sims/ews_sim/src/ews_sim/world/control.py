@@ -62,6 +62,7 @@ _COMMANDS = (
     "expire_subscriptions",
     "invalidate_sync_states",
     "mailbox_unavailable",
+    "item_corrupt",
     "clear_faults",
     "faults",
     "counters",
@@ -93,7 +94,8 @@ class Control:
     faults: ``server_busy(count?, backoff_ms?, account?, operation?)`` (count null: until cleared),
     ``http_error(status, count?, operation?)``, ``latency(ms)``, ``max_concurrency(limit)``, ``drop_streaming()``,
     ``expire_subscriptions(mailbox?)``, ``invalidate_sync_states(mailbox)``, ``mailbox_unavailable(mailbox,
-    unavailable?, move_in_progress?, seconds?)``, ``clear_faults()``, ``faults()``;
+    unavailable?, move_in_progress?, seconds?, response_code?)``, ``item_corrupt(item_id, corrupt?)``,
+    ``clear_faults()``, ``faults()``;
     counters: ``counters()``, ``reset_counters()``;
     time: ``now()``, ``advance_clock(seconds)``, ``set_clock(now)`` (the last two need a SimClock);
     scenarios: ``load_scenario(scenario? | path?, now?)``.
@@ -354,9 +356,20 @@ class Control:
         return {"ok": True}
 
     def mailbox_unavailable(
-        self, mailbox: str, unavailable: bool = True, move_in_progress: bool = False, seconds: float | None = None
+        self,
+        mailbox: str,
+        unavailable: bool = True,
+        move_in_progress: bool = False,
+        seconds: float | None = None,
+        response_code: str | None = None,
     ) -> JsonDict:
-        self.world.set_mailbox_unavailable(mailbox, unavailable, move_in_progress=move_in_progress, seconds=seconds)
+        self.world.set_mailbox_unavailable(
+            mailbox, unavailable, move_in_progress=move_in_progress, seconds=seconds, response_code=response_code
+        )
+        return {"ok": True}
+
+    def item_corrupt(self, item_id: str, corrupt: bool = True) -> JsonDict:
+        self.world.set_item_corrupt(item_id, corrupt)
         return {"ok": True}
 
     def clear_faults(self) -> JsonDict:

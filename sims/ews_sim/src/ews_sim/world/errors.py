@@ -54,6 +54,18 @@ class MailboxMoveInProgress(MailboxUnavailable):
     default_message = "The mailbox is being moved. Try again later."
 
 
+class InternalServerTransientError(EwsError):
+    response_code = "ErrorInternalServerTransientError"
+    default_message = "An internal server error occurred. Try again later."
+
+
+class ItemCorrupt(EwsError):
+    """GetItem of an item whose properties cannot be read (FindItem still lists it)."""
+
+    response_code = "ErrorItemCorrupt"
+    default_message = "The item is corrupt."
+
+
 class ItemNotFound(EwsError):
     response_code = "ErrorItemNotFound"
     default_message = "The specified object was not found in the store."

@@ -9,9 +9,17 @@ from ews_sim.world.changes import (
     SubscriptionKind,
 )
 from ews_sim.world.errors import (
+    EwsError,
+    InternalServerTransientError,
+    InvalidRequest,
     MailboxMoveInProgress,
     MailboxUnavailable,
 )
+
+#: Errors a whole mailbox can be switched to answer with.
+MAILBOX_FAULTS: dict[str, type[EwsError]] = {
+    error.response_code: error for error in (MailboxUnavailable, MailboxMoveInProgress, InternalServerTransientError)
+}
 
 
 class FaultSwitches(WorldBase):
@@ -24,17 +32,32 @@ class FaultSwitches(WorldBase):
         *,
         move_in_progress: bool = False,
         seconds: float | None = None,
+        response_code: str | None = None,
     ) -> None:
-        """Make a mailbox answer ErrorMailboxStoreUnavailable (or ErrorMailboxMoveInProgress) for EWS, until
-        cleared or, with ``seconds``, for that long on the world's clock. Control methods still work."""
+        """Make a mailbox answer ErrorMailboxStoreUnavailable (ErrorMailboxMoveInProgress with
+        ``move_in_progress``, or any of ``MAILBOX_FAULTS`` by ``response_code``) for EWS, until cleared or, with
+        ``seconds``, for that long on the world's clock. Control methods still work."""
+        if response_code is not None and response_code not in MAILBOX_FAULTS:
+            raise InvalidRequest(f"response_code must be one of {sorted(MAILBOX_FAULTS)}")
         with self.lock:
             mailbox = self._mailbox(smtp)
             if unavailable:
-                error = MailboxMoveInProgress if move_in_progress else MailboxUnavailable
+                default = MailboxMoveInProgress if move_in_progress else MailboxUnavailable
+                error = MAILBOX_FAULTS[response_code] if response_code else default
                 until = None if seconds is None else self.clock() + timedelta(seconds=seconds)
                 self._unavailable[mailbox.smtp] = (error, until)
             else:
                 self._unavailable.pop(mailbox.smtp, None)
+
+    def set_item_corrupt(self, item_id: str, corrupt: bool = True) -> None:
+        """Make GetItem of an item (a single or a whole series) fail with ErrorItemCorrupt; FindItem, CalendarView
+        and SyncFolderItems still list it, as with a damaged item in a real store."""
+        with self.lock:
+            record, _ = self._resolve(item_id)
+            if corrupt:
+                self._corrupt.add(record.key)
+            else:
+                self._corrupt.discard(record.key)
 
     def unavailable_mailboxes(self) -> dict[str, str]:
         """SMTP address -> the ResponseCode it answers with, for mailboxes made unavailable."""
@@ -67,3 +90,4 @@ class FaultSwitches(WorldBase):
         with self.lock:
             self.gate.clear()
             self._unavailable.clear()
+            self._corrupt.clear()
