@@ -213,3 +213,25 @@ async def test_the_send_queue_is_bounded_in_messages_and_bytes_but_takes_one_big
     await queue.get()
     queue.done()
     await asyncio.wait_for(queue.join(), 1)
+
+
+def test_every_error_code_and_close_code_is_in_the_protocol_document() -> None:
+    from pathlib import Path
+
+    from tc_calendar.api.errors import ALL_ERRORS
+
+    table = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text().split("## 5. Errors", 1)[1]
+    rows = {
+        line.split("|")[2].strip(): line
+        for line in table.splitlines()
+        if line.startswith("| -32") or line.startswith("| —")
+    }
+    for error in ALL_ERRORS:
+        if error.__name__ in {"AuthBackoff", "Flooding"}:  # documented in the RateLimited row
+            assert error.close_code is not None and str(error.close_code) in rows["RateLimited"]
+            continue
+        row = rows[error.__name__]
+        if error.__name__ != "TooSlow":
+            assert row.startswith(f"| {error.code} |"), row
+        if error.close_code is not None:
+            assert str(error.close_code) in row, row
