@@ -12,6 +12,7 @@ from tc_calendar.store.errors import (
     UnsupportedDatabaseError,
 )
 from tc_calendar.store.migrate import downgrade, downgrade_async, upgrade, upgrade_async
+from tc_calendar.store.notify import ChangeListener
 from tc_calendar.store.records import (
     ConfiguredMailbox,
     LaunchRecord,
@@ -25,6 +26,7 @@ from tc_calendar.store.records import (
 from tc_calendar.store.store import Clock, Store
 
 __all__ = [
+    "ChangeListener",
     "Clock",
     "ConfiguredMailbox",
     "DatabaseError",
