@@ -133,3 +133,12 @@ async def test_server_info_counts_mailboxes_and_gives_the_latest_cursor(api: Har
         info = await client.call("server.info")
     validate("server.info.result.json", info)
     assert info["cursor"] == cursor and info["mailboxes"]["total"] == 1
+
+
+def test_the_calendar_list_example_in_the_protocol_document_follows_the_schemas() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
+    block = text.split("### `calendar.list", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    request_line, response = block.split("\n", 1)
+    request, answer = json.loads(request_line), json.loads(response)
+    validate("calendar.list.params.json", request["params"])
+    validate("calendar.list.result.json", answer["result"])
