@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tc_calendar.licensing import (
     Edition,
@@ -88,3 +90,15 @@ def test_the_configured_public_key_replaces_the_built_in_one() -> None:
     assert list(trusted_keys(None)) == [key_id(built_in)]
     other = base64.b64encode(SERVER_KEY.public_key().public_bytes_raw()).decode()
     assert list(trusted_keys(other)) == [key_id(SERVER_KEY.public_key())]
+
+
+@settings(deadline=None, max_examples=60)
+@given(position=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255), field=st.sampled_from(
+    ["payload", "signature"]))
+def test_no_changed_byte_of_a_licence_is_accepted(position: int, flip: int, field: str) -> None:
+    document = json.loads(sign_licence(LICENCE, SERVER_KEY))
+    raw = bytearray(base64.b64decode(document[field]))
+    raw[position % len(raw)] ^= flip
+    document[field] = base64.b64encode(bytes(raw)).decode()
+    with pytest.raises((LicenceSignatureError, LicenceFormatError)):
+        verify_licence(json.dumps(document), TRUSTED, fingerprint="tcc1-abc", now=NOW)

@@ -160,3 +160,13 @@ def test_a_tampered_registration_file_is_refused(tmp_path: Path, capsys: pytest.
     assert main(["--config", str(config), "--offline_reg", str(path)]) == 3
     err = capsys.readouterr().err
     assert "has been altered since it was issued" in err and str(path) in err
+
+
+def test_installing_the_request_itself_explains_the_mix_up(
+    tmp_path: Path, closed_port_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, closed_port_url, public_key_of(Ed25519PrivateKey.generate()))
+    assert main(["--config", str(config), "--register", STANDARD_KEY]) == 4
+    capsys.readouterr()
+    assert main(["--config", str(config), "--offline_reg", str(tmp_path / "regoffline.crg")]) == 3
+    assert "is the offline registration request, not the registration file" in capsys.readouterr().err

@@ -155,8 +155,8 @@ async def register_online(product_key: str, installation: Installation, now: dat
     except RegistrationServerUnreachable as exc:
         if is_free_key(key):
             raise FreeOfflineRegistrationError(
-                f"{exc}. {FREE_OFFLINE_REFUSED} Allow this computer to reach the registration server "
-                f"(TCP port 4310) and run tc_calendar --register again"
+                f"{exc}. {FREE_OFFLINE_REFUSED} Allow this computer to reach {installation.server} "
+                f"and run tc_calendar --register again"
             ) from exc
         request = installation.offline_request_file
         write_atomically(request, build_offline_request(key, installation.fingerprint, now))
@@ -185,6 +185,11 @@ def register_offline(file: Path, installation: Installation, now: datetime) -> L
         raise LicenceError(f"cannot read the registration file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise LicenceError(f"{path} is not a registration file (not text)") from None
+    if OFFLINE_REQUEST_FORMAT in text:
+        raise LicenceError(
+            f"{path} is the offline registration request, not the registration file: send it to your manager and "
+            f"run tc_calendar --offline_reg with the file you receive back"
+        )
     licence = installation.verify(text, now, f"the registration file {path}")
     if licence.edition is Edition.FREE:
         raise FreeOfflineRegistrationError(f"{path} is a free licence. {FREE_OFFLINE_REFUSED} "
