@@ -8,6 +8,7 @@ Exchange server's registry-based definition expresses too.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -124,6 +125,11 @@ def _definition_parts(iana: str) -> tuple[timedelta, timedelta | None, tuple[_Tr
 
 def definition(tag: str, iana: str) -> etree._Element:
     """A ``TimeZoneDefinitionType`` element named ``tag`` (e.g. ``t:StartTimeZone``) describing ``iana``."""
+    return copy.deepcopy(_definition(tag, iana))
+
+
+@cache
+def _definition(tag: str, iana: str) -> etree._Element:
     win = windows_id(iana)
     std_off, dst_off, transitions = _definition_parts(iana)
     elem = etree.Element(tag)
@@ -188,6 +194,11 @@ def meeting_time_zone(tag: str, iana: str) -> etree._Element:
     Offsets are biases as in the Windows registry: BaseOffset is minus the standard UTC offset, the Daylight
     Offset minus the extra daylight saving hour.
     """
+    return copy.deepcopy(_meeting_time_zone(tag, iana))
+
+
+@cache
+def _meeting_time_zone(tag: str, iana: str) -> etree._Element:
     std_off, dst_off, transitions = _definition_parts(iana)
     elem = etree.Element(tag)
     elem.set("TimeZoneName", windows_id(iana))
