@@ -29,9 +29,8 @@ async def test_of_twenty_concurrent_claims_exactly_one_wins(store: Store) -> Non
     )
 
 
-@pytest.mark.postgres
-async def test_two_instances_on_one_postgresql_claim_a_launch_once(postgres_database_url: str) -> None:
-    async with Store.open(postgres_database_url) as first, Store.open(postgres_database_url) as second:
+async def test_two_instances_sharing_one_database_claim_a_launch_once(database_url: str) -> None:
+    async with Store.open(database_url) as first, Store.open(database_url) as second:
         for n in range(10):
             key = OccurrenceKey(f"uid-{n}", MONDAY_9)
             results = await asyncio.gather(

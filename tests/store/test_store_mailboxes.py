@@ -146,10 +146,10 @@ async def test_a_released_lease_can_be_taken_at_once(store: Store) -> None:
     assert status is not None and status.lease_owner == "node-2"
 
 
-@pytest.mark.postgres
-async def test_two_instances_on_one_postgresql_never_lease_the_same_mailbox(postgres_database_url: str) -> None:
+async def test_two_instances_sharing_one_database_never_lease_the_same_mailbox(database_url: str) -> None:
+    """On PostgreSQL this is SELECT ... FOR UPDATE SKIP LOCKED; on SQLite, BEGIN IMMEDIATE."""
     emails = [f"user{n:03d}@example.com" for n in range(60)]
-    async with Store.open(postgres_database_url) as first, Store.open(postgres_database_url) as second:
+    async with Store.open(database_url) as first, Store.open(database_url) as second:
         await first.register_config_mailboxes([ConfiguredMailbox(email) for email in emails])
 
         async def grab(store: Store, owner: str) -> list[str]:
