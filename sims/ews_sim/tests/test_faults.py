@@ -13,6 +13,7 @@ import requests
 from ews_harness import ALICE, SERVICE_LOGIN, SERVICE_PASSWORD
 from exchangelib import Account, FaultTolerance
 from exchangelib.errors import (
+    ErrorExceededConnectionCount,
     ErrorExpiredSubscription,
     ErrorInternalServerTransientError,
     ErrorMailboxStoreUnavailable,
@@ -134,9 +135,10 @@ def test_concurrency_budget_of_the_service_account(
     deadline = time.monotonic() + 5
     while ews_world.gate.in_flight(SERVICE_LOGIN) < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
-    with pytest.raises(ErrorServerBusy):
+    with pytest.raises(ErrorExceededConnectionCount):
         list(account.calendar.all())
     holder.join()
+    assert ews_world.gate.counters()["FindItem"]["ErrorExceededConnectionCount"] == 1
     assert list(account.calendar.all()) == []  # the slot is free again once the stream ended
 
 

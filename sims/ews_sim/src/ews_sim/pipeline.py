@@ -25,6 +25,12 @@ from ews_sim.xml_names import m
 
 log = logging.getLogger(__name__)
 
+CONNECTION_COUNT_CODE = "ErrorExceededConnectionCount"
+CONNECTION_COUNT_TEXT = (
+    "You have exceeded the available concurrent connections for your account. "
+    "Try again once your other requests have completed."
+)
+
 
 @dataclass
 class Reply:
@@ -99,6 +105,11 @@ def process(
     except werr.HttpFault as exc:
         return Reply(exc.status, b"")
     except werr.ServerBusy as exc:
+        if world.gate.in_flight(account.login) >= world.gate.max_concurrency:
+            # EWSMaxConcurrency: Exchange answers ErrorExceededConnectionCount, not ErrorServerBusy (the gate
+            # counted the refusal as ErrorServerBusy; it is recounted under the code actually sent).
+            world.gate.count(operation, CONNECTION_COUNT_CODE)
+            return _fault_reply(soap.SoapFault(CONNECTION_COUNT_CODE, CONNECTION_COUNT_TEXT))
         # Throttling rejects the whole request: Exchange sends a SOAP fault (HTTP 500) whose detail carries
         # BackOffMilliseconds; exchangelib turns it into ErrorServerBusy(back_off=seconds).
         busy = soap.SoapFault(exc.response_code, exc.message, values={"BackOffMilliseconds": str(exc.backoff_ms)})
