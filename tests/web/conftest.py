@@ -8,13 +8,14 @@ in Europe/Berlin with a German locale (dates as in the admin guide: ``28.06.2025
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_server import LiveServer, prepare_database
-from world import BROWSER_ZONE, TODAY, seed_actions
+from playwright.sync_api import Browser, Page, sync_playwright
+from web_pages import ARTIFACTS, new_page
+from web_server import LiveServer, copy_of, prepare_database
+from web_world import seed_actions
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -25,14 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-DESKTOP = {"width": 1360, "height": 900}
-
-
-try:
-    from playwright.sync_api import Browser, Page, sync_playwright
-except ImportError:  # pragma: no cover - the test extra installs it
-    sync_playwright = None  # type: ignore[assignment]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,8 +38,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if sync_playwright is None:
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
     if not CHROMIUM.exists():
         pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
@@ -63,12 +54,6 @@ def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("web-template") / "calendar.db"
     prepare_database(f"sqlite:///{path}", seed_actions())
     return path
-
-
-def copy_of(seeded_database: Path, directory: Path) -> str:
-    target = directory / "calendar.db"
-    shutil.copyfile(seeded_database, target)
-    return f"sqlite:///{target}"
 
 
 @pytest.fixture(scope="session")
@@ -89,14 +74,6 @@ def own_server(seeded_database: Path, tmp_path: Path) -> Iterator[LiveServer]:
         yield live
     finally:
         live.stop()
-
-
-def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
-    context = browser.new_context(viewport=viewport, timezone_id=BROWSER_ZONE, locale="de-DE", service_workers="block")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.clock.set_fixed_time(TODAY)
-    return page
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from live_server import LiveServer
 from playwright.sync_api import Page
+from web_server import LiveServer
 
 CHECKS = """async () => {
   const d = await import('./dates.js');

@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pages import event_in
 from playwright.sync_api import Browser, expect
-from world import BROWSER_ZONE
-
-from conftest import ARTIFACTS
+from web_pages import ARTIFACTS, event_in
+from web_world import BROWSER_ZONE
 
 pytest.importorskip("ews_sim", reason="the demo needs the simulators (scripts/demo installs them)")
 pytest.importorskip("tcs_sim", reason="the demo needs the simulators (scripts/demo installs them)")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from live_server import LiveServer
-from pages import day_cell, details_field, event_in, participant, sign_in
 from playwright.sync_api import Page, expect
-from world import CONFERENCE_URL
+from web_pages import day_cell, details_field, event_in, participant, sign_in
+from web_server import LiveServer
+from web_world import CONFERENCE_URL
 
 
 def test_a_meetings_details_show_title_my_response_times_description_and_participants(

@@ -3,10 +3,10 @@ lost connection is announced and resumed from the last cursor (no change missed)
 
 from __future__ import annotations
 
-from live_server import LiveServer
-from pages import day_cell, event_in, sign_in, time_range
 from playwright.sync_api import Page, expect
-from world import ALICE, BOB, CONFERENCE_URL, occurrence, put, utc
+from web_pages import day_cell, event_in, sign_in, time_range
+from web_server import LiveServer
+from web_world import ALICE, BOB, CONFERENCE_URL, occurrence, put, utc
 
 from tc_calendar.model import OccurrenceKey
 from tc_calendar.sync.actions import DropOccurrence

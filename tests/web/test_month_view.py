@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from live_server import LiveServer
-from pages import day_cell, event_in, sign_in, time_range
 from playwright.sync_api import Page, expect
-from world import BOB, CONFERENCE_URL, WEEKLY_MONDAYS, XSS_TITLE
+from web_pages import day_cell, event_in, sign_in, time_range
+from web_server import LiveServer
+from web_world import BOB, CONFERENCE_URL, WEEKLY_MONDAYS, XSS_TITLE
 
 TURQUOISE = "rgb(0, 178, 169)"
 GRAY = "rgb(163, 172, 181)"

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from live_server import LiveServer
-from pages import day_cell, event_in, sign_in
 from playwright.sync_api import Browser, Page, expect
-from world import CONFERENCE_URL
-
-from conftest import new_page
+from web_pages import day_cell, event_in, new_page, sign_in
+from web_server import LiveServer
+from web_world import CONFERENCE_URL
 
 PHONE = {"width": 390, "height": 844}
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "calendar.png"

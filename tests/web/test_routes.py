@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from live_server import LiveServer
+from web_server import LiveServer
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from live_server import LiveServer
-from pages import sign_in
 from playwright.sync_api import Page, expect
-from world import ALICE, WEB_LOGIN
-
-from conftest import copy_of
+from web_pages import sign_in
+from web_server import LiveServer, copy_of
+from web_world import ALICE, WEB_LOGIN
 
 REFUSED_CALL = """async (url) => await new Promise((resolve) => {
   const ws = new WebSocket(url);

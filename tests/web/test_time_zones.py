@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from live_server import LiveServer
-from pages import day_cell, event_in, sign_in, time_range
 from playwright.sync_api import Browser, expect
-from world import TODAY
+from web_pages import day_cell, event_in, sign_in, time_range
+from web_server import LiveServer
+from web_world import TODAY
 
 
 def test_in_los_angeles_a_morning_meeting_in_europe_is_the_evening_before_and_all_day_stays_put(

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from live_server import LiveServer
-from playwright.sync_api import Locator, Page, expect
-from world import WEB_LOGIN, WEB_PASSWORD
+from pathlib import Path
+
+from playwright.sync_api import Browser, Locator, Page, expect
+from web_server import LiveServer
+from web_world import BROWSER_ZONE, TODAY, WEB_LOGIN, WEB_PASSWORD
+
+#: Screenshots of every test (gitignored).
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+DESKTOP = {"width": 1360, "height": 900}
+
+
+def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
+    """A page in a fresh context (own sessionStorage) in Berlin, German dates, the clock at the world's today."""
+    context = browser.new_context(viewport=viewport, timezone_id=BROWSER_ZONE, locale="de-DE", service_workers="block")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.clock.set_fixed_time(TODAY)
+    return page
 
 
 def sign_in(page: Page, server: LiveServer, fragment: str = "", password: str = WEB_PASSWORD) -> None:

@@ -8,12 +8,14 @@ The browser tests are synchronous (Playwright's sync API), so the server runs it
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
-from world import MAILBOXES, WEB_LOGIN, WEB_PASSWORD
+from web_world import MAILBOXES, WEB_LOGIN, WEB_PASSWORD
 
 from tc_calendar.api.app import create_app
 from tc_calendar.api.auth import AuthThrottle, ServerCredentials, SessionTokens, derive_token_key
@@ -41,6 +43,13 @@ async def _seed(url: str, actions: Sequence[Action]) -> None:
         await store.apply(list(actions))
         for email in MAILBOXES:
             await store.record_sync_success(email)
+
+
+def copy_of(database: Path, directory: Path) -> str:
+    """The URL of a copy of a prepared SQLite database in ``directory`` (cheaper than migrating again)."""
+    target = directory / "calendar.db"
+    shutil.copyfile(database, target)
+    return f"sqlite:///{target}"
 
 
 def prepare_database(url: str, actions: Sequence[Action]) -> None:
