@@ -73,6 +73,7 @@ _COMMANDS = (
     "load_scenario",
     "reset",
     "find_mailboxes",
+    "populate",
 )
 
 
@@ -98,7 +99,8 @@ class Control:
     ``clear_faults()``, ``faults()``;
     counters: ``counters()``, ``reset_counters()``;
     time: ``now()``, ``advance_clock(seconds)``, ``set_clock(now)`` (the last two need a SimClock);
-    scenarios: ``load_scenario(scenario? | path?, now?)``.
+    scenarios: ``load_scenario(scenario? | path?, now?)``, ``populate(mailboxes?, meetings_per_mailbox?, seed?,
+    domain?)`` (a generated organisation for load tests).
     """
 
     def __init__(self, world: World) -> None:
@@ -408,6 +410,14 @@ class Control:
         return {"now": self._sim_clock().set(when).isoformat()}
 
     # -- scenarios ------------------------------------------------------------------------------------------
+
+    def populate(
+        self, mailboxes: int = 100, meetings_per_mailbox: int = 5, seed: int = 1, domain: str = "load.example"
+    ) -> JsonDict:
+        from ews_sim.world.generate import populate
+
+        population = populate(self.world, mailboxes, meetings_per_mailbox, seed=seed, domain=domain)
+        return {"mailboxes": list(population.mailboxes), "meetings": list(population.meetings)}
 
     def load_scenario(
         self, scenario: JsonDict | None = None, path: str | None = None, now: str | None = None

@@ -18,6 +18,7 @@ Rules kept here (the World applies them to every mailbox concerned):
 
 from __future__ import annotations
 
+import copy
 import secrets
 
 from ews_sim.world.model import (
@@ -134,7 +135,7 @@ def record_response(attendees: list[Attendee], smtp: str, response: ResponseType
 def make_attendee_copy(organizer_item: CalendarItem, template: CalendarItem) -> CalendarItem:
     """The attendee's new calendar item for an invitation: ``template`` carries the attendee's identity fields
     (ids, mailbox, folder, creation time), the rest mirrors the organizer's item."""
-    item = clone(template)
+    item = copy.copy(template)  # a fresh template: its own containers need no copy
     for name in SHARED_FIELDS:
         setattr(item, name, clone(getattr(organizer_item, name)))
     item.uid = organizer_item.uid
