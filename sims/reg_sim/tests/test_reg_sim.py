@@ -103,3 +103,21 @@ def test_sign_offline_refuses_free_keys_and_damaged_requests(tmp_path: Path) -> 
         )
         assert done.returncode == 1 and reason in done.stderr
         assert not (tmp_path / "regoffline2.crg").exists()
+
+
+def test_serve_prints_its_address_and_key_and_issues_licences_for_its_keys(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reg_sim", "serve", "--key", "STD-7=standard:10", "--key", "FREE-7"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        public_key = process.stdout.readline().split()[-1]
+        answer = httpx.post(f"{url}/api/v1/register", json={"productKey": "STD-7", "fingerprint": "fp-a"})
+        assert _payload(answer.json()["licence"], public_key)["accountLimit"] == 10
+        answer = httpx.post(f"{url}/api/v1/register", json={"productKey": "FREE-7", "fingerprint": "fp-a"})
+        assert _payload(answer.json()["licence"], public_key)["edition"] == "free"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
