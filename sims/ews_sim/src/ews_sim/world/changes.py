@@ -9,6 +9,7 @@ that a deliberately invalidated state is recognised.
 from __future__ import annotations
 
 import base64
+import bisect
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -153,6 +154,9 @@ class Journal:
         self.epoch = secrets.token_bytes(8)  # tokens of another World instance are not ours
         self._clock = clock
         self._entries: list[JournalEntry] = []
+        # indexes, so that a sync or a subscription reads only its folder's or mailbox's entries
+        self._by_folder: dict[str, list[JournalEntry]] = {}
+        self._by_mailbox: dict[str, list[JournalEntry]] = {}
 
     @property
     def last_seq(self) -> int:
@@ -173,11 +177,21 @@ class Journal:
             self.last_seq + 1, mailbox, folder_id, kind, item_id, change_key, self._clock(), folder, new_id
         )
         self._entries.append(entry)
+        self._by_folder.setdefault(folder_id, []).append(entry)
+        self._by_mailbox.setdefault(mailbox, []).append(entry)
         return entry
 
     def since(self, seq: int) -> list[JournalEntry]:
         """Entries after position ``seq``."""
         return self._entries[max(seq, 0) :]
+
+    def folder_since(self, folder_id: str, seq: int) -> list[JournalEntry]:
+        """Entries of one folder after position ``seq``."""
+        return _after(self._by_folder.get(folder_id, []), seq)
+
+    def mailbox_since(self, mailbox: str, seq: int) -> list[JournalEntry]:
+        """Entries of one mailbox after position ``seq``."""
+        return _after(self._by_mailbox.get(mailbox, []), seq)
 
     # -- sync states ----------------------------------------------------------------------------------------
 
@@ -204,6 +218,10 @@ class Journal:
         if unpacked is None or unpacked[0] != self.epoch or not 0 <= unpacked[1][0] <= self.last_seq:
             raise InvalidWatermark()
         return unpacked[1][0]
+
+
+def _after(entries: list[JournalEntry], seq: int) -> list[JournalEntry]:
+    return entries[bisect.bisect_right(entries, seq, key=lambda e: e.seq) :]
 
 
 @dataclass
@@ -322,14 +340,14 @@ class Subscriptions:
         """Events after the subscription's position: (events, position after them, more left)."""
         events: list[Event] = []
         position = sub.position
-        for entry in self._journal.since(sub.position):
+        for entry in self._journal.mailbox_since(sub.mailbox, sub.position):
             if limit is not None and len(events) >= limit:
                 return events, position, True
             position = entry.seq
             event = self._event(sub, entry)
             if event is not None:
                 events.append(event)
-        return events, position, False
+        return events, self._journal.last_seq, False
 
     def _event(self, sub: Subscription, entry: JournalEntry) -> Event | None:
         """The event ``entry`` means for ``sub``, if it watches that mailbox, folder and event type.

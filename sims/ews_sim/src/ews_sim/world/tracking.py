@@ -54,7 +54,8 @@ class Tracking(WorldBase):
             folder_key = ids.parse_folder_id(folder_id).key
             generation = self._sync_generation[smtp]
             position = 0 if not sync_state else self.journal.parse_sync_state(sync_state, folder_key, generation)
-            found, consumed, complete = net_changes(self.journal.since(position), folder.folder_id, max_changes)
+            entries = self.journal.folder_since(folder.folder_id, position)
+            found, consumed, complete = net_changes(entries, folder.folder_id, max_changes)
             new_position = self.journal.last_seq if complete else max(consumed, position)
             changes: list[SyncChange] = []
             for change in found:
