@@ -138,3 +138,11 @@ async def test_a_tampered_licence_stops_the_service_at_start(
     installation.licence_file.write_text(json.dumps(document))
     with pytest.raises(LicenceSignatureError, match="altered"):
         LicenceGuard(installation, clock=clock).open()
+
+
+async def test_a_state_file_that_cannot_be_written_costs_the_record_not_the_service(
+    clock: Clock, installation: Installation, caplog: pytest.LogCaptureFixture
+) -> None:
+    (installation.config_dir / "license.state.json").mkdir()  # a directory where the file should be
+    assert LicenceGuard(installation, clock=clock).open().standing is Standing.GRACE
+    assert "cannot save the licence state" in caplog.text

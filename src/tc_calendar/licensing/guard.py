@@ -70,6 +70,15 @@ def read_record(path: Path) -> CheckInRecord | None:
 
 
 def write_record(path: Path, record: CheckInRecord) -> None:
+    """Save the record; a directory the service cannot write to costs the record (logged), never the service."""
+    try:
+        _write_record(path, record)
+    except OSError as exc:
+        log.warning("cannot save the licence state to %s (%s): a restart will not remember the last check-in",
+                    path, exc.strerror or exc)
+
+
+def _write_record(path: Path, record: CheckInRecord) -> None:
     write_atomically(path, json.dumps({
         "firstStarted": record.first_started.isoformat(),
         "lastCheckIn": record.last_check_in.isoformat() if record.last_check_in else None,
