@@ -257,3 +257,31 @@ def test_stop_ends_streams_and_the_world_can_be_served_again(ews_world: World) -
         again = exchangelib_account(second, ALICE)
         assert list(again.calendar.get_streaming_events(sub_id, connection_timeout=1)) == []
         again.protocol.close()
+
+
+def test_requests_are_validated_against_the_schema(ews_server: EwsSimulator) -> None:
+    from ews_harness import soap_call
+    from exchangelib.errors import ErrorSchemaValidation
+
+    # FolderIds before FolderShape: Exchange refuses the request before running it.
+    status, body = soap_call(
+        ews_server,
+        '<m:GetFolder><m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds>'
+        "<m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape></m:GetFolder>",
+    )
+    assert status == 500
+    detail = etree.fromstring(body).find(".//detail")
+    assert detail is not None
+    assert detail.findtext(f"{T}MessageXml/{T}LineNumber")
+    assert "FolderIds" in (detail.findtext(f"{T}MessageXml/{T}Violation") or "")
+    with pytest.raises(ErrorSchemaValidation, match="line"):
+        _raise_fault(body)
+    assert ews_server.world.gate.counters()["GetFolder"]["ErrorSchemaValidation"] == 1
+
+
+def _raise_fault(body: bytes) -> None:
+    """Run exchangelib's own SOAP-fault parser over a response body."""
+    from exchangelib.services.common import EWSService
+
+    fault = etree.fromstring(body).find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
+    EWSService._raise_soap_errors(fault=fault)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ews_sim import soap
+from ews_sim.schema import validate_payload
 from ews_sim.services import HANDLERS
 from ews_sim.services.context import RequestContext, ServerSettings, StreamingReply
 from ews_sim.world import errors as werr
@@ -122,6 +123,12 @@ def process(
             assert parse_fault is not None
             ticket.outcome = parse_fault.code
             return _fault_reply(parse_fault)
+        if settings.validate_requests:
+            try:
+                validate_payload(request.payload)
+            except soap.SoapFault as fault:
+                ticket.outcome = fault.code
+                return _fault_reply(fault)
         if handler is None:
             # Not ErrorInvalidRequest: exchangelib reads that as a wrong RequestServerVersion and retries others.
             ticket.outcome = "ErrorInvalidOperation"

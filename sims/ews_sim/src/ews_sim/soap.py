@@ -78,13 +78,25 @@ class EwsError(Exception):
 
 
 class SoapFault(Exception):
-    """A failure of the whole request, sent as a SOAP fault with HTTP 500 (as Exchange does)."""
+    """A failure of the whole request, sent as a SOAP fault with HTTP 500 (as Exchange does).
 
-    def __init__(self, code: str, text: str, *, values: Mapping[str, str] | None = None) -> None:
+    ``values`` become ``<t:Value Name=...>`` children of ``MessageXml`` (BackOffMilliseconds); ``details``
+    become elements named after their keys (LineNumber, LinePosition, Violation of ErrorSchemaValidation).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        text: str,
+        *,
+        values: Mapping[str, str] | None = None,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{code}: {text}")
         self.code = code
         self.text = text
         self.values = dict(values or {})
+        self.details = dict(details or {})
 
 
 @dataclass(frozen=True)
@@ -184,8 +196,10 @@ def fault_envelope(fault: SoapFault) -> bytes:
     detail = etree.SubElement(fault_el, "detail")
     etree.SubElement(detail, f"{{{ERRORS_NS}}}ResponseCode", nsmap={"e": ERRORS_NS}).text = fault.code
     etree.SubElement(detail, f"{{{ERRORS_NS}}}Message", nsmap={"e": ERRORS_NS}).text = fault.text
-    if fault.values:
+    if fault.values or fault.details:
         xml = etree.SubElement(detail, t("MessageXml"), nsmap={"t": TYPES_NS})
+        for name, value in fault.details.items():
+            etree.SubElement(xml, t(name)).text = xml_safe(value)
         for name, value in fault.values.items():
             v = etree.SubElement(xml, t("Value"))
             v.set("Name", name)

@@ -22,10 +22,12 @@ class ServerSettings:
     nothing happens (Exchange keeps the HTTP response alive this way).
     ``connection_timeout_unit_seconds``: the length of one ``ConnectionTimeout`` unit (a minute in Exchange;
     tests shorten it so a streaming call ends in seconds).
+    ``validate_requests``: check operation elements against messages.xsd (ErrorSchemaValidation) as Exchange does.
     """
 
     streaming_keepalive_seconds: float = 30.0
     connection_timeout_unit_seconds: float = 60.0
+    validate_requests: bool = True
 
 
 @dataclass
