@@ -8,6 +8,7 @@ Objects handed out by :class:`~ews_sim.world.core.World` are snapshots: changing
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -221,29 +222,38 @@ def clone(value: Any) -> Any:
     """A deep copy of world values, much faster than ``copy.deepcopy`` for what items hold.
 
     Datetimes, enums, strings and frozen recurrences are immutable and shared; containers, bodies, addresses,
-    attendees and items are copied.
+    attendees and items are copied (dispatch on the exact type: subclasses are not expected here).
     """
-    if isinstance(value, list):
-        return [clone(v) for v in value]
-    if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
-    if isinstance(value, Attendee):
-        return Attendee(clone(value.mailbox), value.response_type, value.last_response_time)
-    if isinstance(value, EmailAddress):
-        return EmailAddress(value.email_address, value.name, value.routing_type, value.mailbox_type)
-    if isinstance(value, Body):
-        return Body(value.content, value.body_type)
-    if isinstance(value, OccurrenceInfo):
-        return OccurrenceInfo(value.item_id, value.change_key, value.start, value.end, value.original_start)
-    if isinstance(value, DeletedOccurrenceInfo):
-        return DeletedOccurrenceInfo(value.start)
-    if isinstance(value, CalendarItem):
-        item = copy.copy(value)
-        for name in _MUTABLE_ITEM_FIELDS:
-            setattr(item, name, clone(getattr(value, name)))
-        return item
-    return value
+    cloner = _CLONERS.get(type(value))
+    return value if cloner is None else cloner(value)
 
+
+def _clone_item(value: CalendarItem) -> CalendarItem:
+    item = copy.copy(value)
+    for name in _MUTABLE_ITEM_FIELDS:
+        setattr(item, name, clone(getattr(value, name)))
+    return item
+
+
+def _clone_attendee(value: Attendee) -> Attendee:
+    address = value.mailbox
+    return Attendee(
+        EmailAddress(address.email_address, address.name, address.routing_type, address.mailbox_type),
+        value.response_type,
+        value.last_response_time,
+    )
+
+
+_CLONERS: dict[type, Callable[[Any], Any]] = {
+    list: lambda v: [clone(x) for x in v],
+    dict: lambda v: {k: clone(x) for k, x in v.items()},
+    Attendee: _clone_attendee,
+    EmailAddress: lambda v: EmailAddress(v.email_address, v.name, v.routing_type, v.mailbox_type),
+    Body: lambda v: Body(v.content, v.body_type),
+    OccurrenceInfo: lambda v: OccurrenceInfo(v.item_id, v.change_key, v.start, v.end, v.original_start),
+    DeletedOccurrenceInfo: lambda v: DeletedOccurrenceInfo(v.start),
+    CalendarItem: _clone_item,
+}
 
 _MUTABLE_ITEM_FIELDS = (
     "body",
