@@ -115,13 +115,18 @@ class WorldBase:
             raise NonExistentMailbox()
         return mailbox
 
+    def _available(self, smtp: str) -> Mailbox:
+        """The live mailbox as EWS reaches it: NonExistentMailbox, or the error of an availability fault."""
+        mailbox = self._mailbox(smtp)
+        fault = self._unavailable_fault(mailbox.smtp)
+        if fault is not None:
+            raise fault()
+        return mailbox
+
     def mailbox(self, smtp: str) -> Mailbox:
         """The mailbox, or NonExistentMailbox; MailboxUnavailable while a fault makes it unavailable."""
         with self.lock:
-            mailbox = self._mailbox(smtp)
-            fault = self._unavailable_fault(mailbox.smtp)
-            if fault is not None:
-                raise fault()
+            mailbox = self._available(smtp)
             result = copy.deepcopy(mailbox)
             result.folders["calendar"].total_count = len(self._records[mailbox.smtp])
             return result

@@ -55,7 +55,7 @@ class Calendars(WorldBase):
         (never masters), sorted by (start, end, item_id) so that paging is stable."""
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         with self.lock:
-            mailbox = self.mailbox(smtp)
+            mailbox = self._available(smtp)
             result: list[CalendarItem] = []
             for record in self._records[mailbox.smtp].values():
                 if not record.is_master:
@@ -80,7 +80,7 @@ class Calendars(WorldBase):
     def find_items(self, smtp: str) -> list[CalendarItem]:
         """FindItem without a view: singles and recurring masters, sorted by (start, item_id)."""
         with self.lock:
-            mailbox = self.mailbox(smtp)
+            mailbox = self._available(smtp)
             items = [view(r) for r in self._records[mailbox.smtp].values()]
             return sorted(items, key=lambda i: (i.start, i.item_id))
 
@@ -90,7 +90,7 @@ class Calendars(WorldBase):
         damaged by :meth:`set_item_corrupt`."""
         with self.lock:
             record, original_start = self._resolve(item_id, smtp)
-            self.mailbox(record.mailbox)
+            self._available(record.mailbox)
             if record.key in self._corrupt:
                 raise ItemCorrupt()
             if original_start is None:
@@ -109,7 +109,7 @@ class Calendars(WorldBase):
         """
         with self.lock:
             record, original_start = self._resolve(master_id)
-            self.mailbox(record.mailbox)
+            self._available(record.mailbox)
             if original_start is not None or not record.is_master:
                 raise NotRecurringMaster()
             occ = record.occurrence_by_index(instance_index)
@@ -123,7 +123,7 @@ class Calendars(WorldBase):
         """EWS RecurringMasterItemId: the master of an occurrence/exception (or the master itself)."""
         with self.lock:
             record, _ = self._resolve(item_id)
-            self.mailbox(record.mailbox)
+            self._available(record.mailbox)
             if not record.is_master:
                 raise NotRecurringMaster()
             return view(record)
