@@ -52,6 +52,19 @@ async def test_config_mailboxes_come_first_in_config_order_then_on_demand_ones(s
     assert {s.state for s in statuses} == {MailboxState.PENDING}
 
 
+async def test_reordering_the_config_updates_order_and_provider_but_keeps_the_sync_state(store: Store) -> None:
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB)])
+    await store.record_sync_success(ALICE)
+
+    await store.register_config_mailboxes([ConfiguredMailbox(BOB), ConfiguredMailbox(ALICE, 2)])
+
+    statuses = await store.list_mailboxes()
+    assert [(s.email, s.config_order, s.provider_index, s.state) for s in statuses] == [
+        (BOB, 0, 0, MailboxState.PENDING),
+        (ALICE, 1, 2, MailboxState.OK),
+    ]
+
+
 async def test_asking_for_a_known_mailbox_again_changes_nothing(store: Store) -> None:
     await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
 

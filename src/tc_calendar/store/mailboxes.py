@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select, update
+from sqlalchemy import Row, Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tc_calendar.store._sql import upsert_insert
+from tc_calendar.store._sql import in_chunks, upsert_insert
 from tc_calendar.store.changelog import serialize_writers
 from tc_calendar.store.errors import MailboxNotFoundError
 from tc_calendar.store.records import (
@@ -37,31 +37,86 @@ async def register_config(connection: AsyncConnection, entries: Sequence[Configu
     """Make the store's config mailboxes exactly ``entries``, in that order.
 
     Listed mailboxes become (or stay) ``config`` with their position as order; a disabled one is enabled again.
-    Config mailboxes no longer listed are disabled (their events stay until the service drops them).
+    Config mailboxes no longer listed are disabled (their events stay until the service drops them). Runs at
+    every start with up to tens of thousands of entries, so it reads all mailboxes once and writes only what
+    differs.
     """
     await serialize_writers(connection)  # a new row's event_count must not miss a concurrent apply()
-    listed: list[str] = []
+    wanted: dict[str, tuple[int, int]] = {}
     for entry in entries:
-        email = entry.email.lower()
-        if email in listed:
-            continue
-        await _upsert_config(connection, email, entry.provider_index, len(listed), now)
-        listed.append(email)
-    gone = mailboxes.c.origin == MailboxOrigin.CONFIG.value
-    if listed:
-        gone = gone & mailboxes.c.email.not_in(listed)
-    await connection.execute(update(mailboxes).where(gone).values(state=MailboxState.DISABLED, config_order=None))
+        wanted.setdefault(entry.email.lower(), (entry.provider_index, len(wanted)))
+    columns = (mailboxes.c.email, mailboxes.c.origin, mailboxes.c.config_order, mailboxes.c.provider_index)
+    query: Select[Any] = select(*columns, mailboxes.c.state)
+    existing = {row.email: row for row in await connection.execute(query)}
+    await _insert_config(connection, {e: w for e, w in wanted.items() if e not in existing}, now)
+    await _update_config(connection, [_config_change(existing[e], w) for e, w in wanted.items() if e in existing])
+    gone = [
+        email
+        for email, row in existing.items()
+        if row.origin == MailboxOrigin.CONFIG.value and email not in wanted and row.state != MailboxState.DISABLED
+    ]
+    for chunk in in_chunks(gone):
+        statement = update(mailboxes).where(mailboxes.c.email.in_(chunk))
+        await connection.execute(statement.values(state=MailboxState.DISABLED.value, config_order=None))
 
 
-async def _upsert_config(connection: AsyncConnection, email: str, provider: int, order: int, now: datetime) -> None:
-    values = {"provider_index": provider, "origin": MailboxOrigin.CONFIG.value, "config_order": order}
-    statement = upsert_insert(connection, mailboxes).values(
-        email=email, state=MailboxState.PENDING.value, first_seen_at=now, event_count=_seen_by(email), **values
+async def _insert_config(connection: AsyncConnection, new: dict[str, tuple[int, int]], now: datetime) -> None:
+    if not new:
+        return
+    seen = await _seen_counts(connection, sorted(new))
+    rows = [
+        {
+            "email": email,
+            "provider_index": provider,
+            "origin": MailboxOrigin.CONFIG.value,
+            "config_order": order,
+            "state": MailboxState.PENDING.value,
+            "first_seen_at": now,
+            "event_count": seen.get(email, 0),
+        }
+        for email, (provider, order) in new.items()
+    ]
+    await connection.execute(insert(mailboxes), rows)
+
+
+def _config_change(row: Row[Any], wanted: tuple[int, int]) -> dict[str, Any] | None:
+    """The new values of an existing mailbox that is listed in the config, None when nothing changes."""
+    provider, order = wanted
+    state = MailboxState.PENDING.value if row.state == MailboxState.DISABLED.value else row.state
+    current = (row.origin, row.config_order, row.provider_index, row.state)
+    if current == (MailboxOrigin.CONFIG.value, order, provider, state):
+        return None
+    return {"key": row.email, "provider": provider, "order": order, "new_state": state}
+
+
+async def _update_config(connection: AsyncConnection, changes: Sequence[dict[str, Any] | None]) -> None:
+    rows = [change for change in changes if change is not None]
+    if not rows:
+        return
+    statement = (
+        update(mailboxes)
+        .where(mailboxes.c.email == bindparam("key"))
+        .values(
+            origin=MailboxOrigin.CONFIG.value,
+            config_order=bindparam("order"),
+            provider_index=bindparam("provider"),
+            state=bindparam("new_state"),
+        )
     )
-    excluded_state = statement.excluded.state
-    revived = func.coalesce(func.nullif(mailboxes.c.state, MailboxState.DISABLED.value), excluded_state)
-    upsert = statement.on_conflict_do_update(index_elements=["email"], set_={**values, "state": revived})
-    await connection.execute(upsert)
+    await connection.execute(statement, rows)
+
+
+async def _seen_counts(connection: AsyncConnection, emails: Sequence[str]) -> dict[str, int]:
+    """How many occurrences each of ``emails`` already sees (events put before the mailbox was registered)."""
+    counts: dict[str, int] = {}
+    for chunk in in_chunks(emails):
+        query = (
+            select(visibility.c.user_email, func.count())
+            .where(visibility.c.user_email.in_(chunk))
+            .group_by(visibility.c.user_email)
+        )
+        counts.update({email: int(count) for email, count in await connection.execute(query)})
+    return counts
 
 
 async def register_on_demand(connection: AsyncConnection, email: str, provider_index: int, now: datetime) -> bool:
