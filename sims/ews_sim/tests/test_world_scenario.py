@@ -198,6 +198,7 @@ def test_control_dispatch_speaks_json() -> None:
     assert created["item"]["start"] == "2026-03-30T07:00:00+00:00"
     assert created["item"]["recurrence"]["count"] == 3
     assert created["item"]["extended_properties"] == {"PublicStrings|Marker|String": "x"}
+    assert created["item"]["display_to"] == "B"
     uid = created["uid"]
     control.dispatch("respond", {"attendee": "b@x.example", "uid": uid, "response": "Accept"})
     control.dispatch("update_occurrence", {"organizer": "a@x.example", "uid": uid, "occurrence": 2, "subject": "Other"})

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any
 
 from ews_sim.world.errors import InvalidRequest
+from ews_sim.world.model import CalendarItem
 from ews_sim.world.recurrence import (
     AbsoluteMonthlyPattern,
     AbsoluteYearlyPattern,
@@ -208,5 +209,8 @@ def to_json(value: Any) -> Any:
         items = [to_json(v) for v in value]
         return sorted(items) if isinstance(value, set | frozenset) else items
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, CalendarItem):  # computed properties EWS also returns
+            out["display_to"], out["display_cc"] = value.display_to, value.display_cc
+        return out
     return value
