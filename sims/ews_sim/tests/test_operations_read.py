@@ -370,3 +370,13 @@ def test_body_types_and_text_body(ews_account: Callable[..., Account], ews_world
 
     assert b'BodyType="Text"' in body_as("Text") and b"Agenda &amp; notes</t:Body>" in body_as("Text")
     assert b'BodyType="HTML"' in body_as("Best")
+
+
+def test_calendar_view_longer_than_two_years_is_refused(ews_account: Callable[..., Account]) -> None:
+    from exchangelib.errors import ErrorCalendarViewRangeTooBig
+
+    calendar = ews_account(ALICE).calendar
+    start = _ews(_tomorrow_at(0))
+    assert list(calendar.view(start=start, end=start + timedelta(days=732))) == []
+    with pytest.raises(ErrorCalendarViewRangeTooBig):
+        list(calendar.view(start=start, end=start + timedelta(days=733)))

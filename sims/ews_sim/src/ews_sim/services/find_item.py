@@ -4,11 +4,14 @@ IndexedPageItemView (singles and recurring masters, never expanded).
 Exchange semantics kept here: a CalendarView returns at most MaxEntriesReturned items, earliest first, and
 sets ``IncludesLastItemInRange="false"`` when it cut the list (the client must narrow the window; there is no
 offset). IndexedPageItemView pages with Offset/BasePoint and reports ``IndexedPagingOffset`` for the next page.
-Without a CalendarView, Restriction and SortOrder are evaluated (services/restriction.py); a CalendarView is
+A CalendarView may span at most 732 days (``ErrorCalendarViewRangeTooBig``) and no answer holds more than
+1000 items (EWSFindCountLimit). Without a CalendarView, Restriction and SortOrder are evaluated (services/restriction.py); a CalendarView is
 always in Exchange's order, by start.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from lxml import etree
 
@@ -22,6 +25,9 @@ from ews_sim.world.model import CalendarItem
 from ews_sim.xml_names import m, t
 
 OPERATION = "FindItem"
+#: EWSFindCountLimit of Exchange 2016's default throttling policy: no FindItem answer holds more items.
+FIND_COUNT_LIMIT = 1000
+MAX_CALENDAR_VIEW_RANGE = timedelta(days=732)
 
 
 def _int_attr(elem: etree._Element, name: str, default: int | None) -> int | None:
@@ -45,12 +51,15 @@ def _calendar_view(ctx: RequestContext, smtp: str, view: etree._Element) -> tupl
     end = parse_datetime(end_text, ctx.request.timezone_id and _iana(ctx.request.timezone_id))
     if end < start:
         raise soap.EwsError("ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate.")
+    if end - start > MAX_CALENDAR_VIEW_RANGE:
+        # The store expands recurrences over at most two years (732 days) per query.
+        raise soap.EwsError("ErrorCalendarViewRangeTooBig", "The CalendarView range is too big.")
     items = ctx.world.calendar_view(smtp, start, end)
     limit = _int_attr(view, "MaxEntriesReturned", None)
     if limit is not None and limit < 1:
         raise soap.EwsError("ErrorInvalidPagingMaxRows", "MaxEntriesReturned must be positive.")
     total = len(items)
-    page = items if limit is None else items[:limit]
+    page = items[: min(limit or FIND_COUNT_LIMIT, FIND_COUNT_LIMIT)]
     attrs = {"TotalItemsInView": str(total), "IncludesLastItemInRange": "true" if len(page) == total else "false"}
     return page, attrs
 
@@ -65,7 +74,7 @@ def _indexed(view: etree._Element | None, items: list[CalendarItem]) -> tuple[li
         if view.get("BasePoint", "Beginning") == "End":
             # Offset counts back from the end; the page still runs forward from there.
             offset = max(0, total - offset - (limit or total))
-    page = items[offset:] if limit is None else items[offset : offset + limit]
+    page = items[offset : offset + min(limit or FIND_COUNT_LIMIT, FIND_COUNT_LIMIT)]
     nxt = offset + len(page)
     attrs = {
         "IndexedPagingOffset": str(nxt),
