@@ -5,8 +5,8 @@ Exchange semantics kept here: a CalendarView returns at most MaxEntriesReturned 
 sets ``IncludesLastItemInRange="false"`` when it cut the list (the client must narrow the window; there is no
 offset). IndexedPageItemView pages with Offset/BasePoint and reports ``IndexedPagingOffset`` for the next page.
 A CalendarView may span at most 732 days (``ErrorCalendarViewRangeTooBig``) and no answer holds more than
-1000 items (EWSFindCountLimit). Without a CalendarView, Restriction and SortOrder are evaluated (services/restriction.py); a CalendarView is
-always in Exchange's order, by start.
+1000 items (EWSFindCountLimit). Without a CalendarView, Restriction and SortOrder are evaluated
+(services/restriction.py); a CalendarView is always in Exchange's order, by start.
 """
 
 from __future__ import annotations
