@@ -365,3 +365,24 @@ def test_a_room_accepts_by_itself_and_again_after_a_reschedule(world: World) -> 
 
 def attendee_in(attendees: list, smtp: str) -> ResponseType:
     return next(a.response_type for a in attendees if a.mailbox.email_address == smtp)
+
+
+def test_a_room_declines_a_booking_that_overlaps_one_it_holds(world: World) -> None:
+    world.add_mailbox("room@example.com", "Room 1", "Europe/Berlin", auto_accept=True)
+    first = meeting(world, resources=["room@example.com"])  # 3 March 10:00-11:00 Berlin
+    clash = world.create_meeting(
+        CAROL, "Clash", datetime(2026, 3, 3, 10, 30), datetime(2026, 3, 3, 11, 30),
+        time_zone="Europe/Berlin", resources=["room@example.com"],
+    )  # fmt: skip
+    assert attendee_in(world.get_item(clash.item_id).resources, "room@example.com") == ResponseType.DECLINE
+    assert [i.uid for i in world.find_items("room@example.com")] == [first.uid]
+    later = world.create_meeting(
+        CAROL, "Later", datetime(2026, 3, 3, 11), datetime(2026, 3, 3, 12),
+        time_zone="Europe/Berlin", resources=["room@example.com"],
+    )  # fmt: skip
+    assert attendee_in(world.get_item(later.item_id).resources, "room@example.com") == ResponseType.ACCEPT
+    series = world.create_meeting(
+        ALICE, "Weekly", datetime(2026, 3, 3, 11, 30), datetime(2026, 3, 3, 12), resources=["room@example.com"],
+        recurrence=Recurrence(WeeklyPattern((DayOfWeek.TUESDAY,)), NumberedRecurrence(date(2026, 3, 3), 4)),
+    )  # fmt: skip
+    assert attendee_in(world.get_item(series.item_id).resources, "room@example.com") == ResponseType.DECLINE

@@ -86,6 +86,9 @@ def test_demo_cancelled_delegated_rescheduled_and_all_day(demo: tuple[World, dic
     (emily_launch,) = by_uid(world.find_items(f"emily.davis{D}"), uids["launch-planning"])
     assert emily_launch.is_cancelled  # removed from the attendee list by an update
     assert by_uid(world.find_items(f"oliver.jones{D}"), uids["launch-planning"])
+    room = world.find_items(f"room.spree{D}")
+    assert {i.uid for i in room} == {uids["mgmt-weekly"], uids["board-prep"]}
+    assert {i.my_response_type for i in room} == {ResponseType.ACCEPT}
     (kept,) = by_uid(world.find_items(f"felix.becker{D}"), uids["security-training"])
     assert kept.my_response_type == ResponseType.DECLINE
     assert by_uid(world.find_items(f"john.miller{D}"), uids["security-training"]) == []

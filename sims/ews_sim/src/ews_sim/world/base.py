@@ -54,6 +54,9 @@ from ews_sim.world.store import (
     Record,
     instant,
     normalise_times,
+    occurrence_view,
+    overlaps,
+    view,
 )
 
 #: Attendee spec accepted by meeting methods: an SMTP address, or (smtp, display name) for outside people.
@@ -170,6 +173,30 @@ class WorldBase:
             return ids.parse_item_id(item_or_folder_id).mailbox
         except InvalidIdMalformed:
             return ids.parse_folder_id(item_or_folder_id).mailbox
+
+    def _calendar_view(self, smtp: str, start: datetime, end: datetime) -> list[CalendarItem]:
+        """The CalendarView of a mailbox (by its key), without access or availability checks."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        result: list[CalendarItem] = []
+        for record in self._records[smtp].values():
+            if not record.is_master:
+                if overlaps(record.item, start, end):
+                    result.append(view(record))
+                continue
+            for occ in record.occurrences(start, end):
+                if occ.start not in record.deleted and occ.start not in record.exceptions:
+                    result.append(occurrence_view(record, occ))
+            for original_start in record.exceptions:
+                if original_start in record.deleted:
+                    continue
+                occ = record.occurrence_by_start(original_start)
+                if occ is None:
+                    continue
+                exception = occurrence_view(record, occ)
+                if overlaps(exception, start, end):
+                    result.append(exception)
+        result.sort(key=lambda i: (i.start, i.end, i.item_id))
+        return result
 
     def _calendar_id(self, smtp: str) -> str:
         return self._mailbox(smtp).folders["calendar"].folder_id

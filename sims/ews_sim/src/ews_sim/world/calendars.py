@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ews_sim.world.base import TIME_FIELDS, WorldBase
@@ -24,7 +24,6 @@ from ews_sim.world.model import (
 from ews_sim.world.recurrence import Recurrence
 from ews_sim.world.store import (
     occurrence_view,
-    overlaps,
     view,
 )
 
@@ -53,29 +52,8 @@ class Calendars(WorldBase):
     def calendar_view(self, smtp: str, start: datetime, end: datetime) -> list[CalendarItem]:
         """FindItem with a CalendarView: singles overlapping [start, end) and occurrences/exceptions of masters
         (never masters), sorted by (start, end, item_id) so that paging is stable."""
-        start, end = start.astimezone(UTC), end.astimezone(UTC)
         with self.lock:
-            mailbox = self._available(smtp)
-            result: list[CalendarItem] = []
-            for record in self._records[mailbox.smtp].values():
-                if not record.is_master:
-                    if overlaps(record.item, start, end):
-                        result.append(view(record))
-                    continue
-                for occ in record.occurrences(start, end):
-                    if occ.start not in record.deleted and occ.start not in record.exceptions:
-                        result.append(occurrence_view(record, occ))
-                for original_start in record.exceptions:
-                    if original_start in record.deleted:
-                        continue
-                    occ = record.occurrence_by_start(original_start)
-                    if occ is None:
-                        continue
-                    exception = occurrence_view(record, occ)
-                    if overlaps(exception, start, end):
-                        result.append(exception)
-            result.sort(key=lambda i: (i.start, i.end, i.item_id))
-            return result
+            return self._calendar_view(self._available(smtp).smtp, start, end)
 
     def find_items(self, smtp: str) -> list[CalendarItem]:
         """FindItem without a view: singles and recurring masters, sorted by (start, item_id)."""

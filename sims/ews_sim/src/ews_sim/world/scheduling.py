@@ -5,7 +5,7 @@ would leave it (the rules for attendee copies are in meetings.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ews_sim.world import meetings as rules
@@ -32,6 +32,9 @@ from ews_sim.world.store import (
     occurrence_view,
     view,
 )
+
+#: How far ahead a room checks a series for conflicts (Exchange's BookingWindowInDays default).
+ROOM_BOOKING_WINDOW_DAYS = 180
 
 _MEETING_CHANGES = frozenset(
     {"subject", "body", "body_type", "location", "required", "optional", "resources", *TIME_FIELDS}
@@ -71,8 +74,10 @@ class Scheduling(WorldBase):
         return record
 
     def _auto_accept(self, organizer: Record) -> None:
-        """Resource mailboxes (rooms) process requests themselves, as Exchange's AutomateProcessing=AutoAccept:
-        whatever they have not answered yet, the series or a rescheduled occurrence, they accept."""
+        """Resource mailboxes (rooms) process requests themselves, as Exchange's AutomateProcessing=AutoAccept
+        with its defaults: whatever they have not answered yet (the series, or a rescheduled occurrence) they
+        accept, unless it overlaps a booking they hold (AllowConflicts false: any conflicting occurrence in the
+        booking window declines the whole series)."""
         uid = organizer.item.uid
         for smtp in rules.attendee_smtps(organizer.item):
             mailbox = self._mailboxes.get(smtp)
@@ -80,10 +85,38 @@ class Scheduling(WorldBase):
             if copy_record is None or copy_record.item.is_organizer or copy_record.item.is_cancelled:
                 continue
             if copy_record.item.my_response_type == ResponseType.NO_RESPONSE_RECEIVED:
-                self.respond(smtp, uid, ResponseType.ACCEPT)
+                answer = ResponseType.DECLINE if self._room_conflict(copy_record, None) else ResponseType.ACCEPT
+                self.respond(smtp, uid, answer)
+                if answer == ResponseType.DECLINE:
+                    continue
             for start, overrides in list(copy_record.exceptions.items()):
                 if overrides.get("my_response_type") == ResponseType.NO_RESPONSE_RECEIVED:
-                    self.respond(smtp, uid, ResponseType.ACCEPT, occurrence=start)
+                    conflict = self._room_conflict(copy_record, start)
+                    self.respond(smtp, uid, ResponseType.DECLINE if conflict else ResponseType.ACCEPT, occurrence=start)
+
+    def _room_conflict(self, booking: Record, original_start: datetime | None) -> bool:
+        """Whether a room's copy (or one of its occurrences) overlaps another booking the room holds."""
+        if booking.is_master and original_start is None:
+            horizon = self._now() + timedelta(days=ROOM_BOOKING_WINDOW_DAYS)
+            spans = [
+                (o.start, o.end)
+                for o in (
+                    occurrence_view(booking, occ)
+                    for occ in booking.occurrences(None, horizon)
+                    if occ.start not in booking.deleted
+                )
+            ]
+        elif original_start is not None:
+            occ = booking.occurrence_by_start(original_start)
+            spans = [] if occ is None else [(v.start, v.end) for v in [occurrence_view(booking, occ)]]
+        else:
+            spans = [(booking.item.start, booking.item.end)]
+        for start, end in spans:
+            for other in self._calendar_view(booking.mailbox, start, end):
+                busy = other.legacy_free_busy_status in (LegacyFreeBusyStatus.BUSY, LegacyFreeBusyStatus.OOF)
+                if other.uid != booking.item.uid and busy and not other.is_cancelled and other.start < end:
+                    return True
+        return False
 
     def _attendee_copies(self, organizer: Record) -> list[Record]:
         copies = []
