@@ -41,10 +41,10 @@ def key_values(occurrence: Occurrence) -> dict[str, str]:
     return {"uid": occurrence.key.uid, "recurrence_id": encode_recurrence_id(occurrence.key.recurrence_id)}
 
 
-def attendee_values(occurrence_id: int, attendees: Sequence[Attendee]) -> list[dict[str, Any]]:
+def attendee_values(attendees: Sequence[Attendee]) -> list[dict[str, Any]]:
+    """The ``attendees`` rows of one occurrence, in order, without the occurrence id."""
     return [
         {
-            "occurrence_id": occurrence_id,
             "position": position,
             "email": attendee.email,
             "name": attendee.name,

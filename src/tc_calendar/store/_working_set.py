@@ -1,0 +1,220 @@
+"""The rows one :func:`~tc_calendar.store.applying.apply_actions` batch works on, read once and written late.
+
+A batch reads the stored state of the occurrences it names in a few queries, keeps it current in memory while
+the rules decide, and buffers the many small inserts and updates of attendees and visibility rows so that they
+reach the database as a few multi-row statements. Every statement that reads those tables flushes the buffer
+first, so the database never answers from a state the batch has already changed. Only the batch's own
+transaction sees any of this; other writers wait for it (see ``serialize_writers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tc_calendar.model import OccurrenceKey
+from tc_calendar.store._keys import key_of
+from tc_calendar.store._sql import in_chunks
+from tc_calendar.store.tables import attendees, occurrences, visibility
+
+CopyKey = tuple[str, int]  # (mailbox, occurrence id)
+
+
+@dataclass
+class Content:
+    """What the rules need to know about a stored occurrence's shared content."""
+
+    id: int
+    content_hash: str
+    source_mailbox: str
+    source_is_organizer: bool
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One mailbox's copy of an occurrence (its ``visibility`` row)."""
+
+    item_id: str
+    my_response: str
+    content_hash: str
+    from_organizer_copy: bool
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "my_response": self.my_response,
+            "content_hash": self.content_hash,
+            "from_organizer_copy": self.from_organizer_copy,
+        }
+
+
+@dataclass
+class WorkingSet:
+    connection: AsyncConnection
+    contents: dict[OccurrenceKey, Content | None] = field(default_factory=dict)
+    copies: dict[int, dict[str, Copy]] = field(default_factory=dict)
+    _new_attendees: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    _new_copies: dict[CopyKey, Copy] = field(default_factory=dict)
+    _changed_copies: dict[CopyKey, Copy] = field(default_factory=dict)
+
+    # --- reading ------------------------------------------------------------------------------------------------
+
+    async def prefetch(self, keys: Iterable[OccurrenceKey]) -> None:
+        """Read the stored content and copies of those ``keys`` not read yet."""
+        wanted = {key for key in keys if key not in self.contents}
+        if not wanted:
+            return
+        await self.flush()
+        for chunk in in_chunks(sorted({key.uid for key in wanted})):
+            query = select(*_CONTENT_COLUMNS).where(occurrences.c.uid.in_(chunk))
+            for row in await self.connection.execute(query):
+                key = key_of(row.uid, row.recurrence_id)
+                if key in wanted:
+                    self.contents[key] = Content(
+                        row.id, row.content_hash, row.source_mailbox, row.source_is_organizer, row.start_at, row.end_at
+                    )
+        for key in wanted:
+            self.contents.setdefault(key, None)
+        await self._load_copies([c.id for key in wanted if (c := self.contents[key]) is not None])
+
+    async def content(self, key: OccurrenceKey) -> Content | None:
+        await self.prefetch([key])
+        return self.contents[key]
+
+    async def keys_of_item(self, mailbox: str, item_id: str) -> list[OccurrenceKey]:
+        """The occurrences ``mailbox`` sees through one Exchange item, by start."""
+        await self.flush()
+        query = (
+            select(occurrences.c.uid, occurrences.c.recurrence_id)
+            .join(visibility, visibility.c.occurrence_id == occurrences.c.id)
+            .where(visibility.c.user_email == mailbox, visibility.c.item_id == item_id)
+            .order_by(occurrences.c.start_at, occurrences.c.id)
+        )
+        keys = [key_of(row.uid, row.recurrence_id) for row in await self.connection.execute(query)]
+        await self.prefetch(keys)
+        return keys
+
+    async def _load_copies(self, ids: Sequence[int]) -> None:
+        for occurrence_id in ids:
+            self.copies.setdefault(occurrence_id, {})
+        for chunk in in_chunks(ids):
+            query = select(visibility).where(visibility.c.occurrence_id.in_(chunk))
+            for row in await self.connection.execute(query):
+                copy = Copy(row.item_id, row.my_response, row.content_hash, row.from_organizer_copy)
+                self.copies[row.occurrence_id][row.user_email] = copy
+
+    # --- writing content ------------------------------------------------------------------------------------------
+
+    async def insert_content(
+        self, key: OccurrenceKey, row: Mapping[str, Any], people: list[dict[str, Any]], content: Content
+    ) -> Content:
+        """Insert an occurrence (``content.id`` is filled in) with its attendee rows (without occurrence id)."""
+        statement = insert(occurrences).values(dict(row)).returning(occurrences.c.id)
+        content.id = int((await self.connection.execute(statement)).scalar_one())
+        self._new_attendees[content.id] = [{**person, "occurrence_id": content.id} for person in people]
+        self.contents[key] = content
+        self.copies[content.id] = {}
+        return content
+
+    async def update_content(
+        self, content: Content, row: Mapping[str, Any], people: list[dict[str, Any]] | None
+    ) -> None:
+        """Update an occurrence's columns; with ``people``, replace its attendees too."""
+        await self.connection.execute(update(occurrences).where(occurrences.c.id == content.id).values(dict(row)))
+        if people is not None:
+            if self._new_attendees.pop(content.id, None) is None:
+                await self.connection.execute(delete(attendees).where(attendees.c.occurrence_id == content.id))
+            self._new_attendees[content.id] = [{**person, "occurrence_id": content.id} for person in people]
+
+    async def delete_content(self, key: OccurrenceKey, content: Content) -> None:
+        """Delete an occurrence nobody sees any more (its copies must be gone already)."""
+        if self._new_attendees.pop(content.id, None) is None:
+            await self.connection.execute(delete(attendees).where(attendees.c.occurrence_id == content.id))
+        await self.connection.execute(delete(occurrences).where(occurrences.c.id == content.id))
+        self.contents[key] = None
+        del self.copies[content.id]
+
+    # --- writing copies -------------------------------------------------------------------------------------------
+
+    def put_copy(self, mailbox: str, occurrence_id: int, copy: Copy) -> Copy | None:
+        """Record ``mailbox``'s copy (buffered); returns the copy it replaces, if any."""
+        previous = self.copies[occurrence_id].get(mailbox)
+        if previous == copy:
+            return previous
+        key = (mailbox, occurrence_id)
+        if previous is None or key in self._new_copies:
+            self._new_copies[key] = copy
+        else:
+            self._changed_copies[key] = copy
+        self.copies[occurrence_id][mailbox] = copy
+        return previous
+
+    async def drop_copy(self, mailbox: str, occurrence_id: int) -> bool:
+        """Remove ``mailbox``'s copy; False when it had none."""
+        if self.copies[occurrence_id].pop(mailbox, None) is None:
+            return False
+        key = (mailbox, occurrence_id)
+        self._changed_copies.pop(key, None)
+        if self._new_copies.pop(key, None) is None:
+            where = (visibility.c.user_email == mailbox, visibility.c.occurrence_id == occurrence_id)
+            await self.connection.execute(delete(visibility).where(*where))
+        return True
+
+    async def flush(self) -> None:
+        """Write the buffered attendee and visibility rows (a few multi-row statements)."""
+        people = [row for rows in self._new_attendees.values() for row in rows]
+        if people:
+            await self.connection.execute(insert(attendees), people)
+        if self._new_copies:
+            rows = [
+                {"user_email": mailbox, "occurrence_id": occurrence_id, **copy.values()}
+                for (mailbox, occurrence_id), copy in self._new_copies.items()
+            ]
+            await self.connection.execute(insert(visibility), rows)
+        if self._changed_copies:
+            rows = [
+                {"key_user": mailbox, "key_occurrence": occurrence_id, **_prefixed(copy.values())}
+                for (mailbox, occurrence_id), copy in self._changed_copies.items()
+            ]
+            await self.connection.execute(_UPDATE_COPY, rows)
+        self._new_attendees.clear()
+        self._new_copies.clear()
+        self._changed_copies.clear()
+
+
+_CONTENT_COLUMNS = (
+    occurrences.c.id,
+    occurrences.c.uid,
+    occurrences.c.recurrence_id,
+    occurrences.c.content_hash,
+    occurrences.c.source_mailbox,
+    occurrences.c.source_is_organizer,
+    occurrences.c.start_at,
+    occurrences.c.end_at,
+)
+
+_UPDATE_COPY = (
+    update(visibility)
+    .where(
+        visibility.c.user_email == bindparam("key_user"),
+        visibility.c.occurrence_id == bindparam("key_occurrence"),
+    )
+    .values(
+        item_id=bindparam("new_item_id"),
+        my_response=bindparam("new_my_response"),
+        content_hash=bindparam("new_content_hash"),
+        from_organizer_copy=bindparam("new_from_organizer_copy"),
+    )
+)
+
+
+def _prefixed(values: Mapping[str, Any]) -> dict[str, Any]:
+    # SQLAlchemy reserves a column's own name for its SET value, so the parameters are named new_<column>.
+    return {f"new_{name}": value for name, value in values.items()}
