@@ -18,6 +18,7 @@ from lxml import etree
 from ews_sim import soap
 from ews_sim.schema import validate_payload
 from ews_sim.services import HANDLERS
+from ews_sim.services.common import as_soap_error
 from ews_sim.services.context import RequestContext, ServerSettings, StreamingReply
 from ews_sim.world import errors as werr
 from ews_sim.world.core import World
@@ -46,12 +47,6 @@ class Reply:
 
 def _fault_reply(fault: soap.SoapFault) -> Reply:
     return Reply(500, soap.fault_envelope(fault))
-
-
-def world_error_to_soap(exc: werr.EwsError) -> soap.EwsError:
-    """A world error as a response-message error (ServerBusy carries BackOffMilliseconds)."""
-    values = {"BackOffMilliseconds": str(exc.backoff_ms)} if isinstance(exc, werr.ServerBusy) else None
-    return soap.EwsError(exc.response_code, exc.message, values=values)
 
 
 def whole_request_error(operation: str, error: soap.EwsError) -> etree._Element:
@@ -143,7 +138,7 @@ def process(
             return _fault_reply(soap.SoapFault(exc.response_code, exc.message))
         except werr.EwsError as exc:
             ticket.outcome = exc.response_code
-            return Reply(200, soap.envelope(whole_request_error(operation, world_error_to_soap(exc))))
+            return Reply(200, soap.envelope(whole_request_error(operation, as_soap_error(exc))))
         ctx = RequestContext(world, account, mailbox, request, settings, impersonating)
         if stopping is not None:
             ctx.stopping = stopping
@@ -157,7 +152,7 @@ def process(
             return Reply(200, soap.envelope(whole_request_error(operation, exc)))
         except werr.EwsError as exc:
             ticket.outcome = exc.response_code
-            return Reply(200, soap.envelope(whole_request_error(operation, world_error_to_soap(exc))))
+            return Reply(200, soap.envelope(whole_request_error(operation, as_soap_error(exc))))
         if isinstance(result, StreamingReply):
             streaming = True
 
