@@ -285,3 +285,20 @@ def _raise_fault(body: bytes) -> None:
 
     fault = etree.fromstring(body).find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
     EWSService._raise_soap_errors(fault=fault)
+
+
+def test_parallel_clients_are_served_and_counted(ews_server: EwsSimulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    def client(n: int) -> list[int]:
+        with requests.Session() as session:
+            session.auth = (SERVICE_LOGIN, SERVICE_PASSWORD)
+            return [session.post(ews_server.url, data=GET_CALENDAR, timeout=20).status_code for _ in range(5)]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = [s for result in pool.map(client, range(12)) for s in result]
+    assert statuses == [200] * 60
+    assert ews_server.world.gate.counters()["GetFolder"]["NoError"] == 60
+    assert ews_server.world.gate.in_flight(SERVICE_LOGIN) == 0
