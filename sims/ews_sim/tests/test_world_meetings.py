@@ -386,3 +386,12 @@ def test_a_room_declines_a_booking_that_overlaps_one_it_holds(world: World) -> N
         recurrence=Recurrence(WeeklyPattern((DayOfWeek.TUESDAY,)), NumberedRecurrence(date(2026, 3, 3), 4)),
     )  # fmt: skip
     assert attendee_in(world.get_item(series.item_id).resources, "room@example.com") == ResponseType.DECLINE
+
+
+def test_an_update_carries_a_new_date_time_stamp_to_every_copy(world: World, clock: SimClock) -> None:
+    organizer = meeting(world)
+    assert only(world, BOB).date_time_stamp == NOW
+    clock.advance(120)
+    world.update_meeting(ALICE, organizer.uid, subject="Budget v2")
+    assert world.get_item(organizer.item_id).date_time_stamp == NOW + timedelta(seconds=120)
+    assert only(world, BOB).date_time_stamp == NOW + timedelta(seconds=120)

@@ -72,6 +72,7 @@ SHARED_FIELDS = (
     "resources",
     "recurrence",
     "appointment_sequence_number",
+    "date_time_stamp",
     "is_response_requested",
     "sensitivity",
     "importance",

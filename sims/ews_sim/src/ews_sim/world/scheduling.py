@@ -308,9 +308,10 @@ class Scheduling(WorldBase):
                 rules.reset_responses(item)
             if time_changed or attendees_changed or item.location != old_location:
                 item.appointment_sequence_number += 1
+            item.date_time_stamp = self._now()  # the iCalendar DTSTAMP of the update sent
             self._modified(record)
             after = rules.attendee_smtps(item)
-            for smtp in before - set(after):
+            for smtp in sorted(before - set(after)):
                 copy_record = self._by_uid(smtp, uid)
                 if copy_record is not None and not copy_record.item.is_organizer:
                     rules.cancel_copy(copy_record.item, rules.canceled_prefix(self._mailbox(record.mailbox).language))
