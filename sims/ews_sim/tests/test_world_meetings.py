@@ -395,3 +395,16 @@ def test_an_update_carries_a_new_date_time_stamp_to_every_copy(world: World, clo
     world.update_meeting(ALICE, organizer.uid, subject="Budget v2")
     assert world.get_item(organizer.item_id).date_time_stamp == NOW + timedelta(seconds=120)
     assert only(world, BOB).date_time_stamp == NOW + timedelta(seconds=120)
+
+
+def test_availability_shows_what_is_not_free(world: World) -> None:
+    organizer = meeting(world)
+    world.create_appointment(BOB, "Holiday", datetime(2026, 3, 4), datetime(2026, 3, 4), all_day=True)
+    begin, end = utc("2026-03-03T00:00"), utc("2026-03-06T00:00")
+    assert [(s.subject, s.busy_type) for s in world.availability(BOB, begin, end)] == [
+        ("Budget", LegacyFreeBusyStatus.TENTATIVE)
+    ]  # the all-day appointment is Free, as Outlook creates them
+    world.respond(BOB, organizer.uid, "Accept")
+    assert [s.busy_type for s in world.availability(BOB, begin, end)] == [LegacyFreeBusyStatus.BUSY]
+    world.cancel_meeting(ALICE, organizer.uid)
+    assert world.availability(BOB, begin, end) == []

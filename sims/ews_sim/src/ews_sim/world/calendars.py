@@ -17,6 +17,7 @@ from ews_sim.world.errors import (
 )
 from ews_sim.world.model import (
     BodyType,
+    BusySlot,
     CalendarItem,
     LegacyFreeBusyStatus,
     clone,
@@ -54,6 +55,18 @@ class Calendars(WorldBase):
         (never masters), sorted by (start, end, item_id) so that paging is stable."""
         with self.lock:
             return self._calendar_view(self._available(smtp).smtp, start, end)
+
+    def availability(self, smtp: str, start: datetime, end: datetime) -> list[BusySlot]:
+        """GetUserAvailability's CalendarEventArray: what the mailbox's calendar shows as not free in
+        [start, end), one slot per item or occurrence (declined-but-kept and cancelled items are Free: omitted)."""
+        with self.lock:
+            items = self._calendar_view(self._available(smtp).smtp, start, end)
+            return [
+                BusySlot(i.start, i.end, i.legacy_free_busy_status, i.subject, i.location, i.is_meeting, i.is_recurring)
+                for i in items
+                if i.legacy_free_busy_status not in (LegacyFreeBusyStatus.FREE, LegacyFreeBusyStatus.NO_DATA)
+                and not i.is_cancelled
+            ]
 
     def find_items(self, smtp: str) -> list[CalendarItem]:
         """FindItem without a view: singles and recurring masters, sorted by (start, item_id)."""

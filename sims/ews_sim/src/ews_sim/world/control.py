@@ -54,6 +54,7 @@ _COMMANDS = (
     "find_items",
     "get_item",
     "items_by_uid",
+    "availability",
     "server_busy",
     "http_error",
     "latency",
@@ -91,7 +92,8 @@ class Control:
     ``update_meeting(organizer, uid, ...changes)``, ``update_occurrence(organizer, uid, occurrence,
     ...changes)``, ``delete_occurrence(organizer, uid, occurrence)``, ``cancel_meeting(organizer, uid)``,
     ``update_item(item_id, ...changes)``, ``delete_item(item_id, delete_type?)``,
-    ``calendar_view(mailbox, start, end)``, ``find_items(mailbox)``, ``get_item(item_id)``, ``items_by_uid(uid)``;
+    ``calendar_view(mailbox, start, end)``, ``find_items(mailbox)``, ``get_item(item_id)``, ``items_by_uid(uid)``,
+    ``availability(mailbox, start, end)``;
     faults: ``server_busy(count?, backoff_ms?, account?, operation?)`` (count null: until cleared),
     ``http_error(status, count?, operation?)``, ``latency(ms)``, ``max_concurrency(limit)``, ``drop_streaming()``,
     ``expire_subscriptions(mailbox?)``, ``invalidate_sync_states(mailbox)``, ``mailbox_unavailable(mailbox,
@@ -316,6 +318,11 @@ class Control:
 
     def get_item(self, item_id: str) -> JsonDict:
         return {"item": to_json(self.world.get_item(item_id))}
+
+    def availability(self, mailbox: str, start: str, end: str) -> JsonDict:
+        zone = self._zone(mailbox, None)
+        begin, finish = instant(parse_datetime(start), zone), instant(parse_datetime(end), zone)
+        return {"slots": to_json(self.world.availability(mailbox, begin, finish))}
 
     def items_by_uid(self, uid: str) -> JsonDict:
         return {"items": to_json(self.world.items_by_uid(uid))}

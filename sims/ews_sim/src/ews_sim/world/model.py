@@ -97,6 +97,19 @@ class DeletedOccurrenceInfo:
     start: datetime  # the original start of the deleted occurrence
 
 
+@dataclass(frozen=True)
+class BusySlot:
+    """One entry of a free/busy view (GetUserAvailability's CalendarEvent)."""
+
+    start: datetime
+    end: datetime
+    busy_type: LegacyFreeBusyStatus
+    subject: str
+    location: str
+    is_meeting: bool
+    is_recurring: bool
+
+
 @dataclass
 class Folder:
     folder_id: str
