@@ -94,3 +94,13 @@ def test_running_helper_serves_a_scenario_in_process() -> None:
         account = Account("dora@cli.example", config=config, autodiscover=False, access_type=IMPERSONATION)
         assert [i.subject for i in account.calendar.all()] == ["CLI check"]
         account.protocol.close()
+
+
+def test_a_bad_scenario_exits_with_a_message(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"mailboxes": [{"smtp": "x@y.example"}], "meetings": [{"organizer": "nobody@y.example"}]}')
+    done = subprocess.run(
+        [sys.executable, "-m", "ews_sim", "--scenario", str(broken)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "cannot load scenario" in done.stderr

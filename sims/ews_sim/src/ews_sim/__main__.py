@@ -19,7 +19,7 @@ from typing import Any
 
 from ews_sim.server import EwsSimulator
 from ews_sim.services.context import ServerSettings
-from ews_sim.world import DEMO_SCENARIO, World, load_scenario
+from ews_sim.world import DEMO_SCENARIO, ScenarioError, World, load_scenario
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,9 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error("--cert and --key go together")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     scenario_path: Path = args.scenario or DEMO_SCENARIO
-    scenario: dict[str, Any] = json.loads(scenario_path.read_text(encoding="utf-8"))
     world = World()
-    load_scenario(scenario, world)
+    try:
+        scenario: dict[str, Any] = json.loads(scenario_path.read_text(encoding="utf-8"))
+        load_scenario(scenario, world)
+    except (OSError, json.JSONDecodeError, ScenarioError) as exc:
+        sys.stderr.write(f"ews_sim: cannot load scenario {scenario_path}: {exc}\n")
+        return 2
     if args.latency_ms:
         world.gate.set_latency(args.latency_ms)
     settings = ServerSettings(args.keepalive_seconds, args.minute_seconds)
