@@ -46,6 +46,7 @@ from ews_sim.world.errors import (
     WorldError,
 )
 from ews_sim.world.faults import DEFAULT_MAX_CONCURRENCY, FaultSettings, Gate, Ticket
+from ews_sim.world.generate import Population, populate
 from ews_sim.world.model import (
     Account,
     Attendee,
@@ -135,6 +136,7 @@ __all__ = [
     "OccurrenceDeleted",
     "OccurrenceIndexOutOfRange",
     "OccurrenceInfo",
+    "Population",
     "Recurrence",
     "RelativeMonthlyPattern",
     "RelativeYearlyPattern",
@@ -154,5 +156,6 @@ __all__ = [
     "World",
     "WorldError",
     "load_scenario",
+    "populate",
     "utc_now",
 ]
