@@ -181,10 +181,6 @@ class Journal:
         self._by_mailbox.setdefault(mailbox, []).append(entry)
         return entry
 
-    def since(self, seq: int) -> list[JournalEntry]:
-        """Entries after position ``seq``."""
-        return self._entries[max(seq, 0) :]
-
     def folder_since(self, folder_id: str, seq: int) -> list[JournalEntry]:
         """Entries of one folder after position ``seq``."""
         return _after(self._by_folder.get(folder_id, []), seq)
