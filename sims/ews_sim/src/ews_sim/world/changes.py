@@ -2,8 +2,9 @@
 
 Every create, update and delete of a single item or recurring master appends a :class:`JournalEntry`
 (occurrences and exceptions are reported as an update of their master, as Exchange does). Sync states and
-watermarks are opaque base64 strings encoding a journal position; they carry the mailbox's sync generation so
-that a deliberately invalidated state is recognised.
+watermarks are opaque, checksummed base64 strings encoding a journal position and the world instance; sync
+states also carry the folder and the mailbox's sync generation, so that a deliberately invalidated state is
+recognised. The journal is indexed by folder and by mailbox.
 """
 
 from __future__ import annotations
