@@ -1,8 +1,9 @@
 """The rows one :func:`~tc_calendar.store.applying.apply_actions` batch works on, read once and written late.
 
 A batch reads the stored state of the occurrences it names in a few queries, keeps it current in memory while
-the rules decide, and buffers the many small inserts and updates of attendees and visibility rows so that they
-reach the database as a few multi-row statements. Every statement that reads those tables flushes the buffer
+the rules decide, and buffers the many small inserts (new occurrences, which get provisional negative ids until
+then, their attendees, visibility rows) and visibility updates so that they reach the database as a few
+multi-row statements. Every statement that reads those tables flushes the buffer
 first, so the database never answers from a state the batch has already changed. Only the batch's own
 transaction sees any of this; other writers wait for it (see ``serialize_writers``).
 """
@@ -60,6 +61,8 @@ class WorkingSet:
     connection: AsyncConnection
     contents: dict[OccurrenceKey, Content | None] = field(default_factory=dict)
     copies: dict[int, dict[str, Copy]] = field(default_factory=dict)
+    _next_provisional_id: int = 0
+    _new_contents: dict[int, tuple[Content, dict[str, Any]]] = field(default_factory=dict)
     _new_attendees: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _new_copies: dict[CopyKey, Copy] = field(default_factory=dict)
     _changed_copies: dict[CopyKey, Copy] = field(default_factory=dict)
@@ -112,13 +115,14 @@ class WorkingSet:
 
     # --- writing content ------------------------------------------------------------------------------------------
 
-    async def insert_content(
+    def insert_content(
         self, key: OccurrenceKey, row: Mapping[str, Any], people: list[dict[str, Any]], content: Content
     ) -> Content:
-        """Insert an occurrence (``content.id`` is filled in) with its attendee rows (without occurrence id)."""
-        statement = insert(occurrences).values(dict(row)).returning(occurrences.c.id)
-        content.id = int((await self.connection.execute(statement)).scalar_one())
-        self._new_attendees[content.id] = [{**person, "occurrence_id": content.id} for person in people]
+        """Add an occurrence (buffered) with its attendee rows; ``content.id`` is provisional until the flush."""
+        self._next_provisional_id -= 1
+        content.id = self._next_provisional_id
+        self._new_contents[content.id] = (content, dict(row))
+        self._new_attendees[content.id] = people
         self.contents[key] = content
         self.copies[content.id] = {}
         return content
@@ -127,17 +131,23 @@ class WorkingSet:
         self, content: Content, row: Mapping[str, Any], people: list[dict[str, Any]] | None
     ) -> None:
         """Update an occurrence's columns; with ``people``, replace its attendees too."""
-        await self.connection.execute(update(occurrences).where(occurrences.c.id == content.id).values(dict(row)))
+        if content.id in self._new_contents:
+            self._new_contents[content.id][1].update(row)
+        else:
+            statement = update(occurrences).where(occurrences.c.id == content.id).values(dict(row))
+            await self.connection.execute(statement)
         if people is not None:
             if self._new_attendees.pop(content.id, None) is None:
                 await self.connection.execute(delete(attendees).where(attendees.c.occurrence_id == content.id))
-            self._new_attendees[content.id] = [{**person, "occurrence_id": content.id} for person in people]
+            self._new_attendees[content.id] = people
 
     async def delete_content(self, key: OccurrenceKey, content: Content) -> None:
         """Delete an occurrence nobody sees any more (its copies must be gone already)."""
-        if self._new_attendees.pop(content.id, None) is None:
-            await self.connection.execute(delete(attendees).where(attendees.c.occurrence_id == content.id))
-        await self.connection.execute(delete(occurrences).where(occurrences.c.id == content.id))
+        buffered = self._new_attendees.pop(content.id, None) is not None
+        if self._new_contents.pop(content.id, None) is None:
+            if not buffered:
+                await self.connection.execute(delete(attendees).where(attendees.c.occurrence_id == content.id))
+            await self.connection.execute(delete(occurrences).where(occurrences.c.id == content.id))
         self.contents[key] = None
         del self.copies[content.id]
 
@@ -168,8 +178,13 @@ class WorkingSet:
         return True
 
     async def flush(self) -> None:
-        """Write the buffered attendee and visibility rows (a few multi-row statements)."""
-        people = [row for rows in self._new_attendees.values() for row in rows]
+        """Write the buffered rows: new occurrences first (they get their real ids), then attendees and copies."""
+        await self._insert_new_contents()
+        people = [
+            {**person, "occurrence_id": occurrence_id}
+            for occurrence_id, rows in self._new_attendees.items()
+            for person in rows
+        ]
         if people:
             await self.connection.execute(insert(attendees), people)
         if self._new_copies:
@@ -187,6 +202,22 @@ class WorkingSet:
         self._new_attendees.clear()
         self._new_copies.clear()
         self._changed_copies.clear()
+
+    async def _insert_new_contents(self) -> None:
+        if not self._new_contents:
+            return
+        provisional = list(self._new_contents)
+        statement = insert(occurrences).returning(occurrences.c.id, sort_by_parameter_order=True)
+        rows = [self._new_contents[temporary][1] for temporary in provisional]
+        real_ids = (await self.connection.execute(statement, rows)).scalars().all()
+        renamed = dict(zip(provisional, real_ids, strict=True))
+        for temporary, real in renamed.items():
+            self._new_contents[temporary][0].id = real
+            self.copies[real] = self.copies.pop(temporary)
+            if temporary in self._new_attendees:
+                self._new_attendees[real] = self._new_attendees.pop(temporary)
+        self._new_copies = {(user, renamed.get(oid, oid)): copy for (user, oid), copy in self._new_copies.items()}
+        self._new_contents.clear()
 
 
 _CONTENT_COLUMNS = (

@@ -80,7 +80,7 @@ async def _put(batch: _Batch, action: PutOccurrence) -> None:
     key = action.occurrence.key
     content = await batch.rows.content(key)
     if content is None:
-        content = await _insert_content(batch, action)
+        content = _insert_content(batch, action)
         content_changed = True
     else:
         content_changed = await _maybe_replace_content(batch, content, action)
@@ -95,13 +95,13 @@ async def _put(batch: _Batch, action: PutOccurrence) -> None:
         batch.note(ChangeKind.UPSERT, mailbox, key, _payload(action.my_response, content))
 
 
-async def _insert_content(batch: _Batch, action: PutOccurrence) -> Content:
+def _insert_content(batch: _Batch, action: PutOccurrence) -> Content:
     occurrence = action.occurrence
     row = {**key_values(occurrence), **occurrence_values(occurrence), **_source(action, batch.now)}
     content = Content(
         0, action.content_hash, action.mailbox.lower(), action.from_organizer_copy, occurrence.start, occurrence.end
     )
-    return await batch.rows.insert_content(occurrence.key, row, attendee_values(occurrence.attendees), content)
+    return batch.rows.insert_content(occurrence.key, row, attendee_values(occurrence.attendees), content)
 
 
 async def _maybe_replace_content(batch: _Batch, content: Content, action: PutOccurrence) -> bool:
