@@ -49,7 +49,7 @@ def test_demo_directory(demo: tuple[World, dict[str, str]]) -> None:
     svc = world.authenticate("svc-trueconf", "TrueConf-Demo-2026")
     assert svc is not None and svc.impersonation
     assert f"lukas.weber{D}" in world.mailbox(f"anna.schmidt{D}").delegates
-    assert len(uids) == 23
+    assert len(uids) == 24
 
 
 def test_demo_standup_is_weekdays_at_half_past_nine_berlin_with_exception_and_deletion(
@@ -86,6 +86,8 @@ def test_demo_cancelled_delegated_rescheduled_and_all_day(demo: tuple[World, dic
     (emily_launch,) = by_uid(world.find_items(f"emily.davis{D}"), uids["launch-planning"])
     assert emily_launch.is_cancelled  # removed from the attendee list by an update
     assert by_uid(world.find_items(f"oliver.jones{D}"), uids["launch-planning"])
+    (private,) = by_uid(world.find_items(f"anna.schmidt{D}"), uids["salary-review"])
+    assert private.sensitivity == "Private"
     room = world.find_items(f"room.spree{D}")
     assert {i.uid for i in room} == {uids["mgmt-weekly"], uids["board-prep"]}
     assert {i.my_response_type for i in room} == {ResponseType.ACCEPT}
@@ -111,7 +113,7 @@ def test_demo_has_conference_links_and_every_item_type(demo: tuple[World, dict[s
 def test_demo_loads_on_any_weekday(day: int) -> None:
     now = NOW + timedelta(days=day)
     world = World(SimClock(lambda: now))
-    assert len(load_scenario(DEMO_SCENARIO, world)) == 23
+    assert len(load_scenario(DEMO_SCENARIO, world)) == 24
 
 
 @pytest.mark.parametrize(
@@ -126,7 +128,7 @@ def test_demo_loads_on_any_weekday(day: int) -> None:
 def test_demo_loads_on_clock_changes_and_year_ends(now: str) -> None:
     when = datetime.fromisoformat(now)
     world = World(SimClock(lambda: when))
-    assert len(load_scenario(DEMO_SCENARIO, world)) == 23
+    assert len(load_scenario(DEMO_SCENARIO, world)) == 24
 
 
 def test_time_specs() -> None:

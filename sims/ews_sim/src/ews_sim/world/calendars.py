@@ -20,6 +20,7 @@ from ews_sim.world.model import (
     BusySlot,
     CalendarItem,
     LegacyFreeBusyStatus,
+    check_sensitivity,
     clone,
 )
 from ews_sim.world.recurrence import Recurrence
@@ -141,6 +142,7 @@ class Calendars(WorldBase):
         categories: Sequence[str] = (),
         extended_properties: dict[Any, Any] | None = None,
         uid: str | None = None,
+        sensitivity: str = "Normal",
     ) -> CalendarItem:
         """An appointment (no attendees) in ``smtp``'s calendar. Naive datetimes are in ``time_zone``
         (default: the mailbox's zone); all-day items are snapped to local midnights."""
@@ -160,6 +162,7 @@ class Calendars(WorldBase):
                 extended_properties=extended_properties,
             )
             item.categories = list(categories)
+            item.sensitivity = check_sensitivity(sensitivity)
             item.is_response_requested = False
             return view(self._insert(smtp, item))
 

@@ -208,6 +208,7 @@ class Control:
         recurrence: JsonDict | None = None,
         categories: list[str] | None = None,
         extended_properties: JsonDict | None = None,
+        sensitivity: str = "Normal",
     ) -> JsonDict:
         zone = self._zone(mailbox, time_zone)
         begin = parse_datetime(start)
@@ -224,6 +225,7 @@ class Control:
             recurrence=self._recurrence(recurrence, begin, zone),
             categories=categories or [],
             extended_properties={extended_key_from_json(k): v for k, v in (extended_properties or {}).items()},
+            sensitivity=sensitivity,
         )
         return {"item": to_json(item)}
 
@@ -246,6 +248,7 @@ class Control:
         as_delegate: str | None = None,
         uid: str | None = None,
         extended_properties: JsonDict | None = None,
+        sensitivity: str = "Normal",
     ) -> JsonDict:
         zone = self._zone(organizer, time_zone)
         begin = parse_datetime(start)
@@ -267,6 +270,7 @@ class Control:
             as_delegate=as_delegate,
             uid=uid,
             extended_properties={extended_key_from_json(k): v for k, v in (extended_properties or {}).items()},
+            sensitivity=sensitivity,
         )
         return {"item": to_json(item), "uid": item.uid}
 

@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from ews_sim.world.errors import InvalidRequest
+
 if TYPE_CHECKING:
     from ews_sim.world.recurrence import Recurrence
 
@@ -46,6 +48,17 @@ class LegacyFreeBusyStatus(StrEnum):
     OOF = "OOF"
     WORKING_ELSEWHERE = "WorkingElsewhere"
     NO_DATA = "NoData"
+
+
+#: EWS Sensitivity values.
+SENSITIVITIES = ("Normal", "Personal", "Private", "Confidential")
+
+
+def check_sensitivity(value: str) -> str:
+    """``value`` if it is an EWS Sensitivity (Normal, Personal, Private, Confidential); InvalidRequest if not."""
+    if value not in SENSITIVITIES:
+        raise InvalidRequest(f"Sensitivity must be one of {', '.join(SENSITIVITIES)}")
+    return value
 
 
 #: AppointmentState bits as Exchange sets them (MS-OXOCAL PidLidAppointmentStateFlags).

@@ -199,7 +199,7 @@ class _Loader:
         _check_keys(
             entry,
             {"id", "mailbox", "subject", "start", "end", "duration", "all_day", "time_zone", "location", "body",
-             "body_type", "recurrence", "categories", "extended_properties"},
+             "body_type", "recurrence", "categories", "extended_properties", "sensitivity"},
             "appointment",
         )  # fmt: skip
         smtp = entry["mailbox"]
@@ -218,6 +218,7 @@ class _Loader:
             recurrence=self.recurrence(entry.get("recurrence"), start, tz),
             categories=entry.get("categories", []),
             extended_properties=self.extended(entry),
+            sensitivity=entry.get("sensitivity", "Normal"),
         )
         if "id" in entry:
             self.uids[entry["id"]] = item.uid
@@ -228,7 +229,7 @@ class _Loader:
             {"id", "organizer", "subject", "start", "end", "duration", "all_day", "time_zone", "location", "body",
              "body_type", "required", "optional", "resources", "recurrence", "as_delegate", "send_invitations",
              "extended_properties", "updates", "exceptions", "deleted_occurrences", "responses",
-             "occurrence_responses", "cancelled"},
+             "occurrence_responses", "cancelled", "sensitivity"},
             "meeting",
         )  # fmt: skip
         organizer = entry["organizer"]
@@ -251,6 +252,7 @@ class _Loader:
             send_invitations=bool(entry.get("send_invitations", True)),
             as_delegate=entry.get("as_delegate"),
             extended_properties=self.extended(entry),
+            sensitivity=entry.get("sensitivity", "Normal"),
         )
         uid = item.uid
         if "id" in entry:

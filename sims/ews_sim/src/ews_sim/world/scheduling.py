@@ -24,6 +24,7 @@ from ews_sim.world.model import (
     CalendarItem,
     LegacyFreeBusyStatus,
     ResponseType,
+    check_sensitivity,
     clone,
 )
 from ews_sim.world.recurrence import Recurrence
@@ -146,6 +147,7 @@ class Scheduling(WorldBase):
         as_delegate: str | None = None,
         uid: str | None = None,
         extended_properties: dict[Any, Any] | None = None,
+        sensitivity: str = "Normal",
     ) -> CalendarItem:
         """Schedule a meeting: the organizer's item plus a copy (same UID) in each attendee mailbox in this world.
 
@@ -177,6 +179,7 @@ class Scheduling(WorldBase):
                 extended_properties=extended_properties,
             )
             item.is_meeting = True
+            item.sensitivity = check_sensitivity(sensitivity)
             item.appointment_state = APPOINTMENT_STATE_MEETING
             item.my_response_type = ResponseType.ORGANIZER
             item.legacy_free_busy_status = LegacyFreeBusyStatus.BUSY
