@@ -116,6 +116,21 @@ async def test_drop_item_removes_every_occurrence_of_that_item_for_that_mailbox_
     assert await store.apply([DropItem(BOB, "bob-series")]) == []
 
 
+async def test_one_batch_may_put_a_series_and_drop_its_item_again(store: Store) -> None:
+    series = [meeting(start=MONDAY_9 + timedelta(days=i), recurrence_id=MONDAY_9 + timedelta(days=i)) for i in range(3)]
+    keep = meeting("keep")
+
+    changes = await store.apply(
+        [put(ALICE, o, item_id="series") for o in series] + [put(ALICE, keep), DropItem(ALICE, "series")]
+    )
+
+    assert [(o.key.uid, r) for o, r in await store.load_view(ALICE, *WEEK)] == [("keep", Response.ORGANIZER)]
+    assert [await store.get_occurrence(o.key) for o in series] == [None, None, None]
+    assert {(c.key, c.kind) for c in changes} == {(keep.key, ChangeKind.UPSERT)} | {
+        (o.key, ChangeKind.DELETE) for o in series
+    }
+
+
 async def test_content_is_deleted_when_the_last_mailbox_drops_it(store: Store) -> None:
     await store.apply([put(ALICE, meeting()), put(BOB, meeting())])
 
