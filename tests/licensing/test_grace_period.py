@@ -146,3 +146,16 @@ async def test_a_state_file_that_cannot_be_written_costs_the_record_not_the_serv
     (installation.config_dir / "license.state.json").mkdir()  # a directory where the file should be
     assert LicenceGuard(installation, clock=clock).open().standing is Standing.GRACE
     assert "cannot save the licence state" in caplog.text
+
+
+async def test_a_check_in_renews_the_free_licence_so_it_does_not_expire_while_in_touch(
+    reg: RegServer, clock: Clock, installation: Installation
+) -> None:
+    await register_online(FREE_KEY, installation, clock())
+    guard = LicenceGuard(installation, clock=clock)
+    guard.open()
+    clock.now = T0 + timedelta(days=300)
+    assert (await guard.check()).standing is Standing.LICENSED
+    clock.now = T0 + timedelta(days=400)  # past the first licence's 365 days
+    assert (await guard.check()).standing is Standing.LICENSED
+    assert len(reg.registry.check_ins_of(FREE_KEY)) == 2

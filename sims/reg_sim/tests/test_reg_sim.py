@@ -60,8 +60,9 @@ def test_unknown_keys_and_keys_of_another_installation_are_refused(reg: RegServe
 
 def test_check_ins_are_answered_and_recorded_for_the_bound_installation(reg: RegServer) -> None:
     httpx.post(f"{reg.url}/api/v1/register", json={"productKey": "FREE-0001", "fingerprint": "fp-a"})
-    assert httpx.post(f"{reg.url}/api/v1/checkin", json={"productKey": "FREE-0001", "fingerprint": "fp-a"}
-                      ).json() == {"status": "ok"}
+    answer = httpx.post(f"{reg.url}/api/v1/checkin", json={"productKey": "FREE-0001", "fingerprint": "fp-a"}).json()
+    assert answer["status"] == "ok"
+    assert _payload(answer["licence"], reg.registry.public_key)["fingerprint"] == "fp-a"  # renewed
     assert httpx.post(f"{reg.url}/api/v1/checkin", json={"productKey": "FREE-0001", "fingerprint": "fp-b"}
                       ).status_code == 403
     assert [entry.fingerprint for entry in reg.registry.check_ins_of("FREE-0001")] == ["fp-a"]

@@ -4,7 +4,8 @@ Protocol (JSON over HTTPS, default ``https://reg.trueconf.com:4310``):
 
 * ``POST /api/v1/register`` ``{"productKey", "fingerprint", "product", "version"}`` → ``200 {"licence": "<licence
   file text>"}``, or ``4xx {"error": "<reason>"}`` when the key is refused;
-* ``POST /api/v1/checkin`` ``{"productKey", "fingerprint"}`` → ``200 {"status": "ok"}``, or ``4xx {"error"}``.
+* ``POST /api/v1/checkin`` ``{"productKey", "fingerprint"}`` → ``200 {"status": "ok", "licence"?: "<renewed
+  licence file text>"}``, or ``4xx {"error"}``.
 
 No answer at all (connection refused, timeout, TLS failure) and ``5xx`` answers are
 :class:`RegistrationServerUnreachable`: that is what sends ``--register`` to the offline path. A ``4xx`` is a
@@ -43,9 +44,13 @@ class RegistrationClient:
             raise RegistrationError(f"the registration server {self.server} answered without a licence")
         return licence
 
-    async def check_in(self, product_key: str, fingerprint: str) -> None:
-        """Tell the server this installation is alive; raises when the server refuses or cannot be reached."""
-        await self._post("/api/v1/checkin", {"productKey": product_key, "fingerprint": fingerprint})
+    async def check_in(self, product_key: str, fingerprint: str) -> str | None:
+        """Tell the server this installation is alive; raises when the server refuses or cannot be reached.
+
+        The answer may carry a renewed licence (its text), so a free licence does not expire while in touch."""
+        answer = await self._post("/api/v1/checkin", {"productKey": product_key, "fingerprint": fingerprint})
+        licence = answer.get("licence")
+        return licence if isinstance(licence, str) else None
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         url = self.server + path

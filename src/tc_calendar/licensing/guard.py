@@ -127,12 +127,27 @@ class LicenceGuard:
         error = None
         if licence is not None and licence.edition is Edition.FREE:
             try:
-                await self._client.check_in(licence.product_key, self._installation.fingerprint)
+                renewed = await self._client.check_in(licence.product_key, self._installation.fingerprint)
             except (RegistrationServerUnreachable, RegistrationError) as exc:
                 error = str(exc)
             else:
                 self._record = CheckInRecord(self._record.first_started, self._clock())
+                if renewed is not None:
+                    licence = self._install_renewal(renewed, licence)
         return self._conclude(licence, check_in_error=error)
+
+    def _install_renewal(self, text: str, current: Licence) -> Licence:
+        """Keep a renewed licence from a check-in when it verifies and is for the same key; else keep ours."""
+        try:
+            renewed = self._installation.verify(text, self._clock(), "the renewed licence from the check-in")
+        except LicenceError as exc:
+            log.warning("licence: %s; keeping the installed licence", exc)
+            return current
+        if renewed.product_key != current.product_key:
+            log.warning("licence: the check-in answered with a licence for another key; keeping the installed one")
+            return current
+        write_atomically(self._installation.licence_file, text)
+        return renewed
 
     async def run(self, stop: asyncio.Event, on_change: StatusHook) -> None:
         """Check now, then every ``interval`` until ``stop`` is set; ``on_change`` hears when synchronization must

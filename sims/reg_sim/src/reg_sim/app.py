@@ -37,10 +37,9 @@ def build_app(registry: Registry) -> Starlette:
             return JSONResponse({"error": "the registration service is unavailable"}, status_code=503)
         try:
             key, fingerprint = await fields(request)
-            registry.check_in(key, fingerprint)
+            return JSONResponse({"status": "ok", "licence": registry.check_in(key, fingerprint)})
         except Refused as refused:
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
-        return JSONResponse({"status": "ok"})
 
     return Starlette(routes=[
         Route("/api/v1/register", register, methods=["POST"]),

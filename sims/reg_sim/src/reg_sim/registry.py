@@ -76,24 +76,30 @@ class Registry:
             bound = self.bindings.setdefault(product_key, fingerprint)
             if bound != fingerprint:
                 raise Refused(409, f"the registration key {product_key} is already registered on another installation")
-            issued = self.clock()
-            terms = LicenceTerms(
-                edition=spec.edition,
-                account_limit=spec.account_limit,
-                product_key=product_key,
-                fingerprint=fingerprint,
-                issued_at=issued,
-                expires_at=issued + timedelta(days=spec.valid_days) if spec.valid_days is not None else None,
-            )
-            return sign_licence(terms, self.private_key)
+            return self._issue(product_key, spec, fingerprint)
 
-    def check_in(self, product_key: str, fingerprint: str) -> None:
+    def check_in(self, product_key: str, fingerprint: str) -> str:
+        """Record a check-in; the answer is a renewed licence, so a free licence never runs out while in touch."""
         with self._lock:
-            if product_key not in self.keys:
+            spec = self.keys.get(product_key)
+            if spec is None:
                 raise Refused(404, f"the registration key {product_key} is not known")
             if self.bindings.get(product_key) != fingerprint:
                 raise Refused(403, f"the registration key {product_key} is not registered on this installation")
             self.check_ins.append(CheckIn(product_key, fingerprint, self.clock()))
+            return self._issue(product_key, spec, fingerprint)
+
+    def _issue(self, product_key: str, spec: KeySpec, fingerprint: str) -> str:
+        issued = self.clock()
+        terms = LicenceTerms(
+            edition=spec.edition,
+            account_limit=spec.account_limit,
+            product_key=product_key,
+            fingerprint=fingerprint,
+            issued_at=issued,
+            expires_at=issued + timedelta(days=spec.valid_days) if spec.valid_days is not None else None,
+        )
+        return sign_licence(terms, self.private_key)
 
     def check_ins_of(self, product_key: str) -> list[CheckIn]:
         with self._lock:
