@@ -159,3 +159,15 @@ async def test_a_check_in_renews_the_free_licence_so_it_does_not_expire_while_in
     clock.now = T0 + timedelta(days=400)  # past the first licence's 365 days
     assert (await guard.check()).standing is Standing.LICENSED
     assert len(reg.registry.check_ins_of(FREE_KEY)) == 2
+
+
+async def test_a_licence_file_spoiled_while_running_pauses_synchronization_with_the_reason(
+    reg: RegServer, clock: Clock, installation: Installation
+) -> None:
+    await register_online(STANDARD_KEY, installation, clock())
+    guard = LicenceGuard(installation, clock=clock)
+    assert guard.open().sync_allowed
+    installation.licence_file.write_text("{}")
+    status = await guard.check()
+    assert not status.sync_allowed
+    assert "is not a tc-calendar licence file" in status.message and "synchronization is paused" in status.message

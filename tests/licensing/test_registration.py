@@ -170,3 +170,11 @@ def test_installing_the_request_itself_explains_the_mix_up(
     capsys.readouterr()
     assert main(["--config", str(config), "--offline_reg", str(tmp_path / "regoffline.crg")]) == 3
     assert "is the offline registration request, not the registration file" in capsys.readouterr().err
+
+
+def test_a_wrong_registration_section_is_a_config_error_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9", "not a key")
+    assert main(["--config", str(config), "--register", STANDARD_KEY]) == 2
+    assert capsys.readouterr().err.startswith(f"config error: {config}: registration.publicKey: expected an Ed25519")
