@@ -37,12 +37,27 @@ class _Batch:
     rows: WorkingSet
     now: datetime
     pending: dict[tuple[str, OccurrenceKey], NewChange] = field(default_factory=dict)
+    seen_before: dict[tuple[str, OccurrenceKey], bool] = field(default_factory=dict)
     seen_delta: Counter[str] = field(default_factory=Counter)
 
-    def note(self, kind: ChangeKind, user: str, key: OccurrenceKey, payload: dict[str, object]) -> None:
-        """Record that ``user``'s view of ``key`` changed; a later note for the same pair replaces this one."""
+    def note(
+        self, kind: ChangeKind, user: str, key: OccurrenceKey, payload: dict[str, object], seen_before: bool = True
+    ) -> None:
+        """Record that ``user``'s view of ``key`` changed; a later note for the same pair replaces this one.
+
+        ``seen_before`` tells, on the first note of a pair, whether the user saw the occurrence before the batch.
+        """
+        self.seen_before.setdefault((user, key), seen_before)
         self.pending.pop((user, key), None)
         self.pending[(user, key)] = NewChange(kind, user, key, payload)
+
+    def entries(self) -> list[NewChange]:
+        """The entries to log: a deletion of something the user never saw (put and dropped in this batch) is none."""
+        return [
+            change
+            for pair, change in self.pending.items()
+            if change.kind is not ChangeKind.DELETE or self.seen_before[pair]
+        ]
 
 
 async def apply_actions(connection: AsyncConnection, actions: Sequence[Action], now: datetime) -> list[Change]:
@@ -62,7 +77,7 @@ async def apply_actions(connection: AsyncConnection, actions: Sequence[Action], 
                 await _save_checkpoint(connection, action)
     await batch.rows.flush()
     await _update_event_counts(connection, batch.seen_delta)
-    return await append(connection, list(batch.pending.values()), now)
+    return await append(connection, batch.entries(), now)
 
 
 def _named_keys(actions: Sequence[Action]) -> set[OccurrenceKey]:
@@ -90,9 +105,11 @@ async def _put(batch: _Batch, action: PutOccurrence) -> None:
         batch.seen_delta[mailbox] += 1
     if content_changed:
         for user, viewer_copy in sorted(batch.rows.copies[content.id].items()):
-            batch.note(ChangeKind.UPSERT, user, key, _payload(Response(viewer_copy.my_response), content))
+            payload = _payload(Response(viewer_copy.my_response), content)
+            batch.note(ChangeKind.UPSERT, user, key, payload, seen_before=user != mailbox or previous is not None)
     elif previous is None or previous.my_response != copy.my_response:
-        batch.note(ChangeKind.UPSERT, mailbox, key, _payload(action.my_response, content))
+        payload = _payload(action.my_response, content)
+        batch.note(ChangeKind.UPSERT, mailbox, key, payload, seen_before=previous is not None)
 
 
 def _insert_content(batch: _Batch, action: PutOccurrence) -> Content:
