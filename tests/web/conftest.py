@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from web_pages import ARTIFACTS, new_page
 from web_server import LiveServer, copy_of, prepare_database
 from web_world import seed_actions
@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+#: Assertions wait up to 10 s (Playwright's default is 5 s): a loaded CI machine must not fail a correct page.
+expect.set_options(timeout=10_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
