@@ -189,10 +189,10 @@ class WorldBase:
             for original_start in record.exceptions:
                 if original_start in record.deleted:
                     continue
-                occ = record.occurrence_by_start(original_start)
-                if occ is None:
+                moved = record.occurrence_by_start(original_start)
+                if moved is None:
                     continue
-                exception = occurrence_view(record, occ)
+                exception = occurrence_view(record, moved)
                 if overlaps(exception, start, end):
                     result.append(exception)
         result.sort(key=lambda i: (i.start, i.end, i.item_id))

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import copy
 import secrets
+from datetime import datetime
+from typing import Any
 
 from ews_sim.world.model import (
     APPOINTMENT_STATE_CANCELLED,
@@ -168,7 +170,7 @@ def sync_copy(attendee: Record, organizer: Record, *, reset_response: bool) -> N
         item.my_response_type = ResponseType.NO_RESPONSE_RECEIVED
         item.legacy_free_busy_status = LegacyFreeBusyStatus.TENTATIVE
         item.appointment_reply_time = None
-    exceptions: dict = {}
+    exceptions: dict[datetime, dict[str, Any]] = {}
     for start, overrides in organizer.exceptions.items():
         shared = {k: clone(v) for k, v in overrides.items() if k not in _PERSONAL_OVERRIDES}
         exceptions[start] = shared

@@ -120,7 +120,7 @@ def occurrence_key(record: Record, original_start: datetime) -> bytes:
 
 def view(record: Record) -> CalendarItem:
     """The snapshot of a single or master, with the master's computed occurrence lists filled in."""
-    item = clone(record.item)
+    item: CalendarItem = clone(record.item)
     if record.is_master:
         modified = [occurrence_view(record, occ) for occ in _exception_occurrences(record)]
         item.modified_occurrences = [_info(v) for v in sorted(modified, key=lambda v: v.original_start or v.start)]
@@ -161,7 +161,7 @@ def _info(item: CalendarItem) -> OccurrenceInfo:
 
 def occurrence_view(record: Record, occ: Occurrence) -> CalendarItem:
     """An occurrence of a master, or its exception with the overrides applied."""
-    item = clone(record.item)
+    item: CalendarItem = clone(record.item)
     overrides = record.exceptions.get(occ.start)
     item.item_id = ids.item_id(record.mailbox, record.key, occ.start)
     item.change_key = ids.change_key(occurrence_key(record, occ.start), record.version)
