@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import bisect
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from ews_sim.world.errors import (
     ExpiredSubscription,
@@ -86,7 +87,7 @@ class SyncResult:
     sync_state: str
     includes_last_item_in_range: bool
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Any]:
         """Allow ``changes, state, last = world.sync_folder_items(...)``."""
         return iter((self.changes, self.sync_state, self.includes_last_item_in_range))
 

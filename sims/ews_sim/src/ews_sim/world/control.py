@@ -21,7 +21,7 @@ from ews_sim.world.jsonio import (
     parse_recurrence,
     to_json,
 )
-from ews_sim.world.model import CalendarItem
+from ews_sim.world.model import BodyType, CalendarItem
 from ews_sim.world.recurrence import to_local
 from ews_sim.world.store import instant
 
@@ -119,7 +119,7 @@ class Control:
         method = getattr(self, command)
         try:
             result: JsonDict = method(**(params or {}))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # wrong, missing or malformed parameters
             raise InvalidRequest(f"{command}: {exc}") from exc
         return result
 
@@ -218,7 +218,7 @@ class Control:
             begin,
             parse_datetime(end),
             body=body,
-            body_type=body_type,  # type: ignore[arg-type]
+            body_type=BodyType(body_type),
             location=location,
             all_day=all_day,
             time_zone=zone,
@@ -261,7 +261,7 @@ class Control:
             optional=_attendees(optional),
             resources=_attendees(resources),
             body=body,
-            body_type=body_type,  # type: ignore[arg-type]
+            body_type=BodyType(body_type),
             location=location,
             all_day=all_day,
             time_zone=zone,

@@ -125,12 +125,12 @@ def reset_responses(item: CalendarItem) -> None:
         attendee.last_response_time = None
 
 
-def record_response(attendees: list[Attendee], smtp: str, response: ResponseType, when: object) -> bool:
+def record_response(attendees: list[Attendee], smtp: str, response: ResponseType, when: datetime) -> bool:
     """Set one attendee's ResponseType/LastResponseTime in a list; False if not listed."""
     for attendee in attendees:
         if attendee.mailbox.email_address.lower() == smtp.lower():
             attendee.response_type = response
-            attendee.last_response_time = when  # type: ignore[assignment]
+            attendee.last_response_time = when
             return True
     return False
 
