@@ -248,3 +248,62 @@ def test_control_turns_a_single_meeting_into_a_series() -> None:
     assert changed["item"]["recurrence"]["start_date"] == "2026-03-30"
     view = control.dispatch("calendar_view", {"mailbox": "b@x.example", "start": "2026-03-30", "end": "2026-04-02"})
     assert [i["start"] for i in view["items"]] == ["2026-03-30T08:00:00+00:00", "2026-03-31T08:00:00+00:00"]
+
+
+def test_every_control_command_answers_json() -> None:
+    import json
+
+    control = Control(World(SimClock(lambda: NOW)))
+    control.dispatch("load_scenario", {"scenario": small(id="m", start="2026-03-30T10:00")})
+    uid = control.dispatch(
+        "items_by_uid", {"uid": control.dispatch("find_items", {"mailbox": "a@x.example"})["items"][0]["uid"]}
+    )
+    item_id = uid["items"][0]["item_id"]
+    meeting_uid = uid["items"][0]["uid"]
+    day = {"start": "2026-03-30", "end": "2026-03-31"}
+    calls: dict[str, dict] = {
+        "add_mailbox": {"smtp": "c@x.example", "display_name": "C"},
+        "add_service_account": {"login": "svc", "password": "pw"},
+        "grant_delegate": {"owner": "a@x.example", "delegate": "c@x.example"},
+        "revoke_delegate": {"owner": "a@x.example", "delegate": "c@x.example"},
+        "list_mailboxes": {},
+        "find_mailboxes": {"query": "a"},
+        "create_appointment": {"mailbox": "c@x.example", "subject": "x", **day},
+        "create_meeting": {"organizer": "c@x.example", "subject": "y", **day, "required": ["a@x.example"]},
+        "respond": {"attendee": "b@x.example", "uid": meeting_uid, "response": "Tentative"},
+        "update_meeting": {"organizer": "a@x.example", "uid": meeting_uid, "subject": "S2"},
+        "update_occurrence": None,  # needs a series: covered in test_control_dispatch_speaks_json
+        "delete_occurrence": None,
+        "cancel_meeting": None,
+        "update_item": {"item_id": item_id, "categories": ["Red"]},
+        "delete_item": None,
+        "calendar_view": {"mailbox": "a@x.example", **day},
+        "find_items": {"mailbox": "a@x.example"},
+        "get_item": {"item_id": item_id},
+        "items_by_uid": {"uid": meeting_uid},
+        "availability": {"mailbox": "a@x.example", **day},
+        "server_busy": {"count": 1},
+        "http_error": {"status": 503},
+        "latency": {"ms": 5},
+        "max_concurrency": {"limit": 5},
+        "drop_streaming": {},
+        "expire_subscriptions": {},
+        "invalidate_sync_states": {"mailbox": "a@x.example"},
+        "mailbox_unavailable": {"mailbox": "c@x.example", "seconds": 1},
+        "item_corrupt": {"item_id": item_id, "corrupt": False},
+        "clear_faults": {},
+        "faults": {},
+        "counters": {},
+        "reset_counters": {},
+        "now": {},
+        "advance_clock": {"seconds": 1},
+        "set_clock": {"now": "2026-03-25T06:00:00Z"},
+        "load_scenario": None,  # covered above
+        "populate": {"mailboxes": 2, "meetings_per_mailbox": 1},
+        "reset": None,  # last, below
+    }
+    assert set(calls) == set(control.commands())
+    for command, params in calls.items():
+        if params is not None:
+            json.dumps(control.dispatch(command, params))
+    assert control.dispatch("reset") == {"ok": True}
