@@ -6,6 +6,7 @@ It runs until killed. The service account and options are those of the engine te
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from dataclasses import replace
 
@@ -28,9 +29,10 @@ async def main(ews_url: str, database_url: str, users: list[str]) -> None:
         store, [provider], [users], planner=DiffPlanner(), options=replace(FAST, fallback_poll_interval=0.3)
     )
     await service.start()
-    print("started", flush=True)
+    logging.getLogger(__name__).info("sync service started")
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:]))

@@ -28,19 +28,21 @@ TOMORROW = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(8
 
 
 class SyncProcess:
-    def __init__(self, sim: EwsSimulator, database_url: str) -> None:
+    def __init__(self, sim: EwsSimulator, database_url: str, log: Path) -> None:
+        self.log = log
         self.sim = sim
         self.database_url = database_url
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
-        self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "sync_process.py"), self.sim.url, self.database_url, *USERS],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with self.log.open("ab") as log:  # the processes' logs, for when a test fails
+            self.process = subprocess.Popen(
+                [sys.executable, str(HERE / "sync_process.py"), self.sim.url, self.database_url, *USERS],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -50,8 +52,8 @@ class SyncProcess:
 
 
 @pytest.fixture
-def sync_process(ews_sim: EwsSimulator, database_url: str) -> Iterator[SyncProcess]:
-    process = SyncProcess(ews_sim, database_url)
+def sync_process(ews_sim: EwsSimulator, database_url: str, tmp_path: Path) -> Iterator[SyncProcess]:
+    process = SyncProcess(ews_sim, database_url, tmp_path / "sync_process.log")
     yield process
     process.kill()
 

@@ -7,7 +7,7 @@ run against the real store while the shape of each dependency stays visible in o
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from tc_calendar.model import Change, OccurrenceKey
@@ -45,6 +45,14 @@ class SyncStore(Protocol):
     async def record_sync_success(self, email: str) -> None: ...
 
     async def record_sync_error(self, email: str, error: str) -> None: ...
+
+    async def lease_mailboxes(self, owner: str, limit: int, ttl: timedelta) -> list[str]: ...
+
+    async def lease_mailbox(self, email: str, owner: str, ttl: timedelta) -> bool: ...
+
+    async def renew_lease(self, email: str, owner: str, ttl: timedelta) -> bool: ...
+
+    async def release_lease(self, owner: str, email: str | None = None) -> None: ...
 
 
 class SyncPlanner(Protocol):

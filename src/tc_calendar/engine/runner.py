@@ -222,6 +222,7 @@ class MailboxWorker:
                 waiter.cancel()
 
     async def _cycle(self) -> None:
+        log.debug("%s: sync cycle %d", self.email, self.cycles + 1)
         pending_since = self._pending_since
         self._pending_since = None
         self._wake.clear()
@@ -308,7 +309,9 @@ class MailboxWorker:
             elif batch.sync_state != sync_state:
                 actions = [SaveCheckpoint(self.email, batch.sync_state, window.start, window.end)]
             if actions:
-                await self.context.commit(actions, pending_since)
+                changes = await self.context.commit(actions, pending_since)
+                if changes:
+                    log.debug("%s: %d changes", self.email, len(changes))
             sync_state = batch.sync_state
             self._checkpoint = _Checkpoint(sync_state, window)
             if batch.includes_last:
@@ -344,14 +347,14 @@ class MailboxWorker:
         await self.context.store.set_mailbox_state(self.email, state)
 
     async def _record_ok(self) -> None:
-        self.synced_once.set()
         self._transient_failures = 0
         now = time.monotonic()
         if self.state is not MailboxState.OK or self.last_error is not None or now - self._last_ok_write > 60:
+            await self.context.store.record_sync_success(self.email)
             self.last_error = None
             self.state = MailboxState.OK
             self._last_ok_write = now
-            await self.context.store.record_sync_success(self.email)
+        self.synced_once.set()
 
     async def _record_error(self, exc: BaseException, *, transient: bool = False) -> None:
         message = str(exc) or type(exc).__name__

@@ -12,8 +12,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from tc_calendar.engine.backoff import ThrottleGate
@@ -55,6 +57,9 @@ class SyncService:
         notify: NotifyHook | None = None,
         clock: Clock = system_clock,
         metrics: Metrics | None = None,
+        node_id: str | None = None,
+        lease_ttl: float = 90.0,
+        max_mailboxes: int | None = None,
     ) -> None:
         if len(configured_users) != len(providers):
             raise ValueError("configured_users needs one list of users per provider")
@@ -76,6 +81,13 @@ class SyncService:
         self._lock = asyncio.Lock()
         self._started = False
         self._refresher: asyncio.Task[None] | None = None
+        # The host name by default: a restarted instance takes its own leases back at once instead of waiting for
+        # them to expire. Several instances on one host need distinct ids.
+        self.node_id = node_id or socket.gethostname()
+        self._lease_ttl = lease_ttl
+        self._max_mailboxes = max_mailboxes
+        self._held: set[str] = set()
+        self._leases_loaded = False
 
     @classmethod
     def from_settings(
@@ -133,16 +145,20 @@ class SyncService:
         self._roster = MailboxRoster(self._configured, self._account_limit, on_demand)
         for provider in self._providers:
             self._hubs.append(NotificationHub(provider, self._on_notification, self._on_health))
+        await self._mark_over_limit()
+        await self._lease_round()
         await self._reconcile()
         await self._clear_unsynced(await self._store.list_mailboxes())
         await self._publish_states()
-        self._refresher = asyncio.create_task(self._refresh_roster(), name="sync:roster")
+        self._refresher = asyncio.create_task(self._housekeeping(), name="sync:housekeeping")
 
-    async def _refresh_roster(self) -> None:
-        """Pick up mailboxes registered on demand by the API (or another node) without telling us directly."""
+    async def _housekeeping(self) -> None:
+        """Every few seconds: pick up mailboxes registered on demand elsewhere (the API's registry, another
+        node) and renew this node's mailbox leases, taking free ones and letting go of lost ones."""
+        interval = min(self._context.options.roster_refresh_interval, self._lease_ttl / 3)
         while not self._context.stopping.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._context.stopping.wait(), self._context.options.roster_refresh_interval)
+                await asyncio.wait_for(self._context.stopping.wait(), interval)
             if self._context.stopping.is_set():
                 return
             try:
@@ -157,10 +173,40 @@ class SyncService:
                 for email in new:
                     self._roster.request(email)
                 if new:
-                    await self._reconcile()
+                    await self._mark_over_limit()
+                await self._lease_round()
+                await self._reconcile()
+                if new:
                     await self._publish_states()
             except Exception:
-                log.exception("looking for mailboxes requested on demand failed; trying again later")
+                log.exception("mailbox housekeeping failed; trying again later")
+
+    async def _lease_round(self) -> None:
+        """Renew this node's mailbox leases and take free ones, up to ``max_mailboxes``.
+
+        Several connector instances on one PostgreSQL share the mailboxes this way (``FOR UPDATE SKIP LOCKED``
+        in the store); a node that dies stops renewing and its mailboxes pass to the others after ``lease_ttl``.
+        A restarted node (same ``node_id``) first takes back what it held, without waiting for expiry.
+        """
+        ttl = timedelta(seconds=self._lease_ttl)
+        if not self._leases_loaded:
+            statuses = await self._store.list_mailboxes()
+            self._held |= {s.email for s in statuses if s.lease_owner == self.node_id}
+            self._leases_loaded = True
+        kept = {email for email in sorted(self._held) if await self._store.renew_lease(email, self.node_id, ttl)}
+        lost = self._held - kept
+        if lost:
+            log.warning("leases lost to another node: %s", ", ".join(sorted(lost)))
+        room = 1_000_000 if self._max_mailboxes is None else self._max_mailboxes - len(kept)
+        taken = await self._store.lease_mailboxes(self.node_id, room, ttl) if room > 0 else []
+        if taken:
+            total = len(kept) + len(taken)
+            log.info("%s now synchronizes %d more mailboxes (%d in all)", self.node_id, len(taken), total)
+        self._held = kept | set(taken)
+
+    async def _mark_over_limit(self) -> None:
+        for entry in self._roster.over_limit():
+            await self._store.set_mailbox_state(entry.email, MailboxState.OVER_LIMIT)
 
     async def _clear_unsynced(self, statuses: Sequence[MailboxStatus]) -> None:
         """Remove from the views what mailboxes no longer synchronized still show (removed from ``users``, or
@@ -197,20 +243,29 @@ class SyncService:
         for provider in self._providers:
             with contextlib.suppress(Exception):
                 await provider.aclose()
+        with contextlib.suppress(Exception):  # an expired lease frees itself anyway
+            await self._store.release_lease(self.node_id)
+        self._held.clear()
+        self._leases_loaded = False
+        self._workers.clear()
         self._tasks.clear()
         self._started = False
 
     async def _reconcile(self) -> None:
-        """Start workers for admitted mailboxes (in priority order) and mark the others over the limit."""
+        """Run a worker for every admitted mailbox this node holds the lease of (in priority order), and stop
+        the workers of mailboxes it no longer holds."""
         async with self._lock:
             admitted: dict[int, list[str]] = {}
-            for entry in self._roster.entries():
-                if not entry.admitted:
-                    await self._store.set_mailbox_state(entry.email, MailboxState.OVER_LIMIT)
+            for entry in self._roster.admitted():
+                if entry.email not in self._held:
                     continue
                 admitted.setdefault(entry.provider, []).append(entry.email)
                 if entry.email not in self._workers:
                     self._start_worker(entry.email, entry.provider)
+            for email in [e for e in self._workers if e not in self._held]:
+                self._workers.pop(email)
+                task = self._tasks.pop(email)
+                task.cancel()  # an open transaction rolls back; the new holder resumes from the checkpoint
             for provider, emails in admitted.items():
                 self._hubs[provider].watch(emails)
 
@@ -264,6 +319,10 @@ class SyncService:
             await self._publish_states()
             return "over_limit"
         if self._started:
+            if self._max_mailboxes is None or len(self._held) < self._max_mailboxes:
+                ttl = timedelta(seconds=self._lease_ttl)
+                if await self._store.lease_mailbox(address, self.node_id, ttl):
+                    self._held.add(address)
             await self._reconcile()
             await self._publish_states()
         return "queued"
