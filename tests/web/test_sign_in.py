@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from web_pages import sign_in
 from web_server import LiveServer, copy_of
-from web_world import ALICE, WEB_LOGIN
+from web_world import ALICE, BROWSER_ZONE, TODAY, WEB_LOGIN
 
 REFUSED_CALL = """async (url) => await new Promise((resolve) => {
   const ws = new WebSocket(url);
@@ -110,3 +111,27 @@ def test_a_session_the_api_no_longer_accepts_on_reconnect_returns_to_the_sign_in
     expect(page.locator("#app")).to_be_hidden()
     expect(page.locator(".event")).to_have_count(0)
     expect(page.locator("#banner")).to_be_hidden()
+
+
+def test_a_page_left_open_renews_its_session_token_every_hour(browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(timezone_id=BROWSER_ZONE, locale="de-DE")
+    try:
+        page = context.new_page()
+        page.clock.install(time=TODAY)  # timers run only when the test moves the clock
+        sign_in(page, server)
+        first = page.evaluate("sessionStorage.getItem('tc-calendar.session')")
+        time.sleep(1.1)  # a token renewed in the same second would be the same token
+        page.clock.run_for(60 * 60 * 1000 + 1000)
+        expect(page.locator("#app")).to_be_visible()
+
+        def token() -> str:
+            return str(page.evaluate("sessionStorage.getItem('tc-calendar.session')"))
+
+        deadline = time.monotonic() + 10
+        while token() == first and time.monotonic() < deadline:
+            page.clock.run_for(100)  # let the side connection's callbacks run
+            time.sleep(0.1)
+        assert token() != first
+        expect(page.locator("#banner")).to_be_hidden()
+    finally:
+        context.close()

@@ -11,6 +11,9 @@ import { Disconnected, ERRORS, RpcError, RpcSocket } from './rpc.js';
 const TOKEN_KEY = 'tc-calendar.session';
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10000;
+// Session tokens live 12 hours (protocol §2.2) and are renewed by auth.resume. A page that stays connected
+// renews its token every hour on a short side connection, so a drop after a long day still resumes silently.
+const RENEW_EVERY_MS = 60 * 60 * 1000;
 
 export class LiveSession extends EventTarget {
   constructor(url, storage = window.sessionStorage) {
@@ -167,7 +170,34 @@ export class LiveSession extends EventTarget {
     }
   }
 
+  #scheduleRenewal() {
+    clearTimeout(this.renewTimer);
+    const epoch = this.epoch;
+    this.renewTimer = setTimeout(async () => {
+      if (this.stopped || this.epoch !== epoch) return;
+      let socket;
+      try {
+        socket = await RpcSocket.open(this.url);
+        const renewed = await socket.call('auth.resume', { token: this.storage.getItem(TOKEN_KEY) });
+        if (!this.stopped && this.epoch === epoch) this.storage.setItem(TOKEN_KEY, renewed.token);
+      } catch (error) {
+        // Revoked (login removed, secret rotated): end the session here too. Anything else: try next time.
+        if (error instanceof RpcError && error.code === ERRORS.LOGIN_FAILED && this.epoch === epoch) {
+          const main = this.socket;
+          this.#expired(); // stopped first, so closing the main connection does not start a reconnect
+          main?.close();
+          return;
+        }
+      } finally {
+        socket?.close();
+      }
+      if (!this.stopped && this.epoch === epoch) this.#scheduleRenewal();
+    }, RENEW_EVERY_MS);
+  }
+
   #setStatus(status) {
+    if (status === 'online') this.#scheduleRenewal();
+    else clearTimeout(this.renewTimer);
     this.status = status;
     this.dispatchEvent(new CustomEvent('status', { detail: status }));
   }
