@@ -168,6 +168,7 @@ async def running_connector(
             mailbox_states=lambda: _mailbox_states(store),
         )
         app = create_app(services, signal=change_signal, extra_routes=[*ops_routes(probe, metrics), *web_routes()])
+        metrics.ws_clients.set_function(lambda: float(len(app.state.api.connections)))
         tls_cert = settings.resolve(settings.api.tls_cert) if settings.api.tls_cert else None
         tls_key = settings.resolve(settings.api.tls_key) if settings.api.tls_key else None
         async with run_server(

@@ -119,6 +119,13 @@ async def test_a_meeting_in_exchange_reaches_the_web_client_and_moves_live(
             assert event["conference"]["id"] == "marketing_weekly"
             assert event["organizer"]["email"] == ALICE
 
+            async with httpx.AsyncClient(base_url=connector.http_url) as http:
+                metrics_text = (await http.get("/metrics")).text
+            [clients] = [
+                f for f in text_string_to_metric_families(metrics_text) if f.name == "tc_calendar_websocket_clients"
+            ]
+            assert clients.samples[0].value == 1
+
             subscription = await client.subscribe([BOB])
             moved = start + timedelta(hours=3)
             exchange.world.update_meeting(ALICE, meeting.uid, start=moved, end=moved + timedelta(minutes=30))
