@@ -322,3 +322,16 @@ def test_concurrent_writers_readers_and_a_streaming_waiter(world: World) -> None
     assert errors == []
     assert sorted(seen) == sorted(i.item_id for i in world.find_items(ALICE))
     assert len(seen) == 150
+
+
+def test_streaming_subscription_expires_after_thirty_minutes_without_a_connection(
+    world: World, clock: SimClock
+) -> None:
+    sub_id, _ = world.subscribe(ALICE, "streaming")
+    clock.advance(29 * 60)
+    assert world.wait_for_events([sub_id], timeout=0) == {}  # a connection: the timer restarts
+    clock.advance(29 * 60)
+    assert world.wait_for_events([sub_id], timeout=0) == {}
+    clock.advance(31 * 60)
+    with pytest.raises(ExpiredSubscription):
+        world.wait_for_events([sub_id], timeout=0)

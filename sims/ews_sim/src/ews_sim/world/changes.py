@@ -141,6 +141,9 @@ class Subscription:
     drop_pending: bool = False  # a streaming connection must be dropped (fault)
 
 
+#: A streaming subscription without any GetStreamingEvents connection for this long expires, as in Exchange.
+STREAMING_IDLE_MINUTES = 30
+
 #: Default number of events in one GetEvents response before MoreEvents=true (Exchange uses 50).
 EVENTS_PER_BATCH = 50
 
@@ -304,16 +307,16 @@ class Subscriptions:
         return sub
 
     def get(self, subscription_id: str) -> Subscription:
-        """The live subscription; ExpiredSubscription (once, then SubscriptionNotFound) after expiry."""
+        """The live subscription; ExpiredSubscription (once, then SubscriptionNotFound) after expiry: a pull one
+        ``timeout_minutes`` after its last GetEvents, a streaming one 30 minutes after its last connection."""
         sub = self._subs.get(subscription_id)
         if sub is None:
             raise SubscriptionNotFound()
-        if (
-            not sub.expired
-            and sub.kind == SubscriptionKind.PULL
-            and self._clock() - sub.last_activity > timedelta(minutes=sub.timeout_minutes)
-        ):
+        idle = self._clock() - sub.last_activity
+        if sub.kind == SubscriptionKind.PULL and idle > timedelta(minutes=sub.timeout_minutes):
             sub.expired = True
+        if sub.kind == SubscriptionKind.STREAMING and idle > timedelta(minutes=STREAMING_IDLE_MINUTES):
+            sub.expired = True  # no GetStreamingEvents connection for that long
         if sub.expired:
             del self._subs[subscription_id]
             raise ExpiredSubscription()
