@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from web_pages import day_cell, event_in, sign_in, time_range
 from web_server import LiveServer
-from web_world import BOB, CONFERENCE_URL, WEEKLY_MONDAYS, XSS_TITLE
+from web_world import BOB, BROWSER_ZONE, CONFERENCE_URL, WEEKLY_MONDAYS, XSS_TITLE
 
 TURQUOISE = "rgb(0, 178, 169)"
 GRAY = "rgb(163, 172, 181)"
@@ -173,3 +173,17 @@ def test_a_mailbox_not_synchronized_yet_says_it_is_queued(page: Page, own_server
     page.locator("#user").select_option("newcomer@example.com")
     expect(page.locator("#notice")).to_contain_text("queued for synchronization")
     expect(page.locator("#view .event")).to_have_count(0)
+
+
+def test_at_midnight_today_moves_to_the_next_day_without_a_reload(browser: Browser, server: LiveServer) -> None:
+    context = browser.new_context(timezone_id=BROWSER_ZONE, locale="de-DE", viewport={"width": 1360, "height": 900})
+    try:
+        page = context.new_page()
+        page.clock.install(time="2025-06-18T23:59:00+02:00")
+        sign_in(page, server)
+        expect(day_cell(page, "2025-06-18")).to_have_attribute("aria-current", "date")
+        page.clock.run_for(2 * 60 * 1000)
+        expect(day_cell(page, "2025-06-19")).to_have_attribute("aria-current", "date")
+        expect(day_cell(page, "2025-06-18")).not_to_have_attribute("aria-current", "date")
+    finally:
+        context.close()

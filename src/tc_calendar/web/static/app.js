@@ -420,9 +420,16 @@ function onGridClick(event) {
   }
 }
 
+/** At local midnight "today" moves on: mark the new day (a page may stay open for days). */
+function followToday() {
+  const tomorrow = localMidnight(addDays(todayKey(), 1));
+  setTimeout(() => { render(); followToday(); }, Math.max(1000, tomorrow.getTime() - Date.now() + 500));
+}
+
 // ---- start ----------------------------------------------------------------------------------------------------
 async function start() {
   const wantedUser = readHash();
+  followToday();
   $('signin-form').addEventListener('submit', onSignIn);
   $('signout').addEventListener('click', () => { session.signOut(); showSignIn(); });
   $('user').addEventListener('change', (e) => selectUser(e.target.value));
