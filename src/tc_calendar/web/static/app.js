@@ -5,12 +5,13 @@
 import { apiUrl, Disconnected, ERRORS, RpcError } from './rpc.js';
 import { LiveSession } from './session.js';
 import {
-  addDays, addMonths, isDayKey, localMidnight, longDayTitle, monthGrid, monthTitle, occurrenceDays, parseDayKey,
+  addDays, addMonths, isDayKey, localMidnight, longDayTitle, monthGrid, monthTitle, parseDayKey,
   sameMonth, shortDayTitle, startOfWeek, todayKey, weekdayIndex,
 } from './dates.js';
 import { renderDays, renderMonth, weekDays } from './calendar.js';
 import { renderDetails } from './details.js';
-import { byStart, keyString } from './events.js';
+import { keyString } from './events.js';
+import { CalendarWindow } from './window.js';
 import { h, replaceChildren } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,18 +23,13 @@ const state = {
   user: null,
   view: 'month',
   anchor: todayKey(),      // the selected day; the shown month/week/day contains it
-  occurrences: new Map(),  // keyString -> occurrence, for the loaded range
-  range: null,             // {user, start, end} (ISO) of what `occurrences` holds
-  status: null,            // calendar.list status: 'synced' | 'queued'
-  loadGeneration: 0,
-  pendingChanges: null,    // changes that arrived while a load was in flight
-  stale: false,            // the last load failed (connection lost): load again when back online
   openKey: null,           // the occurrence whose details are shown ...
   openOccurrence: null,    // ... as last heard of (null: deleted); kept when paging away from its month
   opener: null,            // keyString of the event the details were opened from (focus returns there)
 };
 
 const session = new LiveSession(apiUrl(window.location));
+const calendar = new CalendarWindow();
 
 // ---- URL: #user=...&date=YYYY-MM-DD&view=month, so a view can be bookmarked and reloaded ----------------------
 function readHash() {
@@ -65,8 +61,7 @@ function showSignIn(message = '') {
 }
 
 function clearCalendar() {
-  state.occurrences = new Map();
-  state.range = null;
+  calendar.clear();
   state.users = [];
   state.openKey = state.openOccurrence = null;
   replaceChildren($('view'));
@@ -126,10 +121,9 @@ async function enterApp(wantedUser = null) {
 
 // ---- loading and live changes ----------------------------------------------------------------------------------
 async function selectUser(user) {
-  const switching = state.user !== user;
+  if (state.user !== user) { calendar.clear(); render(); } // never show one user's events as another's
   state.user = user;
   state.openKey = state.openOccurrence = null;
-  if (switching) { state.occurrences = new Map(); state.range = null; render(); } // never show one's events as another's
   $('user').value = user;
   writeHash();
   try {
@@ -137,7 +131,7 @@ async function selectUser(user) {
   } catch (error) {
     // Offline: the session re-subscribes for this user when it is back, and 'online' loads the calendar.
     if (!(error instanceof Disconnected)) showNotice(`Could not follow ${user}'s changes: ${error.message}`);
-    state.stale = true;
+    calendar.stale = true;
     return;
   }
   await load();
@@ -155,31 +149,20 @@ function wantedRange() {
 
 async function load() {
   const range = wantedRange();
-  const generation = ++state.loadGeneration;
-  state.pendingChanges = [];
+  const ticket = calendar.beginLoad();
   $('view').setAttribute('aria-busy', 'true');
   let result;
   try {
     result = await session.call('calendar.list', range);
   } catch (error) {
-    if (generation === state.loadGeneration) {
-      state.pendingChanges = null;
-      state.stale = true;
-      $('view').removeAttribute('aria-busy');
-    }
+    if (calendar.failLoad(ticket)) $('view').removeAttribute('aria-busy');
     if (!(error instanceof Disconnected)) showNotice(`Could not load the calendar: ${error.message}`);
-    return; // after a reconnect the 'online' status reloads
+    return; // after a reconnect the 'online' status loads again
   }
-  if (generation !== state.loadGeneration) return;
-  state.range = range;
-  state.stale = false;
+  if (!calendar.finishLoad(ticket, range, result)) return;
   $('view').removeAttribute('aria-busy');
-  state.status = result.status;
-  state.occurrences = new Map(result.occurrences.map((occ) => [keyString(occ.key), occ]));
-  if (state.occurrences.has(state.openKey)) state.openOccurrence = state.occurrences.get(state.openKey);
-  const pending = state.pendingChanges;
-  state.pendingChanges = null;
-  applyChanges(pending);
+  const open = calendar.get(state.openKey);
+  if (open) state.openOccurrence = open;
   render();
 }
 
@@ -188,48 +171,33 @@ let loadTimer = null;
 
 /** Load the shown range if it is not loaded; paging quickly through months asks only for where it stops. */
 function ensureLoaded() {
-  const range = wantedRange();
-  const loaded = state.range;
-  if (!state.stale && loaded && loaded.start === range.start && loaded.end === range.end && loaded.user === range.user) {
-    return;
-  }
+  if (calendar.holds(wantedRange())) return;
   clearTimeout(loadTimer);
   $('view').setAttribute('aria-busy', 'true');
   loadTimer = setTimeout(load, LOAD_DELAY_MS);
 }
 
-/** Compared as instants: the API writes milliseconds only when non-zero, so the strings do not sort alike. */
-const overlapsRange = (occ) => state.range !== null
-  && Date.parse(occ.start) < Date.parse(state.range.end) && Date.parse(occ.end) > Date.parse(state.range.start);
-
-/** Patch the loaded occurrences in place: an upsert carries the occurrence as it is now (protocol §3). */
-function applyChanges(changes) {
+/** The open details follow their occurrence wherever it moves (also out of the loaded month). */
+function followOpenOccurrence(changes) {
   for (const change of changes) {
-    if (change.user !== state.user || !change.key) continue;
-    const key = keyString(change.key);
-    if (change.kind === 'upsert' && change.occurrence) {
-      if (overlapsRange(change.occurrence)) state.occurrences.set(key, change.occurrence);
-      else state.occurrences.delete(key);
-      if (key === state.openKey) state.openOccurrence = change.occurrence;
-    } else if (change.kind === 'delete') {
-      state.occurrences.delete(key);
-      if (key === state.openKey) state.openOccurrence = null;
-    }
+    if (!change.key || change.user !== state.user || keyString(change.key) !== state.openKey) continue;
+    if (change.kind === 'upsert' && change.occurrence) state.openOccurrence = change.occurrence;
+    else if (change.kind === 'delete') state.openOccurrence = null;
   }
 }
 
 /** A mailbox that was queued got synchronized (or failed): read its calendar and state again. */
 function mailboxChanged(changes) {
   if (changes.some((change) => change.kind === 'mailbox_state' && change.user === state.user)) {
-    state.stale = true;
+    calendar.stale = true;
     ensureLoaded();
   }
 }
 
 session.addEventListener('changes', (event) => {
-  if (state.pendingChanges) { state.pendingChanges.push(...event.detail); return; }
-  applyChanges(event.detail);
-  render();
+  followOpenOccurrence(event.detail);
+  if (calendar.receive(event.detail)) render();
+  else renderDetailsPanel();
   mailboxChanged(event.detail);
 });
 session.addEventListener('reset', () => load());
@@ -246,18 +214,6 @@ session.addEventListener('status', (event) => {
 });
 
 // ---- rendering ------------------------------------------------------------------------------------------------
-function eventsByDay() {
-  const byDay = new Map();
-  for (const occ of state.occurrences.values()) {
-    for (const day of occurrenceDays(occ)) {
-      if (!byDay.has(day)) byDay.set(day, []);
-      byDay.get(day).push(occ);
-    }
-  }
-  for (const list of byDay.values()) list.sort(byStart);
-  return byDay;
-}
-
 function periodTitle() {
   if (state.view === 'month') return monthTitle(state.anchor);
   if (state.view === 'day') return longDayTitle(state.anchor);
@@ -274,7 +230,7 @@ function render() {
   if ($('app').hidden) return;
   const focus = focusDescriptor();
   const today = todayKey();
-  const byDay = eventsByDay();
+  const byDay = calendar.byDay();
   const common = { today, byDay, onOpenEvent: openDetails, onOpenDay: (day) => setView('day', day, { focusContent: true }) };
   let content;
   if (state.view === 'month' && !narrowScreen.matches) {
@@ -296,7 +252,7 @@ function render() {
   for (const button of document.querySelectorAll('[data-view]')) {
     button.setAttribute('aria-pressed', String(button.dataset.view === state.view));
   }
-  showNotice(state.status === 'queued'
+  showNotice(calendar.status === 'queued'
     ? `The calendar of ${state.user} is queued for synchronization; its events appear as soon as it is synced.` : '');
   renderDetailsPanel();
   restoreFocus(focus);
