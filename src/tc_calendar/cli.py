@@ -231,6 +231,9 @@ def summarise(settings: Settings) -> str:
         lines.append("calendarProviders: none")
     lines.append(f"link rules: {len(settings.link_rules)} configured, then the built-in rules")
     lines.append(f"web calendar sign-in: {len(settings.web.users)} users")
-    lines.append(f"account limit: {settings.account_limit if settings.account_limit is not None else 'none'}")
+    limit = "set by the licence (free edition and unregistered: 50)"
+    if settings.account_limit is not None:
+        limit = f"{settings.account_limit} (accountLimit; a licence with a lower limit wins)"
+    lines.append(f"account limit: {limit}")
     lines.append(f"logging: {settings.log_level}, {settings.log_format}")
     return "\n".join(lines)
