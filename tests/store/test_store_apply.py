@@ -82,6 +82,25 @@ async def test_an_attendee_copy_is_used_again_once_the_organizer_copy_is_gone(st
     assert stored is not None and stored.cancelled
 
 
+async def test_a_cancelled_attendee_copy_takes_over_when_the_organizer_copy_goes(store: Store) -> None:
+    """Exchange may update the attendees' copies before it deletes the organizer's item (seed 4.2.3)."""
+    await store.apply([put(ALICE, meeting(attendees=(BOB, CAROL))), put(BOB, meeting(attendees=(BOB, CAROL)))])
+    await store.apply([put(CAROL, meeting(attendees=(BOB, CAROL)))])
+    cancelled = meeting(title="Marketing department meeting", attendees=(BOB, CAROL), cancelled=True)
+    assert await store.apply([put(BOB, cancelled)]) == []  # the organizer's copy still wins
+
+    changes = await store.apply([DropOccurrence(ALICE, cancelled.key)])
+
+    assert await store.get_occurrence(cancelled.key) == cancelled
+    [(shown, _)] = await store.load_view(CAROL, *WEEK)
+    assert shown.display_title == "Canceled: Marketing department meeting"
+    assert sorted((c.user, c.kind) for c in changes) == [
+        (ALICE, ChangeKind.DELETE),
+        (BOB, ChangeKind.UPSERT),
+        (CAROL, ChangeKind.UPSERT),
+    ]
+
+
 async def test_a_changed_answer_makes_one_entry_for_that_user_only(store: Store) -> None:
     await store.apply([put(ALICE, meeting(attendees=(BOB, CAROL))), put(BOB, meeting(attendees=(BOB, CAROL)))])
     await store.apply([put(CAROL, meeting(attendees=(BOB, CAROL)))])

@@ -1,7 +1,8 @@
 """apply() against a model of the rules in sync/actions.py, over random batches (SQLite, for speed).
 
-The model keeps, per occurrence, the winning copy and each mailbox's answer. After every batch each user's view
-in the store must equal the model's, and every view that changed must have a change-log entry.
+The model keeps, per occurrence, the winning copy, each mailbox's answer and each losing copy's own version.
+After every batch each user's view in the store must equal the model's, and every view that changed must have a
+change-log entry.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,37 +32,57 @@ EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 View = dict[OccurrenceKey, tuple[str, Response]]
 
 
+@dataclass(frozen=True)
+class ModelCopy:
+    item_id: str
+    response: Response
+    from_organizer: bool
+    kept_title: str | None  # the copy's own title while it lost to the shared content
+
+
 @dataclass
 class Model:
     content: dict[OccurrenceKey, tuple[str, bool, str]] = field(default_factory=dict)  # title, organizer, source
-    copies: dict[OccurrenceKey, dict[str, tuple[str, Response]]] = field(default_factory=dict)  # item, answer
+    copies: dict[OccurrenceKey, dict[str, ModelCopy]] = field(default_factory=dict)
 
     def apply(self, action: Action) -> None:
         if isinstance(action, PutOccurrence):
-            key, title = action.occurrence.key, action.occurrence.title
-            stored = self.content.get(key)
-            if stored is None or action.from_organizer_copy or not stored[1]:
-                self.content[key] = (title, action.from_organizer_copy, action.mailbox)
-            self.copies.setdefault(key, {})[action.mailbox] = (action.item_id, action.my_response)
+            self._put(action)
         elif isinstance(action, DropOccurrence):
             self._drop(action.mailbox, action.key)
         elif isinstance(action, DropItem):
             for key, copies in list(self.copies.items()):
-                if copies.get(action.mailbox, ("",))[0] == action.item_id:
+                if action.mailbox in copies and copies[action.mailbox].item_id == action.item_id:
                     self._drop(action.mailbox, key)
+
+    def _put(self, action: PutOccurrence) -> None:
+        key, title = action.occurrence.key, action.occurrence.title
+        stored = self.content.get(key)
+        if stored is None or action.from_organizer_copy or not stored[1]:
+            self.content[key] = (title, action.from_organizer_copy, action.mailbox)
+        kept = title if title != self.content[key][0] else None
+        copy = ModelCopy(action.item_id, action.my_response, action.from_organizer_copy, kept)
+        self.copies.setdefault(key, {})[action.mailbox] = copy
 
     def _drop(self, mailbox: str, key: OccurrenceKey) -> None:
         copies = self.copies.get(key, {})
         if copies.pop(mailbox, None) is None:
             return
-        title, _, source = self.content[key]
+        title, organizer, source = self.content[key]
         if not copies:
             del self.content[key], self.copies[key]
-        elif source == mailbox:
+        elif source == mailbox and organizer:
             self.content[key] = (title, False, source)
+            for user, copy in sorted(copies.items()):
+                if copy.kept_title is not None and copy.kept_title != title:
+                    self.content[key] = (copy.kept_title, copy.from_organizer, user)
+                    copies[user] = replace(copy, kept_title=None)
+                    break
 
     def view(self, user: str) -> View:
-        return {key: (self.content[key][0], copies[user][1]) for key, copies in self.copies.items() if user in copies}
+        return {
+            key: (self.content[key][0], copies[user].response) for key, copies in self.copies.items() if user in copies
+        }
 
 
 def _put(mailbox: str, uid: str, title: str, organizer: bool, response: Response, day: int) -> PutOccurrence:

@@ -46,6 +46,8 @@ class Copy:
     my_response: str
     content_hash: str
     from_organizer_copy: bool
+    #: This mailbox's version (``tc_calendar.store._copies``) while it differs from the shared content.
+    content: dict[str, Any] | None = None
 
     def values(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class Copy:
             "my_response": self.my_response,
             "content_hash": self.content_hash,
             "from_organizer_copy": self.from_organizer_copy,
+            "copy_content": self.content,
         }
 
 
@@ -110,7 +113,7 @@ class WorkingSet:
         for chunk in in_chunks(ids):
             query = select(visibility).where(visibility.c.occurrence_id.in_(chunk))
             for row in await self.connection.execute(query):
-                copy = Copy(row.item_id, row.my_response, row.content_hash, row.from_organizer_copy)
+                copy = Copy(row.item_id, row.my_response, row.content_hash, row.from_organizer_copy, row.copy_content)
                 self.copies[row.occurrence_id][row.user_email] = copy
 
     # --- writing content ------------------------------------------------------------------------------------------
@@ -242,6 +245,7 @@ _UPDATE_COPY = (
         my_response=bindparam("new_my_response"),
         content_hash=bindparam("new_content_hash"),
         from_organizer_copy=bindparam("new_from_organizer_copy"),
+        copy_content=bindparam("new_copy_content"),
     )
 )
 

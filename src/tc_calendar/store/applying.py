@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import Change, ChangeKind, OccurrenceKey, Response
+from tc_calendar.store._copies import occurrence_from_json, occurrence_to_json
 from tc_calendar.store._rows import attendee_values, key_values, occurrence_values
 from tc_calendar.store._working_set import Content, Copy, WorkingSet
 from tc_calendar.store.changelog import NewChange, append, serialize_writers
@@ -99,7 +100,9 @@ async def _put(batch: _Batch, action: PutOccurrence) -> None:
         content_changed = True
     else:
         content_changed = await _maybe_replace_content(batch, content, action)
-    copy = Copy(action.item_id, action.my_response.value, action.content_hash, action.from_organizer_copy)
+    # A copy that lost to the shared content is kept whole, to take over if the winning copy goes.
+    kept = occurrence_to_json(action.occurrence) if content.content_hash != action.content_hash else None
+    copy = Copy(action.item_id, action.my_response.value, action.content_hash, action.from_organizer_copy, kept)
     previous = batch.rows.put_copy(mailbox, content.id, copy)
     if previous is None:
         batch.seen_delta[mailbox] += 1
@@ -164,10 +167,35 @@ async def _drop_key(batch: _Batch, mailbox: str, key: OccurrenceKey) -> None:
     if not batch.rows.copies[content.id]:
         await batch.rows.delete_content(key, content)
     elif content.source_mailbox == mailbox and content.source_is_organizer:
-        # The stored content came from this mailbox's organizer copy, which is gone: the remaining (attendee)
-        # copies may replace it from now on.
+        # The stored content came from this mailbox's organizer copy, which is gone: a remaining (attendee) copy
+        # that differs takes over now, and any copy may replace it from now on.
         await batch.rows.update_content(content, {"source_is_organizer": False}, None)
         content.source_is_organizer = False
+        await _promote_kept_copy(batch, key, content)
+
+
+async def _promote_kept_copy(batch: _Batch, key: OccurrenceKey, content: Content) -> None:
+    """Make the first remaining copy that differs from the shared content (and was kept) the shared content."""
+    for user, copy in sorted(batch.rows.copies[content.id].items()):
+        if copy.content is None or copy.content_hash == content.content_hash:
+            continue
+        occurrence = occurrence_from_json(copy.content)
+        source = {
+            "content_hash": copy.content_hash,
+            "source_mailbox": user,
+            "source_is_organizer": copy.from_organizer_copy,
+            "updated_at": batch.now,
+        }
+        await batch.rows.update_content(
+            content, {**occurrence_values(occurrence), **source}, attendee_values(occurrence.attendees)
+        )
+        content.content_hash, content.source_mailbox = copy.content_hash, user
+        content.source_is_organizer = copy.from_organizer_copy
+        content.start, content.end = occurrence.start, occurrence.end
+        batch.rows.put_copy(user, content.id, replace(copy, content=None))
+        for viewer, viewer_copy in sorted(batch.rows.copies[content.id].items()):
+            batch.note(ChangeKind.UPSERT, viewer, key, _payload(Response(viewer_copy.my_response), content))
+        return
 
 
 async def _drop_item(batch: _Batch, mailbox: str, item_id: str) -> None:

@@ -127,6 +127,8 @@ visibility = Table(
     # another mailbox's copy).
     Column("content_hash", String(128), nullable=False),
     Column("from_organizer_copy", Boolean, nullable=False, server_default=false()),
+    # This mailbox's own version (tc_calendar.store._copies) while it differs from the shared content.
+    Column("copy_content", JSON),
     Index("ix_visibility_occurrence_id", "occurrence_id"),
     Index("ix_visibility_user_item", "user_email", "item_id"),
 )
