@@ -11,6 +11,18 @@ TURQUOISE = "rgb(0, 178, 169)"
 GRAY = "rgb(163, 172, 181)"
 
 
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two ``rgb(r, g, b)`` colours."""
+
+    def luminance(css: str) -> float:
+        channels = [int(part) / 255 for part in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def indicator_color(page: Page, day: str, title: str) -> str:
     indicator = event_in(day_cell(page, day), title).locator(".indicator")
     return str(indicator.evaluate("node => getComputedStyle(node).backgroundColor"))
@@ -57,6 +69,8 @@ def test_a_linked_meeting_has_a_turquoise_indicator_and_a_join_link_to_its_confe
     expect(join).to_have_attribute("href", CONFERENCE_URL)
     expect(join).to_have_attribute("target", "_blank")
     expect(join).to_have_attribute("rel", "noopener noreferrer")
+    colours = join.evaluate("node => [getComputedStyle(node).color, getComputedStyle(node).backgroundColor]")
+    assert contrast(*colours) >= 4.5, f"the Join label must be readable (WCAG AA): {colours}"
 
 
 def test_a_cancelled_meeting_is_shown_as_canceled_struck_through_and_cannot_be_joined(
