@@ -7,6 +7,10 @@ already removed, or a conference already running, is success. The order follows 
 mode the list is set *before* the start, so TrueConf's auto-invite calls the right people; in temporal mode
 people are called *after* the start, since only a running conference can take them.
 
+It comes in two halves so that the scheduler can do the slow part ahead of time: :func:`prepare_conference`
+(read the conference, set the scheduled list) before the start, :func:`start_prepared` (``run``, then calling
+people in) at the start. :func:`launch_conference` is both at once.
+
 A single attendee the server refuses (e.g. an account deleted since the directory was read) does not stop
 the start; it is reported in :attr:`LaunchOutcome.refused`.
 """
@@ -16,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from tc_calendar.model import Occurrence
 from tc_calendar.trueconf.errors import (
@@ -35,6 +39,8 @@ from tc_calendar.trueconf.participants import (
 )
 
 ALREADY_INVITED = "uniqueValueAlreadyInUse"
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +91,38 @@ async def launch_conference(client: ConferenceApi, occurrence: Occurrence, plan:
     Raises :class:`ConferenceNotFoundError` (give up, tell the organizer), :class:`TrueConfAuthError` (tell the
     administrator) or :class:`TrueConfUnavailableError` (retry later).
     """
+    return await start_prepared(client, occurrence, await prepare_conference(client, occurrence, plan))
+
+
+@dataclass(frozen=True, slots=True)
+class Preparation:
+    """Everything of a launch that can be done before the start: what :func:`prepare_conference` found and did.
+
+    The scheduler prepares ahead of the start, so that at the start only ``run`` (and, in temporal mode,
+    calling people in) remains: :func:`start_prepared`.
+    """
+
+    conference_id: str
+    plan: ParticipantPlan
+    running: bool
+    """Whether the conference was already running when it was read."""
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+
+    def then(self, later: Preparation) -> Preparation:
+        """This preparation checked again by ``later``: the later state, with the edits both made."""
+        return Preparation(later.conference_id, later.plan, later.running,
+                           _union(self.added, later.added), _union(self.removed, later.removed),
+                           _union(self.refused, later.refused))
+
+
+async def prepare_conference(client: ConferenceApi, occurrence: Occurrence, plan: ParticipantPlan) -> Preparation:
+    """Read the conference and, in scheduled mode, bring its scheduled list in line with ``plan``.
+
+    Idempotent, so it may run well before the start and once more just before it (a second run finds nothing
+    to change unless the event or the list changed meanwhile). Raises as :func:`launch_conference`.
+    """
     if occurrence.conference is None:
         raise NoConferenceLinkError(f"occurrence {occurrence.key.uid} has no TrueConf conference link")
     cid = occurrence.conference.conference_id
@@ -104,9 +142,15 @@ async def launch_conference(client: ConferenceApi, occurrence: Occurrence, plan:
     for inv_id in changes.remove:
         if await _tolerant(refused, inv_id, client.remove_invitation(cid, inv_id), ok_status=404):
             removed.append(inv_id)
+    return Preparation(cid, plan, conference.running, tuple(added), tuple(removed), tuple(refused))
 
+
+async def start_prepared(client: ConferenceApi, occurrence: Occurrence, preparation: Preparation) -> LaunchOutcome:
+    """Start a prepared conference unless it was running; in temporal mode then call the attendees in."""
+    cid, plan = preparation.conference_id, preparation.plan
+    refused = list(preparation.refused)
     started = False
-    if not conference.running:
+    if not preparation.running:
         await client.run_conference(cid)
         started = True
 
@@ -120,9 +164,14 @@ async def launch_conference(client: ConferenceApi, occurrence: Occurrence, plan:
         except TrueConfRequestError:
             called = await _call_one_by_one(client, cid, plan.invite, refused)
 
-    outcome = LaunchOutcome(cid, started, tuple(added), tuple(removed), called, tuple(refused), plan.unmapped)
+    outcome = LaunchOutcome(cid, started, preparation.added, preparation.removed, called, tuple(refused),
+                            plan.unmapped)
     _log(occurrence, outcome)
     return outcome
+
+
+def _union(first: tuple[_T, ...], second: tuple[_T, ...]) -> tuple[_T, ...]:
+    return first + tuple(item for item in second if item not in first)
 
 
 def _log(occurrence: Occurrence, outcome: LaunchOutcome) -> None:
