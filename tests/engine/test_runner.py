@@ -387,11 +387,6 @@ async def test_two_nodes_share_the_mailboxes_and_one_takes_over_when_the_other_s
         await second.stop(grace_seconds=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store: dropping the organizer's copy lets the remaining attendee copies replace the content only on "
-    "their next put, which never comes when their copy did not change (the attendee synced first)",
-)
 async def test_a_cancellation_seen_by_the_attendee_before_the_organizer_drops_the_meeting(store: Store) -> None:
     provider = FakeProvider()
     start, end = NOW + timedelta(hours=1), NOW + timedelta(hours=2)

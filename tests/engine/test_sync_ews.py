@@ -169,11 +169,6 @@ async def test_a_rescheduled_meeting_moves_for_everyone(sync: SyncHarness) -> No
     await eventually(moved, what="the new time in both views")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="store: when an attendee's cancelled copy is applied before the organizer's copy is dropped, the shared "
-    "content keeps the organizer's (not cancelled) version; see test_runner's cancellation test",
-)
 async def test_a_cancelled_meeting_shows_as_canceled_to_the_attendees(sync: SyncHarness) -> None:
     meeting = sync.world.create_meeting(ALICE, "Budget", TOMORROW, TOMORROW + HOUR, required=[BOB, CAROL])
     await sync.start([ALICE, BOB, CAROL])

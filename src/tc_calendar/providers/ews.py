@@ -340,29 +340,37 @@ class EwsProvider:
         subscriptions: dict[str, str] = {}
         failures = 0
         while not self._closed:
+            missing = [m for m in mailboxes if m not in subscriptions.values()]
+            # Subscribe concurrently; the service account's pool bounds how many requests are in flight.
+            results = await asyncio.gather(*(self._subscribe(m) for m in missing), return_exceptions=True)
             resubscribed: list[str] = []
-            for mailbox in mailboxes:
-                if mailbox in subscriptions.values():
-                    continue
-                try:
-                    subscriptions[await self._subscribe(mailbox)] = mailbox
+            transient: TransientError | None = None
+            for mailbox, result in zip(missing, results, strict=True):
+                if isinstance(result, str):
+                    subscriptions[result] = mailbox
                     resubscribed.append(mailbox)
-                except MailboxError as exc:
-                    log.warning("cannot watch %s: %s", mailbox, exc)
-                except AuthError as exc:
-                    queue.put_nowait(exc)
+                elif isinstance(result, MailboxError):
+                    log.warning("cannot watch %s: %s", mailbox, result)
+                elif isinstance(result, AuthError):
+                    queue.put_nowait(result)
                     return
-                except TransientError as exc:
-                    await asyncio.sleep(_backoff(exc, failures))
-                    failures += 1
-                    break
+                elif isinstance(result, TransientError):
+                    transient = result
+                elif isinstance(result, BaseException):
+                    raise result
+            if transient is not None and not subscriptions:
+                await asyncio.sleep(_backoff(transient, failures))
+                failures += 1
+                continue
             for mailbox in resubscribed:
                 queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC))
             if not subscriptions:
                 await asyncio.sleep(self._stream_retry_seconds * 30)
                 continue
             try:
-                await self._stream(mailboxes[0], subscriptions, queue)
+                # While some mailboxes could not be subscribed, keep connections short so they are retried soon.
+                unwatched = len(subscriptions) < len(mailboxes)
+                await self._stream(mailboxes[0], subscriptions, queue, 1 if unwatched else self._streaming_minutes)
                 failures = 0
             except SubscriptionExpiredError as exc:
                 log.info("streaming subscriptions expired (%s); re-subscribing %d mailboxes", exc, len(subscriptions))
@@ -385,8 +393,10 @@ class EwsProvider:
         anchor: str,
         subscriptions: dict[str, str],
         queue: asyncio.Queue[MailboxNotification | BaseException],
+        minutes: int,
     ) -> None:
-        """One GetStreamingEvents connection in its own thread, until Exchange closes it or we are cancelled."""
+        """One GetStreamingEvents connection in its own thread, until Exchange closes it (after ``minutes``) or we
+        are cancelled."""
         loop = asyncio.get_running_loop()
         account = self._accounts[self.credential_index(anchor)]
         done: asyncio.Future[None] = loop.create_future()
@@ -410,7 +420,7 @@ class EwsProvider:
                 service = GetStreamingEvents(account=account.account(anchor))
                 service_box.append(service)
                 for notification in service.call(
-                    subscription_ids=list(subscriptions), connection_timeout=self._streaming_minutes
+                    subscription_ids=list(subscriptions), connection_timeout=minutes
                 ):
                     if stop.is_set():
                         break
