@@ -114,10 +114,9 @@ class EngineContext:
         """Apply one transaction; then tell the metrics and the notify hook about what changed."""
         changes = await self.store.apply(actions)
         if changes:
-            if self.metrics is not None:
-                self.metrics.changes.inc(len(changes))
-                if pending_since is not None:
-                    self.metrics.sync_latency.observe(time.monotonic() - pending_since)
+            # tc_calendar_changes is counted by whoever receives the notify hook (the service wiring), not here.
+            if self.metrics is not None and pending_since is not None:
+                self.metrics.sync_latency.observe(time.monotonic() - pending_since)
             if self.notify is not None:
                 try:
                     result = self.notify(changes)

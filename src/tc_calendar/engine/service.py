@@ -176,8 +176,7 @@ class SyncService:
                     await self._mark_over_limit()
                 await self._lease_round()
                 await self._reconcile()
-                if new:
-                    await self._publish_states()
+                await self._publish_states(statuses)
             except Exception:
                 log.exception("mailbox housekeeping failed; trying again later")
 
