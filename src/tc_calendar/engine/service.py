@@ -101,6 +101,9 @@ class SyncService:
         options: SyncOptions | None = None,
         planner: SyncPlanner | None = None,
         provider_options: dict[str, Any] | None = None,
+        node_id: str | None = None,
+        lease_ttl: float = 90.0,
+        max_mailboxes: int | None = None,
     ) -> SyncService:
         """Build from :class:`tc_calendar.config.Settings`: EWS providers, users, ``cache`` and ``accountLimit``."""
         from tc_calendar.engine.planner import DiffPlanner
@@ -126,6 +129,9 @@ class SyncService:
             notify=notify,
             clock=clock,
             metrics=metrics,
+            node_id=node_id,
+            lease_ttl=lease_ttl,
+            max_mailboxes=max_mailboxes,
         )
 
     # ------------------------------------------------------------------------------------------ lifecycle
