@@ -34,14 +34,15 @@ export function eventItem(occ, onOpen, { compact = false } = {}) {
   const time = formatTimeRange(occ);
   const open = h('button', {
     type: 'button', class: 'event-open',
-    'aria-label': `${occ.displayTitle}, ${time}${linked ? ', TrueConf conference' : ''}`,
+    'aria-label': `${occ.displayTitle}, ${time}${occ.recurrence ? ', recurring' : ''}${linked ? ', TrueConf conference' : ''}`,
     'aria-haspopup': 'dialog',
     onclick: (e) => onOpen(occ, e.currentTarget),
   },
-  h('span', { class: 'event-title' }, occ.displayTitle),
+  // In a narrow grid cell the recurrence mark leads the title, where it is never cut off.
+  h('span', { class: 'event-title' }, compact ? recurrenceMark(occ) : null, occ.displayTitle),
   h('span', { class: 'event-meta' },
     h('span', { class: 'event-time' }, time),
-    recurrenceMark(occ),
+    compact ? null : recurrenceMark(occ),
     !compact && occ.location ? h('span', { class: 'event-location' }, occ.location) : null));
   return h('li', {
     class: classes,
