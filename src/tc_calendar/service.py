@@ -28,6 +28,7 @@ from tc_calendar.api.secret import ensure_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
 from tc_calendar.config import Settings
 from tc_calendar.engine.service import SyncService
+from tc_calendar.housekeeping import run_housekeeping
 from tc_calendar.launch_scheduler import LaunchScheduler, SchedulerOptions
 from tc_calendar.licensing.enforcement import LicenceStatus
 from tc_calendar.licensing.guard import LicenceGuard
@@ -167,7 +168,9 @@ async def running_connector(
             sync_running=lambda: sync_running,
             mailbox_states=lambda: _mailbox_states(store),
         )
-        app = create_app(services, signal=change_signal, extra_routes=[*ops_routes(probe, metrics), *web_routes()])
+        app = create_app(
+            services, signal=change_signal, notifier=store, extra_routes=[*ops_routes(probe, metrics), *web_routes()]
+        )
         metrics.ws_clients.set_function(lambda: float(len(app.state.api.connections)))
         tls_cert = settings.resolve(settings.api.tls_cert) if settings.api.tls_cert else None
         tls_key = settings.resolve(settings.api.tls_key) if settings.api.tls_key else None
@@ -195,9 +198,11 @@ async def running_connector(
                     await connector.sync.start()
                     sync_running = True
 
+            await store.listen_to_other_instances()  # PostgreSQL: changes made by other nodes wake our clients too
             stop_launcher = asyncio.Event()
             launching = asyncio.create_task(launcher.run(stop_launcher)) if launcher else None
             guarding = asyncio.create_task(guard.run(stop_launcher, on_licence_change))
+            housekeeping = asyncio.create_task(run_housekeeping(store, settings.cache.backward, stop_launcher))
             log.info("tc-calendar %s: API on %s, web calendar on %s/calendar/", __version__, server.url,
                      server.url.replace("ws", "http", 1).removesuffix("/ws"))
             try:
@@ -211,6 +216,7 @@ async def running_connector(
                 await connector.sync.stop()
                 if launching is not None:
                     await launching
+                await housekeeping
                 if trueconf is not None:
                     await trueconf.aclose()
     finally:

@@ -123,6 +123,25 @@ async def test_subscribing_with_a_cursor_ahead_of_the_log_says_the_log_was_reset
             raise AssertionError("expected a refusal")
 
 
+async def test_resuming_from_a_cursor_whose_changes_were_pruned_says_to_reload(api: Harness) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tc_calendar.api.client import RpcError
+
+    first = await api.apply(put(ALICE, meeting("uid-old")))
+    latest = await api.apply(put(ALICE, meeting("uid-new", start=MONDAY_9 + timedelta(days=1))))
+    assert await api.store.prune_changes(datetime.now(UTC) + timedelta(seconds=1)) == 2
+
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        try:
+            await client.subscribe("*", first - 1)
+        except RpcError as error:
+            assert error.code == -32016 and error.data == {"latest": latest}
+        else:
+            raise AssertionError("expected a refusal")
+        await client.subscribe("*", latest)  # a client that had seen everything resumes as usual
+
+
 async def test_unsubscribe_stops_notifications_and_unknown_ids_are_32012(api: Harness) -> None:
     from tc_calendar.api.client import RpcError
 

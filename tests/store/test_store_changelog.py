@@ -78,6 +78,18 @@ async def test_pruned_entries_are_gone_and_their_cursors_never_come_back(store: 
     assert await store.earliest_cursor() == second.cursor
 
 
+async def test_the_log_remembers_how_far_it_was_pruned_so_old_cursors_can_be_refused(store: Store) -> None:
+    assert await store.pruned_through() == 0
+    first = await store.append_change(ChangeKind.MAILBOX_STATE, ALICE)
+    second = await store.append_change(ChangeKind.MAILBOX_STATE, BOB)
+    assert await store.prune_changes(second.at + timedelta(seconds=1)) == 2
+
+    assert await store.pruned_through() == second.cursor > first.cursor
+    assert await store.latest_cursor() == second.cursor  # an emptied log does not send subscribers back to 0
+    assert await store.prune_changes(second.at + timedelta(seconds=1)) == 0
+    assert await store.pruned_through() == second.cursor
+
+
 @pytest.mark.postgres
 async def test_an_append_waits_until_an_earlier_appender_has_committed(postgres_database_url: str) -> None:
     """Otherwise the later entry (higher cursor) could be read first and the earlier one skipped for ever."""

@@ -135,6 +135,12 @@ class AlreadyAuthenticated(ApiError):
     code = -32015
 
 
+class CursorExpired(ApiError):
+    """The change log no longer holds every change after the cursor (old entries are pruned): reload."""
+
+    code = -32016
+
+
 class TooSlow(ApiError):
     """Not sent as a response: the reason of close code 4008 when the send queue stays full."""
 

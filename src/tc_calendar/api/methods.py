@@ -31,6 +31,7 @@ from tc_calendar.api.errors import (
     ApiError,
     AuthBackoff,
     BadProof,
+    CursorExpired,
     InsecureTransport,
     InvalidParams,
     LoginFailed,
@@ -281,6 +282,13 @@ class Methods:
         if cursor > latest:
             raise InvalidParams(
                 f"cursor {cursor} is ahead of the change log (latest {latest}): the log was reset; "
+                "reload the calendar and subscribe without a cursor",
+                {"latest": latest},
+            )
+        pruned = await self.services.changes.pruned_through()
+        if cursor < pruned:
+            raise CursorExpired(
+                f"changes after cursor {cursor} are no longer kept (the log keeps them for a limited time): "
                 "reload the calendar and subscribe without a cursor",
                 {"latest": latest},
             )

@@ -27,6 +27,10 @@ class ChangeLog(Protocol):
 
     async def latest_cursor(self) -> int: ...
 
+    async def pruned_through(self) -> int:
+        """The highest cursor that may have been pruned (0 when nothing ever was)."""
+        ...
+
 
 class MailboxInfo(Protocol):
     """One synchronized (or queued) mailbox as ``users.list`` shows it."""

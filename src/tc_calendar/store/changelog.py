@@ -22,6 +22,7 @@ from sqlalchemy import Row, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import Change, ChangeKind, OccurrenceKey
+from tc_calendar.store import caches
 from tc_calendar.store._keys import encode_recurrence_id, key_of
 from tc_calendar.store.notify import CHANNEL
 from tc_calendar.store.tables import change_log
@@ -75,9 +76,12 @@ async def changes_after(connection: AsyncConnection, cursor: int, users: set[str
 
 
 async def latest_cursor(connection: AsyncConnection) -> int:
-    """The newest cursor, 0 when the log is empty: a new subscriber that wants only future changes starts here."""
+    """The newest cursor (0 for a new log): a new subscriber that wants only future changes starts here.
+
+    A log pruned empty still answers the last cursor it held, so subscribers never go back behind the prune.
+    """
     value = (await connection.execute(select(func.max(change_log.c.cursor)))).scalar()
-    return int(value or 0)
+    return max(int(value or 0), await pruned_through(connection))
 
 
 async def earliest_cursor(connection: AsyncConnection) -> int | None:
@@ -86,10 +90,26 @@ async def earliest_cursor(connection: AsyncConnection) -> int | None:
     return None if value is None else int(value)
 
 
+PRUNED_THROUGH = "changelog.pruned_through"
+
+
 async def prune_before(connection: AsyncConnection, before: datetime) -> int:
-    """Delete entries older than ``before``; cursors are never reused. Returns how many were deleted."""
-    result = await connection.execute(delete(change_log).where(change_log.c.at < before))
+    """Delete entries older than ``before``; cursors are never reused. Returns how many were deleted.
+
+    The highest deleted cursor is remembered (meta ``changelog.pruned_through``) in the same transaction, so a
+    client resuming from below it is told to reload instead of silently missing the pruned entries.
+    """
+    highest = (await connection.execute(select(func.max(change_log.c.cursor)).where(change_log.c.at < before))).scalar()
+    if highest is None:
+        return 0
+    result = await connection.execute(delete(change_log).where(change_log.c.cursor <= highest))
+    previous = int(await caches.get_meta(connection, PRUNED_THROUGH) or 0)
+    await caches.set_meta(connection, PRUNED_THROUGH, str(max(previous, int(highest))))
     return int(result.rowcount)
+
+
+async def pruned_through(connection: AsyncConnection) -> int:
+    return int(await caches.get_meta(connection, PRUNED_THROUGH) or 0)
 
 
 def _values(entry: NewChange, at: datetime) -> dict[str, Any]:

@@ -178,6 +178,11 @@ class Store:
         self._listeners.fire()
         return change
 
+    async def pruned_through(self) -> int:
+        """The highest cursor ever pruned (0 if none): a client resuming from below it must reload."""
+        async with self._read() as connection:
+            return await changelog.pruned_through(connection)
+
     async def prune_changes(self, before: datetime) -> int:
         """Forget entries older than ``before`` (clients further behind must reload their view)."""
         async with self._write() as connection:

@@ -1,0 +1,49 @@
+"""Keeps the database from growing without bound: old change-log entries and finished launches are pruned.
+
+The change log is what clients resume from; 30 days covers a TrueConf Server that was down for a long holiday,
+and a client further behind is told to reload (``-32016``) rather than miss changes. Launch records are kept
+while their occurrence is inside the sync window, so ``tc_calendar status`` can still show them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from tc_calendar.store import Store
+from tc_calendar.sync.window import window_at
+
+log = logging.getLogger(__name__)
+
+CHANGE_LOG_RETENTION = timedelta(days=30)
+INTERVAL_SECONDS = 6 * 3600.0
+
+
+async def prune_once(store: Store, now: datetime, backward_months: int) -> tuple[int, int]:
+    """Prune what is due at ``now``; returns (change-log entries, launch records) removed."""
+    changes = await store.prune_changes(now - CHANGE_LOG_RETENTION)
+    launches = await store.prune_launches(window_at(now, backward_months, 0).start)
+    if changes or launches:
+        log.info("housekeeping: pruned %d change-log entries and %d launch records", changes, launches)
+    return changes, launches
+
+
+async def run_housekeeping(
+    store: Store,
+    backward_months: int,
+    stop: asyncio.Event,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    interval: float = INTERVAL_SECONDS,
+) -> None:
+    """Prune at start and every ``interval`` seconds until ``stop``; a failure is logged and tried again later."""
+    while not stop.is_set():
+        try:
+            await prune_once(store, clock(), backward_months)
+        except Exception:  # the database may be briefly unavailable; the next round tries again
+            log.exception("housekeeping failed; will try again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
