@@ -370,7 +370,10 @@ class EwsProvider:
             try:
                 # While some mailboxes could not be subscribed, keep connections short so they are retried soon.
                 unwatched = len(subscriptions) < len(mailboxes)
-                await self._stream(mailboxes[0], subscriptions, queue, 1 if unwatched else self._streaming_minutes)
+                # The connection impersonates one of the subscribed mailboxes (Exchange's anchor mailbox): never
+                # one that could not be subscribed, or a broken mailbox would silence the whole group.
+                anchor = next(iter(subscriptions.values()))
+                await self._stream(anchor, subscriptions, queue, 1 if unwatched else self._streaming_minutes)
                 failures = 0
             except SubscriptionExpiredError as exc:
                 log.info("streaming subscriptions expired (%s); re-subscribing %d mailboxes", exc, len(subscriptions))
