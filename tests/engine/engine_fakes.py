@@ -37,6 +37,7 @@ class FakeProvider:
         self.faults: dict[tuple[str, str], list[Exception]] = {}
         self.calls: list[tuple[str, str]] = []
         self.invalid_states: set[str] = set()
+        self.windows: list[SyncWindow] = []
         self._queues: list[asyncio.Queue[MailboxNotification]] = []
         self._counter = 0
 
@@ -96,6 +97,7 @@ class FakeProvider:
 
     async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
         box = self._enter(mailbox, "initial_items")
+        self.windows.append(window)
         for item in list(box.items.values()):
             if window.overlaps(item.start, item.end):
                 yield item

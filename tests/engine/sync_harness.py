@@ -84,6 +84,7 @@ class SyncHarness:
         options: SyncOptions = FAST,
         limit: int | None = None,
         streaming_minutes: int = 1,
+        clock: Callable[[], datetime] | None = None,
     ) -> SyncService:
         endpoint = EndpointSettings(self.sim.url, auth="basic", timeout_seconds=10, server_version="Exchange2016")
         self.provider = EwsProvider(
@@ -103,6 +104,7 @@ class SyncHarness:
             account_limit=limit,
             notify=notify,
             metrics=self.metrics,
+            **({"clock": clock} if clock is not None else {}),
         )
         return self.service
 

@@ -350,6 +350,10 @@ async def test_the_window_slides_with_the_days(harness: Harness) -> None:
         return [o.title for o, _ in view] == ["Far ahead"]
 
     await eventually(slid)
+    first, moved = harness.provider.windows
+    assert moved.start == first.end  # only the part that slid in was read from the server
+    status = await harness.store.load_checkpoint(ALICE)
+    assert status is not None and status.window_end == moved.end
 
 
 async def test_two_nodes_share_the_mailboxes_and_one_takes_over_when_the_other_stops(store: Store) -> None:

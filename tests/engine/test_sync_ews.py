@@ -21,6 +21,7 @@ from ews_sim.server import EwsSimulator
 from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern
 from tc_calendar.model import ChangeKind, Response
 from tc_calendar.store import Store
+from tc_calendar.sync.window import window_at
 
 TOMORROW = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(10), tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -252,3 +253,29 @@ async def test_a_change_reaches_the_change_log_within_seconds_through_streaming(
     assert asyncio.get_running_loop().time() - started < 5
     assert {c.user for c in sync.notified if c.cursor > cursor} == {ALICE, BOB}
     assert sync.requests("GetStreamingEvents", "started") >= 1
+
+
+async def test_when_the_window_slides_a_series_keeps_exactly_the_occurrences_inside_it(sync: SyncHarness) -> None:
+    today = datetime.combine(datetime.now(UTC).date(), time(9), tzinfo=UTC)
+    first = today - timedelta(weeks=6)
+    weekly = Recurrence(WeeklyPattern((DayOfWeek(first.strftime("%A")),)), NumberedRecurrence(first.date(), 30))
+    sync.world.create_meeting(ALICE, "Weekly", first, first + HOUR, required=[BOB], recurrence=weekly, time_zone="UTC")
+    sync.world.create_meeting(ALICE, "Later", today + timedelta(days=50), today + timedelta(days=50) + HOUR)
+    now = [datetime.now(UTC)]
+    options = replace(FAST, backward_months=1, forward_months=1)
+    service = sync.build([ALICE, BOB], options=options, clock=lambda: now[0])
+    await service.start()
+    await service.wait_synced(within=20)
+
+    now[0] += timedelta(days=30)
+    service.trigger(ALICE)
+    service.trigger(BOB)
+    window = window_at(now[0], 1, 1)
+    expected = [first + timedelta(weeks=n) for n in range(30) if window.contains(first + timedelta(weeks=n))]
+
+    async def slid() -> bool:
+        bob = [s.start for s in await sync.view(BOB, days=200)]
+        alice = sorted(s.start for s in await sync.view(ALICE, days=200))
+        return bob == expected and alice == sorted([*expected, today + timedelta(days=50)])
+
+    await eventually(slid, what="the series over the moved window")

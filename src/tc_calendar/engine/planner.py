@@ -11,7 +11,7 @@ from typing import Any
 
 from tc_calendar.model import OccurrenceKey
 from tc_calendar.providers.base import RemoteItem, SyncBatch
-from tc_calendar.sync.actions import Action
+from tc_calendar.sync.actions import Action, DropOccurrence
 from tc_calendar.sync.diff import StoredView, plan_full_sync, plan_incremental
 from tc_calendar.sync.links import DEFAULT_RULES, LinkFinder, LinkRule, compile_rule
 from tc_calendar.sync.normalize import SeenOccurrence, normalize_item, normalize_items
@@ -59,3 +59,22 @@ class DiffPlanner:
         return plan_incremental(
             mailbox, changed, batch.deleted_item_ids, stored, sync_state=batch.sync_state, window=window
         )
+
+    def slide(
+        self,
+        mailbox: str,
+        items: Sequence[RemoteItem],
+        slid_out: Sequence[OccurrenceKey],
+        stored: Mapping[OccurrenceKey, StoredView],
+        window: SyncWindow,
+        sync_state: str | None,
+    ) -> list[Action]:
+        """The window moved: put what the slice brought (series expanded over the whole new window, so their
+        occurrences already stored are no-ops), drop what slid out, keep the SyncState, record the new window."""
+        changed: dict[str, list[SeenOccurrence]] = {}
+        for item in items:
+            changed.setdefault(item.item_id, []).extend(normalize_item(item, window, self.links))
+        actions = plan_incremental(mailbox, changed, (), stored, sync_state=sync_state, window=window)
+        dropped = {a.key for a in actions if isinstance(a, DropOccurrence)}
+        extra: list[Action] = [DropOccurrence(mailbox, key) for key in slid_out if key in stored and key not in dropped]
+        return extra + actions

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from tc_calendar.model import Change, OccurrenceKey
+from tc_calendar.model import Change, Occurrence, OccurrenceKey, Response
 from tc_calendar.providers.base import RemoteItem, SyncBatch
 from tc_calendar.store.records import ConfiguredMailbox, MailboxCheckpoint, MailboxState, MailboxStatus
 from tc_calendar.sync.actions import Action
@@ -31,6 +31,8 @@ class SyncStore(Protocol):
         ...
 
     async def load_checkpoint(self, mailbox: str) -> MailboxCheckpoint | None: ...
+
+    async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]: ...
 
     async def register_config_mailboxes(self, entries: Sequence[ConfiguredMailbox]) -> None: ...
 
@@ -73,6 +75,16 @@ class SyncPlanner(Protocol):
         batch: SyncBatch,
         stored: Mapping[OccurrenceKey, StoredView],
         window: SyncWindow,
+    ) -> list[Action]: ...
+
+    def slide(
+        self,
+        mailbox: str,
+        items: Sequence[RemoteItem],
+        slid_out: Sequence[OccurrenceKey],
+        stored: Mapping[OccurrenceKey, StoredView],
+        window: SyncWindow,
+        sync_state: str | None,
     ) -> list[Action]: ...
 
 

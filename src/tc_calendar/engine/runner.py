@@ -87,6 +87,11 @@ class _Checkpoint:
     window: SyncWindow | None
 
 
+def _slid_forward(old: SyncWindow, new: SyncWindow) -> bool:
+    """Whether ``new`` is ``old`` moved forward in time with some overlap (the daily slide)."""
+    return old.start <= new.start and old.end <= new.end and new.start < old.end and (old.end - old.start).days > 0
+
+
 class EngineContext:
     """What every worker of one service shares: store, planner, options, clock, hooks, metrics."""
 
@@ -230,10 +235,14 @@ class MailboxWorker:
         try:
             checkpoint = await self._load_checkpoint()
             window = self.context.window()
-            if self._force_window_sync or checkpoint.sync_state is None or checkpoint.window != window:
+            if self._force_window_sync or checkpoint.sync_state is None or checkpoint.window is None:
                 await self._window_sync(window, checkpoint, pending_since)
-            else:
+            elif checkpoint.window == window:
                 await self._incremental_sync(window, checkpoint, pending_since)
+            elif _slid_forward(checkpoint.window, window):
+                await self._slide(checkpoint.window, window, checkpoint, pending_since)
+            else:  # the window settings changed: read it all again
+                await self._window_sync(window, checkpoint, pending_since)
         except BaseException:
             # Keep the trigger so the retry measures latency from the first notification.
             if pending_since is not None and self._pending_since is None:
@@ -274,6 +283,37 @@ class MailboxWorker:
             self.email,
             window.start.date(),
             window.end.date(),
+            len(admitted),
+            len(changes),
+        )
+
+    async def _slide(
+        self, old: SyncWindow, new: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None
+    ) -> None:
+        """The daily move of the window, without reading it all again.
+
+        Only the part that slid in (``[old.end, new.end)``) is read from Exchange: its singles, and the series
+        with occurrences there, expanded over the whole new window. What slid out is dropped from the store's own
+        record. The SyncState stays: changes since the last incremental sync are picked up by the next one, and
+        replaying what the slice already brought is a no-op.
+        """
+        fresh = SyncWindow(old.end, new.end)
+        items = [item async for item in self.provider.initial_items(self.email, fresh)]
+        admitted = await self._admit(items)
+        stored = await self.context.store.stored_views(self.email)
+        slid_out = [
+            occurrence.key
+            for occurrence, _ in await self.context.store.load_view(self.email, old.start, new.start)
+            if not new.overlaps(occurrence.start, occurrence.end)
+        ]
+        actions = self.context.planner.slide(self.email, admitted, slid_out, stored, new, checkpoint.sync_state)
+        changes = await self.context.commit(actions, pending_since)
+        self._checkpoint = _Checkpoint(checkpoint.sync_state, new)
+        log.info(
+            "%s: window moved to %s..%s: %d items read, %d changes",
+            self.email,
+            new.start.date(),
+            new.end.date(),
             len(admitted),
             len(changes),
         )
