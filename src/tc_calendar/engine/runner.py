@@ -73,8 +73,8 @@ class SyncOptions:
     transient_retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=1.0, cap=300.0))
     error_retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=30.0, cap=900.0, jitter=0.2))
     slide_spread: float = 3600.0
-    """Window slides are spread over this many seconds after midnight UTC, so mailboxes do not all resync at once
-    (10,000 mailboxes at about 8 requests each: some 20 requests a second for an hour)."""
+    """Window slides are spread over this many seconds after midnight UTC, so mailboxes do not all ask at once
+    (a slide reads one day: a FindItem and a GetItem or two per mailbox)."""
     max_window_syncs: int = 8
     """Window syncs running at once per provider (initial syncs of many mailboxes queue in priority order)."""
     roster_refresh_interval: float = 30.0
