@@ -1,11 +1,29 @@
 """Starts linked conferences when their occurrences begin (``launchConference: true``, seed 3.1.2).
 
-The schedule is read from the store on every pass, never kept in memory, so a reschedule simply moves the
+The schedule is read from the store on every pass, never trusted from memory, so a reschedule simply moves the
 start, a cancellation removes it, and a restart misses nothing (a start missed while down happens late,
-within ``launch.graceMinutes``, and is recorded as late). Each start is claimed in the store before TrueConf
-Server is called: the claim row is unique per occurrence, so of several passes, restarts or connector nodes
-exactly one starts it. TrueConf errors are retried with back-off until the event ends, then the launch stays
-``failed``. Every outcome is written to the change log, so subscribed clients see "conference started/failed".
+within ``launch.graceMinutes``, and is recorded as late).
+
+Starting on time. Everything slow is done before the start, so that at the start only ``POST .../run`` is left:
+
+1. ``policy.lead`` (a minute) before the start a pass *arms* the occurrence: a task of its own resolves the
+   attendees to TrueConf users, reads the conference and sets its scheduled list (:func:`prepare_conference`).
+2. ``claim_ahead`` (two seconds) before the start the task looks once more: it reads the occurrence from the
+   store again, repeats the preparation (normally nothing is left to change) and claims the start in the store.
+3. At the start it calls ``run``. Occurrences starting at the same moment each have their own task, so they
+   start concurrently.
+
+A change seen before the start *withdraws* the armed task (passes compare what they read with what was
+armed; a pass runs on every change this connector syncs): a rescheduled or changed occurrence is armed again
+as it now is, a cancelled one never starts. A claim already taken is handed back: ``skipped`` for a
+cancellation, ``failed`` with a ``released:`` reason otherwise, which any node may claim again at once.
+Stopping the connector hands back claims for starts not yet made in the same way.
+
+Exactly once. The claim row is unique per occurrence, so of several passes, restarts or connector nodes
+exactly one starts it; the claim is always made before ``run``. TrueConf errors are retried with back-off
+(each retry does the whole launch again: every step is idempotent) until the event ends, then the launch
+stays ``failed``. Every outcome is written to the change log, so subscribed clients see "conference
+started/failed".
 """
 
 from __future__ import annotations
@@ -15,27 +33,41 @@ import contextlib
 import logging
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.metrics import Metrics
-from tc_calendar.model import ChangeKind, Occurrence
+from tc_calendar.model import ChangeKind, Occurrence, OccurrenceKey
 from tc_calendar.store import Store
 from tc_calendar.store.records import LaunchRecord, LaunchState
 from tc_calendar.trueconf.errors import ConferenceNotFoundError, TrueConfError
 from tc_calendar.trueconf.launch_plan import LaunchAction, LaunchDecision, LaunchPolicy, decide_launch
-from tc_calendar.trueconf.launcher import ConferenceApi, LaunchOutcome, launch_conference
-from tc_calendar.trueconf.participants import ParticipantsMode, emails, plan_participants
+from tc_calendar.trueconf.launcher import (
+    ConferenceApi,
+    LaunchOutcome,
+    Preparation,
+    launch_conference,
+    prepare_conference,
+    start_prepared,
+)
+from tc_calendar.trueconf.participants import ParticipantsMode, emails, people, plan_participants
 from tc_calendar.trueconf.users import UserResolver
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
 
 #: A claim older than this that never finished belongs to a connector that stopped mid-start; take it over.
 STALE_CLAIM = timedelta(minutes=2)
+#: How long before the start the conference is prepared (attendees resolved, scheduled list set).
+PREPARE_LEAD = timedelta(minutes=1)
+#: How long before the start the preparation is checked once more and the start claimed.
+CLAIM_AHEAD = timedelta(seconds=2)
+#: The ``last_error`` prefix of a claim handed back before its start; such a launch may be claimed again at once.
+RELEASED = "released:"
 
 
 def instance_name() -> str:
@@ -45,12 +77,40 @@ def instance_name() -> str:
 
 @dataclass(frozen=True, slots=True)
 class SchedulerOptions:
-    policy: LaunchPolicy = field(default_factory=LaunchPolicy)
+    policy: LaunchPolicy = field(default_factory=lambda: LaunchPolicy(lead=PREPARE_LEAD))
+    """``policy.lead`` is how early an occurrence is prepared; its conference is started at its start."""
     mode: ParticipantsMode = ParticipantsMode.SCHEDULED
     lookahead: timedelta = timedelta(minutes=10)
     """How far ahead each pass reads the schedule; the pass sleeps until the earliest start it saw."""
     max_sleep: float = 30.0
     retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=5.0, cap=120.0, jitter=0.2))
+    claim_ahead: timedelta = CLAIM_AHEAD
+    """How long before the start the last check and the claim happen: longer than they take."""
+
+
+def fingerprint(occurrence: Occurrence) -> tuple[object, ...]:
+    """What a prepared launch depends on: when, whether, which conference, and who attends or declined."""
+    attending, declined = people(occurrence)
+    conference = occurrence.conference.conference_id if occurrence.conference else None
+    return (occurrence.start, occurrence.end, occurrence.cancelled, occurrence.all_day, conference,
+            tuple(p.email.lower() for p in attending), tuple(p.email.lower() for p in declined))
+
+
+@dataclass(eq=False)
+class _Armed:
+    """One occurrence's launch task and what the scheduler knows about it."""
+
+    occurrence: Occurrence
+    withdrawn: str | None = None
+    """Why the launch was called off before its start (set by a pass; the task hands back its claim)."""
+    committed: bool = False
+    """``run`` is being sent: too late to call off."""
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    shape: tuple[object, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.shape = fingerprint(self.occurrence)
 
 
 class LaunchScheduler:
@@ -63,6 +123,7 @@ class LaunchScheduler:
         options: SchedulerOptions | None = None,
         owner: str | None = None,
         clock: Clock = lambda: datetime.now(UTC),
+        sleep: Sleep = asyncio.sleep,
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
@@ -71,24 +132,28 @@ class LaunchScheduler:
         self._options = options or SchedulerOptions()
         self._owner = owner or instance_name()
         self._clock = clock
+        self._sleep = sleep
         self._metrics = metrics
         self._wake = asyncio.Event()
-        self._attempts: set[asyncio.Task[None]] = set()
+        self._armed: dict[OccurrenceKey, _Armed] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pausing: dict[asyncio.Task[None] | None, datetime] = {}
+        self._settled = asyncio.Event()
 
     def poke(self) -> None:
         """Something changed in the store (e.g. a reschedule): look at the schedule again now."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Pass over the schedule until ``stop`` is set; in-flight starts finish before returning."""
+        """Pass over the schedule until ``stop`` is set; then :meth:`close`."""
         try:
             while not stop.is_set():
+                self._wake.clear()  # before the pass: a change made during the pass brings another one
                 try:
                     sleep = await self.run_once()
                 except Exception:  # a store hiccup must not end the launcher; the next pass retries
                     log.exception("conference launcher pass failed; retrying")
                     sleep = self._options.max_sleep
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     waiter = asyncio.ensure_future(self._wake.wait())
                     stopper = asyncio.ensure_future(stop.wait())
@@ -98,29 +163,177 @@ class LaunchScheduler:
                         waiter.cancel()
                         stopper.cancel()
         finally:
-            if self._attempts:
-                await asyncio.gather(*self._attempts, return_exceptions=True)
+            await self.close()
+
+    async def close(self) -> None:
+        """Call off starts not yet made (handing back their claims, so another node or a restart takes them at
+        once) and wait for starts in flight to finish."""
+        for armed in self._armed.values():
+            self._withdraw(armed, "the connector stopped before the start")
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def run_once(self) -> float:
-        """One pass: start what is due; return seconds until the next known start (at most ``max_sleep``)."""
+        """One pass: arm what starts within ``policy.lead``, withdraw what changed; return seconds until the
+        next occurrence to arm (at most ``max_sleep``)."""
         now = self._clock()
         options = self._options
         due = await self._store.launches_between(now - options.policy.grace, now + options.lookahead)
         sleep = options.max_sleep
         for occurrence in due:
+            armed = self._armed.get(occurrence.key)
+            if armed is not None and armed.withdrawn is None:
+                if armed.committed or armed.shape == fingerprint(occurrence):
+                    continue
+                self._withdraw(armed, _what_changed(armed.occurrence, occurrence))
             decision = decide_launch(occurrence, now, options.policy)
             if decision.action is LaunchAction.LATER and decision.at is not None:
                 sleep = min(sleep, max(0.05, (decision.at - now).total_seconds()))
-            if decision.launch and await self._claim(occurrence, now):
-                task = asyncio.create_task(self._attempt(occurrence, decision), name="launch")
-                self._attempts.add(task)
-                task.add_done_callback(self._attempts.discard)
+            elif decision.launch and (armed is not None or await self._claimable(occurrence, now)):
+                self._arm(occurrence, previous=armed)
+        listed = {occurrence.key for occurrence in due}
+        for key, armed in self._armed.items():
+            if key not in listed:  # cancelled, deleted, or moved out of the window
+                self._withdraw(armed, "it is no longer scheduled then")
         return sleep
 
     async def wait_idle(self) -> None:
-        """For tests and shutdown: wait until no start is in flight."""
-        while self._attempts:
-            await asyncio.gather(*list(self._attempts), return_exceptions=True)
+        """For tests and shutdown: wait until every launch task is done or waiting for a time still to come."""
+        while True:
+            self._settled.clear()
+            now = self._clock()
+            if all(self._pausing.get(task, now) > now for task in self._tasks):
+                return
+            await self._settled.wait()
+
+    # --- one occurrence ---------------------------------------------------------------------------------------
+
+    def _arm(self, occurrence: Occurrence, previous: _Armed | None) -> None:
+        armed = _Armed(occurrence)
+        self._armed[occurrence.key] = armed
+        task = asyncio.create_task(self._launch(armed, previous), name=f"launch {occurrence.key.uid}")
+        armed.task = task
+        self._tasks.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._tasks.discard(done)
+            if self._armed.get(occurrence.key) is armed:
+                del self._armed[occurrence.key]
+            self._settled.set()
+
+        task.add_done_callback(finished)
+
+    def _withdraw(self, armed: _Armed, reason: str) -> None:
+        if armed.committed or armed.withdrawn is not None:
+            return
+        log.info("conference start for %r at %s called off: %s", armed.occurrence.title,
+                 armed.occurrence.start.isoformat(), reason)
+        armed.withdrawn = reason
+        armed.wake.set()
+        self._pausing.pop(armed.task, None)  # busy again: it has a claim to hand back, or an end to reach
+
+    async def _launch(self, armed: _Armed, previous: _Armed | None) -> None:
+        """Prepare, look again and claim, start: the life of one armed occurrence."""
+        occurrence = armed.occurrence
+        if previous is not None and previous.task is not None:
+            # The launch armed before the change hands back its claim first.
+            await asyncio.gather(previous.task, return_exceptions=True)
+            if armed.withdrawn or not await self._claimable(occurrence, self._clock()):
+                return
+        last_look = occurrence.start - self._options.claim_ahead
+        prepared: Preparation | None = None
+        if self._clock() < last_look:
+            prepared = await self._prepare(occurrence)
+            await self._pause_until(armed, last_look)
+        if armed.withdrawn:
+            return
+
+        current = await self._store.get_occurrence(occurrence.key)
+        if current is None or fingerprint(current) != armed.shape:
+            self.poke()  # changed since it was armed: a pass arms it as it is now
+            return
+        if not decide_launch(current, self._clock(), self._options.policy).launch:
+            return
+        again = await self._prepare(current)
+        prepared = None if again is None else again if prepared is None else prepared.then(again)
+        if armed.withdrawn or not await self._claim(current, self._clock()):
+            return
+
+        await self._pause_until(armed, current.start)
+        if armed.withdrawn:
+            await self._release(armed)
+            return
+        armed.committed = True
+        await self._start(current, prepared)
+
+    async def _pause_until(self, armed: _Armed, at: datetime) -> None:
+        """Sleep until ``at`` by the clock, or until the launch is withdrawn."""
+        task = asyncio.current_task()
+        while armed.withdrawn is None:
+            delay = (at - self._clock()).total_seconds()
+            if delay <= 0:
+                return
+            self._pausing[task] = at
+            self._settled.set()
+            sleeper = asyncio.ensure_future(self._sleep(delay))
+            withdrawn = asyncio.ensure_future(armed.wake.wait())
+            try:
+                await asyncio.wait({sleeper, withdrawn}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                withdrawn.cancel()
+                self._pausing.pop(task, None)
+
+    async def _prepare(self, occurrence: Occurrence) -> Preparation | None:
+        """Resolve, read and set the scheduled list ahead of the start; None if that failed (then the whole
+        launch is done at the start, where its error is recorded and retried)."""
+        try:
+            user_ids = await self._resolver.resolve(emails(occurrence))
+            plan = plan_participants(occurrence, user_ids, self._options.mode)
+            return await prepare_conference(self._client, occurrence, plan)
+        except TrueConfError as exc:
+            log.warning("could not prepare conference for %r ahead of its start (%s); trying again at the start",
+                        occurrence.title, exc)
+        except Exception:  # the launch at the start records what goes wrong
+            log.exception("preparing conference for %r failed unexpectedly", occurrence.title)
+        return None
+
+    async def _start(self, occurrence: Occurrence, prepared: Preparation | None) -> None:
+        decision = decide_launch(occurrence, self._clock(), self._options.policy)
+        late = decision.action is LaunchAction.LATE
+        if not decision.launch:  # the last look took so long that the start is no longer wanted
+            await self._store.finish_launch(occurrence.key, LaunchState.SKIPPED, f"not started: {decision.reason}",
+                                            late)
+            return
+        try:
+            if prepared is not None:
+                outcome = await start_prepared(self._client, occurrence, prepared)
+            else:
+                user_ids = await self._resolver.resolve(emails(occurrence))
+                plan = plan_participants(occurrence, user_ids, self._options.mode)
+                outcome = await launch_conference(self._client, occurrence, plan)
+        except ConferenceNotFoundError as exc:
+            await self._failed(occurrence, f"permanent: {exc}", late)
+        except TrueConfError as exc:
+            await self._failed(occurrence, str(exc), late)
+        except Exception as exc:  # unexpected: record it rather than lose the launch silently
+            log.exception("starting conference for %s failed unexpectedly", occurrence.key.uid)
+            await self._failed(occurrence, f"{type(exc).__name__}: {exc}", late)
+        else:
+            await self._started(occurrence, outcome, decision)
+
+    # --- the claim ----------------------------------------------------------------------------------------------
+
+    async def _claimable(self, occurrence: Occurrence, now: datetime) -> bool:
+        record = await self._store.get_launch(occurrence.key)
+        return record is None or self._may_claim(record, occurrence, now)
+
+    def _may_claim(self, record: LaunchRecord, occurrence: Occurrence, now: datetime) -> bool:
+        if now >= occurrence.end:
+            return False
+        if record.state is LaunchState.FAILED:
+            return self._released(record) or self._retry_due(record, now)
+        return record.state is LaunchState.CLAIMED and record.claimed_at < now - STALE_CLAIM
 
     async def _claim(self, occurrence: Occurrence, now: datetime) -> bool:
         assert occurrence.conference is not None
@@ -129,13 +342,26 @@ class LaunchScheduler:
         if record is None:
             return await self._store.claim_launch(key, occurrence.conference.conference_id, occurrence.start,
                                                   self._owner)
-        if record.state is LaunchState.FAILED and self._retry_due(record, now) and now < occurrence.end:
-            return await self._store.retry_launch(key, self._owner)
-        if record.state is LaunchState.CLAIMED and record.claimed_at < now - STALE_CLAIM and now < occurrence.end:
+        if not self._may_claim(record, occurrence, now):
+            return False
+        if record.state is LaunchState.CLAIMED:
             # The claimer stopped mid-start. Starting is idempotent (run unless running), so taking over is safe.
             await self._store.finish_launch(key, LaunchState.FAILED, "interrupted: the connector stopped", False)
-            return await self._store.retry_launch(key, self._owner)
-        return False
+        return await self._store.retry_launch(key, self._owner)
+
+    async def _release(self, armed: _Armed) -> None:
+        """Hand back the claim of a start called off before it was made."""
+        key = armed.occurrence.key
+        current = await self._store.get_occurrence(key)
+        if current is None or current.cancelled:
+            await self._store.finish_launch(key, LaunchState.SKIPPED, "cancelled before its start", False)
+        else:
+            await self._store.finish_launch(key, LaunchState.FAILED, f"{RELEASED} {armed.withdrawn}", False)
+        self.poke()
+
+    @staticmethod
+    def _released(record: LaunchRecord) -> bool:
+        return bool(record.last_error and record.last_error.startswith(RELEASED))
 
     def _retry_due(self, record: LaunchRecord, now: datetime) -> bool:
         if record.last_error and record.last_error.startswith("permanent:"):
@@ -143,22 +369,7 @@ class LaunchScheduler:
         finished = record.finished_at or record.claimed_at
         return now >= finished + timedelta(seconds=self._options.retry.delay(record.attempts))
 
-    async def _attempt(self, occurrence: Occurrence, decision: LaunchDecision) -> None:
-        key = occurrence.key
-        late = decision.action is LaunchAction.LATE
-        try:
-            user_ids = await self._resolver.resolve(emails(occurrence))
-            plan = plan_participants(occurrence, user_ids, self._options.mode)
-            outcome = await launch_conference(self._client, occurrence, plan)
-        except ConferenceNotFoundError as exc:
-            await self._failed(occurrence, f"permanent: {exc}", late)
-        except TrueConfError as exc:
-            await self._failed(occurrence, str(exc), late)
-        except Exception as exc:  # unexpected: record it rather than lose the launch silently
-            log.exception("starting conference for %s failed unexpectedly", key.uid)
-            await self._failed(occurrence, f"{type(exc).__name__}: {exc}", late)
-        else:
-            await self._started(occurrence, outcome, decision)
+    # --- outcomes -----------------------------------------------------------------------------------------------
 
     async def _started(self, occurrence: Occurrence, outcome: LaunchOutcome, decision: LaunchDecision) -> None:
         late = decision.action is LaunchAction.LATE
@@ -195,3 +406,9 @@ class LaunchScheduler:
             self._metrics.launches.labels(outcome=outcome).inc()
         for user in emails(occurrence):
             await self._store.append_change(kind, user, occurrence.key, payload)
+
+
+def _what_changed(before: Occurrence, now: Occurrence) -> str:
+    if now.start != before.start:
+        return f"rescheduled to {now.start.isoformat()}"
+    return "the event changed"

@@ -9,91 +9,18 @@ exactly once across restarts and connector instances sharing one database.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from launching_support import ALICE, BOB, CID, START, Clock, meeting, put, scheduler
 
-from tc_calendar.launch_scheduler import STALE_CLAIM, LaunchScheduler, SchedulerOptions
-from tc_calendar.model import Attendee, ChangeKind, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
+from tc_calendar.launch_scheduler import STALE_CLAIM
+from tc_calendar.model import ChangeKind, OccurrenceKey
 from tc_calendar.store import Store
 from tc_calendar.store.records import LaunchState
-from tc_calendar.sync.actions import PutOccurrence
 from tc_calendar.trueconf.client import TrueConfClient
-from tc_calendar.trueconf.launch_plan import LaunchPolicy
-from tc_calendar.trueconf.users import InMemoryUserCache, UserResolver
 from tcs_sim.runner import SimServer
-from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, seed_world
-from tcs_sim.state import World
-
-CID = "5576502892"
-ALICE, BOB, CAROL, DAVE = "alice@example.test", "bob@example.test", "carol@example.test", "dave@example.test"
-START = datetime(2026, 6, 29, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(START - timedelta(minutes=5))
-
-
-@pytest.fixture
-async def store(database_url: str, clock: Clock) -> AsyncIterator[Store]:
-    """The store keeps time by the same clock as the launcher, as it does in production (the wall clock)."""
-    opened = Store.open(database_url, clock=clock)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-def tcs() -> Iterator[SimServer]:
-    with SimServer(seed_world(World())) as server:
-        yield server
-
-
-@pytest.fixture
-async def trueconf(tcs: SimServer) -> AsyncIterator[TrueConfClient]:
-    client = TrueConfClient.connect(tcs.url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                                    api_version="v4", timeout=5.0)
-    yield client
-    await client.aclose()
-
-
-def meeting(*, start: datetime = START, cancelled: bool = False, title: str = "Weekly sync") -> Occurrence:
-    return Occurrence(
-        key=OccurrenceKey("weekly-sync-uid"),
-        title=title,
-        start=start,
-        end=start + timedelta(minutes=30),
-        organizer=Attendee(ALICE, "Alice Archer", Role.ORGANIZER, Response.ORGANIZER),
-        attendees=(
-            Attendee(BOB, "Bob Baker", Role.REQUIRED, Response.ACCEPTED),
-            Attendee(CAROL, "Carol Cooper", Role.REQUIRED, Response.DECLINED),
-            Attendee(DAVE, "Dave Dalton", Role.OPTIONAL, Response.NO_RESPONSE),
-        ),
-        cancelled=cancelled,
-        conference=ConferenceLink(CID, f"https://video.example.test/c/{CID}", "video.example.test"),
-    )
-
-
-async def put(store: Store, occurrence: Occurrence) -> None:
-    digest = hashlib.sha256(repr(occurrence).encode()).hexdigest()
-    await store.apply([PutOccurrence(ALICE, "item-1", occurrence, Response.ORGANIZER, True, digest)])
-
-
-def scheduler(store: Store, client: TrueConfClient, clock: Clock, owner: str = "node-a") -> LaunchScheduler:
-    resolver = UserResolver(client, InMemoryUserCache())
-    options = SchedulerOptions(policy=LaunchPolicy(grace=timedelta(minutes=15)))
-    return LaunchScheduler(store, client, resolver, options=options, owner=owner, clock=clock)
 
 
 async def test_the_conference_starts_at_the_start_time_with_everyone_who_has_not_declined(

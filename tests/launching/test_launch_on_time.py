@@ -1,0 +1,242 @@
+"""Starting on time: a minute before a meeting the launcher prepares its conference, two seconds before it
+looks once more and claims the start, and at the start only ``run`` is left to send.
+
+Whatever changes after the preparation is honoured: a reschedule starts at the new time only, a cancellation
+never starts, a changed answer is reflected on the scheduled list. Meetings starting together start together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+from launching_support import CID, KEY, LEAD, START, Clock, meeting, put, scheduler
+
+from tc_calendar.launch_scheduler import RELEASED, LaunchScheduler
+from tc_calendar.model import OccurrenceKey, Response
+from tc_calendar.store import Store
+from tc_calendar.store.records import LaunchState
+from tc_calendar.trueconf.client import TrueConfClient
+from tc_calendar.trueconf.participants import ParticipantsMode
+from tcs_sim.runner import SimServer
+
+PREPARED = START - LEAD
+CLAIMED = START - timedelta(seconds=1)  # the claim is made two seconds ahead
+
+
+def invited(tcs: SimServer, cid: str = CID) -> set[str]:
+    return {invitation["id"] for invitation in tcs.world.invitations(cid)}
+
+
+async def at(clock: Clock, when: datetime, *launchers: LaunchScheduler) -> None:
+    """Move the clock to ``when``, let each launcher pass over the schedule, and wait for what is due by then."""
+    clock.now = when
+    for launcher in launchers:
+        await launcher.run_once()
+    for launcher in launchers:
+        await launcher.wait_idle()
+
+
+async def test_the_list_is_set_ahead_and_at_the_start_only_run_is_sent(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    assert await launcher.run_once() == pytest.approx(30.0)  # preparing is four minutes away
+
+    await at(clock, PREPARED, launcher)
+    assert invited(tcs) == {"alice", "bob", "dave"}  # carol declined
+    assert tcs.world.runs_of(CID) == []
+    assert await store.get_launch(KEY) is None
+
+    await at(clock, CLAIMED, launcher)
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.CLAIMED and record.claimed_by == "node-a"
+    assert tcs.world.runs_of(CID) == []
+
+    before_start = len(tcs.world.requests)
+    await at(clock, START, launcher)
+    [run] = tcs.world.runs_of(CID)
+    assert set(run.invitations) == {"alice", "bob", "dave"}
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in tcs.world.requests[before_start:]] == [("POST", "run")]
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.STARTED and not record.late
+
+    await at(clock, START + timedelta(minutes=1), launcher)
+    assert len(tcs.world.runs_of(CID)) == 1
+
+
+async def test_a_meeting_rescheduled_after_preparation_starts_at_its_new_time_only(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, launcher)
+
+    later = START + timedelta(minutes=30)
+    await put(store, meeting(start=later))
+    await at(clock, PREPARED + timedelta(seconds=1), launcher)
+    await at(clock, START + timedelta(seconds=1), launcher)
+    assert tcs.world.runs_of(CID) == []
+    assert await store.get_launch(KEY) is None
+
+    await at(clock, later - LEAD, launcher)
+    await at(clock, later - timedelta(seconds=1), launcher)
+    await at(clock, later, launcher)
+    assert len(tcs.world.runs_of(CID)) == 1
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.STARTED and not record.late
+
+
+async def test_a_meeting_rescheduled_after_its_claim_hands_the_claim_back_and_starts_at_its_new_time(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, launcher)
+    await at(clock, CLAIMED, launcher)
+
+    later = START + timedelta(minutes=10)
+    await put(store, meeting(start=later))
+    await at(clock, CLAIMED + timedelta(milliseconds=500), launcher)
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.FAILED
+    assert record.last_error is not None and record.last_error.startswith(RELEASED)
+
+    await at(clock, START + timedelta(seconds=5), launcher)
+    assert tcs.world.runs_of(CID) == []
+
+    await at(clock, later - LEAD, launcher)
+    await at(clock, later - timedelta(seconds=1), launcher)
+    await at(clock, later, launcher)
+    assert len(tcs.world.runs_of(CID)) == 1
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.STARTED and not record.late
+
+
+async def test_a_change_only_the_last_look_sees_moves_the_start(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    """Another connector instance synced the reschedule, so no pass of this one was told about it."""
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, launcher)
+    await put(store, meeting(start=START + timedelta(minutes=10)))
+
+    clock.now = CLAIMED
+    await launcher.wait_idle()
+    assert await store.get_launch(KEY) is None  # nothing claimed for the old time
+    await at(clock, START + timedelta(seconds=1), launcher)
+    assert tcs.world.runs_of(CID) == []
+
+
+@pytest.mark.parametrize("cancelled_at", [PREPARED + timedelta(seconds=10), CLAIMED + timedelta(milliseconds=500)],
+                         ids=["after preparation", "after the claim"])
+async def test_a_meeting_cancelled_before_its_start_is_not_started(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock, cancelled_at: datetime
+) -> None:
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, launcher)
+    await at(clock, min(cancelled_at, CLAIMED), launcher)
+
+    await put(store, meeting(cancelled=True))
+    await at(clock, cancelled_at, launcher)
+    await at(clock, START, launcher)
+    await at(clock, START + timedelta(minutes=1), launcher)
+    assert tcs.world.runs_of(CID) == []
+    record = await store.get_launch(KEY)
+    if cancelled_at < CLAIMED:
+        assert record is None
+    else:
+        assert record is not None and record.state is LaunchState.SKIPPED
+
+
+async def test_an_attendee_who_declines_after_preparation_is_taken_off_the_list_before_the_start(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, launcher)
+    assert "bob" in invited(tcs)
+
+    await put(store, meeting(bob=Response.DECLINED))
+    await at(clock, PREPARED + timedelta(seconds=20), launcher)
+    assert invited(tcs) == {"alice", "dave"}
+    await at(clock, CLAIMED, launcher)
+    await at(clock, START, launcher)
+    [run] = tcs.world.runs_of(CID)
+    assert set(run.invitations) == {"alice", "dave"}
+
+
+async def test_temporal_mode_leaves_the_list_alone_and_calls_attendees_in_after_the_start(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    scheduled = invited(tcs)
+    launcher = scheduler(store, trueconf, clock, lead=LEAD, mode=ParticipantsMode.TEMPORAL)
+    await at(clock, PREPARED, launcher)
+    await at(clock, CLAIMED, launcher)
+    assert tcs.world.live_invites == []
+
+    await at(clock, START, launcher)
+    [run] = tcs.world.runs_of(CID)
+    assert set(run.invitations) == scheduled == invited(tcs)  # untouched
+    [call] = tcs.world.live_invites
+    assert call.user_ids == ("alice", "bob", "dave") and call.at >= run.at
+
+
+async def test_meetings_starting_at_the_same_moment_start_together(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    cids = [f"room_{n}" for n in range(4)]
+    for n, cid in enumerate(cids):
+        tcs.world.create_conference({"id": cid, "topic": f"Room {n}", "owner": "alice"})
+        await put(store, meeting(key=OccurrenceKey(f"room-{n}"), cid=cid))
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, launcher)
+    await at(clock, CLAIMED, launcher)
+
+    tcs.world.set_faults(latency=0.4)  # one after another, the last would start 1.2 s after the first
+    await at(clock, START, launcher)
+    runs = [run for cid in cids for run in tcs.world.runs_of(cid)]
+    assert len(runs) == len(cids)
+    assert max(run.at for run in runs) - min(run.at for run in runs) < 0.4
+
+
+async def test_stopping_hands_back_the_claim_and_the_restarted_launcher_starts_on_time(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    stopping = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, stopping)
+    await at(clock, CLAIMED, stopping)
+    await stopping.close()
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.FAILED and tcs.world.runs_of(CID) == []
+
+    restarted = scheduler(store, trueconf, clock, owner="node-b", lead=LEAD)
+    await at(clock, CLAIMED + timedelta(milliseconds=100), restarted)
+    await at(clock, START, restarted)
+    assert len(tcs.world.runs_of(CID)) == 1
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.STARTED and record.claimed_by == "node-b"
+
+
+async def test_instances_preparing_the_same_meeting_start_it_exactly_once(
+    database_url: str, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    """Two connector instances, each with its own connection pool to the same database, race for the claim."""
+    stores = [Store.open(database_url, clock=clock) for _ in range(2)]
+    try:
+        await put(stores[0], meeting())
+        launchers = [scheduler(stores[i % 2], trueconf, clock, owner=f"node-{i}", lead=LEAD) for i in range(4)]
+        await at(clock, PREPARED, *launchers)
+        await at(clock, CLAIMED, *launchers)
+        await at(clock, START, *launchers)
+        await at(clock, START + timedelta(seconds=5), *launchers)
+        assert len(tcs.world.runs_of(CID)) == 1
+        assert invited(tcs) == {"alice", "bob", "dave"}
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
