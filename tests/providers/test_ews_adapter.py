@@ -14,7 +14,7 @@ from ews_sim.server import EwsSimulator
 from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern, World
 from tc_calendar.engine.mailboxes import pick_credential
 from tc_calendar.providers._ews_session import EndpointSettings
-from tc_calendar.providers.base import ItemKind, MailboxError, ThrottledError, TransientError
+from tc_calendar.providers.base import ItemKind, MailboxError, ProviderError, ThrottledError, TransientError
 from tc_calendar.providers.ews import EwsProvider
 from tc_calendar.sync.window import window_at
 
@@ -236,3 +236,15 @@ async def test_watching_yields_a_change_for_the_mailbox_whose_calendar_changed(
 
     assert sorted(seen[:2]) == [(ALICE, "resync"), (BOB, "resync")]
     assert seen[-1] == (BOB, "changed")
+
+
+async def test_a_service_account_opens_no_more_streams_than_exchange_allows(sim: EwsSimulator) -> None:
+    provider = provider_for(sim, max_streams=1)
+    first = provider.watch([ALICE])
+    try:
+        assert (await asyncio.wait_for(anext(first), 5)).mailbox == ALICE  # the first stream is open
+        with pytest.raises(ProviderError, match="polled instead"):
+            await anext(provider.watch([BOB]))
+    finally:
+        await first.aclose()
+        await provider.aclose()

@@ -100,6 +100,8 @@ class EndpointSettings:
     max_concurrency: int = 10
     server_version: str | None = None
     """``Exchange2013``, ``Exchange2016`` or ``Exchange2019`` to skip exchangelib's version probe; None: probe."""
+    max_streams: int = 10
+    """Streaming connections per service account (Exchange's default HangingConnectionLimit is 10)."""
 
 
 _BUILDS: Mapping[str, Build] = {
@@ -136,7 +138,8 @@ class ServiceAccount:
             auth_type=_AUTH_TYPES[endpoint.auth],
             # FailFast: exchangelib must not sleep in our pool threads on ErrorServerBusy; the runner backs off.
             retry_policy=FailFast(),
-            max_connections=endpoint.max_concurrency,
+            # Each open stream holds an HTTP session of its own for as long as it lasts.
+            max_connections=endpoint.max_concurrency + endpoint.max_streams,
             version=_version(endpoint.server_version),
         )
         self.protocol = Protocol(config=self.config)

@@ -93,6 +93,7 @@ class EwsProvider:
         self._streaming_minutes = streaming_minutes
         self._stream_retry_seconds = stream_retry_seconds
         self._closed = False
+        self._streams = [0 for _ in self._accounts]
 
     @classmethod
     def from_settings(cls, settings: Any, *, metrics: Metrics | None = None, **options: Any) -> EwsProvider:
@@ -313,9 +314,21 @@ class EwsProvider:
         keeps failing, so the consumer can fall back to polling.
         """
         queue: asyncio.Queue[MailboxNotification | BaseException] = asyncio.Queue()
+        groups = self.partition(mailboxes)
+        accounts = [self.credential_index(group[0]) for group in groups]
+        for index in set(accounts):
+            wanted = self._streams[index] + accounts.count(index)
+            if wanted > self.endpoint.max_streams:
+                # Exchange refuses more hanging connections per account; these mailboxes are polled instead.
+                raise ProviderError(
+                    f"service account {self._accounts[index].login!r} would need {wanted} streaming connections, "
+                    f"more than {self.endpoint.max_streams}; {len(mailboxes)} mailboxes are polled instead (add "
+                    "service accounts to calendarProviders[].credentials to stream them)"
+                )
+        for index in accounts:
+            self._streams[index] += 1
         tasks = [
-            asyncio.create_task(self._stream_group(group, queue), name=f"ews-stream-{group[0]}")
-            for group in self.partition(mailboxes)
+            asyncio.create_task(self._stream_group(group, queue), name=f"ews-stream-{group[0]}") for group in groups
         ]
         try:
             while True:
@@ -324,6 +337,8 @@ class EwsProvider:
                     raise got
                 yield got
         finally:
+            for index in accounts:
+                self._streams[index] -= 1
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
