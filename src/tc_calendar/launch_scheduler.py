@@ -66,6 +66,8 @@ STALE_CLAIM = timedelta(minutes=2)
 PREPARE_LEAD = timedelta(minutes=1)
 #: How long before the start the preparation is checked once more and the start claimed.
 CLAIM_AHEAD = timedelta(seconds=2)
+#: Seconds a started conference's outcome waits to be written while other starts are still being sent.
+RECORD_AFTER_STARTS = 1.0
 #: The ``last_error`` prefix of a claim handed back before its start; such a launch may be claimed again at once.
 RELEASED = "released:"
 
@@ -139,6 +141,8 @@ class LaunchScheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._pausing: dict[asyncio.Task[None] | None, datetime] = {}
         self._settled = asyncio.Event()
+        self._starting = 0
+        self._none_starting = asyncio.Event()
 
     def poke(self) -> None:
         """Something changed in the store (e.g. a reschedule): look at the schedule again now."""
@@ -305,6 +309,10 @@ class LaunchScheduler:
             await self._store.finish_launch(occurrence.key, LaunchState.SKIPPED, f"not started: {decision.reason}",
                                             late)
             return
+        outcome: LaunchOutcome | None = None
+        error = ""
+        self._starting += 1
+        self._none_starting.clear()
         try:
             if prepared is not None:
                 outcome = await start_prepared(self._client, occurrence, prepared)
@@ -313,12 +321,21 @@ class LaunchScheduler:
                 plan = plan_participants(occurrence, user_ids, self._options.mode)
                 outcome = await launch_conference(self._client, occurrence, plan)
         except ConferenceNotFoundError as exc:
-            await self._failed(occurrence, f"permanent: {exc}", late)
+            error = f"permanent: {exc}"
         except TrueConfError as exc:
-            await self._failed(occurrence, str(exc), late)
+            error = str(exc)
         except Exception as exc:  # unexpected: record it rather than lose the launch silently
             log.exception("starting conference for %s failed unexpectedly", occurrence.key.uid)
-            await self._failed(occurrence, f"{type(exc).__name__}: {exc}", late)
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._starting -= 1
+            if not self._starting:
+                self._none_starting.set()
+        # Writing the outcome takes the event loop for a while: let other conferences starting now go first.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._none_starting.wait(), RECORD_AFTER_STARTS)
+        if outcome is None:
+            await self._failed(occurrence, error, late)
         else:
             await self._started(occurrence, outcome, decision)
 

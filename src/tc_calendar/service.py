@@ -29,7 +29,7 @@ from tc_calendar.api.server import RunningServer, run_server
 from tc_calendar.config import Settings
 from tc_calendar.engine.service import SyncService
 from tc_calendar.housekeeping import run_housekeeping
-from tc_calendar.launch_scheduler import LaunchScheduler, SchedulerOptions
+from tc_calendar.launch_scheduler import PREPARE_LEAD, LaunchScheduler, SchedulerOptions
 from tc_calendar.licensing.enforcement import LicenceStatus
 from tc_calendar.licensing.guard import LicenceGuard
 from tc_calendar.licensing.registration import Installation
@@ -231,7 +231,7 @@ def build_launcher(settings: Settings, store: Store, client: TrueConfClient, met
         client, StoreUserCache(store, TrueConfUser), explicit=dict(settings.trueconf.user_map)
     )
     options = SchedulerOptions(
-        policy=LaunchPolicy(grace=timedelta(minutes=settings.launch.grace_minutes)),
+        policy=LaunchPolicy(grace=timedelta(minutes=settings.launch.grace_minutes), lead=PREPARE_LEAD),
         mode=ParticipantsMode.from_config(settings.temporal_conf_participants_mode),
     )
     return LaunchScheduler(store, client, resolver, options=options, metrics=metrics)
