@@ -146,6 +146,21 @@ async def test_a_leased_mailbox_is_not_given_to_another_owner_until_its_lease_ex
     assert await store.renew_lease(ALICE, "node-2", TTL)
 
 
+async def test_a_node_renews_all_its_leases_at_once_and_learns_which_it_lost(
+    clocked: tuple[Store, FakeClock],
+) -> None:
+    store, clock = clocked
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB), ConfiguredMailbox(CAROL)])
+    assert await store.lease_mailboxes("node-1", 2, TTL) == [ALICE, BOB]
+
+    clock.now += TTL + timedelta(seconds=1)  # node-1 stalled; node-2 takes one of its expired leases
+    assert await store.lease_mailbox(BOB, "node-2", TTL)
+
+    assert await store.renew_leases("node-1", TTL) == [ALICE]
+    clock.now += TTL - timedelta(seconds=1)
+    assert await store.lease_mailboxes("node-2", 10, TTL) == [CAROL]  # ALICE's renewed lease still holds
+
+
 async def test_a_released_lease_can_be_taken_at_once(store: Store) -> None:
     await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB)])
     await store.lease_mailboxes("node-1", 10, TTL)

@@ -198,11 +198,7 @@ class SyncService:
             statuses = await self._store.list_mailboxes()
             self._held |= {s.email for s in statuses if s.lease_owner == self.node_id}
             self._leases_loaded = True
-        bulk = getattr(self._store, "renew_leases", None)
-        if bulk is not None:  # one statement for all of this node's leases, when the store offers it
-            kept = set(await bulk(self.node_id, ttl)) & self._held
-        else:
-            kept = {email for email in sorted(self._held) if await self._store.renew_lease(email, self.node_id, ttl)}
+        kept = set(await self._store.renew_leases(self.node_id, ttl)) & self._held
         lost = self._held - kept
         if lost:
             log.warning("leases lost to another node: %s", ", ".join(sorted(lost)))

@@ -237,6 +237,17 @@ async def renew(connection: AsyncConnection, email: str, owner: str, now: dateti
     return bool((await connection.execute(statement)).rowcount == 1)
 
 
+async def renew_all(connection: AsyncConnection, owner: str, now: datetime, ttl: timedelta) -> list[str]:
+    """Extend every lease ``owner`` still holds in one statement; returns those mailboxes (the rest were lost)."""
+    statement = (
+        update(mailboxes)
+        .where(mailboxes.c.lease_owner == owner)
+        .values(lease_expires_at=now + ttl)
+        .returning(mailboxes.c.email)
+    )
+    return sorted(row.email for row in await connection.execute(statement))
+
+
 async def release(connection: AsyncConnection, owner: str, email: str | None) -> None:
     """Give up ``owner``'s lease of ``email``, or of every mailbox when ``email`` is None (shutdown)."""
     statement = update(mailboxes).where(mailboxes.c.lease_owner == owner)

@@ -250,6 +250,11 @@ class Store:
         async with self._write() as connection:
             return await mailboxes.lease_one(connection, email, owner, self._clock(), ttl)
 
+    async def renew_leases(self, owner: str, ttl: timedelta) -> list[str]:
+        """Extend all of ``owner``'s leases at once (one write per node and round, not one per mailbox)."""
+        async with self._write() as connection:
+            return await mailboxes.renew_all(connection, owner, self._clock(), ttl)
+
     async def renew_lease(self, email: str, owner: str, ttl: timedelta) -> bool:
         """False when the lease was lost: stop synchronizing that mailbox."""
         async with self._write() as connection:
