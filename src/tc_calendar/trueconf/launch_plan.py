@@ -54,7 +54,8 @@ class LaunchDecision:
 
 @dataclass(frozen=True, slots=True)
 class LaunchPolicy:
-    """``grace``: how late a start may still happen; ``lead``: how early before the start to begin;
+    """``grace``: how late a start may still happen; ``lead``: how early before the start to begin (the
+    scheduler prepares then, and sends ``run`` at the start itself);
     ``on_time``: lateness still reported as on time (scheduler jitter); ``all_day``: start all-day events too."""
 
     grace: timedelta = timedelta(minutes=15)
