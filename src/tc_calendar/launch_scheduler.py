@@ -215,7 +215,7 @@ class LaunchScheduler:
     def _arm(self, occurrence: Occurrence, previous: _Armed | None) -> None:
         armed = _Armed(occurrence)
         self._armed[occurrence.key] = armed
-        task = asyncio.create_task(self._launch(armed, previous), name=f"launch {occurrence.key.uid}")
+        task = asyncio.create_task(self._guarded(armed, previous), name=f"launch {occurrence.key.uid}")
         armed.task = task
         self._tasks.add(task)
 
@@ -235,6 +235,12 @@ class LaunchScheduler:
         armed.withdrawn = reason
         armed.wake.set()
         self._pausing.pop(armed.task, None)  # busy again: it has a claim to hand back, or an end to reach
+
+    async def _guarded(self, armed: _Armed, previous: _Armed | None) -> None:
+        try:
+            await self._launch(armed, previous)
+        except Exception:  # a store hiccup: a later pass arms it again (a claim left behind goes stale)
+            log.exception("launching the conference for %r failed; trying again later", armed.occurrence.title)
 
     async def _launch(self, armed: _Armed, previous: _Armed | None) -> None:
         """Prepare, look again and claim, start: the life of one armed occurrence."""

@@ -240,3 +240,22 @@ async def test_instances_preparing_the_same_meeting_start_it_exactly_once(
         assert invited(tcs) == {"alice", "bob", "dave"}
     finally:
         await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_when_the_conference_cannot_be_read_ahead_the_whole_launch_is_done_at_the_start(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    tcs.world.set_faults(server_errors=1000, server_error_status=503, server_error_path=f"/conferences/{CID}")
+    await at(clock, PREPARED, launcher)
+    await at(clock, CLAIMED, launcher)
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.CLAIMED  # claimed all the same
+
+    tcs.world.clear_faults()
+    await at(clock, START, launcher)
+    [run] = tcs.world.runs_of(CID)
+    assert set(run.invitations) == {"alice", "bob", "dave"}
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.STARTED
