@@ -259,3 +259,22 @@ async def test_when_the_conference_cannot_be_read_ahead_the_whole_launch_is_done
     assert set(run.invitations) == {"alice", "bob", "dave"}
     record = await store.get_launch(KEY)
     assert record is not None and record.state is LaunchState.STARTED
+
+
+async def test_a_meeting_synced_while_the_launcher_sleeps_is_prepared_at_once(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    clock.now = PREPARED
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    stop = asyncio.Event()
+    running = asyncio.create_task(launcher.run(stop))
+    await asyncio.sleep(0.1)  # the pass found nothing and sleeps for max_sleep
+
+    await put(store, meeting())
+    launcher.poke()  # what the sync engine's change notification does
+    async with asyncio.timeout(10):
+        while "dave" not in invited(tcs):  # noqa: ASYNC110 - the simulator's world lives in its own thread
+            await asyncio.sleep(0.01)
+    stop.set()
+    await running
+    assert tcs.world.runs_of(CID) == [] and await store.get_launch(KEY) is None  # stopped before the claim
