@@ -110,6 +110,21 @@ async def test_cached_entries_are_used_when_the_server_is_unreachable() -> None:
     assert await resolver.resolve(["bob@example.test"]) == {"bob@example.test": "bob"}
 
 
+async def test_a_failed_listing_is_retried_after_seconds_not_minutes() -> None:
+    now = Now()
+    directory = Directory(user("bob", "bob@example.test"))
+    directory.down = True
+    resolver = UserResolver(directory, InMemoryUserCache(), now=now)
+    assert await resolver.resolve(["bob@example.test"]) == {}
+
+    directory.down = False
+    now.value += timedelta(seconds=5)
+    assert await resolver.resolve(["bob@example.test"]) == {}  # not hammering a server that just failed
+    now.value += timedelta(seconds=15)
+    assert await resolver.resolve(["bob@example.test"]) == {"bob@example.test": "bob"}
+    assert directory.listings == 2
+
+
 async def test_first_listing_failing_is_not_hidden() -> None:
     directory = Directory()
     directory.down = True

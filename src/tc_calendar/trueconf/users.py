@@ -141,6 +141,7 @@ class UserResolver:
         now: Now = lambda: datetime.now(UTC),
         max_age: timedelta = timedelta(hours=24),
         min_refresh_interval: timedelta = timedelta(minutes=5),
+        retry_after_failure: timedelta = timedelta(seconds=15),
     ) -> None:
         self._source = source
         self._cache = cache
@@ -148,6 +149,7 @@ class UserResolver:
         self._now = now
         self._max_age = max_age
         self._min_refresh_interval = min_refresh_interval
+        self._retry_after_failure = min(retry_after_failure, min_refresh_interval)
         self._last_attempt: datetime | None = None
         self._last_listing: datetime | None = None
         self.ambiguous: list[str] = []
@@ -156,8 +158,11 @@ class UserResolver:
     async def refresh(self) -> int:
         """Page through TrueConf's users and store the directory; returns the number of entries."""
         started = self._now()
-        self._last_attempt = started
+        # A failed listing may be retried soon (TrueConf Server may be back before the next start); a
+        # successful one holds for ``min_refresh_interval``.
+        self._last_attempt = started - self._min_refresh_interval + self._retry_after_failure
         users = [user async for user in self._source.iter_users()]
+        self._last_attempt = started
         entries, self.ambiguous = build_directory(users, started)
         await self._cache.upsert(entries)
         self._last_listing = started
