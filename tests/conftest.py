@@ -27,6 +27,16 @@ from tc_calendar.store import Store, upgrade_async
 
 PG_ENV = "TC_CALENDAR_TEST_PG"
 T = TypeVar("T")
+#: Schemas created for tests in this run, so the summary can say that PostgreSQL was really tested.
+_POSTGRES_TESTS: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    server = make_url(os.environ[PG_ENV]).render_as_string(hide_password=True) if os.environ.get(PG_ENV) else None
+    if _POSTGRES_TESTS:
+        terminalreporter.write_line(f"PostgreSQL: {len(_POSTGRES_TESTS)} tests ran against {server}")
+    else:
+        terminalreporter.write_line(f"PostgreSQL: no test ran against PostgreSQL (set {PG_ENV} to run them)")
 
 
 def run_in_fresh_loop(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -83,6 +93,7 @@ def fresh_postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A PostgreSQL URL (``...?schema=tcc_test_<random>``) on a new, empty schema, dropped after the test."""
     schema = f"tcc_test_{secrets.token_hex(6)}"
     run_in_fresh_loop(_execute(postgres_server_url, f'CREATE SCHEMA "{schema}"'))
+    _POSTGRES_TESTS.append(schema)
     try:
         yield _url_with_schema(postgres_server_url, schema)
     finally:
