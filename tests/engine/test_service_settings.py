@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-from conftest import ALICE, BOB, SECOND_LOGIN, SECOND_PASSWORD, SERVICE_LOGIN, SERVICE_PASSWORD
+from engine_world import ALICE, BOB, SECOND_LOGIN, SECOND_PASSWORD, SERVICE_LOGIN, SERVICE_PASSWORD
+
 from ews_sim.server import EwsSimulator
 from tc_calendar.config import load_settings
 from tc_calendar.crypto import SecretBox

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from engine_world import ALICE, BOB, CAROL, DAVE
 from sync_harness import eventually
 
-from conftest import ALICE, BOB, CAROL, DAVE
 from ews_sim.server import EwsSimulator
 from tc_calendar.model import ChangeKind
 from tc_calendar.store import Store

@@ -14,9 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from engine_world import ALICE, BOB, CAROL, DAVE, OUTSIDER, SERVICE_LOGIN, SERVICE_PASSWORD
 from sync_harness import FAST, SyncHarness, eventually
 
-from conftest import ALICE, BOB, CAROL, DAVE, OUTSIDER, SERVICE_LOGIN, SERVICE_PASSWORD
 from ews_sim.server import EwsSimulator
 from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern
 from tc_calendar.model import ChangeKind, Response

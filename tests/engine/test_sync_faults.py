@@ -10,9 +10,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from engine_world import ALICE, BOB, CAROL, SERVICE_LOGIN, SERVICE_PASSWORD
 from sync_harness import FAST, SyncHarness, eventually
 
-from conftest import ALICE, BOB, CAROL, SERVICE_LOGIN, SERVICE_PASSWORD
 from ews_sim.server import EwsSimulator
 from tc_calendar.model import ChangeKind
 from tc_calendar.store import MailboxState, Store

@@ -7,6 +7,8 @@ reaches a caller. Time comes from an injectable clock so that tests of leases an
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -57,6 +59,10 @@ class Store:
         # BEGIN in WAL mode does that already.
         self._reader = engine.execution_options(isolation_level="REPEATABLE READ") if is_postgresql(engine) else engine
         self._clock = clock
+        # SQLite lets one transaction write at a time. Writers queue here, in the process, instead of each
+        # holding a pooled connection while SQLite makes it wait: with many mailboxes syncing at once the
+        # waiting writers would otherwise exhaust the pool and starve the reads.
+        self._write_turn = asyncio.Lock() if not is_postgresql(engine) else None
         self._listeners = ChangeListeners()
         self._remote: PostgresChangeListener | None = None
 
@@ -106,11 +112,12 @@ class Store:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self._writer.begin() as connection:
-                yield connection
-        except (DBAPIError, OSError) as error:
-            raise DatabaseError(f"database write failed: {_describe(error)}") from error
+        async with self._write_turn or contextlib.nullcontext():
+            try:
+                async with self._writer.begin() as connection:
+                    yield connection
+            except (DBAPIError, OSError) as error:
+                raise DatabaseError(f"database write failed: {_describe(error)}") from error
 
     # --- occurrences -------------------------------------------------------------------------------------------
 
