@@ -113,3 +113,59 @@ def test_in_the_demo_world_a_user_sees_the_standups_and_a_meeting_booked_in_exch
         page.screenshot(path=str(ARTIFACTS / "demo_world.png"), full_page=True)
         context.close()
     assert not errors, errors
+
+
+TURQUOISE = "rgb(0, 178, 169)"
+GRAY = "rgb(163, 172, 181)"
+MARIE = "marie.hoffmann@nordwind.example"
+SARAH = "sarah.wilson@nordwind.example"
+
+
+def test_in_the_demo_world_linked_plain_and_cancelled_meetings_look_as_the_guide_shows(
+    browser: Browser, demo: DemoThread
+) -> None:
+    """Seed 4.1.1 and 4.2.3 in the demo world: turquoise with Join, gray without, `Canceled:` struck through;
+    and nothing at all before signing in."""
+    assert demo.demo is not None
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, timezone_id=BROWSER_ZONE)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{demo.demo.page_url}#user={SOPHIE}&view=month")
+        expect(page.get_by_label("Password")).to_be_visible()
+        expect(page.locator("#view .event")).to_have_count(0)
+
+        page.get_by_label("Login").fill(WEB_LOGIN)
+        page.get_by_label("Password").fill(demo.demo.world.web_password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#user")).to_have_value(SOPHIE)
+
+        standup = event_in(page.locator("#view"), "Engineering standup").first
+        expect(standup).to_be_visible()
+        expect(standup.get_by_role("link", name="Join Engineering standup")).to_have_attribute(
+            "href", re.compile(r"/c/eng_standup$")
+        )
+        assert standup.locator(".indicator").evaluate("n => getComputedStyle(n).backgroundColor") == TURQUOISE
+
+        for _ in range(4):  # the demo's changes come in turn; one of them cancels the UK partner call series
+            if "cancelled" in demo.act():
+                break
+        tomorrow = page.evaluate("() => { const d = new Date(); d.setDate(d.getDate() + 1); return d.toISOString() }")
+        page.goto(f"{demo.demo.page_url}#user={MARIE}&view=week&date={tomorrow[:10]}")
+        page.reload()
+        coffee = event_in(page.locator("#view"), "Coffee chat").first
+        expect(coffee).to_be_visible(timeout=30_000)
+        expect(coffee.locator(".join")).to_have_count(0)
+        assert coffee.locator(".indicator").evaluate("n => getComputedStyle(n).backgroundColor") == GRAY
+
+        page.goto(f"{demo.demo.page_url}#user={SARAH}&view=month")
+        page.reload()
+        cancelled = event_in(page.locator("#view"), "Canceled: UK partner call").first
+        expect(cancelled).to_be_visible(timeout=30_000)
+        decoration = cancelled.locator(".event-title").evaluate("n => getComputedStyle(n).textDecorationLine")
+        assert "line-through" in str(decoration)
+        expect(cancelled.locator(".join")).to_have_count(0)
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo_world_cancelled.png"), full_page=True)
+        context.close()
