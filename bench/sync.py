@@ -26,6 +26,7 @@ import asyncio
 import json
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,13 +35,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "engine"))
 
 from sync_harness import FAST
 
 from ews_sim.server import EwsSimulator
 from ews_sim.services.context import ServerSettings
-from ews_sim.world import World
+from ews_sim.world import Control, World
+from ews_sim.world.scenario import load_scenario
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.service import SyncService
 from tc_calendar.providers._ews_session import EndpointSettings
@@ -52,33 +56,85 @@ LOGIN, PASSWORD = "svc-bench", "Bench!pass1"
 START = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
 
 
-def build_world(mailboxes: int, meetings: int) -> tuple[World, list[str]]:
-    world = World()
-    world.add_service_account(LOGIN, PASSWORD, impersonation=True)
+def scenario_of(mailboxes: int, meetings: int) -> tuple[dict[str, Any], list[str]]:
+    """N mailboxes, each organizing ``meetings`` meetings with the next two mailboxes as attendees."""
     users = [f"user{n:05d}@bench.test" for n in range(mailboxes)]
-    for user in users:
-        world.add_mailbox(user, user.split("@")[0], "Europe/Berlin")
+    entries = []
     for n, organizer in enumerate(users):
         others = [users[(n + k) % len(users)] for k in (1, 2) if len(users) > k]
         for m in range(meetings):
             start = START + timedelta(days=m, hours=n % 9)
-            world.create_meeting(organizer, f"{organizer} #{m}", start, start + timedelta(minutes=30), required=others)
-    return world, users
+            entries.append({"organizer": organizer, "subject": f"{organizer} #{m}", "start": start.isoformat(),
+                            "duration": "30m", "required": others})
+    scenario = {
+        "service_accounts": [{"login": LOGIN, "password": PASSWORD, "impersonation": True}],
+        "mailboxes": [{"smtp": user, "name": user.split("@")[0], "time_zone": "Europe/Berlin"} for user in users],
+        "meetings": entries,
+    }
+    return scenario, users
+
+
+class SeparateSimulator:
+    """``python -m ews_sim`` in a process of its own, driven through its control API: the connector's numbers
+    then exclude the simulator's CPU (in one process both share one GIL)."""
+
+    def __init__(self, scenario: dict[str, Any], latency_ms: int, workdir: Path) -> None:
+        path = workdir / "scenario.json"
+        path.write_text(json.dumps(scenario))
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "ews_sim", "--http", "--port", "0", "--scenario", str(path),
+             "--latency-ms", str(latency_ms)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        assert self.process.stdout is not None
+        lines = [self.process.stdout.readline() for _ in range(2)]
+        self.url = lines[0].split("url=", 1)[1].strip()
+        self.control = lines[1].split("control=", 1)[1].strip()
+
+    def command(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer: dict[str, Any] = httpx.post(f"{self.control}/{name}", json=params or {}, timeout=60).json()
+        return answer
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
 
 
 def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-async def run(mailboxes: int, meetings: int, changes: int, workdir: Path, latency_ms: int) -> dict[str, Any]:
-    world, users = build_world(mailboxes, meetings)
-    world.gate.set_latency(latency_ms)
-    url = f"sqlite:///{workdir / f'sync-{mailboxes}.db'}"
+class InProcessSimulator:
+    """The simulator on a thread of this process (as the tests run it)."""
+
+    def __init__(self, scenario: dict[str, Any], latency_ms: int) -> None:
+        self.world = World()
+        load_scenario(scenario, self.world)
+        self.world.gate.set_latency(latency_ms)
+        # Checking every request against the schema is the simulator's own cost, not the connector's.
+        self.sim = EwsSimulator(self.world, host="127.0.0.1", port=0, settings=ServerSettings(validate_requests=False))
+        self.sim.start()
+        self.url = self.sim.url
+
+    def command(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        answer: dict[str, Any] = Control(self.world).dispatch(name, params or {})
+        return answer
+
+    def stop(self) -> None:
+        self.sim.stop()
+
+
+async def run(
+    mailboxes: int, meetings: int, changes: int, workdir: Path, latency_ms: int, separate: bool
+) -> dict[str, Any]:
+    scenario, users = scenario_of(mailboxes, meetings)
+    sim: InProcessSimulator | SeparateSimulator = (
+        SeparateSimulator(scenario, latency_ms, workdir) if separate else InProcessSimulator(scenario, latency_ms)
+    )
+    url = f"sqlite:///{workdir / f'sync-{mailboxes}-{separate}.db'}"
     await upgrade_async(url)
     store = Store.open(url)
-    # The simulator shares this process (and its GIL) with the connector; checking every request against the
-    # schema is the simulator's own cost, not the connector's, so it is off here (the tests keep it on).
-    with EwsSimulator(world, host="127.0.0.1", port=0, settings=ServerSettings(validate_requests=False)) as sim:
+    try:
         endpoint = EndpointSettings(sim.url, auth="basic", timeout_seconds=30, server_version="Exchange2016")
         options = replace(FAST, max_window_syncs=16)
         in_flight = min(endpoint.max_concurrency, options.max_window_syncs)
@@ -90,17 +146,15 @@ async def run(mailboxes: int, meetings: int, changes: int, workdir: Path, latenc
             seen.update(change.user for change in committed)
             arrived.set()
 
-        service = SyncService(
-            store, [provider], [users], planner=DiffPlanner(), options=options, notify=notify
-        )
-        world.gate.reset_counters()
+        service = SyncService(store, [provider], [users], planner=DiffPlanner(), options=options, notify=notify)
+        sim.command("reset_counters")
         rss_before = peak_rss_kib()
         started = time.perf_counter()
         await service.start()
         await service.wait_synced(within=600)
         initial = time.perf_counter() - started
         rss_growth = peak_rss_kib() - rss_before
-        counters = world.gate.counters()
+        counters = sim.command("counters")["counters"]
         requests = {op: row["total"] for op, row in counters.items() if op != "GetStreamingEvents"}
 
         latencies: list[float] = []
@@ -111,18 +165,24 @@ async def run(mailboxes: int, meetings: int, changes: int, workdir: Path, latenc
             others = [users[(n + k) % len(users)] for k in (1, 2) if len(users) > k]
             start = START + timedelta(days=40, hours=n)
             began = time.perf_counter()
-            world.create_meeting(organizer, f"change {n}", start, start + timedelta(minutes=30), required=others)
+            await asyncio.to_thread(sim.command, "create_meeting", {
+                "organizer": organizer, "subject": f"change {n}", "start": start.isoformat(),
+                "end": (start + timedelta(minutes=30)).isoformat(), "required": others,
+            })
             wanted = {organizer, *others}
             while not wanted <= seen:  # the notify hook runs right after each commit
                 arrived.clear()
                 await arrived.wait()
             latencies.append(time.perf_counter() - began)
         await service.stop(grace_seconds=10)
-    await store.close()
+    finally:
+        await store.close()
+        sim.stop()
     total = sum(requests.values())
     lower_bound = total * latency_ms / 1000 / in_flight
     return {
         "mailboxes": mailboxes,
+        "simulator": "own process" if separate else "this process",
         "latency_ms": latency_ms,
         "requests_in_flight": in_flight,
         "lower_bound_seconds": round(lower_bound, 3),
@@ -143,11 +203,14 @@ async def main() -> None:
     parser.add_argument("--meetings", type=int, default=3)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--latency-ms", type=int, default=20, help="added by the simulator to every EWS request")
+    parser.add_argument("--separate-simulator", action="store_true",
+                        help="run the simulator in its own process (the connector's own cost, without the simulator's)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for count in (int(n) for n in args.mailboxes.split(",")):
-            rows.append(await run(count, args.meetings, args.changes, Path(tmp), args.latency_ms))
+            rows.append(await run(count, args.meetings, args.changes, Path(tmp), args.latency_ms,
+                                      args.separate_simulator))
     base = rows[0]
     header = ("mailboxes", "initial s", "lower bound s", "x bound", "s/mailbox vs base", "req/mailbox", "p50 ms",
               "p95 ms", "RSS KiB/mbx")
