@@ -65,6 +65,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # A reply is written as headers, then body. With Nagle's algorithm the body waits for the client to
+        # acknowledge the headers, which the client delays (40 ms on Linux): every request would cost 40 ms more
+        # than Exchange, which sends a reply at once.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sim = self.server.simulator
         self.conn_auth = ConnectionAuth(sim.check_password, sim.resolve_principal, sim.password_of)
         with self.server.connections_lock:
