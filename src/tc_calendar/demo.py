@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import secrets
 import shutil
 import signal
@@ -32,12 +31,12 @@ from tc_calendar.config import load_settings
 from tc_calendar.crypto import SecretBox
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.service import RunningConnector, running_connector
+from tc_calendar.sync.links import LinkFinder
 
 log = logging.getLogger("tc_calendar.demo")
 
 WEB_LOGIN = "admin"
 TCS_SERVER_ID = "tcs.example.com#vcs"
-CONFERENCE_LINK = re.compile(r"https?://[^/\s\"]+/c/(?P<id>[0-9A-Za-z_]{1,128})")
 SERVICE_LOGIN = "svc-trueconf"
 SCENARIO_TCS_URL = "https://tcs.example.com"
 
@@ -90,7 +89,7 @@ def start_simulators(web_password: str) -> DemoWorld:
     # The scenario's links name the company's TrueConf Server; point them at the simulator so Join works.
     scenario = json.loads(json.dumps(scenario).replace(SCENARIO_TCS_URL, tcs.url))
     owner = users[0]["id"]
-    for conference_id in sorted(set(CONFERENCE_LINK.findall(json.dumps(scenario)))):
+    for conference_id in _linked_conferences(scenario):
         tcs.world.create_conference({"id": conference_id, "topic": conference_id, "owner": owner})
     exchange_world = ExchangeWorld()
     uids = load_scenario(scenario, exchange_world)
@@ -99,6 +98,18 @@ def start_simulators(web_password: str) -> DemoWorld:
     ews = EwsSimulator(exchange_world, host="127.0.0.1", port=0, https=True).start()
     ca_bundle = ews.certificate.cert_file if ews.certificate is not None else None
     return DemoWorld(ews, tcs, uids, mailboxes, service["password"], web_password, ca_bundle)
+
+
+def _linked_conferences(scenario: dict[str, Any]) -> list[str]:
+    """The conferences the scenario's meetings link to, found by the connector's own link rules, so the
+    TrueConf simulator has exactly the conferences the connector will try to start."""
+    finder = LinkFinder()
+    found = set()
+    for meeting in scenario.get("meetings", []):
+        link = finder.find([str(meeting.get("location", "")), str(meeting.get("body", ""))])
+        if link is not None:
+            found.add(link.conference_id)
+    return sorted(found)
 
 
 def write_config(directory: Path, world: DemoWorld, port: int) -> Path:
