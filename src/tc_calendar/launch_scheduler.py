@@ -16,8 +16,8 @@ Starting on time. Everything slow is done before the start, so that at the start
 A change seen before the start *withdraws* the armed task (passes compare what they read with what was
 armed; a pass runs on every change this connector syncs): a rescheduled or changed occurrence is armed again
 as it now is, a cancelled one never starts. A claim already taken is handed back: ``skipped`` for a
-cancellation, ``failed`` with a ``released:`` reason otherwise, which any node may claim again at once.
-Stopping the connector hands back claims for starts not yet made in the same way.
+cancellation, ``released`` (with the reason) otherwise, which any node may claim again at once. Stopping the
+connector hands back claims for starts not yet made in the same way.
 
 Exactly once. The claim row is unique per occurrence, so of several passes, restarts or connector nodes
 exactly one starts it; the claim is always made before ``run``. TrueConf errors are retried with back-off
@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import ChangeKind, Occurrence, OccurrenceKey
-from tc_calendar.store import Store
+from tc_calendar.store import LaunchNotFoundError, Store
 from tc_calendar.store.records import LaunchRecord, LaunchState
 from tc_calendar.trueconf.errors import ConferenceNotFoundError, TrueConfError
 from tc_calendar.trueconf.launch_plan import LaunchAction, LaunchDecision, LaunchPolicy, decide_launch
@@ -68,8 +68,6 @@ PREPARE_LEAD = timedelta(minutes=1)
 CLAIM_AHEAD = timedelta(seconds=2)
 #: Seconds a started conference's outcome waits to be written while other starts are still being sent.
 RECORD_AFTER_STARTS = 1.0
-#: The ``last_error`` prefix of a claim handed back before its start; such a launch may be claimed again at once.
-RELEASED = "released:"
 
 
 def instance_name() -> str:
@@ -354,8 +352,10 @@ class LaunchScheduler:
     def _may_claim(self, record: LaunchRecord, occurrence: Occurrence, now: datetime) -> bool:
         if now >= occurrence.end:
             return False
+        if record.state is LaunchState.RELEASED:
+            return True
         if record.state is LaunchState.FAILED:
-            return self._released(record) or self._retry_due(record, now)
+            return self._retry_due(record, now)
         return record.state is LaunchState.CLAIMED and record.claimed_at < now - STALE_CLAIM
 
     async def _claim(self, occurrence: Occurrence, now: datetime) -> bool:
@@ -376,15 +376,16 @@ class LaunchScheduler:
         """Hand back the claim of a start called off before it was made."""
         key = armed.occurrence.key
         current = await self._store.get_occurrence(key)
-        if current is None or current.cancelled:
-            await self._store.finish_launch(key, LaunchState.SKIPPED, "cancelled before its start", False)
-        else:
-            await self._store.finish_launch(key, LaunchState.FAILED, f"{RELEASED} {armed.withdrawn}", False)
+        state, reason = (
+            (LaunchState.SKIPPED, "cancelled before its start")
+            if current is None or current.cancelled
+            else (LaunchState.RELEASED, armed.withdrawn)
+        )
+        try:
+            await self._store.finish_launch(key, state, reason, False)
+        except LaunchNotFoundError as exc:  # taken over as stale meanwhile: the claim is no longer ours to give
+            log.warning("could not hand back the claim for %r: %s", armed.occurrence.title, exc)
         self.poke()
-
-    @staticmethod
-    def _released(record: LaunchRecord) -> bool:
-        return bool(record.last_error and record.last_error.startswith(RELEASED))
 
     def _retry_due(self, record: LaunchRecord, now: datetime) -> bool:
         if record.last_error and record.last_error.startswith("permanent:"):

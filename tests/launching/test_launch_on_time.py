@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 import pytest
 from launching_support import CID, KEY, LEAD, START, Clock, meeting, put, scheduler
 
-from tc_calendar.launch_scheduler import RELEASED, LaunchScheduler
+from tc_calendar.launch_scheduler import LaunchScheduler
 from tc_calendar.model import OccurrenceKey, Response
+from tc_calendar.status import render_launches
 from tc_calendar.store import Store
 from tc_calendar.store.records import LaunchState
 from tc_calendar.trueconf.client import TrueConfClient
@@ -101,8 +102,10 @@ async def test_a_meeting_rescheduled_after_its_claim_hands_the_claim_back_and_st
     await put(store, meeting(start=later))
     await at(clock, CLAIMED + timedelta(milliseconds=500), launcher)
     record = await store.get_launch(KEY)
-    assert record is not None and record.state is LaunchState.FAILED
-    assert record.last_error is not None and record.last_error.startswith(RELEASED)
+    assert record is not None and record.state is LaunchState.RELEASED
+    assert record.last_error == "it is no longer scheduled then"  # moved beyond the launcher's lookahead
+    [_, listed] = render_launches(await store.list_launches(), clock())  # what tc_calendar status shows
+    assert listed.split()[:5] == [CID, "2026-06-29", "09:00", "UTC", "released"]
 
     await at(clock, START + timedelta(seconds=5), launcher)
     assert tcs.world.runs_of(CID) == []
@@ -113,6 +116,29 @@ async def test_a_meeting_rescheduled_after_its_claim_hands_the_claim_back_and_st
     assert len(tcs.world.runs_of(CID)) == 1
     record = await store.get_launch(KEY)
     assert record is not None and record.state is LaunchState.STARTED and not record.late
+    assert record.attempts == 1  # handing back and claiming again is not a failed attempt
+
+
+async def test_a_claim_taken_over_meanwhile_is_not_handed_back(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    """Releasing never reopens a start another node made: only a claim still in progress can be handed back."""
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, launcher)
+    await at(clock, CLAIMED, launcher)
+    await store.finish_launch(KEY, LaunchState.STARTED)  # as a node that took the claim over would record it
+
+    later = START + timedelta(minutes=5)
+    await put(store, meeting(start=later))
+    await at(clock, CLAIMED + timedelta(milliseconds=500), launcher)
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.STARTED
+
+    await at(clock, later - LEAD, launcher)
+    await at(clock, later - timedelta(seconds=1), launcher)
+    await at(clock, later, launcher)
+    assert tcs.world.runs_of(CID) == []
 
 
 async def test_a_change_only_the_last_look_sees_moves_the_start(
@@ -214,7 +240,8 @@ async def test_stopping_hands_back_the_claim_and_the_restarted_launcher_starts_o
     await at(clock, CLAIMED, stopping)
     await stopping.close()
     record = await store.get_launch(KEY)
-    assert record is not None and record.state is LaunchState.FAILED and tcs.world.runs_of(CID) == []
+    assert record is not None and record.state is LaunchState.RELEASED and tcs.world.runs_of(CID) == []
+    assert record.last_error == "the connector stopped before the start"
 
     restarted = scheduler(store, trueconf, clock, owner="node-b", lead=LEAD)
     await at(clock, CLAIMED + timedelta(milliseconds=100), restarted)

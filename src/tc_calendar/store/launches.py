@@ -3,6 +3,10 @@
 A claim is an INSERT guarded by the unique (uid, recurrence id) constraint with ``ON CONFLICT DO NOTHING``: of
 any number of callers, in any number of processes and across restarts, exactly one inserts the row and is told
 to start the conference. There is no read-then-write window.
+
+A finished claim is taken again with :func:`retry`, an UPDATE guarded by the row's state, so again exactly one
+caller wins: ``failed`` rows (the launcher waits out a back-off first) and ``released`` ones (handed back before
+the start, taken at once).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import OccurrenceKey
@@ -20,6 +24,9 @@ from tc_calendar.store._sql import upsert_insert
 from tc_calendar.store.errors import LaunchNotFoundError
 from tc_calendar.store.records import LaunchRecord, LaunchState
 from tc_calendar.store.tables import launches
+
+#: States a finished claim may be claimed again from (:func:`retry`).
+RETRYABLE = (LaunchState.FAILED.value, LaunchState.RELEASED.value)
 
 
 async def claim(
@@ -58,27 +65,39 @@ async def finish(
     late: bool,
     now: datetime,
 ) -> None:
-    """Record how a claimed start ended (``started``, ``failed`` or ``skipped``)."""
+    """Record how a claimed start ended (``started``, ``failed`` or ``skipped``), or hand it back (``released``).
+
+    Only a claim still in progress can be handed back: a start already recorded as made stays made, so releasing
+    can never open the way to a second start.
+    """
     finished_at = None if state is LaunchState.CLAIMED else now
     statement = (
         update(launches)
         .where(*_where(key))
         .values(state=state.value, last_error=error, late=late, finished_at=finished_at)
     )
+    if state is LaunchState.RELEASED:
+        statement = statement.where(launches.c.state == LaunchState.CLAIMED.value)
     if (await connection.execute(statement)).rowcount == 0:
+        if state is LaunchState.RELEASED:
+            raise LaunchNotFoundError(f"no claim in progress for {key} to hand back: it was finished or taken over")
         raise LaunchNotFoundError(f"no launch was claimed for {key}")
 
 
 async def retry(connection: AsyncConnection, key: OccurrenceKey, owner: str, now: datetime) -> bool:
-    """Claim a failed start again (one caller wins, as with :func:`claim`); counts the attempt."""
+    """Claim a ``failed`` or ``released`` start again (one caller wins, as with :func:`claim`).
+
+    Only a retry after a failure counts as another attempt: a claim handed back never tried to start, and the
+    attempts set the launcher's back-off.
+    """
     statement = (
         update(launches)
-        .where(*_where(key), launches.c.state == LaunchState.FAILED.value)
+        .where(*_where(key), launches.c.state.in_(RETRYABLE))
         .values(
             state=LaunchState.CLAIMED.value,
             claimed_by=owner,
             claimed_at=now,
-            attempts=launches.c.attempts + 1,
+            attempts=launches.c.attempts + case((launches.c.state == LaunchState.FAILED.value, 1), else_=0),
             finished_at=None,
         )
     )
@@ -101,7 +120,8 @@ async def list_launches(
 
 
 async def prune_before(connection: AsyncConnection, before: datetime) -> int:
-    """Forget finished launches scheduled before ``before``; returns how many were deleted.
+    """Forget launches scheduled before ``before`` that are not in progress (started, failed, skipped or
+    released); returns how many were deleted.
 
     Only do this for times the sync window no longer covers: a pruned claim no longer stops a second start.
     """

@@ -32,12 +32,18 @@ class MailboxOrigin(StrEnum):
 
 
 class LaunchState(StrEnum):
-    """Progress of one conference start (the row that makes it happen exactly once)."""
+    """Progress of one conference start (the row that makes it happen exactly once).
+
+    ``claimed`` is the only unfinished state. ``failed`` may be claimed again after a back-off, ``released`` (a
+    claim handed back before its start: the event moved, or the connector stopped) at once, by any node;
+    ``started`` and ``skipped`` are final.
+    """
 
     CLAIMED = "claimed"
     STARTED = "started"
     FAILED = "failed"
     SKIPPED = "skipped"
+    RELEASED = "released"
 
 
 @dataclass(frozen=True, slots=True)

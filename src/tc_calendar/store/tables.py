@@ -165,7 +165,7 @@ launches = Table(
     Column("finished_at", UtcDateTime),
     # The claim: a second INSERT for the same occurrence fails, whoever and wherever the caller is.
     UniqueConstraint("uid", "recurrence_id", name="uq_launches_key"),
-    CheckConstraint("state IN ('claimed', 'started', 'failed', 'skipped')", name="state"),
+    CheckConstraint("state IN ('claimed', 'started', 'failed', 'skipped', 'released')", name="state"),
     Index("ix_launches_state", "state"),
 )
 
