@@ -34,17 +34,28 @@ def test_a_long_description_is_collapsed_behind_show_more_and_folds_back_with_sh
     event_in(day_cell(page, "2025-06-28"), "Marketing department meeting").locator(".event-open").click()
     description = page.locator("#details .description")
     expect(description).to_contain_text("Discussion of the work done last week.")
-    clipped = "node => node.scrollHeight > node.clientHeight + 1"
-    assert description.evaluate(clipped), "the long description starts collapsed"
+    wait_until_clipped(page, True)  # the long description starts collapsed
     more = page.get_by_role("button", name="Show more")
     expect(more).to_have_attribute("aria-expanded", "false")
     more.click()
-    assert not description.evaluate(clipped)
+    wait_until_clipped(page, False)
     expect(description).to_contain_text("THE-END-OF-THE-DESCRIPTION")
     less = page.get_by_role("button", name="Show less")
     expect(less).to_have_attribute("aria-expanded", "true")
     less.click()
-    assert description.evaluate(clipped)
+    wait_until_clipped(page, True)
+
+
+def wait_until_clipped(page: Page, clipped: bool) -> None:
+    """Wait until the details' description is cut off (or shown whole); found anew on every check, so a panel
+    rendered again meanwhile is measured as it is now."""
+    page.wait_for_function(
+        """(clipped) => {
+          const node = document.querySelector('#details .description');
+          return node !== null && (node.scrollHeight > node.clientHeight + 1) === clipped;
+        }""",
+        arg=clipped,
+    )
 
 
 def test_a_linked_meeting_lists_every_response_and_offers_join(page: Page, server: LiveServer) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Page, expect
-from web_pages import day_cell, event_in, sign_in, time_range
+import re
+
+from playwright.sync_api import Browser, Locator, Page, expect
+from web_pages import computed_style, day_cell, event_in, sign_in, time_range
 from web_server import LiveServer
 from web_world import BOB, BROWSER_ZONE, CONFERENCE_URL, WEEKLY_MONDAYS, XSS_TITLE
 
@@ -23,9 +25,8 @@ def contrast(foreground: str, background: str) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def indicator_color(page: Page, day: str, title: str) -> str:
-    indicator = event_in(day_cell(page, day), title).locator(".indicator")
-    return str(indicator.evaluate("node => getComputedStyle(node).backgroundColor"))
+def indicator(page: Page, day: str, title: str) -> Locator:
+    return event_in(day_cell(page, day), title).locator(".indicator")
 
 
 def test_the_month_has_six_weeks_from_monday_to_sunday_and_dims_the_days_of_other_months(
@@ -36,8 +37,8 @@ def test_the_month_has_six_weeks_from_monday_to_sunday_and_dims_the_days_of_othe
     expect(headers).to_have_text(["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"])
     cells = page.locator('#view [role="gridcell"]')
     expect(cells).to_have_count(42)
-    assert cells.first.get_attribute("data-day") == "2025-05-26"  # the guide's June 2025 starts with 26 May
-    assert cells.last.get_attribute("data-day") == "2025-07-06"
+    expect(cells.first).to_have_attribute("data-day", "2025-05-26")  # the guide's June 2025 starts with 26 May
+    expect(cells.last).to_have_attribute("data-day", "2025-07-06")
     expect(day_cell(page, "2025-05-31")).to_have_class("day other-month")
     expect(day_cell(page, "2025-07-01")).to_have_class("day other-month")
     expect(day_cell(page, "2025-06-18")).to_have_attribute("aria-current", "date")
@@ -55,7 +56,7 @@ def test_a_meeting_shows_on_its_day_with_its_local_time_range(page: Page, server
 
 def test_a_meeting_without_conference_has_a_gray_indicator_and_no_join(page: Page, server: LiveServer) -> None:
     sign_in(page, server)
-    assert indicator_color(page, "2025-06-28", "Marketing department meeting") == GRAY
+    expect(indicator(page, "2025-06-28", "Marketing department meeting")).to_have_css("background-color", GRAY)
     expect(event_in(day_cell(page, "2025-06-28"), "Marketing department meeting").locator(".join")).to_have_count(0)
 
 
@@ -63,13 +64,13 @@ def test_a_linked_meeting_has_a_turquoise_indicator_and_a_join_link_to_its_confe
     page: Page, server: LiveServer
 ) -> None:
     sign_in(page, server)
-    assert indicator_color(page, "2025-06-11", "Project review") == TURQUOISE
+    expect(indicator(page, "2025-06-11", "Project review")).to_have_css("background-color", TURQUOISE)
     join = event_in(day_cell(page, "2025-06-11"), "Project review").get_by_role("link", name="Join Project review")
     expect(join).to_have_text("Join")
     expect(join).to_have_attribute("href", CONFERENCE_URL)
     expect(join).to_have_attribute("target", "_blank")
     expect(join).to_have_attribute("rel", "noopener noreferrer")
-    colours = join.evaluate("node => [getComputedStyle(node).color, getComputedStyle(node).backgroundColor]")
+    colours = computed_style(join, "color", "background-color")
     assert contrast(*colours) >= 4.5, f"the Join label must be readable (WCAG AA): {colours}"
 
 
@@ -80,9 +81,9 @@ def test_a_cancelled_meeting_is_shown_as_canceled_struck_through_and_cannot_be_j
     cancelled = event_in(day_cell(page, "2025-06-19"), "Canceled: Budget planning")
     expect(cancelled).to_have_count(1)
     title = cancelled.locator(".event-title")
-    assert "line-through" in str(title.evaluate("node => getComputedStyle(node).textDecorationLine"))
+    expect(title).to_have_css("text-decoration-line", re.compile("line-through"))
     expect(cancelled.locator(".join")).to_have_count(0)
-    assert indicator_color(page, "2025-06-19", "Canceled: Budget planning") == GRAY
+    expect(indicator(page, "2025-06-19", "Canceled: Budget planning")).to_have_css("background-color", GRAY)
 
 
 def test_a_weekly_series_shows_on_every_monday_with_a_recurrence_mark(page: Page, server: LiveServer) -> None:
@@ -147,7 +148,7 @@ def test_arrow_keys_move_the_selected_day_and_page_keys_change_the_month(page: P
     today.focus()
     page.keyboard.press("ArrowRight")
     expect(day_cell(page, "2025-06-19")).to_be_focused()
-    assert day_cell(page, "2025-06-19").evaluate("node => getComputedStyle(node).boxShadow") != "none"  # visible
+    expect(day_cell(page, "2025-06-19")).not_to_have_css("box-shadow", "none")  # the focus is visible
     page.keyboard.press("ArrowDown")
     expect(day_cell(page, "2025-06-26")).to_be_focused()
     expect(day_cell(page, "2025-06-26")).to_have_attribute("aria-selected", "true")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -56,3 +57,20 @@ def details_field(page: Page, name: str) -> Locator:
 
 def participant(page: Page, name: str) -> Locator:
     return page.locator("#details .participant").filter(has=page.locator(".participant-name", has_text=name))
+
+
+def computed_style(locator: Locator, *properties: str, timeout: float = 10.0) -> list[str]:
+    """The computed values of CSS ``properties`` of the element ``locator`` finds, read in one step.
+
+    A live change re-renders the view, and a node replaced between finding and reading it has an empty computed
+    style; so the values are read again until the node is still in the page and every value is set.
+    """
+    script = "(node, names) => node.isConnected ? names.map((n) => getComputedStyle(node).getPropertyValue(n)) : []"
+    deadline = time.monotonic() + timeout
+    while True:
+        values = [str(value) for value in locator.evaluate(script, list(properties))]
+        if len(values) == len(properties) and all(values):
+            return values
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no computed {properties} of {locator} within {timeout} s")
+        locator.page.wait_for_timeout(100)
