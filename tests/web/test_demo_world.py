@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -115,6 +116,14 @@ def test_in_the_demo_world_a_user_sees_the_standups_and_a_meeting_booked_in_exch
     assert not errors, errors
 
 
+def coffee_chat_day(demo: DemoThread) -> str:
+    """The day (in the browser's zone) of the Coffee chat the demo booked last, read from Exchange itself rather
+    than worked out again from the clock: near midnight, "tomorrow" differs between zones and moments."""
+    assert demo.demo is not None and demo.demo.life.coffee_uid is not None
+    [organizers_copy, *_] = demo.demo.world.ews.world.items_by_uid(demo.demo.life.coffee_uid)
+    return str(organizers_copy.start.astimezone(ZoneInfo(BROWSER_ZONE)).date().isoformat())
+
+
 TURQUOISE = "rgb(0, 178, 169)"
 GRAY = "rgb(163, 172, 181)"
 MARIE = "marie.hoffmann@nordwind.example"
@@ -150,8 +159,7 @@ def test_in_the_demo_world_linked_plain_and_cancelled_meetings_look_as_the_guide
         for _ in range(4):  # the demo's changes come in turn; one of them cancels the UK partner call series
             if "cancelled" in demo.act():
                 break
-        tomorrow = page.evaluate("() => { const d = new Date(); d.setDate(d.getDate() + 1); return d.toISOString() }")
-        page.goto(f"{demo.demo.page_url}#user={MARIE}&view=week&date={tomorrow[:10]}")
+        page.goto(f"{demo.demo.page_url}#user={MARIE}&view=week&date={coffee_chat_day(demo)}")
         page.reload()
         coffee = event_in(page.locator("#view"), "Coffee chat").first
         expect(coffee).to_be_visible(timeout=30_000)
