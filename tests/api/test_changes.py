@@ -31,7 +31,7 @@ async def test_a_subscriber_gets_an_upsert_with_the_new_state_and_its_own_respon
     async with await ApiClient.connect(api.url, api.auth) as client:
         sub = await client.subscribe([BOB])
         await api.apply(put(ALICE, meeting("m")), put(BOB, meeting("m"), Response.TENTATIVE))
-        note = await asyncio.wait_for(anext(aiter(sub)), 5)
+        note = await asyncio.wait_for(anext(aiter(sub)), 30)
     [change] = note["changes"]
     assert change["user"] == BOB and change["kind"] == "upsert" and note["cursor"] == change["cursor"]
     assert change["occurrence"]["myResponse"] == "Tentative"
@@ -88,7 +88,9 @@ async def test_a_slow_client_is_disconnected_with_the_cursor_to_resume_from_and_
         big = "x" * 8000
         for n in range(0, 300, 20):
             await api.apply(*(numbered(k, description=big) for k in range(n, n + 20)))
-        await asyncio.sleep(1.0)  # the client reads nothing meanwhile
+        # The client reads nothing meanwhile: long enough for the server to fill the socket and its queue and then
+        # wait out slow_client_timeout, even on a busy machine.
+        await asyncio.sleep(3.0)
         got: list[int] = []
         async with asyncio.timeout(20):
             try:
@@ -164,7 +166,7 @@ async def test_a_commit_wakes_the_feed_at_once_without_waiting_for_the_poll(api_
         sub = await client.subscribe("*")
         await asyncio.sleep(0.1)  # the feed is asleep until the next poll, a minute away
         cursor = await api.apply(put(ALICE, meeting("woken")))
-        note = await asyncio.wait_for(anext(aiter(sub)), 5)
+        note = await asyncio.wait_for(anext(aiter(sub)), 20)  # well before the poll
     assert note["cursor"] == cursor
 
 
@@ -217,7 +219,7 @@ async def test_the_subscribe_answer_comes_before_the_first_notification(api: Har
                 {"jsonrpc": "2.0", "id": 77, "method": "changes.subscribe", "params": {"users": "*", "cursor": start}}
             )
         )
-        first = json.loads(await asyncio.wait_for(client.ws.recv(), 5))
-        second = json.loads(await asyncio.wait_for(client.ws.recv(), 5))
+        first = json.loads(await asyncio.wait_for(client.ws.recv(), 30))
+        second = json.loads(await asyncio.wait_for(client.ws.recv(), 30))
     assert first["id"] == 77 and first["result"]["cursor"] == start
     assert second["method"] == "changes.notify" and second["params"]["changes"][0]["cursor"] == start + 1

@@ -33,7 +33,7 @@ async def signed_in(url: str) -> ClientConnection:
 
 async def answer(ws: ClientConnection, frame: str | bytes) -> Any:
     await ws.send(frame)
-    return json.loads(await asyncio.wait_for(ws.recv(), 5))
+    return json.loads(await asyncio.wait_for(ws.recv(), 30))
 
 
 def error_code(message: Any) -> int:
@@ -106,7 +106,7 @@ async def test_an_oversized_frame_gets_32007_and_a_huge_one_closes_1009_and_the_
     assert error_code(await answer(ws, big)) == -32007
     await ws.send("x" * (2 * 1024 * 1024))
     with pytest.raises(ConnectionClosed):
-        await asyncio.wait_for(ws.recv(), 5)
+        await asyncio.wait_for(ws.recv(), 30)
     assert ws.close_code == 1009
     await still_up(api.url)
 
@@ -121,7 +121,7 @@ async def test_a_flood_is_rate_limited_then_closed_and_the_server_stays_up(api_s
             for _ in range(500):
                 await ws.send(frame)
             while True:
-                message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                message = json.loads(await asyncio.wait_for(ws.recv(), 30))
                 codes.append(error_code(message) if "error" in message else 0)
         assert ws.close_code == 4005
         allowed = 10 - 2  # the burst, less the two sign-in frames
@@ -163,7 +163,7 @@ async def test_random_frames_get_well_formed_answers_and_never_take_the_server_d
             await ws.send(frame)
         await ws.send(json.dumps({"jsonrpc": "2.0", "id": "end", "method": "server.info", "params": {}}))
         while True:
-            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            message = json.loads(await asyncio.wait_for(ws.recv(), 30))
             for item in message if isinstance(message, list) else [message]:
                 if item.get("method") == "changes.notify":
                     continue
@@ -184,7 +184,7 @@ async def fuzz_api(api_store: Store) -> Any:
     limits = ApiLimits(rate_per_second=100_000, rate_burst=100_000)
     async with running_api(api_store, limits=limits) as harness:
         yield harness
-        for _ in range(100):
+        for _ in range(500):  # the last example's connection may still be closing on a busy machine
             if not harness.app.state.api.connections:
                 break
             await asyncio.sleep(0.02)
@@ -203,7 +203,7 @@ async def test_random_frames_before_authentication_are_refused_and_never_take_th
         for frame in [*batch, call]:  # the call before authentication ends the example with 4001 at the latest
             await ws.send(frame)
         while True:  # errors for what is not a request, then the close for the first call
-            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            message = json.loads(await asyncio.wait_for(ws.recv(), 30))
             for item in message if isinstance(message, list) else [message]:
                 assert item["error"]["code"] in KNOWN_CODES
     except ConnectionClosed:

@@ -204,7 +204,7 @@ async def test_the_send_queue_is_bounded_in_messages_and_bytes_but_takes_one_big
     assert not blocked.done() and queue.queued_bytes == 8
     assert await queue.get() == "a"
     queue.done()
-    await asyncio.wait_for(blocked, 1)
+    await asyncio.wait_for(blocked, 10)
     for _ in range(2):
         await queue.get()
         queue.done()
@@ -212,7 +212,7 @@ async def test_the_send_queue_is_bounded_in_messages_and_bytes_but_takes_one_big
     assert len(queue) == 1
     await queue.get()
     queue.done()
-    await asyncio.wait_for(queue.join(), 1)
+    await asyncio.wait_for(queue.join(), 10)
 
 
 def test_every_error_code_and_close_code_is_in_the_protocol_document() -> None:

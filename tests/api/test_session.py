@@ -18,7 +18,7 @@ from tc_calendar.store import Store
 async def refused(client: ApiClient, method: str, params: dict[str, object]) -> tuple[RpcError, Disconnected]:
     with pytest.raises(RpcError) as raised:
         await client.call(method, params)
-    closed = await asyncio.wait_for(client.wait_closed(), 5)
+    closed = await asyncio.wait_for(client.wait_closed(), 30)
     return raised.value, closed
 
 
@@ -72,7 +72,7 @@ async def test_a_call_before_authentication_is_refused_with_32001_and_close_4001
 async def test_a_silent_peer_is_closed_with_32004_after_the_auth_timeout(api_store: Store) -> None:
     async with running_api(api_store, limits=ApiLimits(auth_timeout=0.3)) as api:
         client = await ApiClient.connect(api.url)
-        closed = await asyncio.wait_for(client.wait_closed(), 5)
+        closed = await asyncio.wait_for(client.wait_closed(), 30)
         assert closed.code == 4004 and "not authenticated within" in closed.reason
         await client.close()
 
@@ -81,7 +81,7 @@ async def test_the_auth_timeout_error_is_sent_before_the_close(api_store: Store)
     from websockets.asyncio.client import connect
 
     async with running_api(api_store, limits=ApiLimits(auth_timeout=0.2)) as api, connect(api.url) as ws:
-        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        message = json.loads(await asyncio.wait_for(ws.recv(), 30))
         assert message["error"]["code"] == -32004 and message["id"] is None
 
 
@@ -123,7 +123,7 @@ async def test_too_many_connections_from_one_address_are_refused(api_store: Stor
         first = await ApiClient.connect(api.url, ServerAuth(SERVER_ID, SECRET))
         second = await ApiClient.connect(api.url, ServerAuth(SERVER_ID, SECRET))
         third = await ApiClient.connect(api.url)
-        closed = await asyncio.wait_for(third.wait_closed(), 5)
+        closed = await asyncio.wait_for(third.wait_closed(), 30)
         assert closed.code == 4006
         for client in (first, second, third):
             await client.close()
