@@ -40,12 +40,15 @@ def test_the_demo_command_serves_a_healthy_connector_and_stops_on_sigterm(tmp_pa
 
         health = None
         while time.monotonic() < deadline:
-            health = httpx.get(f"{page}/health", timeout=5)
-            if health.status_code == 200:
+            try:  # the first sync keeps a busy machine's demo slow to answer for a while
+                health = httpx.get(f"{page}/health", timeout=10)
+            except httpx.TransportError:
+                health = None
+            if health is not None and health.status_code == 200:
                 break
             time.sleep(0.5)
         assert health is not None and health.status_code == 200, health.text if health else "no answer"
-        assert httpx.get(f"{page}/calendar/", timeout=5).status_code == 200
+        assert httpx.get(f"{page}/calendar/", timeout=30).status_code == 200
 
         while time.monotonic() < deadline:  # the demo's life goes on: changes are announced
             line = process.stdout.readline()
@@ -81,7 +84,7 @@ async def test_the_demo_world_shows_meetings_and_starts_a_booked_conference(tmp_
             await client.close()
 
         demo.life.act()  # Anna books a TrueConf meeting three seconds from now
-        for _ in range(150):
+        for _ in range(600):  # started late (and marked so) if the machine is too busy to be on time
             if demo.world.tcs.world.runs_of("quick_sync_1"):
                 break
             await asyncio.sleep(0.1)

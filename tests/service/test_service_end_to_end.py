@@ -137,7 +137,7 @@ async def test_a_meeting_in_exchange_reaches_the_web_client_and_moves_live(
                             return dict(change)
                 raise AssertionError("the subscription ended")
 
-            change = await asyncio.wait_for(first_upsert(), 20)
+            change = await asyncio.wait_for(first_upsert(), 30)
             assert change["occurrence"]["start"].startswith(moved.strftime("%Y-%m-%dT%H:%M"))
         finally:
             await client.close()
@@ -187,7 +187,7 @@ async def test_a_linked_meeting_starts_its_conference_on_trueconf_server_when_it
         )
         async with running_connector(settings, host="127.0.0.1", port=0, sync_options=quick_sync()) as connector:
             await connector.sync.wait_synced(within=30)
-            for _ in range(200):
+            for _ in range(600):  # started late (and marked so) if the machine is too busy to be on time
                 if tcs.world.runs_of("4455667788"):
                     break
                 await asyncio.sleep(0.1)
