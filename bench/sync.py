@@ -15,6 +15,9 @@ Runs the real sync service (exchangelib over 127.0.0.1 to ews_sim, a real SQLite
   sync cannot take less than requests x latency / C. The ratio to it says how much the engine itself adds.
 * Memory: growth of the process's peak RSS during the initial sync, per mailbox (the simulator runs in the same
   process and its request handling is included, so this is an upper bound for the connector).
+* Store and CPU: the store's write transactions and SQL statements per mailbox during the initial sync (these do
+  not depend on how busy the machine is), and the CPU seconds this process used (with ``--separate-simulator``,
+  the connector's alone).
 
     .venv/bin/python bench/sync.py [--mailboxes 1,100,1000] [--meetings 3] [--changes 20] [--latency-ms 20]
 """
@@ -36,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "engine"))
 
@@ -104,6 +109,34 @@ def peak_rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class StoreCounter:
+    """Write transactions (commits) and SQL statements of every engine in this process."""
+
+    def __init__(self) -> None:
+        self.commits = 0
+        self.statements = 0
+        event.listen(Engine, "commit", self._on_commit)
+        event.listen(Engine, "before_cursor_execute", self._on_statement)
+
+    def _on_commit(self, *_: Any) -> None:
+        self.commits += 1
+
+    def _on_statement(self, *_: Any) -> None:
+        self.statements += 1
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.commits, self.statements
+
+    def close(self) -> None:
+        event.remove(Engine, "commit", self._on_commit)
+        event.remove(Engine, "before_cursor_execute", self._on_statement)
+
+
 class InProcessSimulator:
     """The simulator on a thread of this process (as the tests run it)."""
 
@@ -149,10 +182,15 @@ async def run(
         service = SyncService(store, [provider], [users], planner=DiffPlanner(), options=options, notify=notify)
         sim.command("reset_counters")
         rss_before = peak_rss_kib()
+        counter = StoreCounter()
+        cpu_before = cpu_seconds()
         started = time.perf_counter()
         await service.start()
         await service.wait_synced(within=600)
         initial = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu_before
+        commits, statements = counter.snapshot()
+        counter.close()
         rss_growth = peak_rss_kib() - rss_before
         counters = sim.command("counters")["counters"]
         requests = {op: row["total"] for op, row in counters.items() if op != "GetStreamingEvents"}
@@ -190,6 +228,9 @@ async def run(
         "peak_rss_growth_kib_per_mailbox": round(rss_growth / mailboxes, 1),
         "meetings_per_organizer": meetings,
         "initial_sync_seconds": round(initial, 3),
+        "initial_sync_cpu_seconds": round(cpu, 3),
+        "store_writes_per_mailbox": round(commits / mailboxes, 2),
+        "sql_statements_per_mailbox": round(statements / mailboxes, 2),
         "ews_requests": requests,
         "ews_requests_per_mailbox": round(total / mailboxes, 2),
         "latency_p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
@@ -213,8 +254,8 @@ async def main() -> None:
                                       args.separate_simulator))
     base = rows[0]
     header = ("mailboxes", "initial s", "lower bound s", "x bound", "s/mailbox vs base", "req/mailbox", "p50 ms",
-              "p95 ms", "RSS KiB/mbx")
-    widths = (9, 9, 13, 7, 17, 11, 7, 7, 11)
+              "p95 ms", "RSS KiB/mbx", "CPU s", "writes/mbx", "SQL/mbx")
+    widths = (9, 9, 13, 7, 17, 11, 7, 7, 11, 6, 10, 7)
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     for row in rows:
         per_mailbox = row["initial_sync_seconds"] / row["mailboxes"]
@@ -222,7 +263,9 @@ async def main() -> None:
         print(
             f"{row['mailboxes']:>9} {row['initial_sync_seconds']:>9.2f} {row['lower_bound_seconds']:>13.2f} "
             f"{row['over_lower_bound']!s:>7} {ratio:>17.2f} {row['ews_requests_per_mailbox']:>11} "
-            f"{row['latency_p50_ms']!s:>7} {row['latency_p95_ms']!s:>7} {row['peak_rss_growth_kib_per_mailbox']:>11}"
+            f"{row['latency_p50_ms']!s:>7} {row['latency_p95_ms']!s:>7} {row['peak_rss_growth_kib_per_mailbox']:>11} "
+            f"{row['initial_sync_cpu_seconds']:>6.2f} {row['store_writes_per_mailbox']:>10} "
+            f"{row['sql_statements_per_mailbox']:>7}"
         )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"rows": rows}, indent=2) + "\n")

@@ -38,6 +38,7 @@ class FakeProvider:
         self.calls: list[tuple[str, str]] = []
         self.invalid_states: set[str] = set()
         self.windows: list[SyncWindow] = []
+        self.holds: dict[tuple[str, str], asyncio.Event] = {}
         self._queues: list[asyncio.Queue[MailboxNotification]] = []
         self._counter = 0
 
@@ -79,6 +80,10 @@ class FakeProvider:
     def fail(self, mailbox: str, operation: str, *errors: Exception) -> None:
         self.faults.setdefault((mailbox, operation), []).extend(errors)
 
+    def hold(self, mailbox: str, operation: str) -> asyncio.Event:
+        """Make ``operation`` on ``mailbox`` wait until the returned event is set (a slow server)."""
+        return self.holds.setdefault((mailbox, operation), asyncio.Event())
+
     async def notify(self, mailbox: str, kind: NotificationKind = NotificationKind.CHANGED) -> None:
         for queue in self._queues:
             await queue.put(MailboxNotification(mailbox, kind))
@@ -98,6 +103,9 @@ class FakeProvider:
     async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
         box = self._enter(mailbox, "initial_items")
         self.windows.append(window)
+        held = self.holds.get((mailbox, "initial_items"))
+        if held is not None:
+            await held.wait()
         for item in list(box.items.values()):
             if window.overlaps(item.start, item.end):
                 yield item

@@ -16,7 +16,7 @@ from tc_calendar.store import (
     MailboxState,
     Store,
 )
-from tc_calendar.sync.actions import DropItem, DropOccurrence
+from tc_calendar.sync.actions import DropItem, DropOccurrence, RecordSyncSuccess, SaveCheckpoint
 
 TTL = timedelta(minutes=2)
 
@@ -84,6 +84,33 @@ async def test_a_mailbox_removed_from_the_config_is_disabled_and_enabled_when_li
     await store.register_config_mailboxes([ConfiguredMailbox(BOB), ConfiguredMailbox(ALICE)])
     bob = await store.get_mailbox(BOB)
     assert bob is not None and (bob.state, bob.config_order) == (MailboxState.PENDING, 0)
+
+
+async def test_a_success_recorded_with_a_page_commits_with_it_and_keeps_the_last_error(
+    clocked: tuple[Store, FakeClock],
+) -> None:
+    store, clock = clocked
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
+    await store.record_sync_error(ALICE, "ErrorServerBusy")
+    clock.now += timedelta(minutes=5)
+    window = (MONDAY_9, MONDAY_9 + timedelta(days=7))
+
+    await store.apply([put(ALICE, meeting()), SaveCheckpoint(ALICE, "state-1", *window), RecordSyncSuccess(ALICE)])
+
+    status = await store.get_mailbox(ALICE)
+    checkpoint = await store.load_checkpoint(ALICE)
+    assert status is not None and checkpoint is not None
+    assert (status.state, status.last_success_at, status.event_count) == (MailboxState.OK, clock.now, 1)
+    assert status.last_error == "ErrorServerBusy"  # kept for admins, as record_sync_success does
+    assert checkpoint.sync_state == "state-1"
+
+
+async def test_a_success_for_an_unknown_mailbox_rolls_back_the_page_it_came_with(store: Store) -> None:
+    with pytest.raises(MailboxNotFoundError):
+        await store.apply([put(ALICE, meeting()), RecordSyncSuccess("nobody@example.com")])
+
+    assert await store.get_occurrence(meeting().key) is None
+    assert await store.changes_after(0) == []
 
 
 async def test_status_shows_success_errors_and_the_number_of_events(clocked: tuple[Store, FakeClock]) -> None:

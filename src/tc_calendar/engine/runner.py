@@ -12,7 +12,8 @@ nothing else writes that mailbox's events. One cycle is either
 
 Every page of actions is applied in one store transaction together with the SyncState (``SaveCheckpoint``) it
 leads to, so a crash at any point either loses the whole page (it is fetched again from the old state) or
-keeps it with its state: never half, never twice.
+keeps it with its state: never half, never twice. The last page of a cycle also carries the mailbox's status
+(``ok``, time of success: ``RecordSyncSuccess``), so a successful cycle is a single write transaction.
 
 A cycle runs when a notification arrives, when the poll interval passes (a safety net while streaming works,
 short while it does not), or when the window slides. Failures are classified by the provider errors:
@@ -28,9 +29,10 @@ import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
 from tc_calendar.engine.mailboxes import pick_credential
@@ -49,10 +51,11 @@ from tc_calendar.providers.base import (
     ThrottledError,
 )
 from tc_calendar.store.records import MailboxState
-from tc_calendar.sync.actions import Action, SaveCheckpoint
+from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
 from tc_calendar.sync.window import SyncWindow, current_window, next_slide
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 TRANSIENT_FAILURES_BEFORE_ERROR = 3
 """Consecutive transient failures after which a healthy mailbox is shown in state ``error``."""
@@ -79,6 +82,10 @@ class SyncOptions:
     """Window syncs running at once per provider (initial syncs of many mailboxes queue in priority order)."""
     roster_refresh_interval: float = 30.0
     """Seconds between looks at the store for mailboxes requested on demand elsewhere (the API, another node)."""
+    syncing_after: float = 5.0
+    """A first sync still reading Exchange after this many seconds (from getting its turn) is shown in state
+    ``syncing`` until it commits. A quicker one goes from ``pending`` straight to ``ok``: the state would be
+    visible for too short a time to be seen, and writing it costs a store write per mailbox."""
 
 
 @dataclass(slots=True)
@@ -161,6 +168,7 @@ class MailboxWorker:
         self.cycles = 0
         self._transient_failures = 0
         self._last_ok_write = 0.0
+        self._first_seen_at: datetime | None = None
 
     # ------------------------------------------------------------------------------------------ triggers
 
@@ -248,7 +256,7 @@ class MailboxWorker:
             if pending_since is not None and self._pending_since is None:
                 self._pending_since = pending_since
             raise
-        await self._record_ok()
+        await self._record_ok()  # a no-op when the cycle's last commit carried the success
 
     async def _load_checkpoint(self) -> _Checkpoint:
         if self._checkpoint is None:
@@ -263,19 +271,13 @@ class MailboxWorker:
 
     async def _window_sync(self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None) -> None:
         first = checkpoint.sync_state is None and self.state is not MailboxState.OK
-        if first:
-            await self._set_state(MailboxState.SYNCING)
         async with self._window_slots:
-            start_state = None if self._force_window_sync else checkpoint.sync_state
-            try:
-                sync_state = await self._latest_sync_state(start_state)
-            except InvalidSyncStateError:
-                sync_state = await self._latest_sync_state(None)
-            items = [item async for item in self.provider.initial_items(self.email, window)]
+            reading = self._read_window(window, checkpoint)
+            sync_state, items = await (self._showing_syncing(reading) if first else reading)
         admitted = await self._admit(items)
         stored = await self.context.store.stored_views(self.email)
         actions = self.context.planner.full(self.email, admitted, stored, window, sync_state)
-        changes = await self.context.commit(actions, pending_since)
+        changes = await self._commit_last(actions, pending_since)
         self._checkpoint = _Checkpoint(sync_state, window)
         self._force_window_sync = False
         log.info(
@@ -286,6 +288,30 @@ class MailboxWorker:
             len(admitted),
             len(changes),
         )
+
+    async def _read_window(self, window: SyncWindow, checkpoint: _Checkpoint) -> tuple[str, list[RemoteItem]]:
+        """The latest SyncState first, then the window's items (see the module docstring)."""
+        start_state = None if self._force_window_sync else checkpoint.sync_state
+        try:
+            sync_state = await self._latest_sync_state(start_state)
+        except InvalidSyncStateError:
+            sync_state = await self._latest_sync_state(None)
+        return sync_state, [item async for item in self.provider.initial_items(self.email, window)]
+
+    async def _showing_syncing(self, work: Awaitable[_T]) -> _T:
+        """Await ``work``; once it has run ``syncing_after`` seconds, show the mailbox in state ``syncing``.
+
+        The write happens here, in the worker, while ``work`` goes on: it is over before the commit that records
+        the outcome (``ok``) or before an error is recorded, so it can never land after them.
+        """
+        task = asyncio.ensure_future(work)
+        try:
+            done, _ = await asyncio.wait([task], timeout=self.context.options.syncing_after)
+            if not done:
+                await self._set_state(MailboxState.SYNCING)
+            return await task
+        finally:
+            task.cancel()  # only when the worker itself is cancelled or the write failed
 
     async def _slide(
         self, old: SyncWindow, new: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None
@@ -307,7 +333,7 @@ class MailboxWorker:
             if not new.overlaps(occurrence.start, occurrence.end)
         ]
         actions = self.context.planner.slide(self.email, admitted, slid_out, stored, new, checkpoint.sync_state)
-        changes = await self.context.commit(actions, pending_since)
+        changes = await self._commit_last(actions, pending_since)
         self._checkpoint = _Checkpoint(checkpoint.sync_state, new)
         log.info(
             "%s: window moved to %s..%s: %d items read, %d changes",
@@ -349,7 +375,8 @@ class MailboxWorker:
             elif batch.sync_state != sync_state:
                 actions = [SaveCheckpoint(self.email, batch.sync_state, window.start, window.end)]
             if actions:
-                changes = await self.context.commit(actions, pending_since)
+                commit = self._commit_last if batch.includes_last else self.context.commit
+                changes = await commit(actions, pending_since)
                 if changes:
                     log.debug("%s: %d changes", self.email, len(changes))
             sync_state = batch.sync_state
@@ -377,8 +404,11 @@ class MailboxWorker:
         return [item for item in items if item.last_modified is None or item.last_modified >= since]
 
     async def _first_seen(self) -> datetime | None:
-        status = await self.context.store.get_mailbox(self.email)
-        return None if status is None else status.first_seen_at
+        """Read once per worker: the store sets ``first_seen_at`` when it registers the mailbox and never again."""
+        if self._first_seen_at is None:
+            status = await self.context.store.get_mailbox(self.email)
+            self._first_seen_at = None if status is None else status.first_seen_at
+        return self._first_seen_at
 
     # ------------------------------------------------------------------------------------------ status
 
@@ -386,14 +416,33 @@ class MailboxWorker:
         self.state = state
         await self.context.store.set_mailbox_state(self.email, state)
 
+    def _success_due(self) -> bool:
+        """Whether the store should hear of this cycle's success: a state to change, or a minute since the last."""
+        return (
+            self.state is not MailboxState.OK
+            or self.last_error is not None
+            or time.monotonic() - self._last_ok_write > 60
+        )
+
+    def _success_written(self) -> None:
+        self.last_error = None
+        self.state = MailboxState.OK
+        self._last_ok_write = time.monotonic()
+
+    async def _commit_last(self, actions: Sequence[Action], pending_since: float | None) -> list[Change]:
+        """The cycle's last commit: when a success is due, it is recorded in the same transaction
+        (``RecordSyncSuccess``), so a successful cycle costs one write, not two."""
+        if not self._success_due():
+            return await self.context.commit(actions, pending_since)
+        changes = await self.context.commit([*actions, RecordSyncSuccess(self.email)], pending_since)
+        self._success_written()
+        return changes
+
     async def _record_ok(self) -> None:
         self._transient_failures = 0
-        now = time.monotonic()
-        if self.state is not MailboxState.OK or self.last_error is not None or now - self._last_ok_write > 60:
+        if self._success_due():
             await self.context.store.record_sync_success(self.email)
-            self.last_error = None
-            self.state = MailboxState.OK
-            self._last_ok_write = now
+            self._success_written()
         self.synced_once.set()
 
     async def _record_error(self, exc: BaseException, *, transient: bool = False) -> None:

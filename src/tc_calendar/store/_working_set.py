@@ -10,7 +10,7 @@ transaction sees any of this; other writers wait for it (see ``serialize_writers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,22 +73,27 @@ class WorkingSet:
     # --- reading ------------------------------------------------------------------------------------------------
 
     async def prefetch(self, keys: Iterable[OccurrenceKey]) -> None:
-        """Read the stored content and copies of those ``keys`` not read yet."""
+        """Read the stored content and copies of those ``keys`` not read yet (one query per chunk of UIDs)."""
         wanted = {key for key in keys if key not in self.contents}
         if not wanted:
             return
         await self.flush()
         for chunk in in_chunks(sorted({key.uid for key in wanted})):
-            query = select(*_CONTENT_COLUMNS).where(occurrences.c.uid.in_(chunk))
-            for row in await self.connection.execute(query):
+            for row in await self.connection.execute(_PREFETCH.where(occurrences.c.uid.in_(chunk))):
                 key = key_of(row.uid, row.recurrence_id)
-                if key in wanted:
+                if key not in wanted:
+                    continue  # another occurrence of a wanted series
+                if key not in self.contents:
                     self.contents[key] = Content(
                         row.id, row.content_hash, row.source_mailbox, row.source_is_organizer, row.start_at, row.end_at
                     )
+                    self.copies[row.id] = {}
+                if row.user_email is not None:
+                    self.copies[row.id][row.user_email] = Copy(
+                        row.item_id, row.my_response, row.copy_hash, row.from_organizer_copy, row.copy_content
+                    )
         for key in wanted:
             self.contents.setdefault(key, None)
-        await self._load_copies([c.id for key in wanted if (c := self.contents[key]) is not None])
 
     async def content(self, key: OccurrenceKey) -> Content | None:
         await self.prefetch([key])
@@ -106,15 +111,6 @@ class WorkingSet:
         keys = [key_of(row.uid, row.recurrence_id) for row in await self.connection.execute(query)]
         await self.prefetch(keys)
         return keys
-
-    async def _load_copies(self, ids: Sequence[int]) -> None:
-        for occurrence_id in ids:
-            self.copies.setdefault(occurrence_id, {})
-        for chunk in in_chunks(ids):
-            query = select(visibility).where(visibility.c.occurrence_id.in_(chunk))
-            for row in await self.connection.execute(query):
-                copy = Copy(row.item_id, row.my_response, row.content_hash, row.from_organizer_copy, row.copy_content)
-                self.copies[row.occurrence_id][row.user_email] = copy
 
     # --- writing content ------------------------------------------------------------------------------------------
 
@@ -209,11 +205,14 @@ class WorkingSet:
     async def _insert_new_contents(self) -> None:
         if not self._new_contents:
             return
-        provisional = list(self._new_contents)
-        statement = insert(occurrences).returning(occurrences.c.id, sort_by_parameter_order=True)
-        rows = [self._new_contents[temporary][1] for temporary in provisional]
-        real_ids = (await self.connection.execute(statement, rows)).scalars().all()
-        renamed = dict(zip(provisional, real_ids, strict=True))
+        # Rows are matched to their new ids by key, not by position: asking the database to return them in order
+        # (sort_by_parameter_order) makes SQLAlchemy insert one row per statement on SQLite.
+        provisional = {
+            (row["uid"], row["recurrence_id"]): temporary for temporary, (_, row) in self._new_contents.items()
+        }
+        statement = insert(occurrences).returning(occurrences.c.id, occurrences.c.uid, occurrences.c.recurrence_id)
+        inserted = await self.connection.execute(statement, [row for _, row in self._new_contents.values()])
+        renamed = {provisional[(row.uid, row.recurrence_id)]: row.id for row in inserted}
         for temporary, real in renamed.items():
             self._new_contents[temporary][0].id = real
             self.copies[real] = self.copies.pop(temporary)
@@ -223,7 +222,8 @@ class WorkingSet:
         self._new_contents.clear()
 
 
-_CONTENT_COLUMNS = (
+#: An occurrence's content with each of its copies (or one row of NULL copy columns when it has none).
+_PREFETCH = select(
     occurrences.c.id,
     occurrences.c.uid,
     occurrences.c.recurrence_id,
@@ -232,7 +232,13 @@ _CONTENT_COLUMNS = (
     occurrences.c.source_is_organizer,
     occurrences.c.start_at,
     occurrences.c.end_at,
-)
+    visibility.c.user_email,
+    visibility.c.item_id,
+    visibility.c.my_response,
+    visibility.c.content_hash.label("copy_hash"),
+    visibility.c.from_organizer_copy,
+    visibility.c.copy_content,
+).select_from(occurrences.outerjoin(visibility, visibility.c.occurrence_id == occurrences.c.id))
 
 _UPDATE_COPY = (
     update(visibility)

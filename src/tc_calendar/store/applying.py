@@ -27,8 +27,16 @@ from tc_calendar.store._rows import attendee_values, key_values, occurrence_valu
 from tc_calendar.store._working_set import Content, Copy, WorkingSet
 from tc_calendar.store.changelog import NewChange, append, serialize_writers
 from tc_calendar.store.errors import MailboxNotFoundError
+from tc_calendar.store.records import MailboxState
 from tc_calendar.store.tables import mailboxes
-from tc_calendar.sync.actions import Action, DropItem, DropOccurrence, PutOccurrence, SaveCheckpoint
+from tc_calendar.sync.actions import (
+    Action,
+    DropItem,
+    DropOccurrence,
+    PutOccurrence,
+    RecordSyncSuccess,
+    SaveCheckpoint,
+)
 
 
 @dataclass
@@ -40,6 +48,8 @@ class _Batch:
     pending: dict[tuple[str, OccurrenceKey], NewChange] = field(default_factory=dict)
     seen_before: dict[tuple[str, OccurrenceKey], bool] = field(default_factory=dict)
     seen_delta: Counter[str] = field(default_factory=Counter)
+    #: Columns of ``mailboxes`` to set per mailbox (checkpoint, sync success), written once at the end.
+    mailbox_values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def note(
         self, kind: ChangeKind, user: str, key: OccurrenceKey, payload: dict[str, object], seen_before: bool = True
@@ -51,6 +61,9 @@ class _Batch:
         self.seen_before.setdefault((user, key), seen_before)
         self.pending.pop((user, key), None)
         self.pending[(user, key)] = NewChange(kind, user, key, payload)
+
+    def set_mailbox(self, mailbox: str, **values: Any) -> None:
+        self.mailbox_values.setdefault(mailbox.lower(), {}).update(values)
 
     def entries(self) -> list[NewChange]:
         """The entries to log: a deletion of something the user never saw (put and dropped in this batch) is none."""
@@ -75,9 +88,16 @@ async def apply_actions(connection: AsyncConnection, actions: Sequence[Action], 
             case DropItem():
                 await _drop_item(batch, action.mailbox.lower(), action.item_id)
             case SaveCheckpoint():
-                await _save_checkpoint(connection, action)
+                batch.set_mailbox(
+                    action.mailbox,
+                    sync_state=action.sync_state,
+                    window_start=action.window_start,
+                    window_end=action.window_end,
+                )
+            case RecordSyncSuccess():
+                batch.set_mailbox(action.mailbox, state=MailboxState.OK.value, last_success_at=now)
     await batch.rows.flush()
-    await _update_event_counts(connection, batch.seen_delta)
+    await _update_mailboxes(connection, batch)
     return await append(connection, batch.entries(), now)
 
 
@@ -203,20 +223,20 @@ async def _drop_item(batch: _Batch, mailbox: str, item_id: str) -> None:
         await _drop_key(batch, mailbox, key)
 
 
-async def _update_event_counts(connection: AsyncConnection, deltas: Counter[str]) -> None:
-    """Move each mailbox's ``event_count`` by the copies the batch added and removed."""
-    for email, delta in sorted(deltas.items()):
+async def _update_mailboxes(connection: AsyncConnection, batch: _Batch) -> None:
+    """One UPDATE per mailbox the batch touched: checkpoint, sync success, and ``event_count`` moved by the copies
+    the batch added and removed.
+
+    A checkpoint or a success for a mailbox that is not registered is an error (:class:`MailboxNotFoundError`,
+    the whole batch rolls back); copies may be put for a user who is not (yet) a mailbox.
+    """
+    for email in sorted({*batch.mailbox_values, *batch.seen_delta}):
+        values: dict[str, Any] = dict(batch.mailbox_values.get(email, {}))
+        delta = batch.seen_delta[email]
         if delta:
-            statement = update(mailboxes).where(mailboxes.c.email == email)
-            await connection.execute(statement.values(event_count=mailboxes.c.event_count + delta))
-
-
-async def _save_checkpoint(connection: AsyncConnection, action: SaveCheckpoint) -> None:
-    email = action.mailbox.lower()
-    statement = (
-        update(mailboxes)
-        .where(mailboxes.c.email == email)
-        .values(sync_state=action.sync_state, window_start=action.window_start, window_end=action.window_end)
-    )
-    if (await connection.execute(statement)).rowcount == 0:
-        raise MailboxNotFoundError(email)
+            values["event_count"] = mailboxes.c.event_count + delta
+        if not values:
+            continue
+        result = await connection.execute(update(mailboxes).where(mailboxes.c.email == email).values(values))
+        if result.rowcount == 0 and email in batch.mailbox_values:
+            raise MailboxNotFoundError(email)

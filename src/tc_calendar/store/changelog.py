@@ -52,17 +52,16 @@ async def append(connection: AsyncConnection, entries: Sequence[NewChange], at: 
     if not entries:
         return []
     rows = [_values(entry, at) for entry in entries]
-    statement = insert(change_log).returning(change_log.c.cursor, sort_by_parameter_order=True)
-    cursors = (await connection.execute(statement, rows)).scalars().all()
+    # The entries come back as stored, in cursor order. Asking the database for them in parameter order instead
+    # (sort_by_parameter_order) makes SQLAlchemy insert one row per statement on SQLite.
+    statement = insert(change_log).returning(*change_log.c)
+    changes = sorted((_change(row) for row in await connection.execute(statement, rows)), key=lambda c: c.cursor)
     if connection.dialect.name == "postgresql":
         # Delivered to LISTENing instances when (and only if) this transaction commits.
         await connection.execute(
-            text("SELECT pg_notify(:channel, :cursor)"), {"channel": CHANNEL, "cursor": str(cursors[-1])}
+            text("SELECT pg_notify(:channel, :cursor)"), {"channel": CHANNEL, "cursor": str(changes[-1].cursor)}
         )
-    return [
-        Change(cursor=cursor, kind=entry.kind, user=entry.user, key=entry.key, at=at, payload=dict(entry.payload))
-        for cursor, entry in zip(cursors, entries, strict=True)
-    ]
+    return changes
 
 
 async def changes_after(connection: AsyncConnection, cursor: int, users: set[str] | None, limit: int) -> list[Change]:

@@ -8,7 +8,6 @@ reaches a caller. Time comes from an injectable clock so that tests of leases an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -112,12 +111,26 @@ class Store:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._write_turn or contextlib.nullcontext():
-            try:
-                async with self._writer.begin() as connection:
-                    yield connection
-            except (DBAPIError, OSError) as error:
-                raise DatabaseError(f"database write failed: {_describe(error)}") from error
+        """One write transaction. On SQLite the turn is taken before a pooled connection and handed on right after
+        the commit: giving the connection back to the pool (its reset) is another step through aiosqlite's thread,
+        which the next writer need not wait for."""
+        turn = self._write_turn
+        if turn is not None:
+            await turn.acquire()
+        try:
+            async with self._writer.connect() as connection:
+                try:
+                    async with connection.begin():
+                        yield connection
+                finally:
+                    if turn is not None:
+                        turn.release()
+                        turn = None
+        except (DBAPIError, OSError) as error:
+            raise DatabaseError(f"database write failed: {_describe(error)}") from error
+        finally:
+            if turn is not None:
+                turn.release()
 
     # --- occurrences -------------------------------------------------------------------------------------------
 

@@ -17,6 +17,10 @@ Rules the store follows when applying them:
   (``SyncFolderItems`` reports deletions by item id only).
 * ``SaveCheckpoint`` stores the mailbox's sync state in the same transaction as the changes it covers, so a crash
   never loses or repeats a change.
+* ``RecordSyncSuccess`` sets the mailbox's state to ``ok`` and its last success to the time of the commit (the last
+  error is kept for admins). The sync engine, not the sync core, adds it to the page that completes a cycle, so a
+  successful cycle is one write transaction; a crash before the commit loses the status with the page it
+  describes.
 """
 
 from __future__ import annotations
@@ -57,4 +61,9 @@ class SaveCheckpoint:
     window_end: datetime
 
 
-Action = PutOccurrence | DropOccurrence | DropItem | SaveCheckpoint
+@dataclass(frozen=True, slots=True)
+class RecordSyncSuccess:
+    mailbox: str
+
+
+Action = PutOccurrence | DropOccurrence | DropItem | SaveCheckpoint | RecordSyncSuccess

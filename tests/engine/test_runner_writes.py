@@ -1,0 +1,165 @@
+"""What a sync cycle writes to the store: a successful cycle is one transaction holding its events, its
+checkpoint and the mailbox's status; ``syncing`` is written only for a first sync long enough to be seen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from engine_fakes import FakeProvider
+
+from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.engine.planner import DiffPlanner
+from tc_calendar.engine.runner import SyncOptions
+from tc_calendar.engine.service import SyncService
+from tc_calendar.providers.base import MailboxError, MailboxErrorReason
+from tc_calendar.store import MailboxState, Store
+
+ALICE = "alice@corp.test"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+OPTIONS = SyncOptions(
+    auto_sync=True,
+    poll_interval=30.0,
+    fallback_poll_interval=30.0,
+    transient_retry=BackoffPolicy(base=0.05, cap=0.2),
+    error_retry=BackoffPolicy(base=0.05, cap=0.2),
+)
+
+
+class RecordingStore:
+    """The real store; notes the calls the sync loops make about one mailbox's events and status."""
+
+    NOTED = frozenset({"apply", "set_mailbox_state", "record_sync_success", "record_sync_error", "get_mailbox"})
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.calls: list[tuple[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+        if name not in self.NOTED:
+            return method
+
+        async def noted(*args: Any) -> Any:
+            if name == "apply":
+                self.calls.append((name, [type(action).__name__ for action in args[0]]))
+            else:
+                self.calls.append((name, args[1] if len(args) > 1 else args[0]))
+            return await method(*args)
+
+        return noted
+
+    def writes(self) -> list[tuple[str, Any]]:
+        return [call for call in self.calls if call[0] != "get_mailbox"]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def world(store: Store) -> AsyncIterator[tuple[RecordingStore, FakeProvider, list[SyncService]]]:
+    services: list[SyncService] = []
+    yield RecordingStore(store), FakeProvider(), services
+    for service in services:
+        await service.stop(grace_seconds=2)
+
+
+def start(
+    world: tuple[RecordingStore, FakeProvider, list[SyncService]], users: Sequence[str], options: SyncOptions
+) -> SyncService:
+    store, provider, services = world
+    service = SyncService(store, [provider], [list(users)], planner=DiffPlanner(), options=options)  # type: ignore[arg-type]
+    services.append(service)
+    return service
+
+
+async def state_of(store: RecordingStore) -> MailboxState | None:
+    status = await store._store.get_mailbox(ALICE)
+    return None if status is None else status.state
+
+
+async def test_a_first_sync_is_one_write_with_its_events_checkpoint_and_status(world: Any) -> None:
+    store, provider, _ = world
+    provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = start(world, [ALICE], OPTIONS)
+
+    await service.start()
+    await service.wait_synced(within=5)
+
+    assert store.writes() == [("apply", ["PutOccurrence", "SaveCheckpoint", "RecordSyncSuccess"])]
+    status = await store._store.get_mailbox(ALICE)
+    assert status is not None and status.state is MailboxState.OK and status.last_success_at is not None
+
+
+async def test_a_first_sync_that_reads_long_shows_syncing_until_it_commits(world: Any) -> None:
+    store, provider, _ = world
+    provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    slow_server = provider.hold(ALICE, "initial_items")
+    service = start(world, [ALICE], replace(OPTIONS, syncing_after=0.05))
+    await service.start()
+
+    async def syncing() -> bool:
+        return await state_of(store) is MailboxState.SYNCING
+
+    await eventually(syncing)
+    slow_server.set()
+    await service.wait_synced(within=5)
+
+    assert await state_of(store) is MailboxState.OK
+    assert store.writes() == [
+        ("set_mailbox_state", MailboxState.SYNCING),
+        ("apply", ["PutOccurrence", "SaveCheckpoint", "RecordSyncSuccess"]),
+    ]
+
+
+async def test_a_mailbox_in_error_is_ok_again_with_the_page_that_completes_its_next_cycle(world: Any) -> None:
+    store, provider, _ = world
+    provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = start(world, [ALICE], OPTIONS)
+    await service.start()
+    await service.wait_synced(within=5)
+    denied = MailboxError("may not impersonate", reason=MailboxErrorReason.ACCESS_DENIED, mailbox=ALICE)
+    provider.fail(ALICE, "sync_changes", denied)
+    provider.meeting(ALICE, "Review", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    store.calls.clear()
+
+    service.trigger(ALICE)
+
+    async def recovered() -> bool:
+        return len(store.writes()) == 2 and await state_of(store) is MailboxState.OK
+
+    await eventually(recovered)
+    assert store.writes() == [
+        ("record_sync_error", f"{ALICE}: may not impersonate"),
+        ("apply", ["PutOccurrence", "SaveCheckpoint", "RecordSyncSuccess"]),
+    ]
+
+
+async def test_without_auto_sync_the_first_seen_time_is_read_once_not_at_every_cycle(world: Any) -> None:
+    store, provider, _ = world
+    provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = start(world, [ALICE], replace(OPTIONS, auto_sync=False))
+    await service.start()
+    await service.wait_synced(within=5)
+
+    for n in range(3):
+        provider.meeting(ALICE, f"New {n}", NOW + timedelta(hours=3 + n), NOW + timedelta(hours=4 + n))
+        service.trigger(ALICE)
+        await eventually(lambda count=2 + n: _synced_items(store, count))
+
+    assert [call for call in store.calls if call[0] == "get_mailbox"] == [("get_mailbox", ALICE)]
+
+
+async def _synced_items(store: RecordingStore, count: int) -> bool:
+    status = await store._store.get_mailbox(ALICE)
+    return status is not None and status.event_count == count
