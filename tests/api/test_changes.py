@@ -89,8 +89,9 @@ async def test_a_slow_client_is_disconnected_with_the_cursor_to_resume_from_and_
         for n in range(0, 300, 20):
             await api.apply(*(numbered(k, description=big) for k in range(n, n + 20)))
         # The client reads nothing meanwhile: long enough for the server to fill the socket and its queue and then
-        # wait out slow_client_timeout, even on a busy machine.
-        await asyncio.sleep(3.0)
+        # wait out slow_client_timeout (on a loaded 2-core machine that took up to 2 s). Were the client to read
+        # before the server gives up, it would keep up and never be disconnected.
+        await asyncio.sleep(5.0)
         got: list[int] = []
         async with asyncio.timeout(20):
             try:
