@@ -30,6 +30,7 @@ def test_on_a_phone_the_month_is_a_list_of_busy_days_and_details_fill_the_screen
         assert width <= PHONE["width"], "nothing sticks out sideways"
         review.locator(".event-open").click()
         panel = page.get_by_role("dialog", name="Task information")
+        expect(panel).to_be_visible()
         box = panel.bounding_box()
         assert box is not None and box["width"] >= PHONE["width"] - 1
         page.get_by_role("button", name="Close details").click()
