@@ -1,5 +1,6 @@
-"""What a sync cycle writes to the store: a successful cycle is one transaction holding its events, its
-checkpoint and the mailbox's status; ``syncing`` is written only for a first sync long enough to be seen."""
+"""What the sync loops ask of the store: a successful cycle is one transaction holding its events, its checkpoint
+and the mailbox's status; ``syncing`` is written only for a first sync long enough to be seen; loops that start
+together read where they resume in one query."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService
 from tc_calendar.providers.base import MailboxError, MailboxErrorReason
 from tc_calendar.store import MailboxState, Store
+from tc_calendar.sync.actions import SaveCheckpoint
 
 ALICE = "alice@corp.test"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -34,7 +36,8 @@ OPTIONS = SyncOptions(
 class RecordingStore:
     """The real store; notes the calls the sync loops make about one mailbox's events and status."""
 
-    NOTED = frozenset({"apply", "set_mailbox_state", "record_sync_success", "record_sync_error", "get_mailbox"})
+    NOTED = frozenset({"apply", "set_mailbox_state", "record_sync_success", "record_sync_error"})
+    READS = frozenset({"get_mailbox", "load_checkpoint", "load_sync_starts", "stored_views"})
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -42,12 +45,14 @@ class RecordingStore:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._store, name)
-        if name not in self.NOTED:
+        if name not in self.NOTED | self.READS:
             return method
 
         async def noted(*args: Any) -> Any:
             if name == "apply":
                 self.calls.append((name, [type(action).__name__ for action in args[0]]))
+            elif name == "load_sync_starts":
+                self.calls.append((name, sorted(args[0])))
             else:
                 self.calls.append((name, args[1] if len(args) > 1 else args[0]))
             return await method(*args)
@@ -55,7 +60,10 @@ class RecordingStore:
         return noted
 
     def writes(self) -> list[tuple[str, Any]]:
-        return [call for call in self.calls if call[0] != "get_mailbox"]
+        return [call for call in self.calls if call[0] in self.NOTED]
+
+    def reads(self) -> list[tuple[str, Any]]:
+        return [call for call in self.calls if call[0] in self.READS]
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
@@ -145,6 +153,45 @@ async def test_a_mailbox_in_error_is_ok_again_with_the_page_that_completes_its_n
     ]
 
 
+async def test_loops_that_start_together_read_where_they_resume_in_one_query_and_nothing_else(
+    world: Any,
+) -> None:
+    store, provider, _ = world
+    users = [f"user{n}@corp.test" for n in range(5)]
+    for user in users:
+        provider.meeting(user, f"Meeting of {user}", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = start(world, users, OPTIONS)
+
+    await service.start()
+    await service.wait_synced(within=5)
+
+    # The store held no events of theirs, so there was nothing to diff the first sync against.
+    assert store.reads() == [("load_sync_starts", sorted(users))]
+
+
+async def test_a_first_sync_diffs_against_the_events_the_store_already_holds(world: Any) -> None:
+    store, provider, services = world
+    kept = provider.meeting(ALICE, "Kept", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    gone = provider.meeting(ALICE, "Gone", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    service = start(world, [ALICE], OPTIONS)
+    await service.start()
+    await service.wait_synced(within=5)
+    await service.stop(grace_seconds=2)
+    services.remove(service)
+    await store._store.apply([SaveCheckpoint(ALICE, None, NOW - timedelta(days=1), NOW + timedelta(days=1))])
+    provider.delete(ALICE, gone)
+    store.calls.clear()
+
+    service = start(world, [ALICE], OPTIONS)  # a window sync again, with events in the store
+    await service.start()
+    await service.wait_synced(within=5)
+
+    assert ("stored_views", ALICE) in store.reads()
+    view = await store._store.load_view(ALICE, NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert [occurrence.title for occurrence, _ in view] == ["Kept"]
+    assert kept
+
+
 async def test_without_auto_sync_the_first_seen_time_is_read_once_not_at_every_cycle(world: Any) -> None:
     store, provider, _ = world
     provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
@@ -157,7 +204,8 @@ async def test_without_auto_sync_the_first_seen_time_is_read_once_not_at_every_c
         service.trigger(ALICE)
         await eventually(lambda count=2 + n: _synced_items(store, count))
 
-    assert [call for call in store.calls if call[0] == "get_mailbox"] == [("get_mailbox", ALICE)]
+    first_seen_reads = [call for call in store.reads() if call[0] in ("get_mailbox", "load_sync_starts")]
+    assert first_seen_reads == [("load_sync_starts", [ALICE])]  # with the checkpoint, when the loop started
 
 
 async def _synced_items(store: RecordingStore, count: int) -> bool:

@@ -18,7 +18,7 @@ from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
 
 from tc_calendar.model import ChangeKind
 from tc_calendar.store import ConfiguredMailbox, Store
-from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
+from tc_calendar.sync.actions import Action, DropOccurrence, PutOccurrence, RecordSyncSuccess, SaveCheckpoint
 
 WEEK = (MONDAY_9, MONDAY_9 + timedelta(days=7))
 
@@ -82,3 +82,55 @@ async def test_every_occurrence_of_a_large_batch_keeps_its_own_attendees_and_ent
     assert [(c.kind, c.key) for c in changes] == [(ChangeKind.UPSERT, a.occurrence.key) for a in batch]
     assert [c.cursor for c in changes] == sorted(c.cursor for c in changes)
     assert await store.changes_after(0) == changes
+
+
+def attendee_then_organizer(prefix: str, meetings: int) -> tuple[list[Action], list[Action]]:
+    """Bob's (attendee) copies of Alice's meetings, then Alice's own: every second one retitled since."""
+    def version(n: int, title: str) -> Any:
+        return meeting(f"{prefix}-{n}", start=MONDAY_9 + timedelta(hours=n), title=title, attendees=(BOB,))
+
+    bobs: list[Action] = [put(BOB, version(n, "Planning")) for n in range(meetings)]
+    alices: list[Action] = [
+        put(ALICE, version(n, "Planning" if n % 2 else "Planning (moved)")) for n in range(meetings)
+    ]
+    return bobs, alices
+
+
+async def test_organizer_copies_taking_over_stored_meetings_cost_as_many_statements_for_two_hundred_as_for_four(
+    store: Store, statements: StatementCounter
+) -> None:
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB)])
+    small_bobs, small_alices = attendee_then_organizer("small", 4)
+    large_bobs, large_alices = attendee_then_organizer("large", 200)
+    await store.apply([*small_bobs, *large_bobs])
+
+    small = await cost_of(store, statements, small_alices)
+    large = await cost_of(store, statements, large_alices)
+
+    assert large == small
+    for action in (large_alices[0], large_alices[1], small_alices[2], small_alices[3]):
+        assert isinstance(action, PutOccurrence)
+        assert await store.get_occurrence(action.occurrence.key) == action.occurrence
+
+
+async def test_dropping_two_hundred_meetings_costs_as_many_statements_as_dropping_four(
+    store: Store, statements: StatementCounter
+) -> None:
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB)])
+    small_bobs, small_alices = attendee_then_organizer("small", 4)
+    large_bobs, large_alices = attendee_then_organizer("large", 200)
+    await store.apply([*small_bobs, *large_bobs, *small_alices, *large_alices])
+
+    def drops(actions: list[Action]) -> list[Action]:
+        """Alice drops them all; Bob keeps every second one (the others are then seen by nobody)."""
+        keys = [action.occurrence.key for action in actions if isinstance(action, PutOccurrence)]
+        return [DropOccurrence(ALICE, key) for key in keys] + [DropOccurrence(BOB, key) for key in keys[::2]]
+
+    small = await cost_of(store, statements, drops(small_alices))
+    large = await cost_of(store, statements, drops(large_alices))
+
+    assert large == small
+    assert len(await store.stored_views(BOB)) == 2 + 100
+    assert await store.stored_views(ALICE) == {}
+    gone = large_alices[0]
+    assert isinstance(gone, PutOccurrence) and await store.get_occurrence(gone.occurrence.key) is None

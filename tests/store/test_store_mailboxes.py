@@ -86,6 +86,23 @@ async def test_a_mailbox_removed_from_the_config_is_disabled_and_enabled_when_li
     assert bob is not None and (bob.state, bob.config_order) == (MailboxState.PENDING, 0)
 
 
+async def test_sync_starts_of_many_mailboxes_come_in_one_read_with_their_first_seen_time(
+    clocked: tuple[Store, FakeClock],
+) -> None:
+    store, clock = clocked
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
+    clock.now += timedelta(hours=1)
+    await store.register_on_demand_mailbox(BOB)
+    await store.apply([put(ALICE, meeting()), SaveCheckpoint(ALICE, "state-1", MONDAY_9, MONDAY_9 + timedelta(days=7))])
+
+    starts = await store.load_sync_starts([ALICE.upper(), BOB, "nobody@example.com"])
+
+    assert sorted(starts) == [ALICE, BOB]
+    alice, bob = starts[ALICE], starts[BOB]
+    assert (alice.checkpoint.sync_state, alice.first_seen_at, alice.event_count) == ("state-1", MONDAY_9, 1)
+    assert (bob.checkpoint.sync_state, bob.first_seen_at, bob.event_count) == (None, clock.now, 0)
+
+
 async def test_a_success_recorded_with_a_page_commits_with_it_and_keeps_the_last_error(
     clocked: tuple[Store, FakeClock],
 ) -> None:

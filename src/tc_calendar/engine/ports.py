@@ -6,12 +6,13 @@ run against the real store while the shape of each dependency stays visible in o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from tc_calendar.model import Change, Occurrence, OccurrenceKey, Response
 from tc_calendar.providers.base import RemoteItem, SyncBatch
+from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxCheckpoint, MailboxState, MailboxStatus
 from tc_calendar.sync.actions import Action
 from tc_calendar.sync.diff import StoredView
@@ -31,6 +32,10 @@ class SyncStore(Protocol):
         ...
 
     async def load_checkpoint(self, mailbox: str) -> MailboxCheckpoint | None: ...
+
+    async def load_sync_starts(self, emails: Collection[str]) -> dict[str, SyncStart]:
+        """Checkpoint and first-seen time of each registered mailbox of ``emails``, in one read."""
+        ...
 
     async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]: ...
 

@@ -29,7 +29,7 @@ import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -50,6 +50,7 @@ from tc_calendar.providers.base import (
     SyncBatch,
     ThrottledError,
 )
+from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import MailboxState
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
 from tc_calendar.sync.window import SyncWindow, current_window, next_slide
@@ -99,6 +100,47 @@ def _slid_forward(old: SyncWindow, new: SyncWindow) -> bool:
     return old.start <= new.start and old.end <= new.end and new.start < old.end and (old.end - old.start).days > 0
 
 
+class _SyncStartReads:
+    """Reads the sync starts (checkpoint, first-seen time) of the loops that begin together in one query.
+
+    The service starts the loops of all its mailboxes at once; each asks for its start in its first step, before
+    it ever waits, so the read runs one loop iteration later and answers them all: one read instead of one per
+    mailbox. A loop started on its own later is answered just the same, alone.
+    """
+
+    def __init__(self, store: SyncStore) -> None:
+        self._store = store
+        self._waiting: dict[str, list[asyncio.Future[Mapping[str, SyncStart] | None]]] = {}
+        self._reads: set[asyncio.Task[None]] = set()
+
+    async def get(self, email: str) -> SyncStart | None:
+        if not self._waiting:
+            asyncio.get_running_loop().call_soon(self._start_read)
+        future: asyncio.Future[Mapping[str, SyncStart] | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(email, []).append(future)
+        found = await future
+        if found is None:  # the shared read failed: read alone, so the failure is this loop's own to handle
+            found = await self._store.load_sync_starts([email])
+        return found.get(email.lower())
+
+    def _start_read(self) -> None:
+        waiting, self._waiting = self._waiting, {}
+        task = asyncio.ensure_future(self._read(waiting))
+        self._reads.add(task)
+        task.add_done_callback(self._reads.discard)
+
+    async def _read(self, waiting: dict[str, list[asyncio.Future[Mapping[str, SyncStart] | None]]]) -> None:
+        found: Mapping[str, SyncStart] | None = None
+        try:
+            found = await self._store.load_sync_starts(list(waiting))
+        except Exception:
+            log.debug("reading the sync starts of %d mailboxes together failed", len(waiting), exc_info=True)
+        finally:
+            for future in (future for futures in waiting.values() for future in futures):
+                if not future.done():
+                    future.set_result(found)
+
+
 class EngineContext:
     """What every worker of one service shares: store, planner, options, clock, hooks, metrics."""
 
@@ -119,6 +161,7 @@ class EngineContext:
         self.notify = notify
         self.metrics = metrics
         self.stopping = asyncio.Event()
+        self.sync_starts = _SyncStartReads(store)
 
     def window(self) -> SyncWindow:
         return current_window(self.clock, self.options.backward_months, self.options.forward_months)
@@ -169,6 +212,9 @@ class MailboxWorker:
         self._transient_failures = 0
         self._last_ok_write = 0.0
         self._first_seen_at: datetime | None = None
+        # The store held none of this mailbox's events when the loop started (a mailbox's copies are written only
+        # by its own loop), so the first window sync has nothing to diff against and need not read them.
+        self._sees_nothing = False
 
     # ------------------------------------------------------------------------------------------ triggers
 
@@ -260,7 +306,11 @@ class MailboxWorker:
 
     async def _load_checkpoint(self) -> _Checkpoint:
         if self._checkpoint is None:
-            stored = await self.context.store.load_checkpoint(self.email)
+            start = await self.context.sync_starts.get(self.email)
+            stored = None if start is None else start.checkpoint
+            if start is not None:
+                self._first_seen_at = start.first_seen_at
+                self._sees_nothing = start.event_count == 0
             window = None
             if stored is not None and stored.window_start is not None and stored.window_end is not None:
                 window = SyncWindow(stored.window_start, stored.window_end)
@@ -275,7 +325,8 @@ class MailboxWorker:
             reading = self._read_window(window, checkpoint)
             sync_state, items = await (self._showing_syncing(reading) if first else reading)
         admitted = await self._admit(items)
-        stored = await self.context.store.stored_views(self.email)
+        stored = {} if self._sees_nothing else await self.context.store.stored_views(self.email)
+        self._sees_nothing = False
         actions = self.context.planner.full(self.email, admitted, stored, window, sync_state)
         changes = await self._commit_last(actions, pending_since)
         self._checkpoint = _Checkpoint(sync_state, window)

@@ -2,20 +2,21 @@
 
 A batch reads the stored state of the occurrences it names in a few queries, keeps it current in memory while
 the rules decide, and buffers the many small inserts (new occurrences, which get provisional negative ids until
-then, their attendees, visibility rows) and visibility updates so that they reach the database as a few
-multi-row statements. Every statement that reads those tables flushes the buffer
+then, their attendees, visibility rows) and the updates of occurrences and visibility rows so that they reach the
+database as a few multi-row statements. Every statement that reads those tables flushes the buffer
 first, so the database never answers from a state the batch has already changed. Only the batch's own
 transaction sees any of this; other writers wait for it (see ``serialize_writers``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import OccurrenceKey
@@ -69,6 +70,10 @@ class WorkingSet:
     _new_attendees: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     _new_copies: dict[CopyKey, Copy] = field(default_factory=dict)
     _changed_copies: dict[CopyKey, Copy] = field(default_factory=dict)
+    _changed_contents: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _stale_attendees: set[int] = field(default_factory=set)
+    _deleted_contents: set[int] = field(default_factory=set)
+    _dropped_copies: set[CopyKey] = field(default_factory=set)
 
     # --- reading ------------------------------------------------------------------------------------------------
 
@@ -79,7 +84,7 @@ class WorkingSet:
             return
         await self.flush()
         for chunk in in_chunks(sorted({key.uid for key in wanted})):
-            for row in await self.connection.execute(_PREFETCH.where(occurrences.c.uid.in_(chunk))):
+            for row in await self.connection.execute(_PREFETCH, {"uids": list(chunk)}):
                 key = key_of(row.uid, row.recurrence_id)
                 if key not in wanted:
                     continue  # another occurrence of a wanted series
@@ -126,27 +131,25 @@ class WorkingSet:
         self.copies[content.id] = {}
         return content
 
-    async def update_content(
-        self, content: Content, row: Mapping[str, Any], people: list[dict[str, Any]] | None
-    ) -> None:
-        """Update an occurrence's columns; with ``people``, replace its attendees too."""
-        if content.id in self._new_contents:
-            self._new_contents[content.id][1].update(row)
+    def update_content(self, content: Content, row: Mapping[str, Any], people: list[dict[str, Any]] | None) -> None:
+        """Update an occurrence's columns (buffered); with ``people``, replace its attendees too."""
+        stored = content.id not in self._new_contents
+        if stored:
+            self._changed_contents.setdefault(content.id, {}).update(row)
         else:
-            statement = update(occurrences).where(occurrences.c.id == content.id).values(dict(row))
-            await self.connection.execute(statement)
+            self._new_contents[content.id][1].update(row)
         if people is not None:
-            if self._new_attendees.pop(content.id, None) is None:
-                await self.connection.execute(delete(attendees).where(attendees.c.occurrence_id == content.id))
+            if stored:
+                self._stale_attendees.add(content.id)
             self._new_attendees[content.id] = people
 
-    async def delete_content(self, key: OccurrenceKey, content: Content) -> None:
-        """Delete an occurrence nobody sees any more (its copies must be gone already)."""
-        buffered = self._new_attendees.pop(content.id, None) is not None
+    def delete_content(self, key: OccurrenceKey, content: Content) -> None:
+        """Delete an occurrence nobody sees any more (buffered; its copies must be gone already)."""
+        self._new_attendees.pop(content.id, None)
+        self._changed_contents.pop(content.id, None)
+        self._stale_attendees.discard(content.id)
         if self._new_contents.pop(content.id, None) is None:
-            if not buffered:
-                await self.connection.execute(delete(attendees).where(attendees.c.occurrence_id == content.id))
-            await self.connection.execute(delete(occurrences).where(occurrences.c.id == content.id))
+            self._deleted_contents.add(content.id)
         self.contents[key] = None
         del self.copies[content.id]
 
@@ -165,20 +168,22 @@ class WorkingSet:
         self.copies[occurrence_id][mailbox] = copy
         return previous
 
-    async def drop_copy(self, mailbox: str, occurrence_id: int) -> bool:
-        """Remove ``mailbox``'s copy; False when it had none."""
+    def drop_copy(self, mailbox: str, occurrence_id: int) -> bool:
+        """Remove ``mailbox``'s copy (buffered); False when it had none."""
         if self.copies[occurrence_id].pop(mailbox, None) is None:
             return False
         key = (mailbox, occurrence_id)
         self._changed_copies.pop(key, None)
         if self._new_copies.pop(key, None) is None:
-            where = (visibility.c.user_email == mailbox, visibility.c.occurrence_id == occurrence_id)
-            await self.connection.execute(delete(visibility).where(*where))
+            self._dropped_copies.add(key)
         return True
 
     async def flush(self) -> None:
-        """Write the buffered rows: new occurrences first (they get their real ids), then attendees and copies."""
+        """Write the buffered rows: deletions first (a key deleted and put again in one batch is a new row), then
+        new occurrences (they get their real ids), updates of stored ones, attendees and copies."""
+        await self._delete()
         await self._insert_new_contents()
+        await self._update_changed_contents()
         people = [
             {**person, "occurrence_id": occurrence_id}
             for occurrence_id, rows in self._new_attendees.items()
@@ -201,6 +206,29 @@ class WorkingSet:
         self._new_attendees.clear()
         self._new_copies.clear()
         self._changed_copies.clear()
+
+    async def _delete(self) -> None:
+        """Dropped copies, then the stale attendees and the rows of deleted occurrences: an executemany each."""
+        if self._dropped_copies:
+            copies = [{"key_user": user, "key_occurrence": id_} for user, id_ in sorted(self._dropped_copies)]
+            await self.connection.execute(_DELETE_COPY, copies)
+        stale = [{"key_id": id_} for id_ in sorted(self._stale_attendees | self._deleted_contents)]
+        if stale:
+            await self.connection.execute(_DELETE_ATTENDEES, stale)
+        if self._deleted_contents:
+            await self.connection.execute(_DELETE_CONTENT, [{"key_id": id_} for id_ in sorted(self._deleted_contents)])
+        self._dropped_copies.clear()
+        self._stale_attendees.clear()
+        self._deleted_contents.clear()
+
+    async def _update_changed_contents(self) -> None:
+        """One executemany per set of columns changed (usually a batch changes only a copy's source, or all)."""
+        shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for occurrence_id, values in self._changed_contents.items():
+            shapes.setdefault(frozenset(values), []).append({"key_id": occurrence_id, **_prefixed(values)})
+        for columns, rows in shapes.items():
+            await self.connection.execute(_content_update(columns), rows)
+        self._changed_contents.clear()
 
     async def _insert_new_contents(self) -> None:
         if not self._new_contents:
@@ -238,7 +266,9 @@ _PREFETCH = select(
     visibility.c.content_hash.label("copy_hash"),
     visibility.c.from_organizer_copy,
     visibility.c.copy_content,
-).select_from(occurrences.outerjoin(visibility, visibility.c.occurrence_id == occurrences.c.id))
+).select_from(
+    occurrences.outerjoin(visibility, visibility.c.occurrence_id == occurrences.c.id)
+).where(occurrences.c.uid.in_(bindparam("uids", expanding=True)))
 
 _UPDATE_COPY = (
     update(visibility)
@@ -254,6 +284,20 @@ _UPDATE_COPY = (
         copy_content=bindparam("new_copy_content"),
     )
 )
+
+
+_DELETE_COPY = delete(visibility).where(
+    visibility.c.user_email == bindparam("key_user"), visibility.c.occurrence_id == bindparam("key_occurrence")
+)
+_DELETE_ATTENDEES = delete(attendees).where(attendees.c.occurrence_id == bindparam("key_id"))
+_DELETE_CONTENT = delete(occurrences).where(occurrences.c.id == bindparam("key_id"))
+
+
+@functools.cache
+def _content_update(columns: frozenset[str]) -> Update:
+    """The UPDATE of one occurrence's ``columns``, built once per set of columns."""
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
+    return update(occurrences).where(occurrences.c.id == bindparam("key_id")).values(values)
 
 
 def _prefixed(values: Mapping[str, Any]) -> dict[str, Any]:

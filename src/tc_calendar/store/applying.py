@@ -12,13 +12,14 @@ database before every action.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import Change, ChangeKind, OccurrenceKey, Response
@@ -151,12 +152,12 @@ async def _maybe_replace_content(batch: _Batch, content: Content, action: PutOcc
     source = (action.mailbox.lower(), action.from_organizer_copy)
     if content.content_hash == action.content_hash:
         if (content.source_mailbox, content.source_is_organizer) != source:
-            await batch.rows.update_content(content, _source(action, batch.now), None)
+            batch.rows.update_content(content, _source(action, batch.now), None)
             content.source_mailbox, content.source_is_organizer = source
         return False
     occurrence = action.occurrence
     row = {**occurrence_values(occurrence), **_source(action, batch.now)}
-    await batch.rows.update_content(content, row, attendee_values(occurrence.attendees))
+    batch.rows.update_content(content, row, attendee_values(occurrence.attendees))
     content.content_hash = action.content_hash
     content.source_mailbox, content.source_is_organizer = source
     content.start, content.end = occurrence.start, occurrence.end
@@ -180,16 +181,16 @@ def _payload(response: Response, content: Content) -> dict[str, object]:
 async def _drop_key(batch: _Batch, mailbox: str, key: OccurrenceKey) -> None:
     """Hide the occurrence from ``mailbox``; delete its content when nobody sees it any more."""
     content = await batch.rows.content(key)
-    if content is None or not await batch.rows.drop_copy(mailbox, content.id):
+    if content is None or not batch.rows.drop_copy(mailbox, content.id):
         return
     batch.seen_delta[mailbox] -= 1
     batch.note(ChangeKind.DELETE, mailbox, key, {})
     if not batch.rows.copies[content.id]:
-        await batch.rows.delete_content(key, content)
+        batch.rows.delete_content(key, content)
     elif content.source_mailbox == mailbox and content.source_is_organizer:
         # The stored content came from this mailbox's organizer copy, which is gone: a remaining (attendee) copy
         # that differs takes over now, and any copy may replace it from now on.
-        await batch.rows.update_content(content, {"source_is_organizer": False}, None)
+        batch.rows.update_content(content, {"source_is_organizer": False}, None)
         content.source_is_organizer = False
         await _promote_kept_copy(batch, key, content)
 
@@ -206,7 +207,7 @@ async def _promote_kept_copy(batch: _Batch, key: OccurrenceKey, content: Content
             "source_is_organizer": copy.from_organizer_copy,
             "updated_at": batch.now,
         }
-        await batch.rows.update_content(
+        batch.rows.update_content(
             content, {**occurrence_values(occurrence), **source}, attendee_values(occurrence.attendees)
         )
         content.content_hash, content.source_mailbox = copy.content_hash, user
@@ -233,10 +234,24 @@ async def _update_mailboxes(connection: AsyncConnection, batch: _Batch) -> None:
     for email in sorted({*batch.mailbox_values, *batch.seen_delta}):
         values: dict[str, Any] = dict(batch.mailbox_values.get(email, {}))
         delta = batch.seen_delta[email]
-        if delta:
-            values["event_count"] = mailboxes.c.event_count + delta
-        if not values:
+        if not values and not delta:
             continue
-        result = await connection.execute(update(mailboxes).where(mailboxes.c.email == email).values(values))
+        statement = _mailbox_update(frozenset(values), counting=bool(delta))
+        result = await connection.execute(statement, {**_prefixed(values), "key_email": email, "event_delta": delta})
         if result.rowcount == 0 and email in batch.mailbox_values:
             raise MailboxNotFoundError(email)
+
+
+@functools.cache
+def _mailbox_update(columns: frozenset[str], *, counting: bool) -> Update:
+    """The UPDATE of ``mailboxes`` setting ``columns`` (and moving ``event_count``), built once per shape: building
+    a statement costs more than running it."""
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in sorted(columns)}
+    if counting:
+        values["event_count"] = mailboxes.c.event_count + bindparam("event_delta")
+    return update(mailboxes).where(mailboxes.c.email == bindparam("key_email")).values(values)
+
+
+def _prefixed(values: dict[str, Any]) -> dict[str, Any]:
+    # SQLAlchemy reserves a column's own name for its SET value, so the parameters are named new_<column>.
+    return {f"new_{name}": value for name, value in values.items()}

@@ -9,6 +9,7 @@ never take the same row, and a single conditional UPDATE for renewals. On SQLite
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -184,17 +185,41 @@ async def update_mailbox(connection: AsyncConnection, email: str, **values: Any)
         raise MailboxNotFoundError(email.lower())
 
 
+@dataclass(frozen=True, slots=True)
+class SyncStart:
+    """What a mailbox's sync loop starts from: where it resumes, when the connector first saw the mailbox
+    (``cache.autoSync: false`` keeps out what was last changed before), and how many events it sees."""
+
+    checkpoint: MailboxCheckpoint
+    first_seen_at: datetime
+    event_count: int
+
+
+_CHECKPOINT_COLUMNS = (
+    mailboxes.c.sync_state,
+    mailboxes.c.window_start,
+    mailboxes.c.window_end,
+    mailboxes.c.subscription_id,
+    mailboxes.c.watermark,
+)
+
+
 async def load_checkpoint(connection: AsyncConnection, email: str) -> MailboxCheckpoint | None:
-    query = select(
-        mailboxes.c.sync_state,
-        mailboxes.c.window_start,
-        mailboxes.c.window_end,
-        mailboxes.c.subscription_id,
-        mailboxes.c.watermark,
-    ).where(mailboxes.c.email == email.lower())
-    row = (await connection.execute(query)).first()
-    if row is None:
-        return None
+    row = (await connection.execute(select(*_CHECKPOINT_COLUMNS).where(mailboxes.c.email == email.lower()))).first()
+    return None if row is None else _checkpoint(row)
+
+
+async def load_sync_starts(connection: AsyncConnection, emails: Sequence[str]) -> dict[str, SyncStart]:
+    """The sync starts of those of ``emails`` that are registered, by lower-case address, a few queries in all."""
+    found: dict[str, SyncStart] = {}
+    query = select(mailboxes.c.email, mailboxes.c.first_seen_at, mailboxes.c.event_count, *_CHECKPOINT_COLUMNS)
+    for chunk in in_chunks(sorted({email.lower() for email in emails})):
+        for row in await connection.execute(query.where(mailboxes.c.email.in_(chunk))):
+            found[row.email] = SyncStart(_checkpoint(row), row.first_seen_at, int(row.event_count))
+    return found
+
+
+def _checkpoint(row: Row[*tuple[Any, ...]]) -> MailboxCheckpoint:
     return MailboxCheckpoint(row.sync_state, row.window_start, row.window_end, row.subscription_id, row.watermark)
 
 

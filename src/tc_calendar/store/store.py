@@ -21,6 +21,7 @@ from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Res
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
 from tc_calendar.store.engine import create_engine, is_postgresql, writer
 from tc_calendar.store.errors import DatabaseError
+from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.notify import ChangeListener, ChangeListeners, PostgresChangeListener
 from tc_calendar.store.records import (
     ConfiguredMailbox,
@@ -249,6 +250,12 @@ class Store:
     async def load_checkpoint(self, email: str) -> MailboxCheckpoint | None:
         async with self._read() as connection:
             return await mailboxes.load_checkpoint(connection, email)
+
+    async def load_sync_starts(self, emails: Collection[str]) -> dict[str, SyncStart]:
+        """Checkpoint and first-seen time of each registered mailbox of ``emails`` (by lower-case address), read
+        together: the sync loops of many mailboxes start at once."""
+        async with self._read() as connection:
+            return await mailboxes.load_sync_starts(connection, list(emails))
 
     async def save_checkpoint(
         self, email: str, sync_state: str | None, window_start: datetime, window_end: datetime
