@@ -211,3 +211,28 @@ async def test_without_auto_sync_the_first_seen_time_is_read_once_not_at_every_c
 async def _synced_items(store: RecordingStore, count: int) -> bool:
     status = await store._store.get_mailbox(ALICE)
     return status is not None and status.event_count == count
+
+
+async def test_a_later_window_sync_diffs_against_events_that_arrived_after_the_loop_started_with_none(
+    world: Any,
+) -> None:
+    store, provider, services = world
+    provider.delete(ALICE, provider.meeting(ALICE, "Long gone", NOW + timedelta(hours=1), NOW + timedelta(hours=2)))
+    first = start(world, [ALICE], OPTIONS)
+    await first.start()
+    await first.wait_synced(within=5)
+    await first.stop(grace_seconds=2)
+    services.remove(first)
+    service = start(world, [ALICE], OPTIONS)  # resumes from its SyncState with no events in the store
+    await service.start()
+    await service.wait_synced(within=5)
+
+    brief = provider.meeting(ALICE, "Brief", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    service.trigger(ALICE)
+    await eventually(lambda: _synced_items(store, 1))
+    provider.invalid_states.add(str(len(provider.mailboxes[ALICE].log)))  # Exchange forgets that SyncState
+    provider.delete(ALICE, brief)
+    service.trigger(ALICE)
+
+    await eventually(lambda: _synced_items(store, 0))  # the window sync saw Brief stored and gone from Exchange
+    assert sum(1 for call in provider.calls if call == (ALICE, "initial_items")) == 2

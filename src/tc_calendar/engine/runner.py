@@ -101,7 +101,8 @@ def _slid_forward(old: SyncWindow, new: SyncWindow) -> bool:
 
 
 class _SyncStartReads:
-    """Reads the sync starts (checkpoint, first-seen time) of the loops that begin together in one query.
+    """Reads the sync starts (checkpoint, first-seen time, event count) of the loops that begin together in one
+    query.
 
     The service starts the loops of all its mailboxes at once; each asks for its start in its first step, before
     it ever waits, so the read runs one loop iteration later and answers them all: one read instead of one per
@@ -212,8 +213,8 @@ class MailboxWorker:
         self._transient_failures = 0
         self._last_ok_write = 0.0
         self._first_seen_at: datetime | None = None
-        # The store held none of this mailbox's events when the loop started (a mailbox's copies are written only
-        # by its own loop), so the first window sync has nothing to diff against and need not read them.
+        # The store held none of this mailbox's events and no SyncState when the loop started (a mailbox's copies
+        # are written only by its own loop), so its first window sync has nothing to diff against: no read.
         self._sees_nothing = False
 
     # ------------------------------------------------------------------------------------------ triggers
@@ -310,7 +311,8 @@ class MailboxWorker:
             stored = None if start is None else start.checkpoint
             if start is not None:
                 self._first_seen_at = start.first_seen_at
-                self._sees_nothing = start.event_count == 0
+                # Without a SyncState the first cycle is a window sync, which uses (and clears) this.
+                self._sees_nothing = start.event_count == 0 and start.checkpoint.sync_state is None
             window = None
             if stored is not None and stored.window_start is not None and stored.window_end is not None:
                 window = SyncWindow(stored.window_start, stored.window_end)
