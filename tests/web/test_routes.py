@@ -49,7 +49,7 @@ def test_http_on_the_root_redirects_to_the_page_while_a_websocket_there_reaches_
     assert http.get(PAGE_PATH, follow_redirects=True).url.path == f"{PAGE_PATH}/"
     with connect(server.ws_url.removesuffix("ws")) as ws:
         ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "users.list", "params": {}}))
-        assert json.loads(ws.recv(timeout=5))["error"]["code"] == -32001  # the API, refusing before sign-in
+        assert json.loads(ws.recv(timeout=30))["error"]["code"] == -32001  # the API, refusing before sign-in
 
 
 def test_nothing_outside_the_static_folder_is_served(http: httpx.Client, server: LiveServer) -> None:
