@@ -110,7 +110,8 @@ def test_added_latency(ews_account: Callable[..., Account], ews_world: World) ->
 
 
 def _raw_streaming(sim: EwsSimulator, sub_id: str) -> None:
-    """GetStreamingEvents on its own connection (exchangelib would queue behind its one pooled session)."""
+    """GetStreamingEvents on its own connection (exchangelib would queue behind its one pooled session), open for
+    three seconds: time enough for a busy machine's next request to arrive while it holds the slot."""
     body = f"""<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"
       xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"
       xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
@@ -118,7 +119,7 @@ def _raw_streaming(sim: EwsSimulator, sub_id: str) -> None:
         <t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{ALICE}</t:PrimarySmtpAddress>
         </t:ConnectingSID></t:ExchangeImpersonation></s:Header>
       <s:Body><m:GetStreamingEvents><m:SubscriptionIds><t:SubscriptionId>{sub_id}</t:SubscriptionId>
-      </m:SubscriptionIds><m:ConnectionTimeout>1</m:ConnectionTimeout></m:GetStreamingEvents></s:Body></s:Envelope>"""
+      </m:SubscriptionIds><m:ConnectionTimeout>3</m:ConnectionTimeout></m:GetStreamingEvents></s:Body></s:Envelope>"""
     resp = requests.post(sim.url, data=body.encode(), auth=(SERVICE_LOGIN, SERVICE_PASSWORD), timeout=10)
     assert resp.status_code == 200
 
@@ -132,9 +133,10 @@ def test_concurrency_budget_of_the_service_account(
     ews_world.gate.set_max_concurrency(1)
     holder = threading.Thread(target=_raw_streaming, args=(ews_server, sub_id))
     holder.start()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while ews_world.gate.in_flight(SERVICE_LOGIN) < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert ews_world.gate.in_flight(SERVICE_LOGIN) == 1
     with pytest.raises(ErrorExceededConnectionCount):
         list(account.calendar.all())
     holder.join()
