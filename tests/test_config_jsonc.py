@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tc_calendar._jsonc import DuplicateKeyError, JsoncSyntaxError, Position, parse
@@ -109,6 +109,7 @@ _json_values = st.recursive(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json_values)
 def test_any_standard_json_parses_to_what_the_json_module_reads(value: object) -> None:
     for text in (json.dumps(value), json.dumps(value, indent=2, ensure_ascii=False)):

@@ -7,7 +7,7 @@ import hmac
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.api import jsonrpc
@@ -54,6 +54,7 @@ def test_frames_that_are_not_requests_raise_for_the_whole_frame() -> None:
         jsonrpc.decode("[1,2,3]", max_batch=2)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_decoding_any_text_either_succeeds_or_raises_an_api_error(text: str) -> None:
     try:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.model import ConferenceLink, Occurrence, OccurrenceKey
@@ -87,6 +87,7 @@ def test_zero_grace_still_allows_on_time_jitter() -> None:
     assert decide_launch(MEETING, at(2), policy).reason is SkipReason.MISSED
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=-24 * 60, max_value=24 * 60))
 def test_a_meeting_is_launched_exactly_between_its_start_and_min_of_grace_and_end(minute: int) -> None:
     decision = decide_launch(MEETING, at(minute), POLICY)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
@@ -108,6 +108,7 @@ def test_everyone_to_map_includes_those_who_declined() -> None:
 NAMES = ("alice", "bob", "carol", "dave", "erin")
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     answers=st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(list(Response))), max_size=8),
     organizer=st.sampled_from(NAMES),
