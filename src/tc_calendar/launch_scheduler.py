@@ -379,10 +379,10 @@ class LaunchScheduler:
         state, reason = (
             (LaunchState.SKIPPED, "cancelled before its start")
             if current is None or current.cancelled
-            else (LaunchState.RELEASED, armed.withdrawn)
+            else (LaunchState.RELEASED, armed.withdrawn or "called off before its start")
         )
         try:
-            await self._store.finish_launch(key, state, reason, False)
+            await self._store.release_launch(key, self._owner, state, reason)
         except LaunchNotFoundError as exc:  # taken over as stale meanwhile: the claim is no longer ours to give
             log.warning("could not hand back the claim for %r: %s", armed.occurrence.title, exc)
         self.poke()

@@ -81,8 +81,9 @@ async def test_downgrading_turns_released_launches_into_what_the_older_launcher_
     async with Store.open(url) as store:
         for uid in ("stopped", "broken"):
             assert await store.claim_launch(OccurrenceKey(uid), "team", SCHEDULED, "node-1")
-        await store.finish_launch(OccurrenceKey("stopped"), LaunchState.RELEASED,
-                                  "the connector stopped before the start")
+        await store.release_launch(
+            OccurrenceKey("stopped"), "node-1", LaunchState.RELEASED, "the connector stopped before the start"
+        )
         await store.finish_launch(OccurrenceKey("broken"), LaunchState.FAILED, "TrueConf Server answered 503")
 
     await downgrade_async(url, BEFORE)

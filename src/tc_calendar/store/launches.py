@@ -65,23 +65,42 @@ async def finish(
     late: bool,
     now: datetime,
 ) -> None:
-    """Record how a claimed start ended (``started``, ``failed`` or ``skipped``), or hand it back (``released``).
-
-    Only a claim still in progress can be handed back: a start already recorded as made stays made, so releasing
-    can never open the way to a second start.
-    """
+    """Record how a claimed start ended (``started``, ``failed`` or ``skipped``); :func:`release` hands one back."""
+    if state is LaunchState.RELEASED:
+        raise ValueError("a claim is handed back with release(), which checks that the caller still holds it")
     finished_at = None if state is LaunchState.CLAIMED else now
     statement = (
         update(launches)
         .where(*_where(key))
         .values(state=state.value, last_error=error, late=late, finished_at=finished_at)
     )
-    if state is LaunchState.RELEASED:
-        statement = statement.where(launches.c.state == LaunchState.CLAIMED.value)
     if (await connection.execute(statement)).rowcount == 0:
-        if state is LaunchState.RELEASED:
-            raise LaunchNotFoundError(f"no claim in progress for {key} to hand back: it was finished or taken over")
         raise LaunchNotFoundError(f"no launch was claimed for {key}")
+
+
+async def release(
+    connection: AsyncConnection,
+    key: OccurrenceKey,
+    owner: str,
+    state: LaunchState,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Hand back ``owner``'s claim without starting: ``released`` (claimable again at once) or ``skipped``.
+
+    Only the claim's holder, and only while it is still in progress: a start already recorded as made stays made,
+    and a claim another node took over as stale is that node's to finish, so handing back can never open the way
+    to a second start.
+    """
+    if state not in (LaunchState.RELEASED, LaunchState.SKIPPED):
+        raise ValueError(f"a claim is handed back as released or skipped, not {state.value}")
+    statement = (
+        update(launches)
+        .where(*_where(key), launches.c.state == LaunchState.CLAIMED.value, launches.c.claimed_by == owner)
+        .values(state=state.value, last_error=reason, late=False, finished_at=now)
+    )
+    if (await connection.execute(statement)).rowcount == 0:
+        raise LaunchNotFoundError(f"no claim of {owner} in progress for {key} to hand back: finished or taken over")
 
 
 async def retry(connection: AsyncConnection, key: OccurrenceKey, owner: str, now: datetime) -> bool:

@@ -305,8 +305,13 @@ class Store:
         async with self._write() as connection:
             await launches.finish(connection, key, state, error, late, self._clock())
 
+    async def release_launch(self, key: OccurrenceKey, owner: str, state: LaunchState, reason: str) -> None:
+        """Hand back ``owner``'s claim in progress as ``released`` or ``skipped``; see :func:`launches.release`."""
+        async with self._write() as connection:
+            await launches.release(connection, key, owner, state, reason, self._clock())
+
     async def retry_launch(self, key: OccurrenceKey, owner: str) -> bool:
-        """Claim a failed launch again; True for exactly one caller."""
+        """Claim a failed or released launch again; True for exactly one caller."""
         async with self._write() as connection:
             return await launches.retry(connection, key, owner, self._clock())
 
