@@ -370,7 +370,7 @@ class LaunchScheduler:
         if record.state is LaunchState.CLAIMED:
             # The claimer stopped mid-start. Starting is idempotent (run unless running), so taking over is safe.
             await self._store.finish_launch(key, LaunchState.FAILED, "interrupted: the connector stopped", False)
-        return await self._store.retry_launch(key, self._owner)
+        return await self._store.retry_launch(key, self._owner, occurrence.start, occurrence.conference.conference_id)
 
     async def _release(self, armed: _Armed) -> None:
         """Hand back the claim of a start called off before it was made."""

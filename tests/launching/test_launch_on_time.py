@@ -117,6 +117,7 @@ async def test_a_meeting_rescheduled_after_its_claim_hands_the_claim_back_and_st
     record = await store.get_launch(KEY)
     assert record is not None and record.state is LaunchState.STARTED and not record.late
     assert record.attempts == 1  # handing back and claiming again is not a failed attempt
+    assert record.scheduled_at == later  # listed at the time it really started
 
 
 async def test_a_claim_taken_over_meanwhile_is_not_handed_back(

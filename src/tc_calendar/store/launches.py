@@ -103,23 +103,32 @@ async def release(
         raise LaunchNotFoundError(f"no claim of {owner} in progress for {key} to hand back: finished or taken over")
 
 
-async def retry(connection: AsyncConnection, key: OccurrenceKey, owner: str, now: datetime) -> bool:
+async def retry(
+    connection: AsyncConnection,
+    key: OccurrenceKey,
+    owner: str,
+    now: datetime,
+    scheduled_at: datetime | None = None,
+    conference_id: str | None = None,
+) -> bool:
     """Claim a ``failed`` or ``released`` start again (one caller wins, as with :func:`claim`).
 
     Only a retry after a failure counts as another attempt: a claim handed back never tried to start, and the
-    attempts set the launcher's back-off.
+    attempts set the launcher's back-off. ``scheduled_at`` and ``conference_id`` record what is started now (a
+    rescheduled meeting keeps its key but not its start time), so listings show the time it really starts.
     """
-    statement = (
-        update(launches)
-        .where(*_where(key), launches.c.state.in_(RETRYABLE))
-        .values(
-            state=LaunchState.CLAIMED.value,
-            claimed_by=owner,
-            claimed_at=now,
-            attempts=launches.c.attempts + case((launches.c.state == LaunchState.FAILED.value, 1), else_=0),
-            finished_at=None,
-        )
-    )
+    values: dict[str, Any] = {
+        "state": LaunchState.CLAIMED.value,
+        "claimed_by": owner,
+        "claimed_at": now,
+        "attempts": launches.c.attempts + case((launches.c.state == LaunchState.FAILED.value, 1), else_=0),
+        "finished_at": None,
+    }
+    if scheduled_at is not None:
+        values["scheduled_at"] = scheduled_at
+    if conference_id is not None:
+        values["conference_id"] = conference_id
+    statement = update(launches).where(*_where(key), launches.c.state.in_(RETRYABLE)).values(**values)
     return bool((await connection.execute(statement)).rowcount == 1)
 
 

@@ -310,10 +310,16 @@ class Store:
         async with self._write() as connection:
             await launches.release(connection, key, owner, state, reason, self._clock())
 
-    async def retry_launch(self, key: OccurrenceKey, owner: str) -> bool:
-        """Claim a failed or released launch again; True for exactly one caller."""
+    async def retry_launch(
+        self,
+        key: OccurrenceKey,
+        owner: str,
+        scheduled_at: datetime | None = None,
+        conference_id: str | None = None,
+    ) -> bool:
+        """Claim a failed or released launch again, for its current start time; True for exactly one caller."""
         async with self._write() as connection:
-            return await launches.retry(connection, key, owner, self._clock())
+            return await launches.retry(connection, key, owner, self._clock(), scheduled_at, conference_id)
 
     async def get_launch(self, key: OccurrenceKey) -> LaunchRecord | None:
         async with self._read() as connection:
