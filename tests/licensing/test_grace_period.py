@@ -171,3 +171,21 @@ async def test_a_licence_file_spoiled_while_running_pauses_synchronization_with_
     status = await guard.check()
     assert not status.sync_allowed
     assert "is not a tc-calendar licence file" in status.message and "synchronization is paused" in status.message
+
+
+async def test_the_grace_period_warning_is_logged_once_then_as_a_daily_reminder(
+    clock: Clock, installation: Installation, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The check at start and the first check-in right after it say the same thing: the admin reads it once."""
+    guard = LicenceGuard(installation, clock=clock)
+    with caplog.at_level("WARNING", logger="tc_calendar.licensing"):
+        guard.open()
+        await guard.check()
+        clock.now = T0 + timedelta(hours=1)
+        await guard.check()
+        assert [record.getMessage() for record in caplog.records].count(caplog.records[0].getMessage()) == 1
+        assert "the product is not registered" in caplog.records[0].getMessage()
+
+        clock.now = T0 + timedelta(days=1, hours=1)
+        await guard.check()
+    assert len([record for record in caplog.records if "not registered" in record.getMessage()]) == 2

@@ -27,6 +27,9 @@ from tc_calendar.licensing.registration import Installation, load_licence, write
 
 log = logging.getLogger("tc_calendar.licensing")
 
+WARNING_REMINDER = timedelta(days=1)
+"""How often an unchanged grace-period warning is logged again."""
+
 Clock = Callable[[], datetime]
 StatusHook = Callable[[LicenceStatus], Awaitable[None]]
 
@@ -110,6 +113,7 @@ class LicenceGuard:
         self._state_file = state_file_of(installation)
         self._record = read_record(self._state_file) or CheckInRecord(first_started=clock())
         self.status: LicenceStatus | None = None
+        self._last_warning: tuple[str, datetime] | None = None
 
     def open(self) -> LicenceStatus:
         """The status at start. A licence file that cannot be trusted stops the service (:class:`LicenceError`):
@@ -192,11 +196,23 @@ class LicenceGuard:
         if status.standing is Standing.PAUSED:
             log.error("licence: %s", status.message)
         elif status.standing is Standing.GRACE:
-            log.warning("licence: %s%s", status.message, f" ({check_in_error})" if check_in_error else "")
+            self._warn(f"licence: {status.message}" + (f" ({check_in_error})" if check_in_error else ""))
         elif self.status is None or self.status.standing is not Standing.LICENSED:
             log.info("licence: %s", status.message)
         self.status = status
         return status
+
+
+    def _warn(self, message: str) -> None:
+        """Warn about the grace period when its message changes, and as a reminder once a day: the check at start
+        and the first check-in right after it would otherwise say the same thing twice."""
+        now = self._clock()
+        if self._last_warning is not None:
+            last_message, warned_at = self._last_warning
+            if last_message == message and now - warned_at < WARNING_REMINDER:
+                return
+        log.warning("%s", message)
+        self._last_warning = (message, now)
 
 
 def licence_status_line(installation: Installation) -> str:
