@@ -131,6 +131,39 @@ class SyncHarness:
         status = await self.store.get_mailbox(user)
         return (None, None) if status is None else (status.state, status.last_error)
 
+    async def streaming(self, users: Sequence[str], within: float = 30.0) -> None:
+        """Wait until every one of ``users`` is subscribed, the stream is open, and the syncs that subscribing
+        triggered are done (no EWS request for a moment), so a change made next arrives by notification and a fault
+        injected next meets the sync of that change, not the start-up's own requests."""
+        assert self.service is not None
+        service = self.service
+        wanted = {user.lower() for user in users}
+
+        async def subscribed() -> bool:
+            live = {runtime.status.email for runtime in await service.status() if runtime.streaming}
+            return wanted <= live and self.requests("GetStreamingEvents", "started") >= 1
+
+        await eventually(subscribed, within=within, what=f"streaming subscriptions for {sorted(wanted)}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        before = self._all_requests()
+        while loop.time() < deadline:
+            await asyncio.sleep(0.3)
+            now = self._all_requests()
+            if now == before:
+                return
+            before = now
+        raise AssertionError(f"EWS requests did not settle within {within}s")
+
+    def _all_requests(self) -> float:
+        return sum(
+            sample.value
+            for metric in self.metrics.registry.collect()
+            if metric.name == "tc_calendar_ews_requests"
+            for sample in metric.samples
+            if sample.name == "tc_calendar_ews_requests_total"
+        )
+
     def requests(self, operation: str, result: str = "ok") -> float:
         value = self.metrics.registry.get_sample_value(
             "tc_calendar_ews_requests_total", {"operation": operation, "result": result}

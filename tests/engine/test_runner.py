@@ -96,7 +96,7 @@ async def test_configured_users_are_synced_at_start_and_subscribers_are_notified
     service = harness.build([ALICE, BOB])
 
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
 
     assert await harness.titles(ALICE) == ["Standup"]
     assert await harness.titles(BOB) == ["Review"]
@@ -108,7 +108,7 @@ async def test_a_notified_change_reaches_the_store_through_incremental_sync(harn
     item = harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     service = harness.build([ALICE])
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
 
     harness.provider.update(ALICE, item, subject="Standup (moved)", start=NOW + timedelta(hours=3),
                             end=NOW + timedelta(hours=4))
@@ -130,7 +130,7 @@ async def test_a_deleted_item_disappears_and_a_resync_of_an_unchanged_calendar_w
     gone = harness.provider.meeting(ALICE, "Gone", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
     service = harness.build([ALICE])
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
     assert keep
 
     harness.provider.delete(ALICE, gone)
@@ -161,7 +161,7 @@ async def test_a_restart_resumes_from_the_saved_sync_state_without_a_window_sync
     first = Harness(store, provider)
     service = first.build([ALICE])
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
     await service.stop(grace_seconds=2)
 
     provider.meeting(ALICE, "While we were down", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
@@ -170,7 +170,7 @@ async def test_a_restart_resumes_from_the_saved_sync_state_without_a_window_sync
     service = second.build([ALICE])
     await service.start()
     try:
-        await service.wait_synced(within=5)
+        await service.wait_synced(within=30)
         assert await second.titles(ALICE) == ["Standup", "While we were down"]
         assert (ALICE, "initial_items") not in provider.calls
     finally:
@@ -185,7 +185,7 @@ async def test_one_denied_mailbox_shows_its_error_and_the_others_sync_on(harness
     service = harness.build([ALICE, BOB])
 
     await service.start()
-    await service.wait_synced([ALICE], within=5)
+    await service.wait_synced([ALICE], within=30)
 
     async def bob_failed() -> bool:
         status = await harness.store.get_mailbox(BOB)
@@ -207,7 +207,7 @@ async def test_throttling_waits_the_servers_back_off_for_the_whole_service_accou
     started = asyncio.get_running_loop().time()
 
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
 
     assert asyncio.get_running_loop().time() - started >= 0.5
     assert await harness.titles(ALICE) == ["Standup"]
@@ -217,7 +217,7 @@ async def test_transient_failures_are_retried_and_leave_a_healthy_mailbox_ok(har
     harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     service = harness.build([ALICE])
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
 
     harness.provider.meeting(ALICE, "Later", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
     harness.provider.fail(ALICE, "sync_changes", TransientError("HTTP 503", mailbox=ALICE))
@@ -234,7 +234,7 @@ async def test_invalid_sync_state_is_recovered_by_a_window_sync(harness: Harness
     harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     service = harness.build([ALICE])
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
 
     harness.provider.fail(ALICE, "sync_changes", InvalidSyncStateError("ErrorInvalidSyncStateData", mailbox=ALICE))
     harness.provider.meeting(ALICE, "Later", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
@@ -253,11 +253,11 @@ async def test_the_account_limit_admits_users_first_and_marks_the_rest_over_limi
         harness.provider.meeting(user, f"Meeting of {user}", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     service = harness.build([ALICE], limit=2)
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
 
     assert await service.request_mailbox(BOB) == "queued"
     assert await service.request_mailbox("carol@corp.test") == "over_limit"
-    await service.wait_synced([BOB], within=5)
+    await service.wait_synced([BOB], within=30)
     assert await service.request_mailbox(BOB) == "synced"
     assert await service.request_mailbox(ALICE) == "synced"
     assert await harness.state("carol@corp.test") is MailboxState.OVER_LIMIT
@@ -275,7 +275,7 @@ async def test_without_auto_sync_only_events_changed_after_the_first_start_are_s
     options = replace(FAST, auto_sync=False)
     service = harness.build([ALICE], options=options)
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
     assert await harness.titles(ALICE) == []
 
     harness.provider.meeting(ALICE, "New", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
@@ -310,14 +310,14 @@ async def test_a_user_removed_from_the_configuration_no_longer_shows_stale_event
     first = Harness(store, provider)
     service = first.build([ALICE, BOB])
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
     await service.stop(grace_seconds=2)
 
     second = Harness(store, provider)
     service = second.build([ALICE])
     await service.start()
     try:
-        await service.wait_synced(within=5)
+        await service.wait_synced(within=30)
         assert await second.titles(BOB) == []
         assert await second.titles(ALICE) == ["Standup"]
         assert await second.state(BOB) is MailboxState.DISABLED
@@ -338,7 +338,7 @@ async def test_the_window_slides_with_the_days(harness: Harness) -> None:
     )  # fmt: skip
     harness.service = service
     await service.start()
-    await service.wait_synced(within=5)
+    await service.wait_synced(within=30)
     assert await harness.titles(ALICE) == ["Soon"]
     assert soon
 
@@ -368,8 +368,8 @@ async def test_two_nodes_share_the_mailboxes_and_one_takes_over_when_the_other_s
     await first.start()
     await second.start()
     try:
-        await first.wait_synced(within=5)
-        await second.wait_synced(within=5)
+        await first.wait_synced(within=30)
+        await second.wait_synced(within=30)
         owners = {s.email: s.lease_owner for s in await store.list_mailboxes()}
         assert owners == {ALICE: "node-1", BOB: "node-1", "carol@corp.test": "node-2", "dave@corp.test": "node-2"}
         assert sorted(m for m, op in provider.calls if op == "initial_items") == sorted(users)
@@ -404,7 +404,7 @@ async def test_a_cancellation_seen_by_the_attendee_before_the_organizer_drops_th
     service = harness.build([ALICE, BOB])
     await service.start()
     try:
-        await service.wait_synced(within=5)
+        await service.wait_synced(within=30)
         provider.update(BOB, attendee_item, is_cancelled=True)  # Exchange marks the attendee's copy first
         await provider.notify(BOB)
 

@@ -37,7 +37,7 @@ async def upserts_per_user(store: Store, after: int = 0) -> Counter[str]:
 
 async def test_server_busy_back_off_is_honoured_before_the_next_request(sync: SyncHarness) -> None:
     await sync.start([ALICE, BOB])
-    await asyncio.sleep(0.3)  # let the subscriptions settle
+    await sync.streaming([ALICE, BOB])
     cursor = await sync.store.latest_cursor()
     loop = asyncio.get_running_loop()
 
@@ -100,7 +100,7 @@ async def test_a_passing_401_is_recovered(sync: SyncHarness) -> None:
 
 async def test_a_dropped_stream_is_reopened_and_changes_keep_arriving(sync: SyncHarness) -> None:
     await sync.start([ALICE, BOB], options=STREAM_ONLY)
-    await asyncio.sleep(0.3)
+    await sync.streaming([ALICE, BOB])
 
     sync.world.drop_streaming_connections()
     await asyncio.sleep(0.3)
@@ -114,7 +114,7 @@ async def test_a_dropped_stream_is_reopened_and_changes_keep_arriving(sync: Sync
 
 async def test_an_expired_subscription_is_renewed_and_changes_keep_arriving(sync: SyncHarness) -> None:
     await sync.start([ALICE, BOB], options=STREAM_ONLY)
-    await asyncio.sleep(0.3)
+    await sync.streaming([ALICE, BOB])
 
     sync.world.expire_subscriptions()
     await asyncio.sleep(0.3)
