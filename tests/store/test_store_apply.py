@@ -11,7 +11,7 @@ from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
 from tc_calendar.model import ChangeKind, OccurrenceKey, Response
 from tc_calendar.store import ConfiguredMailbox, MailboxNotFoundError, Store
 from tc_calendar.sync.actions import DropItem, DropOccurrence, SaveCheckpoint
-from tc_calendar.sync.diff import StoredView
+from tc_calendar.sync.diff import StoredScope, StoredView
 
 WEEK = (MONDAY_9 - timedelta(days=1), MONDAY_9 + timedelta(days=6))
 
@@ -204,6 +204,26 @@ async def test_stored_views_tell_the_sync_core_what_each_mailbox_last_put(store:
     assert await store.stored_views(ALICE) == {
         meeting().key: StoredView("a1", organizer_copy.content_hash, Response.ORGANIZER, True)
     }
+
+
+async def test_a_scoped_read_of_stored_views_holds_only_the_given_items_and_uids(store: Store) -> None:
+    """An incremental page reads what its items can touch, however large the mailbox's calendar."""
+    series = [meeting("series", recurrence_id=MONDAY_9 + timedelta(days=7 * n)) for n in range(3)]
+    await store.apply(
+        [put(ALICE, occurrence, item_id="master") for occurrence in series]
+        + [put(ALICE, meeting("single"), item_id="single-item")]
+        + [put(ALICE, meeting(f"other-{n}"), item_id=f"other-item-{n}") for n in range(20)]
+    )
+
+    by_item = await store.stored_views(ALICE, StoredScope(frozenset({"master"}), frozenset()))
+    by_uid = await store.stored_views(ALICE, StoredScope(frozenset(), frozenset({"single"})))
+    nothing = await store.stored_views(ALICE, StoredScope(frozenset(), frozenset()))
+
+    assert set(by_item) == {occurrence.key for occurrence in series}
+    assert set(by_uid) == {meeting("single").key}
+    assert nothing == {}
+    everything = await store.stored_views(ALICE)
+    assert len(everything) == 24 and by_item.items() <= everything.items()
 
 
 async def test_the_view_holds_what_overlaps_the_range_ordered_by_start(store: Store) -> None:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tc_calendar.model import Occurrence, OccurrenceKey, Response
 from tc_calendar.sync.actions import Action, DropItem, DropOccurrence, PutOccurrence, SaveCheckpoint
-from tc_calendar.sync.diff import StoredView, plan_full_sync, plan_incremental, put_for, view_of
+from tc_calendar.sync.diff import StoredScope, StoredView, plan_full_sync, plan_incremental, put_for, view_of
 from tc_calendar.sync.normalize import SeenOccurrence
 from tc_calendar.sync.window import SyncWindow
 
@@ -153,4 +153,23 @@ def test_an_incremental_plan_turns_the_old_world_into_the_new_one(old: World, ne
     assert after == world_view(new)
     assert (
         work(plan_full_sync(MAILBOX, [s for g in new.values() for s in g], after, sync_state="S", window=WINDOW)) == []
+    )
+
+
+@settings(deadline=None)
+@given(worlds, worlds)
+def test_an_incremental_plan_needs_only_the_stored_occurrences_of_the_changed_items_and_their_uids(
+    old: World, new: World
+) -> None:
+    """So the engine reads that part of the store for a change, not the mailbox's whole calendar."""
+    stored = world_view(old)
+    changed = {item: group for item, group in new.items() if old.get(item) != group}
+    deleted = [item for item in old if item not in new]
+    scope = StoredScope(
+        frozenset(changed) | frozenset(deleted), frozenset(s.occurrence.key.uid for g in changed.values() for s in g)
+    )
+    in_scope = {key: view for key, view in stored.items() if scope.covers(key, view)}
+
+    assert plan_incremental(MAILBOX, changed, deleted, in_scope, sync_state="S", window=WINDOW) == plan_incremental(
+        MAILBOX, changed, deleted, stored, sync_state="S", window=WINDOW
     )

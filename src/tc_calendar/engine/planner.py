@@ -12,9 +12,9 @@ from typing import Any
 from tc_calendar.model import OccurrenceKey
 from tc_calendar.providers.base import RemoteItem, SyncBatch
 from tc_calendar.sync.actions import Action, DropOccurrence
-from tc_calendar.sync.diff import StoredView, plan_full_sync, plan_incremental
+from tc_calendar.sync.diff import StoredScope, StoredView, incremental_scope, plan_full_sync, plan_incremental
 from tc_calendar.sync.links import DEFAULT_RULES, LinkFinder, LinkRule, compile_rule
-from tc_calendar.sync.normalize import SeenOccurrence, normalize_item, normalize_items
+from tc_calendar.sync.normalize import SeenOccurrence, item_uid, normalize_item, normalize_items
 from tc_calendar.sync.window import SyncWindow
 
 
@@ -44,6 +44,10 @@ class DiffPlanner:
     ) -> list[Action]:
         seen = normalize_items(items, window, self.links)
         return plan_full_sync(mailbox, seen, stored, sync_state=sync_state, window=window)
+
+    def incremental_scope(self, batch: SyncBatch) -> StoredScope:
+        """What :meth:`incremental` needs of the stored view for ``batch`` (read only that)."""
+        return incremental_scope({item.item_id: item_uid(item) for item in batch.items}, batch.deleted_item_ids)
 
     def incremental(
         self,

@@ -15,7 +15,7 @@ from tc_calendar.providers.base import RemoteItem, SyncBatch
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxCheckpoint, MailboxState, MailboxStatus
 from tc_calendar.sync.actions import Action
-from tc_calendar.sync.diff import StoredView
+from tc_calendar.sync.diff import StoredScope, StoredView
 from tc_calendar.sync.window import SyncWindow
 
 NotifyHook = Callable[[Sequence[Change]], Awaitable[None] | None]
@@ -27,8 +27,9 @@ class SyncStore(Protocol):
 
     async def apply(self, actions: Sequence[Action]) -> list[Change]: ...
 
-    async def stored_views(self, mailbox: str) -> dict[OccurrenceKey, StoredView]:
-        """What the store holds for each occurrence in ``mailbox``'s view, as the diff compares it."""
+    async def stored_views(self, mailbox: str, scope: StoredScope | None = None) -> dict[OccurrenceKey, StoredView]:
+        """What the store holds for each occurrence in ``mailbox``'s view (within ``scope``, if given), as the diff
+        compares it."""
         ...
 
     async def load_checkpoint(self, mailbox: str) -> MailboxCheckpoint | None: ...
@@ -73,6 +74,8 @@ class SyncPlanner(Protocol):
         window: SyncWindow,
         sync_state: str | None,
     ) -> list[Action]: ...
+
+    def incremental_scope(self, batch: SyncBatch) -> StoredScope: ...
 
     def incremental(
         self,

@@ -423,7 +423,8 @@ class MailboxWorker:
                 )
             actions: list[Action] = []
             if batch.items or batch.deleted_item_ids:
-                stored = await self.context.store.stored_views(self.email)
+                scope = self.context.planner.incremental_scope(batch)
+                stored = await self.context.store.stored_views(self.email, scope)
                 actions = self.context.planner.incremental(self.email, batch, stored, window)
             elif batch.sync_state != sync_state:
                 actions = [SaveCheckpoint(self.email, batch.sync_state, window.start, window.end)]

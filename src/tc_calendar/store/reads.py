@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tc_calendar.model import Attendee, Occurrence, OccurrenceKey, Response
 from tc_calendar.store._keys import encode_recurrence_id, key_of
 from tc_calendar.store._rows import attendee_from_row, occurrence_from_row
-from tc_calendar.store._sql import in_chunks
+from tc_calendar.store._sql import IN_LIST_SIZE, in_chunks
 from tc_calendar.store.tables import attendees, occurrences, visibility
-from tc_calendar.sync.diff import StoredView
+from tc_calendar.sync.diff import StoredScope, StoredView
 
 
 async def load_view(
@@ -68,13 +68,27 @@ async def item_ids(connection: AsyncConnection, mailbox: str) -> dict[Occurrence
     return {key_of(row.uid, row.recurrence_id): row.item_id for row in await connection.execute(query)}
 
 
-async def stored_views(connection: AsyncConnection, mailbox: str) -> dict[OccurrenceKey, StoredView]:
-    """Everything the sync core compares a mailbox's Exchange items with, in one query."""
+async def stored_views(
+    connection: AsyncConnection, mailbox: str, scope: StoredScope | None = None
+) -> dict[OccurrenceKey, StoredView]:
+    """Everything the sync core compares a mailbox's Exchange items with; with ``scope``, only what it covers (a
+    scope too large for one ``IN`` list reads it all: more than the scope is never wrong, only slower)."""
+    if scope is None or len(scope.item_ids) + len(scope.uids) > IN_LIST_SIZE:
+        rows = await connection.execute(_STORED_VIEWS, {"mailbox": mailbox})
+    elif not scope.item_ids and not scope.uids:
+        return {}
+    else:
+        rows = await connection.execute(
+            _STORED_VIEWS.where(
+                or_(visibility.c.item_id.in_(sorted(scope.item_ids)), occurrences.c.uid.in_(sorted(scope.uids)))
+            ),
+            {"mailbox": mailbox},
+        )
     return {
         key_of(row.uid, row.recurrence_id): StoredView(
             row.item_id, row.content_hash, Response(row.my_response), row.from_organizer_copy
         )
-        for row in await connection.execute(_STORED_VIEWS, {"mailbox": mailbox})
+        for row in rows
     }
 
 

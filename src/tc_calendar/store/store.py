@@ -33,7 +33,7 @@ from tc_calendar.store.records import (
     TrueConfUser,
 )
 from tc_calendar.sync.actions import Action, SaveCheckpoint
-from tc_calendar.sync.diff import StoredView
+from tc_calendar.sync.diff import StoredScope, StoredView
 
 Clock = Callable[[], datetime]
 
@@ -161,10 +161,11 @@ class Store:
         async with self._read() as connection:
             return await reads.item_ids(connection, mailbox.lower())
 
-    async def stored_views(self, mailbox: str) -> dict[OccurrenceKey, StoredView]:
-        """Key -> item id, own-copy hash, answer and whether it is the organizer's copy, for the sync core."""
+    async def stored_views(self, mailbox: str, scope: StoredScope | None = None) -> dict[OccurrenceKey, StoredView]:
+        """Key -> item id, own-copy hash, answer and whether it is the organizer's copy, for the sync core; only the
+        part an incremental page can touch when ``scope`` is given."""
         async with self._read() as connection:
-            return await reads.stored_views(connection, mailbox.lower())
+            return await reads.stored_views(connection, mailbox.lower(), scope)
 
     async def launches_between(self, start: datetime, end: datetime) -> list[Occurrence]:
         """Occurrences with a conference link, not cancelled, starting in ``[start, end)``, by start."""

@@ -28,6 +28,29 @@ class StoredView:
     from_organizer_copy: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class StoredScope:
+    """The part of a mailbox's stored view that one incremental page can touch.
+
+    :func:`plan_incremental` looks only at stored occurrences filed under a changed or deleted item, and at those
+    with the keys the changed items now produce (all under the items' UIDs). Reading just these keeps a change's
+    cost proportional to the change, not to the size of the mailbox's calendar.
+    """
+
+    item_ids: frozenset[str]
+    uids: frozenset[str]
+
+    def covers(self, key: OccurrenceKey, view: StoredView) -> bool:
+        return view.item_id in self.item_ids or key.uid in self.uids
+
+
+def incremental_scope(changed_item_uids: Mapping[str, str], deleted_item_ids: Iterable[str]) -> StoredScope:
+    """The scope of a page whose changed items (id -> UID) and deleted item ids are given."""
+    return StoredScope(
+        frozenset(changed_item_uids) | frozenset(deleted_item_ids), frozenset(changed_item_uids.values())
+    )
+
+
 def put_for(seen: SeenOccurrence) -> PutOccurrence:
     """The action that records ``seen`` in its mailbox's view."""
     return PutOccurrence(

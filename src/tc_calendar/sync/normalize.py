@@ -139,7 +139,8 @@ def _occurrence(item: RemoteItem, key: OccurrenceKey, links: LinkFinder, summary
     )
 
 
-def _uid(item: RemoteItem) -> str:
+def item_uid(item: RemoteItem) -> str:
+    """The UID every occurrence of ``item`` is keyed by."""
     # Exchange gives every calendar item a UID; an item created without one by some client still needs an identity.
     return item.uid or f"item:{item.item_id}"
 
@@ -167,10 +168,10 @@ def _expand_master(
         log.warning("%s: series %s (%r) skipped: %s", master.mailbox, master.uid, master.subject, exc)
         return []
     full = {e.recurrence_id: e for e in master.exceptions if e.recurrence_id is not None}
-    base = _occurrence(master, OccurrenceKey(_uid(master)), links, summary)
+    base = _occurrence(master, OccurrenceKey(item_uid(master)), links, summary)
     out = []
     for found in expanded:
-        key = OccurrenceKey(_uid(master), found.original_start)
+        key = OccurrenceKey(item_uid(master), found.original_start)
         exception = full.get(found.original_start)
         if exception is not None:
             occurrence = replace(_occurrence(exception, key, links, summary), is_exception=True)
@@ -189,7 +190,7 @@ def normalize_item(item: RemoteItem, window: SyncWindow, links: LinkFinder) -> l
         return _expand_master(item, item.recurrence, window, links)
     if not window.overlaps(item.start, item.end):
         return []
-    key = OccurrenceKey(_uid(item), item.recurrence_id if _in_series(item) else None)
+    key = OccurrenceKey(item_uid(item), item.recurrence_id if _in_series(item) else None)
     summary = describe(item.recurrence) if item.recurrence is not None else None
     return [_seen(item, _occurrence(item, key, links, summary), source_item_id(item))]
 
