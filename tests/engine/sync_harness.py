@@ -29,14 +29,15 @@ FAST = SyncOptions(
 )
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0, what: str = "condition") -> None:
-    """Poll ``check`` until it holds; the sync is asynchronous, so tests wait for its effect."""
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "condition") -> None:
+    """Poll ``check`` until it holds; the sync is asynchronous, so tests wait for its effect (and a busy machine may
+    take long: the limit only bounds a failing test)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not await check():
         if loop.time() > deadline:
             raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
 
 
 @dataclass(frozen=True)

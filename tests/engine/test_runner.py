@@ -4,12 +4,13 @@ are handled. (The same behaviour against Exchange's protocol is in ``test_sync_e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from engine_fakes import FakeProvider
+from sync_harness import eventually
 
 from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
@@ -39,14 +40,6 @@ FAST = SyncOptions(
     transient_retry=BackoffPolicy(base=0.05, cap=0.2),
     error_retry=BackoffPolicy(base=0.05, cap=0.2),
 )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 class Harness:
@@ -405,17 +398,21 @@ async def test_a_cancellation_seen_by_the_attendee_before_the_organizer_drops_th
     await service.start()
     try:
         await service.wait_synced(within=30)
+        bob_before = await store.load_checkpoint(BOB)
         provider.update(BOB, attendee_item, is_cancelled=True)  # Exchange marks the attendee's copy first
         await provider.notify(BOB)
 
-        await asyncio.sleep(0.5)  # Bob's copy is applied; the organizer's copy still holds the shared content
+        async def bobs_copy_applied() -> bool:  # the organizer's copy still holds the shared content
+            return await store.load_checkpoint(BOB) != bob_before
+
+        await eventually(bobs_copy_applied)
         provider.delete(ALICE, organizer_item)  # then the organizer's item goes
         await provider.notify(ALICE)
 
         async def cancelled() -> bool:
             return await harness.titles(BOB) == ["Canceled: Budget"]
 
-        await eventually(cancelled, within=3)
+        await eventually(cancelled)
 
     finally:
         await service.stop(grace_seconds=2)

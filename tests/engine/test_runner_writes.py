@@ -4,14 +4,14 @@ together read where they resume in one query."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from engine_fakes import FakeProvider
+from sync_harness import eventually
 
 from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
@@ -64,14 +64,6 @@ class RecordingStore:
 
     def reads(self) -> list[tuple[str, Any]]:
         return [call for call in self.calls if call[0] in self.READS]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
