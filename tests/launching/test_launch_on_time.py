@@ -300,7 +300,7 @@ async def test_a_meeting_synced_while_the_launcher_sleeps_is_prepared_at_once(
 
     await put(store, meeting())
     launcher.poke()  # what the sync engine's change notification does
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(30):
         while "dave" not in invited(tcs):  # noqa: ASYNC110 - the simulator's world lives in its own thread
             await asyncio.sleep(0.01)
     stop.set()

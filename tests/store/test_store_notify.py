@@ -58,4 +58,4 @@ async def test_an_instance_hears_the_commits_of_another_instance(postgres_databa
 
         await writer.apply([put(ALICE, meeting())])
 
-        await asyncio.wait_for(woken.wait(), 5)
+        await asyncio.wait_for(woken.wait(), 30)
