@@ -7,6 +7,10 @@ specifies behaviour on both backends. ``store`` is an open :class:`~tc_calendar.
 PostgreSQL tests need ``TC_CALENDAR_TEST_PG`` (e.g. ``postgresql://postgres@127.0.0.1:5432/test``). Without it,
 or when the server does not answer, they skip — except in CI (``CI`` set), where they fail: CI must test
 PostgreSQL.
+
+Property tests (Hypothesis) explore new examples on every developer run; in CI they replay a fixed sequence
+(``derandomize``), so one CI run judges the code, not the luck of the draw. A counterexample found locally goes
+into the test as an ``@example``.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 from tc_calendar.store import Store, upgrade_async
 
 PG_ENV = "TC_CALENDAR_TEST_PG"
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 T = TypeVar("T")
 #: Schemas created for tests in this run, so the summary can say that PostgreSQL was really tested.
 _POSTGRES_TESTS: list[str] = []
