@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.providers.base import (
     ItemKind,
     MailboxNotification,
@@ -22,6 +24,15 @@ from tc_calendar.providers.base import (
     SyncBatch,
 )
 from tc_calendar.sync.window import SyncWindow
+
+FAST = SyncOptions(
+    auto_sync=True,
+    poll_interval=30.0,
+    fallback_poll_interval=30.0,
+    transient_retry=BackoffPolicy(base=0.05, cap=0.2),
+    error_retry=BackoffPolicy(base=0.05, cap=0.2),
+)
+"""Sync options for loops over the fake provider: retries in tens of milliseconds, polling out of the way."""
 
 
 @dataclass

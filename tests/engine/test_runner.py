@@ -9,10 +9,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from engine_fakes import FakeProvider
+from engine_fakes import FAST, FakeProvider
 from sync_harness import eventually
 
-from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService
@@ -33,13 +32,6 @@ ALICE = "alice@corp.test"
 BOB = "bob@corp.test"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
-FAST = SyncOptions(
-    auto_sync=True,
-    poll_interval=30.0,
-    fallback_poll_interval=30.0,
-    transient_retry=BackoffPolicy(base=0.05, cap=0.2),
-    error_retry=BackoffPolicy(base=0.05, cap=0.2),
-)
 
 
 class Harness:

@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from engine_fakes import FakeProvider
+from engine_fakes import FAST, FakeProvider
 from sync_harness import eventually
 
-from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService
@@ -24,13 +23,6 @@ from tc_calendar.sync.actions import SaveCheckpoint
 ALICE = "alice@corp.test"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
-OPTIONS = SyncOptions(
-    auto_sync=True,
-    poll_interval=30.0,
-    fallback_poll_interval=30.0,
-    transient_retry=BackoffPolicy(base=0.05, cap=0.2),
-    error_retry=BackoffPolicy(base=0.05, cap=0.2),
-)
 
 
 class RecordingStore:
@@ -91,7 +83,7 @@ async def state_of(store: RecordingStore) -> MailboxState | None:
 async def test_a_first_sync_is_one_write_with_its_events_checkpoint_and_status(world: Any) -> None:
     store, provider, _ = world
     provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
-    service = start(world, [ALICE], OPTIONS)
+    service = start(world, [ALICE], FAST)
 
     await service.start()
     await service.wait_synced(within=30)
@@ -105,7 +97,7 @@ async def test_a_first_sync_that_reads_long_shows_syncing_until_it_commits(world
     store, provider, _ = world
     provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     slow_server = provider.hold(ALICE, "initial_items")
-    service = start(world, [ALICE], replace(OPTIONS, syncing_after=0.05))
+    service = start(world, [ALICE], replace(FAST, syncing_after=0.05))
     await service.start()
 
     async def syncing() -> bool:
@@ -125,7 +117,7 @@ async def test_a_first_sync_that_reads_long_shows_syncing_until_it_commits(world
 async def test_a_mailbox_in_error_is_ok_again_with_the_page_that_completes_its_next_cycle(world: Any) -> None:
     store, provider, _ = world
     provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
-    service = start(world, [ALICE], OPTIONS)
+    service = start(world, [ALICE], FAST)
     await service.start()
     await service.wait_synced(within=30)
     denied = MailboxError("may not impersonate", reason=MailboxErrorReason.ACCESS_DENIED, mailbox=ALICE)
@@ -152,7 +144,7 @@ async def test_loops_that_start_together_read_where_they_resume_in_one_query_and
     users = [f"user{n}@corp.test" for n in range(5)]
     for user in users:
         provider.meeting(user, f"Meeting of {user}", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
-    service = start(world, users, OPTIONS)
+    service = start(world, users, FAST)
 
     await service.start()
     await service.wait_synced(within=30)
@@ -165,7 +157,7 @@ async def test_a_first_sync_diffs_against_the_events_the_store_already_holds(wor
     store, provider, services = world
     kept = provider.meeting(ALICE, "Kept", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     gone = provider.meeting(ALICE, "Gone", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
-    service = start(world, [ALICE], OPTIONS)
+    service = start(world, [ALICE], FAST)
     await service.start()
     await service.wait_synced(within=30)
     await service.stop(grace_seconds=2)
@@ -174,7 +166,7 @@ async def test_a_first_sync_diffs_against_the_events_the_store_already_holds(wor
     provider.delete(ALICE, gone)
     store.calls.clear()
 
-    service = start(world, [ALICE], OPTIONS)  # a window sync again, with events in the store
+    service = start(world, [ALICE], FAST)  # a window sync again, with events in the store
     await service.start()
     await service.wait_synced(within=30)
 
@@ -187,7 +179,7 @@ async def test_a_first_sync_diffs_against_the_events_the_store_already_holds(wor
 async def test_without_auto_sync_the_first_seen_time_is_read_once_not_at_every_cycle(world: Any) -> None:
     store, provider, _ = world
     provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
-    service = start(world, [ALICE], replace(OPTIONS, auto_sync=False))
+    service = start(world, [ALICE], replace(FAST, auto_sync=False))
     await service.start()
     await service.wait_synced(within=30)
 
@@ -210,12 +202,12 @@ async def test_a_later_window_sync_diffs_against_events_that_arrived_after_the_l
 ) -> None:
     store, provider, services = world
     provider.delete(ALICE, provider.meeting(ALICE, "Long gone", NOW + timedelta(hours=1), NOW + timedelta(hours=2)))
-    first = start(world, [ALICE], OPTIONS)
+    first = start(world, [ALICE], FAST)
     await first.start()
     await first.wait_synced(within=30)
     await first.stop(grace_seconds=2)
     services.remove(first)
-    service = start(world, [ALICE], OPTIONS)  # resumes from its SyncState with no events in the store
+    service = start(world, [ALICE], FAST)  # resumes from its SyncState with no events in the store
     await service.start()
     await service.wait_synced(within=30)
 
