@@ -367,10 +367,11 @@ class LaunchScheduler:
                                                   self._owner)
         if not self._may_claim(record, occurrence, now):
             return False
-        if record.state is LaunchState.CLAIMED:
-            # The claimer stopped mid-start. Starting is idempotent (run unless running), so taking over is safe.
-            await self._store.finish_launch(key, LaunchState.FAILED, "interrupted: the connector stopped", False)
-        return await self._store.retry_launch(key, self._owner, occurrence.start, occurrence.conference.conference_id)
+        # A stale claim's connector stopped mid-start. Starting is idempotent (run unless running), so taking over
+        # is safe; the store lets one node take it.
+        return await self._store.retry_launch(
+            key, self._owner, occurrence.start, occurrence.conference.conference_id, stale_before=now - STALE_CLAIM
+        )
 
     async def _release(self, armed: _Armed) -> None:
         """Hand back the claim of a start called off before it was made."""

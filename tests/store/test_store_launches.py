@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from store_builders import ALICE, BOB, MONDAY_9, meeting, put
@@ -109,3 +109,41 @@ async def test_old_finished_launches_are_pruned_but_unfinished_claims_are_kept(s
     assert await store.prune_launches(MONDAY_9 - timedelta(days=30)) == 1
 
     assert [r.key for r in await store.list_launches()] == [old_claimed, recent]
+
+
+async def test_a_stale_claim_is_taken_over_by_exactly_one_of_many_nodes(database_url: str) -> None:
+    """Nodes that all see a claim left by a stopped connector race for it; one takes it, none overwrites another."""
+    now = [MONDAY_9]
+
+    def clock() -> datetime:
+        return now[0]
+
+    async with Store.open(database_url, clock=clock) as first, Store.open(database_url, clock=clock) as second:
+        await first.claim_launch(KEY, "team", MONDAY_9, "node-dead")
+        now[0] = MONDAY_9 + timedelta(minutes=3)
+        stale_before = now[0] - timedelta(minutes=2)
+
+        callers = [(first, "a"), (second, "b")] * 4
+        results = await asyncio.gather(
+            *(store.retry_launch(KEY, name, stale_before=stale_before) for store, name in callers)
+        )
+
+        assert results.count(True) == 1
+        record = await first.get_launch(KEY)
+        assert record is not None
+        assert (record.state, record.claimed_by, record.attempts, record.last_error) == (
+            LaunchState.CLAIMED,
+            callers[results.index(True)][1],
+            2,
+            "interrupted: the connector stopped",
+        )
+
+
+async def test_a_claim_in_progress_is_not_taken_over(store: Store) -> None:
+    await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
+    claimed = await store.get_launch(KEY)
+    assert claimed is not None
+
+    assert not await store.retry_launch(KEY, "node-2", stale_before=claimed.claimed_at - timedelta(minutes=2))
+    record = await store.get_launch(KEY)
+    assert record is not None and record.claimed_by == "node-1"

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, delete, select, update
+from sqlalchemy import ColumnElement, Row, and_, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import OccurrenceKey
@@ -27,6 +27,8 @@ from tc_calendar.store.tables import launches
 
 #: States a finished claim may be claimed again from (:func:`retry`).
 RETRYABLE = (LaunchState.FAILED.value, LaunchState.RELEASED.value)
+#: The last error of a claim taken over from a connector that stopped mid-start.
+INTERRUPTED = "interrupted: the connector stopped"
 
 
 async def claim(
@@ -110,25 +112,34 @@ async def retry(
     now: datetime,
     scheduled_at: datetime | None = None,
     conference_id: str | None = None,
+    stale_before: datetime | None = None,
 ) -> bool:
-    """Claim a ``failed`` or ``released`` start again (one caller wins, as with :func:`claim`).
+    """Claim a ``failed`` or ``released`` start again, or take over a claim made before ``stale_before`` (its
+    connector stopped mid-start); one caller wins, as with :func:`claim`.
 
-    Only a retry after a failure counts as another attempt: a claim handed back never tried to start, and the
-    attempts set the launcher's back-off. ``scheduled_at`` and ``conference_id`` record what is started now (a
-    rescheduled meeting keeps its key but not its start time), so listings show the time it really starts.
+    One statement decides, so two nodes that both see a stale claim cannot both take it. A retry after a failure or
+    an interrupted start counts as another attempt; a claim handed back never tried to start, and the attempts set
+    the launcher's back-off. ``scheduled_at`` and ``conference_id`` record what is started now (a rescheduled meeting
+    keeps its key but not its start time), so listings show the time it really starts.
     """
+    claimable: ColumnElement[bool] = launches.c.state.in_(RETRYABLE)
+    stale: ColumnElement[bool] = launches.c.state == LaunchState.CLAIMED.value
+    if stale_before is not None:
+        stale = and_(stale, launches.c.claimed_at < stale_before)
+        claimable = or_(claimable, stale)
     values: dict[str, Any] = {
         "state": LaunchState.CLAIMED.value,
         "claimed_by": owner,
         "claimed_at": now,
-        "attempts": launches.c.attempts + case((launches.c.state == LaunchState.FAILED.value, 1), else_=0),
+        "attempts": launches.c.attempts + case((launches.c.state == LaunchState.RELEASED.value, 0), else_=1),
+        "last_error": case((stale, INTERRUPTED), else_=launches.c.last_error),
         "finished_at": None,
     }
     if scheduled_at is not None:
         values["scheduled_at"] = scheduled_at
     if conference_id is not None:
         values["conference_id"] = conference_id
-    statement = update(launches).where(*_where(key), launches.c.state.in_(RETRYABLE)).values(**values)
+    statement = update(launches).where(*_where(key), claimable).values(**values)
     return bool((await connection.execute(statement)).rowcount == 1)
 
 

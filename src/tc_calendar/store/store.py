@@ -317,10 +317,14 @@ class Store:
         owner: str,
         scheduled_at: datetime | None = None,
         conference_id: str | None = None,
+        stale_before: datetime | None = None,
     ) -> bool:
-        """Claim a failed or released launch again, for its current start time; True for exactly one caller."""
+        """Claim a failed or released launch again, or take over one claimed before ``stale_before``, for its current
+        start time; True for exactly one caller (see :func:`launches.retry`)."""
         async with self._write() as connection:
-            return await launches.retry(connection, key, owner, self._clock(), scheduled_at, conference_id)
+            return await launches.retry(
+                connection, key, owner, self._clock(), scheduled_at, conference_id, stale_before
+            )
 
     async def get_launch(self, key: OccurrenceKey) -> LaunchRecord | None:
         async with self._read() as connection:
