@@ -13,7 +13,7 @@ from typing import Protocol
 from tc_calendar.model import Change, Occurrence, OccurrenceKey, Response
 from tc_calendar.providers.base import RemoteItem, SyncBatch
 from tc_calendar.store.mailboxes import SyncStart
-from tc_calendar.store.records import ConfiguredMailbox, MailboxCheckpoint, MailboxState, MailboxStatus
+from tc_calendar.store.records import ConfiguredMailbox, MailboxState, MailboxStatus
 from tc_calendar.sync.actions import Action
 from tc_calendar.sync.diff import StoredScope, StoredView
 from tc_calendar.sync.window import SyncWindow
@@ -32,7 +32,6 @@ class SyncStore(Protocol):
         compares it."""
         ...
 
-    async def load_checkpoint(self, mailbox: str) -> MailboxCheckpoint | None: ...
 
     async def load_sync_starts(self, emails: Collection[str]) -> dict[str, SyncStart]:
         """Checkpoint and first-seen time of each registered mailbox of ``emails``, in one read."""

@@ -29,7 +29,7 @@ import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -100,48 +100,6 @@ def _slid_forward(old: SyncWindow, new: SyncWindow) -> bool:
     return old.start <= new.start and old.end <= new.end and new.start < old.end and (old.end - old.start).days > 0
 
 
-class _SyncStartReads:
-    """Reads the sync starts (checkpoint, first-seen time, event count) of the loops that begin together in one
-    query.
-
-    The service starts the loops of all its mailboxes at once; each asks for its start in its first step, before
-    it ever waits, so the read runs one loop iteration later and answers them all: one read instead of one per
-    mailbox. A loop started on its own later is answered just the same, alone.
-    """
-
-    def __init__(self, store: SyncStore) -> None:
-        self._store = store
-        self._waiting: dict[str, list[asyncio.Future[Mapping[str, SyncStart] | None]]] = {}
-        self._reads: set[asyncio.Task[None]] = set()
-
-    async def get(self, email: str) -> SyncStart | None:
-        if not self._waiting:
-            asyncio.get_running_loop().call_soon(self._start_read)
-        future: asyncio.Future[Mapping[str, SyncStart] | None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(email, []).append(future)
-        found = await future
-        if found is None:  # the shared read failed: read alone, so the failure is this loop's own to handle
-            found = await self._store.load_sync_starts([email])
-        return found.get(email.lower())
-
-    def _start_read(self) -> None:
-        waiting, self._waiting = self._waiting, {}
-        task = asyncio.ensure_future(self._read(waiting))
-        self._reads.add(task)
-        task.add_done_callback(self._reads.discard)
-
-    async def _read(self, waiting: dict[str, list[asyncio.Future[Mapping[str, SyncStart] | None]]]) -> None:
-        found: Mapping[str, SyncStart] | None = None
-        try:
-            found = await self._store.load_sync_starts(list(waiting))
-        except Exception:
-            log.debug("reading the sync starts of %d mailboxes together failed", len(waiting), exc_info=True)
-        finally:
-            for future in (future for futures in waiting.values() for future in futures):
-                if not future.done():
-                    future.set_result(found)
-
-
 class EngineContext:
     """What every worker of one service shares: store, planner, options, clock, hooks, metrics."""
 
@@ -162,7 +120,6 @@ class EngineContext:
         self.notify = notify
         self.metrics = metrics
         self.stopping = asyncio.Event()
-        self.sync_starts = _SyncStartReads(store)
 
     def window(self) -> SyncWindow:
         return current_window(self.clock, self.options.backward_months, self.options.forward_months)
@@ -194,7 +151,10 @@ class MailboxWorker:
         gate: ThrottleGate,
         window_slots: asyncio.Semaphore,
         context: EngineContext,
+        start: SyncStart | None = None,
     ) -> None:
+        """``start`` is what the store held for the mailbox when the loop began, if the service read it already
+        (it reads those of all the loops it starts together in one query); otherwise the loop reads its own."""
         self.email = email
         self.provider = provider
         self.gate = gate
@@ -212,6 +172,7 @@ class MailboxWorker:
         self.cycles = 0
         self._transient_failures = 0
         self._last_ok_write = 0.0
+        self._start = start
         self._first_seen_at: datetime | None = None
         # The store held none of this mailbox's events and no SyncState when the loop started (a mailbox's copies
         # are written only by its own loop), so its first window sync has nothing to diff against: no read.
@@ -307,7 +268,7 @@ class MailboxWorker:
 
     async def _load_checkpoint(self) -> _Checkpoint:
         if self._checkpoint is None:
-            start = await self.context.sync_starts.get(self.email)
+            start = self._start or (await self.context.store.load_sync_starts([self.email])).get(self.email)
             stored = None if start is None else start.checkpoint
             if start is not None:
                 self._first_seen_at = start.first_seen_at

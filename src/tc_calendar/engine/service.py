@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers.base import CalendarProvider, MailboxNotification, NotificationKind
+from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus
 from tc_calendar.sync.window import system_clock
 
@@ -260,13 +261,14 @@ class SyncService:
         """Run a worker for every admitted mailbox this node holds the lease of (in priority order), and stop
         the workers of mailboxes it no longer holds."""
         async with self._lock:
+            held = [entry for entry in self._roster.admitted() if entry.email in self._held]
             admitted: dict[int, list[str]] = {}
-            for entry in self._roster.admitted():
-                if entry.email not in self._held:
-                    continue
+            for entry in held:
                 admitted.setdefault(entry.provider, []).append(entry.email)
-                if entry.email not in self._workers:
-                    self._start_worker(entry.email, entry.provider)
+            starting = [entry for entry in held if entry.email not in self._workers]
+            starts = await self._sync_starts([entry.email for entry in starting])
+            for entry in starting:  # in priority order
+                self._start_worker(entry.email, entry.provider, starts.get(entry.email))
             for email in [e for e in self._workers if e not in self._held]:
                 self._workers.pop(email)
                 task = self._tasks.pop(email)
@@ -274,12 +276,23 @@ class SyncService:
             for provider, emails in admitted.items():
                 self._hubs[provider].watch(emails)
 
-    def _start_worker(self, email: str, provider_index: int) -> None:
+    async def _sync_starts(self, emails: Sequence[str]) -> Mapping[str, SyncStart]:
+        """What the store holds for the loops about to start, in one query (a loop whose start is missing here,
+        for instance because this read failed, reads its own and handles a failure like any other)."""
+        if not emails:
+            return {}
+        try:
+            return await self._store.load_sync_starts(emails)
+        except Exception:
+            log.debug("reading the sync starts of %d mailboxes together failed", len(emails), exc_info=True)
+            return {}
+
+    def _start_worker(self, email: str, provider_index: int, start: SyncStart | None) -> None:
         provider = self._providers[provider_index]
         credential = getattr(provider, "credential_index", None)
         gate_key = (provider_index, credential(email) if credential is not None else 0)
         gate = self._gates.setdefault(gate_key, ThrottleGate())
-        worker = MailboxWorker(email, provider, gate, self._slots[provider_index], self._context)
+        worker = MailboxWorker(email, provider, gate, self._slots[provider_index], self._context, start)
         worker.set_streaming(self._streaming.get(email, False))
         self._workers[email] = worker
         self._tasks[email] = asyncio.create_task(self._run_worker(worker), name=f"sync:{email}")
