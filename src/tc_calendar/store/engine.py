@@ -7,11 +7,15 @@ works in that schema (``search_path``), which lets several connectors or test ru
 SQLite gets WAL (readers do not block the writer), foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for
 transactions opened through :func:`writer` so that read-then-write sequences (leases, claims, apply) are atomic
 across connections instead of failing on lock upgrade.
+
+The pool is SQLAlchemy's queue pool with its default size, named here (:data:`POOL_SIZE`, :data:`MAX_OVERFLOW`) so that
+the store can keep its callers waiting in the event loop rather than in the pool (:func:`connection_limit`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,9 @@ from tc_calendar.store.errors import UnsupportedDatabaseError
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "tc_calendar_write"
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+#: Connections the pool keeps open, and how many more it opens under load (SQLAlchemy's defaults).
+POOL_SIZE = 5
+MAX_OVERFLOW = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,9 @@ def parse_url(url: str) -> DatabaseTarget:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``, configured as the module docstring describes."""
     target = parse_url(url)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     if target.is_sqlite:
         engine = create_async_engine(target.url, **kwargs)
         _configure_sqlite(engine)
@@ -78,6 +88,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         connect_args["server_settings"] = {"search_path": target.schema}
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(target.url, connect_args=connect_args, **kwargs)
+
+
+def connection_limit(engine_options: Mapping[str, Any]) -> int | None:
+    """How many connections an engine made by :func:`create_engine` with ``engine_options`` hands out at once; None
+    when its pool sets no limit (another ``poolclass``, ``max_overflow=-1``)."""
+    if "poolclass" in engine_options:
+        return None
+    size = int(engine_options.get("pool_size", POOL_SIZE))
+    overflow = int(engine_options.get("max_overflow", MAX_OVERFLOW))
+    return None if size <= 0 or overflow < 0 else size + overflow
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:

@@ -55,8 +55,13 @@ class PostgresChangeListener:
     (re)connection too, since notifications sent while disconnected are lost.
     """
 
-    def __init__(self, engine: AsyncEngine, listeners: ChangeListeners) -> None:
+    def __init__(
+        self, engine: AsyncEngine, listeners: ChangeListeners, connection_turns: asyncio.Semaphore | None = None
+    ) -> None:
+        """``connection_turns``: the store's count of connections its pool can spare; the listening connection takes
+        one of them for as long as it is open."""
         self._engine = engine
+        self._connection_turns = connection_turns
         self._listeners = listeners
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -87,6 +92,13 @@ class PostgresChangeListener:
             await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
 
     async def _listen_once(self) -> None:
+        if self._connection_turns is None:
+            await self._listen_on_a_connection()
+        else:
+            async with self._connection_turns:
+                await self._listen_on_a_connection()
+
+    async def _listen_on_a_connection(self) -> None:
         lost = asyncio.Event()
         async with self._engine.connect() as connection:
             raw = await connection.get_raw_connection()

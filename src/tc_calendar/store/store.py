@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
-from tc_calendar.store.engine import create_engine, is_postgresql, writer
+from tc_calendar.store.engine import connection_limit, create_engine, is_postgresql, writer
 from tc_calendar.store.errors import DatabaseError
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.notify import ChangeListener, ChangeListeners, PostgresChangeListener
@@ -52,7 +52,8 @@ def _describe(error: BaseException) -> str:
 class Store:
     """Async repository over SQLite or PostgreSQL; build it with :meth:`open` and close it when done."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now, *, connections: int | None = None) -> None:
+        """``connections``: how many connections ``engine``'s pool hands out at once (None: no limit)."""
         self._engine = engine
         self._writer = writer(engine)
         # A read of several queries (occurrences, then their attendees) sees one snapshot. SQLite's deferred
@@ -63,13 +64,21 @@ class Store:
         # holding a pooled connection while SQLite makes it wait: with many mailboxes syncing at once the
         # waiting writers would otherwise exhaust the pool and starve the reads.
         self._write_turn = asyncio.Lock() if not is_postgresql(engine) else None
+        # On PostgreSQL, writers of occurrences and of the change log queue behind one advisory lock (commit order
+        # is cursor order). They queue here first, so that at most one of them per process holds a connection while
+        # it waits for that lock: a thousand mailboxes syncing at once would otherwise hold every pooled connection
+        # idle and the pool would time out on everyone else.
+        self._log_turn = asyncio.Lock() if is_postgresql(engine) else None
+        # Whoever needs a connection waits here, in the event loop, as long as it takes, rather than in the pool,
+        # which gives up after its pool_timeout: no caller fails for want of a connection.
+        self._connection_turns = asyncio.Semaphore(connections) if connections else None
         self._listeners = ChangeListeners()
         self._remote: PostgresChangeListener | None = None
 
     @classmethod
     def open(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
         """A store on the (already migrated) database at ``url``; connections are made lazily."""
-        return cls(create_engine(url, **engine_options), clock)
+        return cls(create_engine(url, **engine_options), clock, connections=connection_limit(engine_options))
 
     @property
     def dialect(self) -> str:
@@ -91,7 +100,7 @@ class Store:
     async def listen_to_other_instances(self) -> None:
         """On PostgreSQL, also wake the listeners when another connector instance appends (no-op on SQLite)."""
         if self._remote is None and is_postgresql(self._engine):
-            self._remote = PostgresChangeListener(self._engine, self._listeners)
+            self._remote = PostgresChangeListener(self._engine, self._listeners, self._connection_turns)
             await self._remote.start()
 
     async def __aenter__(self) -> Self:
@@ -103,28 +112,40 @@ class Store:
         await self.close()
 
     @asynccontextmanager
+    async def _connection_turn(self) -> AsyncIterator[None]:
+        """Wait until the pool has a connection to spare (released after the connection went back to the pool)."""
+        if self._connection_turns is None:
+            yield
+        else:
+            async with self._connection_turns:
+                yield
+
+    @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self._reader.connect() as connection:
+            async with self._connection_turn(), self._reader.connect() as connection:
                 yield connection
         except (DBAPIError, OSError) as error:
             raise DatabaseError(f"database read failed: {_describe(error)}") from error
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction. On SQLite the turn is taken before a pooled connection and handed on right after
-        the commit: giving the connection back to the pool (its reset) is another step through aiosqlite's thread,
-        which the next writer need not wait for."""
-        turn = self._write_turn
+    async def _write(self, logged: bool = False) -> AsyncIterator[AsyncConnection]:
+        """One write transaction; ``logged`` for writes that queue behind other writers of the change log
+        (:func:`~tc_calendar.store.changelog.serialize_writers`).
+
+        The turn (SQLite: every write; PostgreSQL: a logged write) is taken before a pooled connection. On SQLite it is
+        handed on right after the commit: giving the connection back to the pool (its reset) is another step through
+        aiosqlite's thread, which the next writer need not wait for."""
+        turn = self._write_turn if self._write_turn is not None else self._log_turn if logged else None
         if turn is not None:
             await turn.acquire()
         try:
-            async with self._writer.connect() as connection:
+            async with self._connection_turn(), self._writer.connect() as connection:
                 try:
                     async with connection.begin():
                         yield connection
                 finally:
-                    if turn is not None:
+                    if turn is not None and self._write_turn is not None:
                         turn.release()
                         turn = None
         except (DBAPIError, OSError) as error:
@@ -137,7 +158,7 @@ class Store:
 
     async def apply(self, actions: Sequence[Action]) -> list[Change]:
         """Apply one batch of sync actions atomically; return the change-log entries it appended (maybe none)."""
-        async with self._write() as connection:
+        async with self._write(logged=True) as connection:
             changes = await applying.apply_actions(connection, actions, self._clock())
         if changes:
             self._listeners.fire()
@@ -194,7 +215,7 @@ class Store:
     ) -> Change:
         """Append one entry that is not about event content (conference started or failed, mailbox state)."""
         entry = changelog.NewChange(kind, user.lower(), key, dict(payload or {}))
-        async with self._write() as connection:
+        async with self._write(logged=True) as connection:
             await changelog.serialize_writers(connection)
             (change,) = await changelog.append(connection, [entry], self._clock())
         self._listeners.fire()
@@ -214,12 +235,12 @@ class Store:
 
     async def register_config_mailboxes(self, entries: Sequence[ConfiguredMailbox]) -> None:
         """Make the config mailboxes exactly ``entries`` in this order (mailboxes no longer listed are disabled)."""
-        async with self._write() as connection:
+        async with self._write(logged=True) as connection:
             await mailboxes.register_config(connection, entries, self._clock())
 
     async def register_on_demand_mailbox(self, email: str, provider_index: int = 0) -> bool:
         """Add a mailbox a client asked for; True when it was not known before."""
-        async with self._write() as connection:
+        async with self._write(logged=True) as connection:
             return await mailboxes.register_on_demand(connection, email, provider_index, self._clock())
 
     async def list_mailboxes(self) -> list[MailboxStatus]:
