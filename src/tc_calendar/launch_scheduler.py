@@ -21,9 +21,20 @@ connector hands back claims for starts not yet made in the same way.
 
 Exactly once. The claim row is unique per occurrence, so of several passes, restarts or connector nodes
 exactly one starts it; the claim is always made before ``run``. TrueConf errors are retried with back-off
-(each retry does the whole launch again: every step is idempotent) until the event ends, then the launch
+(each retry does the whole launch again: every step is idempotent) within the grace period, then the launch
 stays ``failed``. Every outcome is written to the change log, so subscribed clients see "conference
 started/failed".
+
+A start that may have been made is never made again. Just before ``run`` is sent, the claim's holder writes that
+down (``run_sent_at``; an answer from TrueConf Server that it did not start takes it back). A connector killed with
+``run`` in flight leaves its claim behind with that note; whoever takes the claim over (after ``STALE_CLAIM``) asks
+TrueConf Server first: a running conference is recorded as started, a stopped one as ``skipped`` ("may have been
+started"; it may have been started and stopped since), and ``run`` is not sent again. Without the note the claim's
+holder stopped before sending ``run``, and the takeover starts the conference (late).
+
+Never later than the grace period (``launch.graceMinutes``). A start not made by then (no connector ran, a claim
+left behind, a handed-back claim nobody took, TrueConf errors until then) is recorded as ``skipped`` with a
+``missed:`` reason instead of being made; passes look back ``missed_lookback`` beyond the grace period for them.
 """
 
 from __future__ import annotations
@@ -42,8 +53,8 @@ from tc_calendar.metrics import Metrics
 from tc_calendar.model import ChangeKind, Occurrence, OccurrenceKey
 from tc_calendar.store import LaunchNotFoundError, Store
 from tc_calendar.store.records import LaunchRecord, LaunchState
-from tc_calendar.trueconf.errors import ConferenceNotFoundError, TrueConfError
-from tc_calendar.trueconf.launch_plan import LaunchAction, LaunchDecision, LaunchPolicy, decide_launch
+from tc_calendar.trueconf.errors import ConferenceNotFoundError, TrueConfError, TrueConfUnavailableError
+from tc_calendar.trueconf.launch_plan import LaunchAction, LaunchDecision, LaunchPolicy, SkipReason, decide_launch
 from tc_calendar.trueconf.launcher import (
     ConferenceApi,
     LaunchOutcome,
@@ -86,6 +97,8 @@ class SchedulerOptions:
     retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=5.0, cap=120.0, jitter=0.2))
     claim_ahead: timedelta = CLAIM_AHEAD
     """How long before the start the last check and the claim happen: longer than they take."""
+    missed_lookback: timedelta = timedelta(hours=1)
+    """How far beyond the grace period passes look back for starts nobody made, to record them as missed."""
 
 
 def fingerprint(occurrence: Occurrence) -> tuple[object, ...]:
@@ -141,6 +154,8 @@ class LaunchScheduler:
         self._settled = asyncio.Event()
         self._starting = 0
         self._none_starting = asyncio.Event()
+        self._past: set[OccurrenceKey] = set()
+        """Occurrences past the grace period whose launch record this launcher has seen final (or made so)."""
 
     def poke(self) -> None:
         """Something changed in the store (e.g. a reschedule): look at the schedule again now."""
@@ -180,7 +195,9 @@ class LaunchScheduler:
         next occurrence to arm (at most ``max_sleep``)."""
         now = self._clock()
         options = self._options
-        due = await self._store.launches_between(now - options.policy.grace, now + options.lookahead)
+        since = now - options.policy.grace - options.missed_lookback
+        due = await self._store.launches_between(since, now + options.lookahead)
+        self._past &= {occurrence.key for occurrence in due}
         sleep = options.max_sleep
         for occurrence in due:
             armed = self._armed.get(occurrence.key)
@@ -193,6 +210,8 @@ class LaunchScheduler:
                 sleep = min(sleep, max(0.05, (decision.at - now).total_seconds()))
             elif decision.launch and (armed is not None or await self._claimable(occurrence, now)):
                 self._arm(occurrence, previous=armed)
+            elif decision.reason in (SkipReason.MISSED, SkipReason.ENDED) and armed is None:
+                await self._record_missed(occurrence, decision, now)
         listed = {occurrence.key for occurrence in due}
         for key, armed in self._armed.items():
             if key not in listed:  # cancelled, deleted, or moved out of the window
@@ -264,7 +283,10 @@ class LaunchScheduler:
             return
         again = await self._prepare(current)
         prepared = None if again is None else again if prepared is None else prepared.then(again)
-        if armed.withdrawn or not await self._claim(current, self._clock()):
+        if armed.withdrawn:
+            return
+        claimed = await self._claim(current, self._clock())
+        if claimed is None:
             return
 
         await self._pause_until(armed, current.start)
@@ -272,7 +294,7 @@ class LaunchScheduler:
             await self._release(armed)
             return
         armed.committed = True
-        await self._start(current, prepared)
+        await self._start(current, prepared, claimed.run_sent_at)
 
     async def _pause_until(self, armed: _Armed, at: datetime) -> None:
         """Sleep until ``at`` by the clock, or until the launch is withdrawn."""
@@ -306,7 +328,9 @@ class LaunchScheduler:
             log.exception("preparing conference for %r failed unexpectedly", occurrence.title)
         return None
 
-    async def _start(self, occurrence: Occurrence, prepared: Preparation | None) -> None:
+    async def _start(self, occurrence: Occurrence, prepared: Preparation | None, run_sent_at: datetime | None) -> None:
+        """Start the claimed occurrence. ``run_sent_at``: an earlier holder of the claim sent ``run`` then and no
+        answer said it failed, so the conference may have been started: it is only read, never started again."""
         decision = decide_launch(occurrence, self._clock(), self._options.policy)
         late = decision.action is LaunchAction.LATE
         if not decision.launch:  # the last look took so long that the start is no longer wanted
@@ -315,19 +339,37 @@ class LaunchScheduler:
             return
         outcome: LaunchOutcome | None = None
         error = ""
+        sent = False
+        run_refused = False
+
+        async def before_run() -> None:
+            nonlocal sent
+            await self._store.mark_run_sent(occurrence.key, self._owner)
+            sent = True
+
         self._starting += 1
         self._none_starting.clear()
         try:
+            if run_sent_at is not None:
+                prepared = await self._prepare_or_raise(occurrence)
+                if not prepared.running:
+                    await self._maybe_started(occurrence, run_sent_at, late)
+                    return
             if prepared is not None:
-                outcome = await start_prepared(self._client, occurrence, prepared)
+                outcome = await start_prepared(self._client, occurrence, prepared, before_run=before_run)
             else:
                 user_ids = await self._resolver.resolve(emails(occurrence))
                 plan = plan_participants(occurrence, user_ids, self._options.mode)
-                outcome = await launch_conference(self._client, occurrence, plan)
+                outcome = await launch_conference(self._client, occurrence, plan, before_run=before_run)
+        except LaunchNotFoundError as exc:  # taken over as stale while it was being started: the new holder's now
+            log.warning("not starting conference for %r: %s", occurrence.title, exc)
+            return
         except ConferenceNotFoundError as exc:
             error = f"permanent: {exc}"
+            run_refused = sent
         except TrueConfError as exc:
             error = str(exc)
+            run_refused = sent and not (isinstance(exc, TrueConfUnavailableError) and exc.maybe_done)
         except Exception as exc:  # unexpected: record it rather than lose the launch silently
             log.exception("starting conference for %s failed unexpectedly", occurrence.key.uid)
             error = f"{type(exc).__name__}: {exc}"
@@ -339,9 +381,26 @@ class LaunchScheduler:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._none_starting.wait(), RECORD_AFTER_STARTS)
         if outcome is None:
-            await self._failed(occurrence, error, late)
+            await self._failed(occurrence, error, late, run_refused)
         else:
             await self._started(occurrence, outcome, decision)
+
+    async def _prepare_or_raise(self, occurrence: Occurrence) -> Preparation:
+        """Read the conference and set its list now, raising what goes wrong (recorded as this attempt's error)."""
+        user_ids = await self._resolver.resolve(emails(occurrence))
+        plan = plan_participants(occurrence, user_ids, self._options.mode)
+        return await prepare_conference(self._client, occurrence, plan)
+
+    async def _maybe_started(self, occurrence: Occurrence, run_sent_at: datetime, late: bool) -> None:
+        """``run`` was sent without an answer and the conference is not running: it may have been started and
+        stopped since, or the request may never have arrived. Starting it again could start it twice."""
+        reason = (f"not started again: a start was sent at {run_sent_at.isoformat()} and never answered, so it may "
+                  "have been started (and stopped since); start it by hand if the meeting still needs it")
+        await self._store.finish_launch(occurrence.key, LaunchState.SKIPPED, reason, late)
+        log.warning("conference %s for %r is not running and was %s", _conference_id(occurrence), occurrence.title,
+                    reason)
+        if self._metrics is not None:
+            self._metrics.launches.labels(outcome="uncertain").inc()
 
     # --- the claim ----------------------------------------------------------------------------------------------
 
@@ -358,20 +417,64 @@ class LaunchScheduler:
             return self._retry_due(record, now)
         return record.state is LaunchState.CLAIMED and record.claimed_at < now - STALE_CLAIM
 
-    async def _claim(self, occurrence: Occurrence, now: datetime) -> bool:
-        assert occurrence.conference is not None
+    async def _claim(self, occurrence: Occurrence, now: datetime) -> LaunchRecord | None:
+        """Claim the start; the claim as taken (with ``run_sent_at`` of an earlier holder), None if not ours."""
         key = occurrence.key
         record = await self._store.get_launch(key)
         if record is None:
-            return await self._store.claim_launch(key, occurrence.conference.conference_id, occurrence.start,
-                                                  self._owner)
-        if not self._may_claim(record, occurrence, now):
-            return False
-        # A stale claim's connector stopped mid-start. Starting is idempotent (run unless running), so taking over
-        # is safe; the store lets one node take it.
+            taken = await self._store.claim_launch(key, _conference_id(occurrence), occurrence.start, self._owner)
+        elif self._may_claim(record, occurrence, now):
+            taken = await self._take_over(occurrence, now)
+        else:
+            return None
+        # Read after taking it: a stale holder still alive can note ``run`` until the moment it lost the claim.
+        return await self._store.get_launch(key) if taken else None
+
+    async def _take_over(self, occurrence: Occurrence, now: datetime) -> bool:
+        """Claim a failed or handed-back start again, or one whose holder stopped mid-start; one node wins."""
         return await self._store.retry_launch(
-            key, self._owner, occurrence.start, occurrence.conference.conference_id, stale_before=now - STALE_CLAIM
+            occurrence.key, self._owner, occurrence.start, _conference_id(occurrence), stale_before=now - STALE_CLAIM
         )
+
+    async def _record_missed(self, occurrence: Occurrence, decision: LaunchDecision, now: datetime) -> None:
+        """Record a start nobody made within the grace period as ``skipped`` (``missed: ...``), once."""
+        key = occurrence.key
+        if key in self._past:
+            return
+        record = await self._store.get_launch(key)
+        if record is None:
+            taken = await self._store.claim_launch(key, _conference_id(occurrence), occurrence.start, self._owner)
+        elif self._missable(record, now):
+            taken = await self._take_over(occurrence, now)
+        else:  # started, skipped or failed for good; or in progress on a connector still alive (look again later)
+            if record.state is not LaunchState.CLAIMED:
+                self._past.add(key)
+            return
+        claimed = await self._store.get_launch(key) if taken else None
+        if claimed is None:
+            return
+        grace = int(self._options.policy.grace.total_seconds() // 60)
+        reason = (f"missed: not started within launch.graceMinutes ({grace}) of its start"
+                  + (" (the event had ended)" if decision.reason is SkipReason.ENDED else ""))
+        if claimed.run_sent_at is not None:
+            reason += f"; a start sent at {claimed.run_sent_at.isoformat()} was never answered and may have been made"
+        elif record is not None and record.last_error:
+            reason += f"; last: {record.last_error}"
+        await self._store.finish_launch(key, LaunchState.SKIPPED, reason, False)
+        self._past.add(key)
+        log.warning("conference %s for %r (%s) %s", _conference_id(occurrence), occurrence.title,
+                    occurrence.start.isoformat(), reason)
+        if self._metrics is not None:
+            self._metrics.launches.labels(outcome="missed").inc()
+
+    def _missable(self, record: LaunchRecord, now: datetime) -> bool:
+        """Whether a start past the grace period is still open: handed back, failed but not for good, or claimed by
+        a connector that stopped."""
+        if record.state is LaunchState.RELEASED:
+            return True
+        if record.state is LaunchState.FAILED:
+            return not (record.last_error or "").startswith("permanent:")
+        return record.state is LaunchState.CLAIMED and record.claimed_at < now - STALE_CLAIM
 
     async def _release(self, armed: _Armed) -> None:
         """Hand back the claim of a start called off before it was made."""
@@ -414,14 +517,14 @@ class LaunchScheduler:
         }
         await self._record(occurrence, ChangeKind.CONFERENCE_STARTED, payload, "started")
 
-    async def _failed(self, occurrence: Occurrence, error: str, late: bool) -> None:
-        await self._store.finish_launch(occurrence.key, LaunchState.FAILED, error, late)
-        retrying = not error.startswith("permanent:") and self._clock() < occurrence.end
+    async def _failed(self, occurrence: Occurrence, error: str, late: bool, run_refused: bool) -> None:
+        await self._store.finish_launch(occurrence.key, LaunchState.FAILED, error, late, run_refused=run_refused)
+        retrying = not error.startswith("permanent:") and decide_launch(
+            occurrence, self._clock(), self._options.policy).launch
         log.warning("could not start conference for %r: %s%s", occurrence.title, error,
                     "" if retrying else "; giving up")
         if not retrying:
-            assert occurrence.conference is not None
-            payload: dict[str, object] = {"conferenceId": occurrence.conference.conference_id, "error": error}
+            payload: dict[str, object] = {"conferenceId": _conference_id(occurrence), "error": error}
             await self._record(occurrence, ChangeKind.CONFERENCE_FAILED, payload, "failed")
         elif self._metrics is not None:
             self._metrics.launches.labels(outcome="retrying").inc()
@@ -431,6 +534,12 @@ class LaunchScheduler:
             self._metrics.launches.labels(outcome=outcome).inc()
         for user in emails(occurrence):
             await self._store.append_change(kind, user, occurrence.key, payload)
+
+
+def _conference_id(occurrence: Occurrence) -> str:
+    if occurrence.conference is None:  # the store lists only occurrences with a link
+        raise ValueError(f"occurrence {occurrence.key.uid} has no conference link")
+    return occurrence.conference.conference_id
 
 
 def _what_changed(before: Occurrence, now: Occurrence) -> str:

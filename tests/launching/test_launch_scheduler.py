@@ -2,7 +2,8 @@
 
 Given a linked meeting in the store, the conference is started when the meeting begins, with the organizer
 and every attendee who has not declined on its scheduled list; never for a cancelled meeting; at the new
-time after a reschedule; late within the grace period after downtime; retried on TrueConf errors; and
+time after a reschedule; late within the grace period after downtime
+(and recorded as missed beyond it); retried on TrueConf errors; and
 exactly once across restarts and connector instances sharing one database.
 """
 
@@ -96,7 +97,9 @@ async def test_a_start_missed_while_down_happens_late_within_grace_and_not_beyon
     late = scheduler(store, trueconf, clock)
     await late.run_once()
     await late.wait_idle()
-    assert await store.get_launch(OccurrenceKey("other-uid")) is None
+    missed = await store.get_launch(OccurrenceKey("other-uid"))
+    assert missed is not None and missed.state is LaunchState.SKIPPED
+    assert missed.last_error is not None and missed.last_error.startswith("missed:")
     assert len(tcs.world.runs_of(CID)) == 1
 
 

@@ -147,3 +147,47 @@ async def test_a_claim_in_progress_is_not_taken_over(store: Store) -> None:
     assert not await store.retry_launch(KEY, "node-2", stale_before=claimed.claimed_at - timedelta(minutes=2))
     record = await store.get_launch(KEY)
     assert record is not None and record.claimed_by == "node-1"
+
+
+async def test_a_sent_start_is_remembered_by_whoever_takes_the_claim_over(database_url: str) -> None:
+    now = [MONDAY_9]
+    async with Store.open(database_url, clock=lambda: now[0]) as store:
+        await store.claim_launch(KEY, "team", MONDAY_9, "node-dead")
+        await store.mark_run_sent(KEY, "node-dead")
+        now[0] = MONDAY_9 + timedelta(minutes=3)
+
+        assert await store.retry_launch(KEY, "node-2", stale_before=now[0] - timedelta(minutes=2))
+
+        record = await store.get_launch(KEY)
+        assert record is not None and record.claimed_by == "node-2" and record.run_sent_at == MONDAY_9
+
+
+async def test_a_holder_whose_claim_was_taken_over_cannot_note_a_start(store: Store) -> None:
+    await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
+
+    with pytest.raises(LaunchNotFoundError):
+        await store.mark_run_sent(KEY, "node-2")
+    record = await store.get_launch(KEY)
+    assert record is not None and record.run_sent_at is None
+
+
+async def test_a_start_the_server_refused_is_no_longer_noted_as_sent(store: Store) -> None:
+    await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
+    await store.mark_run_sent(KEY, "node-1")
+
+    await store.finish_launch(KEY, LaunchState.FAILED, "HTTP 503", run_refused=True)
+
+    record = await store.get_launch(KEY)
+    assert record is not None and record.state is LaunchState.FAILED and record.run_sent_at is None
+
+
+async def test_a_start_sent_for_an_earlier_time_is_forgotten_when_the_meeting_moves(store: Store) -> None:
+    await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
+    await store.mark_run_sent(KEY, "node-1")
+    await store.finish_launch(KEY, LaunchState.FAILED, "read timeout")
+
+    moved = MONDAY_9 + timedelta(hours=2)
+    assert await store.retry_launch(KEY, "node-1", scheduled_at=moved)
+
+    record = await store.get_launch(KEY)
+    assert record is not None and record.scheduled_at == moved and record.run_sent_at is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,7 @@ async def test_server_errors_are_unavailable_and_retryable(sim: SimServer, make_
     with pytest.raises(TrueConfUnavailableError) as caught:
         await client.run_conference(CID)
     assert caught.value.retryable and caught.value.status == status
+    assert caught.value.maybe_done is (status == 502)  # a gateway's 502 may hide a request that was carried out
     assert await client.run_conference(CID) == "running"
 
 
@@ -130,16 +132,34 @@ async def test_connection_refused_is_unavailable(clock: ManualClock) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     async with TrueConfClient.connect(f"http://127.0.0.1:{port}", token="t") as client:
-        with pytest.raises(TrueConfUnavailableError, match="cannot reach TrueConf Server"):
+        with pytest.raises(TrueConfUnavailableError, match="cannot reach TrueConf Server") as caught:
             await client.get_conference(CID)
+    assert not caught.value.maybe_done  # never sent: the server cannot have acted on it
 
 
 async def test_slow_server_times_out_as_unavailable(sim: SimServer, make_client: ClientFactory) -> None:
     client = make_client(timeout=0.05)
     sim.world.set_faults(latency=0.3)
-    with pytest.raises(TrueConfUnavailableError):
+    with pytest.raises(TrueConfUnavailableError) as caught:
         await client.get_conference(CID)
     sim.world.clear_faults()
+    assert not caught.value.maybe_done  # what timed out was the token request: nothing was asked of the server
+
+
+async def test_a_request_left_unanswered_may_have_been_carried_out(sim: SimServer, make_client: ClientFactory) -> None:
+    client = make_client(timeout=0.5)
+    await client.get_conference(CID)  # holds a token now
+    sim.world.set_faults(latency=1.5)
+    with pytest.raises(TrueConfUnavailableError) as caught:
+        await client.run_conference(CID)
+    assert caught.value.maybe_done
+    await asyncio.wait_for(_until(lambda: sim.world.runs_of(CID) != []), 30)
+    sim.world.clear_faults()  # it was: the conference was started although no answer came back
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():  # noqa: ASYNC110 - the simulator's world lives in its own thread
+        await asyncio.sleep(0.02)
 
 
 @pytest.mark.parametrize("version", VERSIONS)

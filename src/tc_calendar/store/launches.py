@@ -7,6 +7,9 @@ to start the conference. There is no read-then-write window.
 A finished claim is taken again with :func:`retry`, an UPDATE guarded by the row's state, so again exactly one
 caller wins: ``failed`` rows (the launcher waits out a back-off first) and ``released`` ones (handed back before
 the start, taken at once).
+
+Just before ``run`` is sent the holder writes down that it sends it (:func:`mark_run_sent`); a takeover keeps that
+note, so whoever holds the claim next knows that the conference may already have been started.
 """
 
 from __future__ import annotations
@@ -66,18 +69,34 @@ async def finish(
     error: str | None,
     late: bool,
     now: datetime,
+    run_refused: bool = False,
 ) -> None:
-    """Record how a claimed start ended (``started``, ``failed`` or ``skipped``); :func:`release` hands one back."""
+    """Record how a claimed start ended (``started``, ``failed`` or ``skipped``); :func:`release` hands one back.
+
+    ``run_refused``: TrueConf Server answered the ``run`` sent by this attempt that it did not start the conference,
+    so the note of :func:`mark_run_sent` is taken back.
+    """
     if state is LaunchState.RELEASED:
         raise ValueError("a claim is handed back with release(), which checks that the caller still holds it")
     finished_at = None if state is LaunchState.CLAIMED else now
-    statement = (
-        update(launches)
-        .where(*_where(key))
-        .values(state=state.value, last_error=error, late=late, finished_at=finished_at)
-    )
+    values: dict[str, Any] = {"state": state.value, "last_error": error, "late": late, "finished_at": finished_at}
+    if run_refused:
+        values["run_sent_at"] = None
+    statement = update(launches).where(*_where(key)).values(**values)
     if (await connection.execute(statement)).rowcount == 0:
         raise LaunchNotFoundError(f"no launch was claimed for {key}")
+
+
+async def mark_run_sent(connection: AsyncConnection, key: OccurrenceKey, owner: str, now: datetime) -> None:
+    """Write down, before ``run`` is sent, that ``owner`` is sending it; raises :class:`LaunchNotFoundError` when
+    ``owner`` no longer holds the claim (taken over as stale meanwhile): then it must not send ``run``."""
+    statement = (
+        update(launches)
+        .where(*_where(key), launches.c.state == LaunchState.CLAIMED.value, launches.c.claimed_by == owner)
+        .values(run_sent_at=now)
+    )
+    if (await connection.execute(statement)).rowcount == 0:
+        raise LaunchNotFoundError(f"{owner} no longer holds the claim for {key}: another connector took it over")
 
 
 async def release(
@@ -121,6 +140,9 @@ async def retry(
     an interrupted start counts as another attempt; a claim handed back never tried to start, and the attempts set
     the launcher's back-off. ``scheduled_at`` and ``conference_id`` record what is started now (a rescheduled meeting
     keeps its key but not its start time), so listings show the time it really starts.
+
+    The note that ``run`` was sent (:func:`mark_run_sent`) is kept: the new holder must know that the conference may
+    have been started. Only a new start time clears it.
     """
     claimable: ColumnElement[bool] = launches.c.state.in_(RETRYABLE)
     stale: ColumnElement[bool] = launches.c.state == LaunchState.CLAIMED.value
@@ -137,6 +159,8 @@ async def retry(
     }
     if scheduled_at is not None:
         values["scheduled_at"] = scheduled_at
+        # A start sent for another time says nothing about this one (the meeting was rescheduled since).
+        values["run_sent_at"] = case((launches.c.scheduled_at == scheduled_at, launches.c.run_sent_at), else_=None)
     if conference_id is not None:
         values["conference_id"] = conference_id
     statement = update(launches).where(*_where(key), claimable).values(**values)
@@ -184,4 +208,5 @@ def _record(row: Row[Any]) -> LaunchRecord:
         late=row.late,
         last_error=row.last_error,
         finished_at=row.finished_at,
+        run_sent_at=row.run_sent_at,
     )

@@ -98,6 +98,9 @@ class LaunchRecord:
     late: bool
     last_error: str | None
     finished_at: datetime | None
+    run_sent_at: datetime | None = None
+    """When a holder of the claim sent ``run``, unless TrueConf Server answered that it did not start the
+    conference: set, the conference may have been started even if no outcome was recorded."""
 
 
 @dataclass(frozen=True, slots=True)

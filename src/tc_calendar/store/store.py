@@ -322,10 +322,24 @@ class Store:
             return await launches.claim(connection, key, conference_id, scheduled_at, owner, self._clock())
 
     async def finish_launch(
-        self, key: OccurrenceKey, state: LaunchState, error: str | None = None, late: bool = False
+        self,
+        key: OccurrenceKey,
+        state: LaunchState,
+        error: str | None = None,
+        late: bool = False,
+        *,
+        run_refused: bool = False,
     ) -> None:
+        """Record how a claimed start ended; ``run_refused`` when TrueConf Server answered the ``run`` of this
+        attempt that it did not start (see :func:`launches.finish`)."""
         async with self._write() as connection:
-            await launches.finish(connection, key, state, error, late, self._clock())
+            await launches.finish(connection, key, state, error, late, self._clock(), run_refused)
+
+    async def mark_run_sent(self, key: OccurrenceKey, owner: str) -> None:
+        """Write down that ``owner`` sends ``run`` now; raises :class:`LaunchNotFoundError` when the claim is no
+        longer ``owner``'s (see :func:`launches.mark_run_sent`)."""
+        async with self._write() as connection:
+            await launches.mark_run_sent(connection, key, owner, self._clock())
 
     async def release_launch(self, key: OccurrenceKey, owner: str, state: LaunchState, reason: str) -> None:
         """Hand back ``owner``'s claim in progress as ``released`` or ``skipped``; see :func:`launches.release`."""

@@ -163,6 +163,8 @@ launches = Table(
     Column("late", Boolean, nullable=False, server_default=false()),
     Column("last_error", Text),
     Column("finished_at", UtcDateTime),
+    # When ``run`` was sent, unless TrueConf Server answered that it did not start: a start may have been made.
+    Column("run_sent_at", UtcDateTime),
     # The claim: a second INSERT for the same occurrence fails, whoever and wherever the caller is.
     UniqueConstraint("uid", "recurrence_id", name="uq_launches_key"),
     CheckConstraint("state IN ('claimed', 'started', 'failed', 'skipped', 'released')", name="state"),

@@ -230,7 +230,12 @@ class TrueConfClient:
         except httpx.TransportError as exc:
             raise TrueConfUnavailableError(
                 f"cannot reach TrueConf Server to {operation} ({type(exc).__name__}: {exc or 'no details'}); "
-                "check trueconf.url, the network and TLS settings (trueconf.verifyTls, trueconf.caBundle)") from exc
+                "check trueconf.url, the network and TLS settings (trueconf.verifyTls, trueconf.caBundle)",
+                maybe_done=not isinstance(exc, _NEVER_SENT)) from exc
+
+
+#: Transport failures before the request left: TrueConf Server cannot have acted on it.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 def _json_object(reply: httpx.Response, operation: str) -> dict[str, Any]:

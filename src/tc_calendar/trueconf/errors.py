@@ -31,9 +31,19 @@ class TrueConfAuthError(TrueConfError):
 
 
 class TrueConfUnavailableError(TrueConfError):
-    """No usable answer: connection refused, timeout, TLS failure or a 5xx. Try again later."""
+    """No usable answer: connection refused, timeout, TLS failure or a 5xx. Try again later.
+
+    ``maybe_done``: the request may have reached TrueConf Server and taken effect although no answer came back (it
+    was sent and the connection broke or timed out before the answer, or a gateway answered 502/504). For ``run``
+    that means the conference may have been started.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None,
+                 maybe_done: bool = False) -> None:
+        super().__init__(message, status=status, reason=reason)
+        self.maybe_done = maybe_done or status in (502, 504)
 
 
 class TrueConfRequestError(TrueConfError):

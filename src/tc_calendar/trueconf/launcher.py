@@ -18,7 +18,7 @@ the start; it is reported in :attr:`LaunchOutcome.refused`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -41,6 +41,7 @@ from tc_calendar.trueconf.participants import (
 ALREADY_INVITED = "uniqueValueAlreadyInUse"
 
 _T = TypeVar("_T")
+BeforeRun = Callable[[], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +86,15 @@ class NoConferenceLinkError(TrueConfError):
     """The occurrence has no conference link; the launch decision should have said NEVER."""
 
 
-async def launch_conference(client: ConferenceApi, occurrence: Occurrence, plan: ParticipantPlan) -> LaunchOutcome:
+async def launch_conference(client: ConferenceApi, occurrence: Occurrence, plan: ParticipantPlan, *,
+                            before_run: BeforeRun | None = None) -> LaunchOutcome:
     """Set participants per ``plan`` and start the occurrence's conference unless it already runs.
 
     Raises :class:`ConferenceNotFoundError` (give up, tell the organizer), :class:`TrueConfAuthError` (tell the
-    administrator) or :class:`TrueConfUnavailableError` (retry later).
+    administrator) or :class:`TrueConfUnavailableError` (retry later). ``before_run`` as in :func:`start_prepared`.
     """
-    return await start_prepared(client, occurrence, await prepare_conference(client, occurrence, plan))
+    preparation = await prepare_conference(client, occurrence, plan)
+    return await start_prepared(client, occurrence, preparation, before_run=before_run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +148,19 @@ async def prepare_conference(client: ConferenceApi, occurrence: Occurrence, plan
     return Preparation(cid, plan, conference.running, tuple(added), tuple(removed), tuple(refused))
 
 
-async def start_prepared(client: ConferenceApi, occurrence: Occurrence, preparation: Preparation) -> LaunchOutcome:
-    """Start a prepared conference unless it was running; in temporal mode then call the attendees in."""
+async def start_prepared(client: ConferenceApi, occurrence: Occurrence, preparation: Preparation, *,
+                         before_run: BeforeRun | None = None) -> LaunchOutcome:
+    """Start a prepared conference unless it was running; in temporal mode then call the attendees in.
+
+    ``before_run`` is awaited just before ``run`` is sent (and only then): the scheduler writes down there that a
+    start may be on its way, and may stop it by raising.
+    """
     cid, plan = preparation.conference_id, preparation.plan
     refused = list(preparation.refused)
     started = False
     if not preparation.running:
+        if before_run is not None:
+            await before_run()
         await client.run_conference(cid)
         started = True
 
