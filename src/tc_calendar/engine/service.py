@@ -75,7 +75,7 @@ class SyncService:
         self._roster = MailboxRoster(self._configured, account_limit)
         self._workers: dict[str, MailboxWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._gates: dict[tuple[int, int], ThrottleGate] = {}
+        self._gates: dict[tuple[int, str], ThrottleGate] = {}
         self._slots = [asyncio.Semaphore(self._context.options.max_window_syncs) for _ in self._providers]
         self._hubs: list[NotificationHub] = []
         self._streaming: dict[str, bool] = {}
@@ -289,9 +289,7 @@ class SyncService:
 
     def _start_worker(self, email: str, provider_index: int, start: SyncStart | None) -> None:
         provider = self._providers[provider_index]
-        credential = getattr(provider, "credential_index", None)
-        gate_key = (provider_index, credential(email) if credential is not None else 0)
-        gate = self._gates.setdefault(gate_key, ThrottleGate())
+        gate = self._gates.setdefault((provider_index, provider.throttle_key(email)), ThrottleGate())
         worker = MailboxWorker(email, provider, gate, self._slots[provider_index], self._context, start)
         worker.set_streaming(self._streaming.get(email, False))
         self._workers[email] = worker
