@@ -40,8 +40,18 @@ def ews_side(world: World, stack: ExitStack) -> Callable[[], CalendarProvider]:
 
 
 def graph_side(world: World, stack: ExitStack) -> Callable[[], CalendarProvider]:
+    """The Graph simulator over the same world; msal for the token, the provider's httpx client for the rest."""
     testing = pytest.importorskip("graph_sim.testing")
-    from graph_support import graph_provider_for
+    from tc_calendar.providers._graph_http import GraphHttp
+    from tc_calendar.providers.graph import GraphProvider
+    from tc_calendar.providers.graph_auth import GraphCredential, GraphEndpoints, GraphTokenSource
 
     sim = stack.enter_context(testing.running(world))
-    return lambda: graph_provider_for(sim)
+
+    def make() -> CalendarProvider:
+        credential = GraphCredential(sim.tenant_id, sim.client_id, secret=sim.client_secret)
+        endpoints = GraphEndpoints(sim.base_url, sim.base_url, "https://graph.microsoft.com")
+        tokens = GraphTokenSource(credential, endpoints, verify=sim.ca_file)
+        return GraphProvider(GraphHttp(sim.graph_url, tokens, verify=sim.ca_file), page_size=3, poll_interval=0.3)
+
+    return make
