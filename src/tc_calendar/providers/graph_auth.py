@@ -25,6 +25,7 @@ import msal
 import requests
 
 from tc_calendar.config.certificates import CertificateFileError, read_certificate_credential
+from tc_calendar.providers._tls import PolicyAdapter
 from tc_calendar.providers.base import AuthError, TransientError
 
 if TYPE_CHECKING:
@@ -167,6 +168,11 @@ class GraphTokenSource:
         verify: bool | str = settings.verify_tls
         if settings.verify_tls and settings.ca_bundle:
             verify = settings.ca_bundle
+        if not settings.verify_tls:
+            log.warning(
+                "TLS certificate verification is OFF for the Graph app %s (verifyTls: false): anyone on the network "
+                "path can take its tokens and read the calendars; set caBundle instead", settings.client_id,
+            )
         return cls(
             credential,
             GraphEndpoints.from_settings(settings),
@@ -248,6 +254,10 @@ class GraphTokenSource:
 
     def _application(self) -> msal.ConfidentialClientApplication:
         if self._app is None:
+            # Our own session, so that verifyTls and caBundle hold whatever REQUESTS_CA_BUNDLE says (proxies from
+            # the environment still apply).
+            session = requests.Session()
+            session.mount("https://", PolicyAdapter(self._verify, timeout=self._timeout))
             self._app = msal.ConfidentialClientApplication(
                 self.credential.client_id,
                 client_credential=self._client_credential(),
@@ -255,8 +265,7 @@ class GraphTokenSource:
                 # The tenant's OpenID configuration is read from the authority itself; instance discovery would
                 # ask login.microsoftonline.com about other clouds' hosts and about test servers.
                 instance_discovery=False,
-                verify=self._verify,
-                timeout=self._timeout,
+                http_client=session,
             )
         return self._app
 
