@@ -20,6 +20,7 @@ from typing import NoReturn, cast
 from tc_calendar import __version__
 from tc_calendar.config import Settings, load_settings, read_document, resolve_config_path, resolve_key_file
 from tc_calendar.config.loader import key_file_setting_of
+from tc_calendar.config.models import GraphProviderSettings, ProviderSettings
 from tc_calendar.crypto import SecretBox
 from tc_calendar.errors import ConfigError, TcCalendarError
 from tc_calendar.logging_setup import LEVELS, Redactor, configure_logging
@@ -220,13 +221,7 @@ def summarise(settings: Settings) -> str:
         lines.append(f"TrueConf Server REST API: {tc.url}, API {tc.api_version}, {how}, "
                      f"TLS verification {'on' if tc.verify_tls else 'off'}, {len(tc.user_map)} mapped users")
     for index, provider in enumerate(settings.calendar_providers):
-        logins = ", ".join(credential.login for credential in provider.credentials)
-        lines.append(
-            f"calendarProviders[{index}]: {provider.type} {provider.url}, {len(provider.credentials)} "
-            f"credential{'s' if len(provider.credentials) != 1 else ''} ({logins}), {len(provider.users)} "
-            f"user{'s' if len(provider.users) != 1 else ''}, auth {provider.auth}, "
-            f"TLS verification {'on' if provider.verify_tls else 'off'}, maxConcurrency {provider.max_concurrency}"
-        )
+        lines.append(f"calendarProviders[{index}]: {_describe_provider(provider)}")
     if not settings.calendar_providers:
         lines.append("calendarProviders: none")
     lines.append(f"link rules: {len(settings.link_rules)} configured, then the built-in rules")
@@ -237,3 +232,33 @@ def summarise(settings: Settings) -> str:
     lines.append(f"account limit: {limit}")
     lines.append(f"logging: {settings.log_level}, {settings.log_format}")
     return "\n".join(lines)
+
+
+def _describe_provider(provider: ProviderSettings) -> str:
+    """One ``check-config`` line per provider: where it connects, as whom, and how many users (no secret)."""
+    users = f"{len(provider.users)} user{'s' if len(provider.users) != 1 else ''}"
+    tls = f"TLS verification {'on' if provider.verify_tls else 'off'}"
+    if isinstance(provider, GraphProviderSettings):
+        from tc_calendar.providers.graph_auth import GraphEndpoints
+
+        endpoints = GraphEndpoints.from_settings(provider)
+        if provider.certificate is not None:
+            credential = f"certificate {provider.certificate.thumbprint}"
+        else:
+            credential = "client secret"
+        if provider.notification_url:
+            changes = f"change notifications at {provider.notification_url}"
+        else:
+            changes = f"polling every {provider.poll_interval_seconds:g} s"
+        return (
+            f"graph tenant {provider.tenant_id}, cloud {provider.cloud} (sign-in {endpoints.authority_host}, "
+            f"Graph {endpoints.graph_host}), application {provider.client_id} with a {credential}, {users}, "
+            f"{changes}, reconcile every {provider.reconcile_minutes:g} min, {tls}, "
+            f"maxConcurrency {provider.max_concurrency}"
+        )
+    logins = ", ".join(credential.login for credential in provider.credentials)
+    return (
+        f"{provider.type} {provider.url}, {len(provider.credentials)} "
+        f"credential{'s' if len(provider.credentials) != 1 else ''} ({logins}), {users}, auth {provider.auth}, "
+        f"{tls}, maxConcurrency {provider.max_concurrency}"
+    )
