@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -89,12 +90,14 @@ class GraphHttp:
     ) -> None:
         self.graph_url = graph_url.rstrip("/")
         self._tokens = tokens
-        self._client = httpx.AsyncClient(verify=verify, timeout=timeout, transport=transport)
+        tls: bool | ssl.SSLContext = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        self._client = httpx.AsyncClient(verify=tls, timeout=timeout, transport=transport)
         self._max_concurrency = max(1, min(max_concurrency, MAX_CONCURRENCY_PER_MAILBOX))
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._blocked_until: dict[str, float] = {}
         self._count = count or (lambda operation, result: None)
         self._batch_delay = batch_delay
+        self._batching = True
         self._pending: list[tuple[GraphRequest, asyncio.Future[GraphAnswer]]] = []
         self._flush_scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -209,8 +212,8 @@ class GraphHttp:
 
     async def _flush(self, taken: list[tuple[GraphRequest, asyncio.Future[GraphAnswer]]]) -> None:
         try:
-            if len(taken) == 1:
-                answers = [await self._send_alone(taken[0][0])]
+            if len(taken) == 1 or not self._batching:
+                answers = list(await asyncio.gather(*(self._send_alone(request) for request, _ in taken)))
             else:
                 answers = await self._send_batch([request for request, _ in taken])
         except BaseException as exc:
@@ -253,6 +256,12 @@ class GraphHttp:
         }
         response = await self._client.post(f"{self.graph_url}/$batch", headers=await self._headers(), json=payload)
         self._count("batch", _result(response.status_code))
+        if response.status_code in (400, 404, 405, 501):
+            # A Graph endpoint (a proxy, a sovereign deployment) without JSON batching: send requests alone.
+            log.info("Microsoft Graph at %s refused a JSON batch (HTTP %s); sending requests one by one",
+                     self.graph_url, response.status_code)  # fmt: skip
+            self._batching = False
+            return list(await asyncio.gather(*(self._send_alone(request) for request in requests)))
         if response.status_code != 200:  # the batch as a whole failed: every request gets that answer
             whole = GraphAnswer(response.status_code, dict(response.headers), _json(response))
             return [whole for _ in requests]
