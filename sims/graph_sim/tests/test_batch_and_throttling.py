@@ -36,7 +36,10 @@ def test_a_batch_answers_each_request_with_its_own_status(graph: GraphSimulator,
     assert responses["1"]["status"] == 200
     assert "@odata.deltaLink" in responses["1"]["body"]
     assert [e["subject"] for e in responses["1"]["body"]["value"]] == ["A"]
-    assert responses["1"]["headers"]["Preference-Applied"] == 'outlook.timezone="UTC", odata.maxpagesize=50'
+    assert (
+        responses["1"]["headers"]["Preference-Applied"]
+        == 'odata.track-changes, outlook.timezone="UTC", odata.maxpagesize=50'
+    )
     assert [e["subject"] for e in responses["2"]["body"]["value"]] == ["B"]
     assert responses["3"]["status"] == 404
     assert responses["3"]["body"]["error"]["code"] == "ErrorInvalidUser"
@@ -44,6 +47,16 @@ def test_a_batch_answers_each_request_with_its_own_status(graph: GraphSimulator,
     counters = client.get(f"{graph.control_url}/counters").json()["counters"]
     assert counters["operations"]["batch"] == {"200": 1, "total": 1}
     assert counters["http_requests"] == 1  # one HTTP request for four mailbox reads
+
+
+def test_batch_parts_for_one_mailbox_run_concurrently_and_meet_the_limit_unless_sequenced(client: httpx.Client) -> None:
+    parts = [{"id": str(i), "method": "GET", "url": f"/users/{ALICE}/events"} for i in range(6)]
+    statuses = [p["status"] for p in client.post("/$batch", json={"requests": parts}).json()["responses"]]
+    assert sorted(statuses) == [200, 200, 200, 200, 429, 429]
+    for i, part in enumerate(parts[1:], start=1):
+        part["dependsOn"] = [str(i - 1)]
+    statuses = [p["status"] for p in client.post("/$batch", json={"requests": parts}).json()["responses"]]
+    assert statuses == [200] * 6
 
 
 def test_a_batch_takes_at_most_20_requests_and_relative_urls(client: httpx.Client) -> None:
