@@ -13,6 +13,7 @@ from tc_calendar.providers.graph_mapping import (
     is_removed,
     parse_instant,
     recurrence_pattern,
+    series_uid,
     to_remote_item,
 )
 from tc_calendar.records import BodyType, DayOfWeek, ItemKind, RecurrenceType, WeekIndex
@@ -152,3 +153,11 @@ def test_removed_entries_and_instants() -> None:
     assert parse_instant("2026-12-04T10:00:00.1234567Z") == datetime(2026, 12, 4, 10, 0, 0, 123456, tzinfo=UTC)
     with pytest.raises(GraphMappingError):
         to_remote_item(BOB, event(start=None))
+
+
+def test_an_instances_ical_uid_with_its_date_becomes_the_series_uid_ews_reports() -> None:
+    series = "040000008200E00074C5B7101A82E00800000000F93CBA0F13931215F50B226212E98D3B"
+    instance = "040000008200E00074C5B7101A82E00807EA0C04F93CBA0F13931215F50B226212E98D3B"
+    item = to_remote_item(BOB, event(type="occurrence", iCalUId=instance, originalStart="2026-12-04T10:00:00Z"))
+    assert item.uid == series
+    assert series_uid("abc@calendar.example") == "abc@calendar.example"

@@ -7,8 +7,9 @@ JSON objects to :func:`to_remote_item`. What Graph sends, and what the records m
   report the instances of a series (occurrences and exceptions, each with its ``seriesMasterId`` and
   ``originalStart``), never the master. Each instance is filed under its own id, because a delta round reports
   the removal of an instance (or of every instance of a deleted series) by the instance's id.
-* ``iCalUId`` is the UID shared by the organizer's and the attendees' copies (Graph's ``uid`` is not the same in
-  every copy of an occurrence, ``iCalUId`` is).
+* ``iCalUId`` is the UID shared by the organizer's and the attendees' copies. For an instance of a series it is
+  Outlook's Global Object ID *with the instance's date* in bytes 16..19; zeroed, it is the series' UID, the one
+  EWS reports, so an occurrence gets the same identity (series UID, original start) through both protocols.
 * ``start``/``end`` are local to the ``Prefer`` zone (UTC); an all-day event keeps its dates as midnight of
   those dates (whatever the zone), which the records keep as midnight UTC, end exclusive.
 * ``isCancelled`` and the "Canceled: " prefix Exchange puts on attendee copies of a cancelled meeting become
@@ -151,6 +152,18 @@ def iana_zone(name: str | None) -> str | None:
         return str(found) if found else None
 
 
+_OUTLOOK_GOID_CLASS = "040000008200E00074C5B7101A82E008"
+"""The class id that starts every Outlook Global Object ID (MS-OXOCAL 2.2.1.27), in hex."""
+
+
+def series_uid(ical_uid: str) -> str:
+    """The series' UID of an instance's ``iCalUId``: its Global Object ID with the instance date (YH YL M D after
+    the 16-byte class id) zeroed; other UIDs are returned as they are."""
+    if len(ical_uid) >= 40 and ical_uid[:32].upper() == _OUTLOOK_GOID_CLASS:
+        return f"{ical_uid[:32]}00000000{ical_uid[40:]}"
+    return ical_uid
+
+
 def _email(value: JsonObject | None) -> str:
     address = (value or {}).get("emailAddress") or {}
     return str(address.get("address") or "").strip().lower()
@@ -290,7 +303,7 @@ def to_remote_item(mailbox: str, event: JsonObject, *, recurrence: RecurrencePat
         mailbox=mailbox,
         item_id=str(item_id),
         change_key=str(event.get("changeKey") or ""),
-        uid=str(event.get("iCalUId") or ""),
+        uid=series_uid(str(event.get("iCalUId") or "")),
         kind=kind,
         subject=subject,
         start=start,

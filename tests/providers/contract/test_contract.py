@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 from contract_sides import Side
@@ -160,3 +161,32 @@ async def _settled(store: Store) -> bool:
     first = await views(store)
     await asyncio.sleep(0.5)
     return first == await views(store)
+
+
+async def test_both_protocols_give_the_same_records_of_one_world() -> None:
+    """One world behind EWS and Graph at once: every user's occurrences, everything a user sees of them, are equal."""
+    from contract_sides import ews_side, graph_side
+    from contract_world import make_world
+
+    world = make_world()
+    build_calendars(world)
+    window = window_at(datetime.now(UTC), 1, 2)
+    with ExitStack() as stack:
+        providers = [ews_side(world, stack)(), graph_side(world, stack)()]
+        try:
+            seen = []
+            for provider in providers:
+                occurrences = {}
+                for user in USERS:
+                    snapshot = await provider.read_window(user, window, None)
+                    for found in normalize_items(snapshot.items, window, LinkFinder()):
+                        occurrences[(user, found.occurrence.key)] = (found.occurrence, found.my_response)
+                seen.append(occurrences)
+        finally:
+            for provider in providers:
+                await provider.aclose()
+
+    ews, graph = seen
+    assert set(graph) - set(ews) == set() and set(ews) - set(graph) == set()
+    for key, (occurrence, response) in ews.items():
+        assert graph[key] == (occurrence, response), key
