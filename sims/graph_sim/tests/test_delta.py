@@ -148,3 +148,13 @@ def test_outlook_timezone_is_honoured_and_reported(graph: GraphSimulator, client
         "dateTime": "2026-07-01T09:00:00.0000000",
         "timeZone": "W. Europe Standard Time",
     }
+
+
+def test_only_the_newest_delta_tokens_of_a_mailbox_stay_valid(graph: GraphSimulator, client: httpx.Client) -> None:
+    _, first, _ = _round(client, f"/users/{ALICE}/calendarView/delta", WINDOW)
+    link = first
+    for _ in range(8):  # Exchange keeps a few sync state generations per mailbox
+        _, link, _ = _round(client, link)
+    assert client.get(link).status_code == 200
+    r = client.get(first)
+    assert (r.status_code, r.json()["error"]["code"]) == (410, "syncStateNotFound")

@@ -233,7 +233,7 @@ class GraphApi:
 
     def _delta_page(self, call: Call, prefs: Preferences, user: str, rnd: Round, offset: int) -> Reply:
         values: list[dict[str, Any]] = []
-        end = offset + rnd.page_size
+        end = offset + min(prefs.max_page_size or rnd.page_size, MAX_PAGE_SIZE)
         for item_id, removed in rnd.pending[offset:end]:
             if removed:
                 values.append(removed_json(rest_id(item_id)))

@@ -8,7 +8,8 @@ being built; repeating it repeats the page (safe to retry after 429).
 
 Tokens are HMAC-signed: one that was garbled, cut or comes from another simulator is ``resyncRequired``; a
 well-formed one whose state is gone (expired by age, by the control API, or after a reset) is
-``syncStateNotFound``. Both are 410 Gone, as Graph answers for Outlook delta tokens.
+``syncStateNotFound``. Both are 410 Gone, as Graph answers for Outlook delta tokens. As Exchange keeps only a
+few sync state generations, only the newest ``KEPT_BASELINES`` delta tokens of a mailbox stay valid.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +32,10 @@ DEFAULT_TOKEN_LIFETIME = timedelta(days=7)
 #: Page size of a delta round without ``Prefer: odata.maxpagesize``.
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
+#: Sync states Exchange keeps per mailbox: older delta tokens of the mailbox become syncStateNotFound.
+KEPT_BASELINES = 8
+#: Rounds in progress kept per mailbox (their skip tokens); older ones become syncStateNotFound.
+KEPT_ROUNDS = 16
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Round:
     created: datetime
     page_size: int
     pages: dict[int, str] = field(default_factory=dict)  # offset -> token of that page
+    idents: list[bytes] = field(default_factory=list)  # the page tokens' keys in the store
     delta_token: str | None = None
 
 
@@ -81,6 +88,8 @@ class DeltaStore:
         self._lock = threading.Lock()
         self._baselines: dict[bytes, Baseline] = {}
         self._rounds: dict[bytes, tuple[Round, int]] = {}  # skip state: round and offset
+        self._recent_baselines: dict[str, deque[bytes]] = {}  # per mailbox, oldest first
+        self._recent_rounds: dict[str, deque[Round]] = {}
 
     # -- tokens -----------------------------------------------------------------------------------------------
 
@@ -117,6 +126,12 @@ class DeltaStore:
         pending += [(i, True) for i in previous if i not in current]
         baseline = {i: ck for i, ck in previous.items() if i in current}
         rnd = Round(mailbox, start, end, pending, baseline, self._clock(), page_size)
+        with self._lock:
+            recent = self._recent_rounds.setdefault(mailbox, deque())
+            recent.append(rnd)
+            while len(recent) > KEPT_ROUNDS:
+                for ident in recent.popleft().idents:
+                    self._rounds.pop(ident, None)
         return self._page_token(rnd, 0)
 
     def _page_token(self, rnd: Round, offset: int) -> str:
@@ -125,6 +140,7 @@ class DeltaStore:
             if token is None:
                 ident = secrets.token_bytes(16)
                 self._rounds[ident] = (rnd, offset)
+                rnd.idents.append(ident)
                 token = rnd.pages[offset] = self._token(b"S", ident)
             return token
 
@@ -146,6 +162,10 @@ class DeltaStore:
                 ident = secrets.token_bytes(16)
                 self._baselines[ident] = Baseline(rnd.mailbox, rnd.start, rnd.end, dict(rnd.baseline), self._clock())
                 rnd.delta_token = self._token(b"D", ident)
+                recent = self._recent_baselines.setdefault(rnd.mailbox, deque())
+                recent.append(ident)
+                while len(recent) > KEPT_BASELINES:
+                    self._baselines.pop(recent.popleft(), None)
             return rnd.delta_token
 
     def baseline(self, delta_token: str) -> Baseline:
@@ -168,6 +188,12 @@ class DeltaStore:
             rounds = [k for k, (r, _) in self._rounds.items() if mailbox is None or r.mailbox == mailbox.lower()]
             for k in rounds:
                 del self._rounds[k]
+            if mailbox is None:
+                self._recent_baselines.clear()
+                self._recent_rounds.clear()
+            else:
+                self._recent_baselines.pop(mailbox.lower(), None)
+                self._recent_rounds.pop(mailbox.lower(), None)
             return len(gone) + len(rounds)
 
     def clear(self) -> None:

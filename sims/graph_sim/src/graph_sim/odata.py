@@ -54,6 +54,8 @@ def preferences(headers: Mapping[str, str] | list[str]) -> Preferences:
             elif name == "outlook.body-content-type" and value.lower() in ("text", "html"):
                 prefs.body_type = value.lower()
                 prefs.applied.append(f'outlook.body-content-type="{value.lower()}"')
+            elif name == "idtype" and value.lower() == "immutableid":
+                prefs.applied.append('IdType="ImmutableId"')  # the simulator's ids never change anyway
             elif name == "odata.maxpagesize":
                 try:
                     size = int(value)

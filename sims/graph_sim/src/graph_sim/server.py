@@ -89,8 +89,9 @@ class GraphSimulator:
         self._control_token = control_token
         self._host = host
         self._port = port
+        self._url_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # what clients connect to
         if cert_file is None or key_file is None:
-            files = self_signed([host, "localhost"] if host != "localhost" else ["localhost", "127.0.0.1"])
+            files = self_signed(list(dict.fromkeys([self._url_host, "localhost", "127.0.0.1"])))
             cert_file, key_file = files.cert_file, files.key_file
         self.ca_file = cert_file
         self._key_file = key_file
@@ -128,7 +129,7 @@ class GraphSimulator:
 
     @property
     def base_url(self) -> str:
-        return f"https://{self._host}:{self.port}"
+        return f"https://{self._url_host}:{self.port}"
 
     @property
     def graph_url(self) -> str:
