@@ -17,6 +17,8 @@ import pytest
 from ews_sim.server import EwsSimulator
 from ews_sim.testing import running
 from ews_sim.world import World
+from graph_sim.server import GraphSimulator
+from graph_sim.testing import running as graph_running
 from tc_calendar.cli import main
 from tc_calendar.crypto import SecretBox
 
@@ -107,3 +109,61 @@ def test_without_online_nothing_is_contacted(
     config.write_text(json.dumps({"calendarProviders": [entry]}))
     assert main(["check-config", "--config", str(config)]) == 0
     assert "online check" not in capsys.readouterr().out
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphSimulator]:
+    with graph_running() as sim:
+        yield sim
+
+
+def graph_entry(sim: GraphSimulator, box: SecretBox, secret: str | None = None) -> dict[str, object]:
+    return {
+        "type": "graph", "tenantId": sim.tenant_id, "clientId": sim.client_id,
+        "clientSecret": box.encrypt(secret or sim.client_secret), "authorityHost": sim.base_url,
+        "graphHost": sim.base_url, "caBundle": sim.ca_file, "timeoutSeconds": 10, "users": ["cloud@example.com"],
+    }
+
+
+def test_a_hybrid_config_checks_both_providers_and_passes_when_both_accept(
+    tmp_path: Path, box: SecretBox, ews: EwsSimulator, graph: GraphSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = check_online(tmp_path, [ews_entry(ews, box), graph_entry(graph, box)])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("online check:")]
+    assert code == 0
+    assert lines == [
+        f"online check: ok: calendarProviders[0] (ews, host 127.0.0.1): service account 'svc-calendar' opened the "
+        f"calendar of {ANNA} at {ews.url}",
+        f"online check: ok: calendarProviders[1] (graph, tenant {graph.tenant_id}): Microsoft Entra at "
+        f"{graph.base_url} issued a token for https://graph.microsoft.com/.default to application {graph.client_id} "
+        "with its client secret",
+    ]
+
+
+def test_a_wrong_graph_secret_fails_the_check_saying_which_value_to_encrypt(
+    tmp_path: Path, box: SecretBox, graph: GraphSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = check_online(tmp_path, [graph_entry(graph, box, secret="the-secret-id-not-its-value")])
+    captured = capsys.readouterr()
+    [line] = [line for line in captured.out.splitlines() if line.startswith("online check:")]
+    assert code == 1
+    assert line == (
+        f"online check: FAILED: calendarProviders[0] (graph, tenant {graph.tenant_id}): the client secret of "
+        f"application {graph.client_id} is wrong (AADSTS7000215); create a new client secret under Certificates & "
+        "secrets, encrypt its Value (not its Secret ID) with tc_calendar --hash_pass and put the token in clientSecret"
+    )
+    assert "the-secret-id-not-its-value" not in captured.out + captured.err
+
+
+def test_an_unreachable_sign_in_host_fails_the_check(
+    tmp_path: Path, box: SecretBox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = {
+        "type": "graph", "tenantId": "contoso.onmicrosoft.com", "clientId": "c0ffee00-1111-4222-8333-444455556666",
+        "clientSecret": box.encrypt("s"), "authorityHost": "https://127.0.0.1:9", "timeoutSeconds": 5,
+    }
+    assert check_online(tmp_path, [entry]) == 1
+    assert (
+        "online check: FAILED: calendarProviders[0] (graph, tenant contoso.onmicrosoft.com): cannot reach "
+        "https://127.0.0.1:9 (ConnectionError); check DNS, firewall and proxy for outbound HTTPS to it"
+    ) in capsys.readouterr().out

@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tc_calendar.providers.graph_auth")
 
-RENEW_BEFORE_SECONDS = 300.0
-"""Renew a token this long before it expires (msal itself treats a token with under 5 minutes left as expired);
-a token that lives shorter than twice this is renewed at half its lifetime."""
+RENEW_BEFORE_SECONDS = 240.0
+"""Renew a token this long before it expires; a token that lives shorter than twice this is renewed at half its
+lifetime. It is inside msal's own window (msal treats a token with under 5 minutes left as expired), so at that
+moment msal requests a new token instead of handing back the one it cached."""
 
 FAILURE_HOLD_SECONDS = 10.0
 """After a failed token request, callers get the same error for this long instead of each sending a request
