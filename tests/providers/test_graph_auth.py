@@ -265,3 +265,21 @@ async def test_neither_the_secret_nor_a_token_is_ever_logged(
         await failure(GraphTokenSource.from_settings(sim_settings(sim, clientSecret=SecretStr("wrong-one"))))
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert sim.client_secret not in logged and "wrong-one" not in logged and token not in logged
+
+
+async def test_a_token_that_fails_to_renew_is_used_until_it_expires_then_the_failure_is_reported(
+    sim: GraphSimulator,
+) -> None:
+    sim.tenant.token_lifetime = 60
+    now = [1000.0]
+    source = GraphTokenSource.from_settings(sim_settings(sim), clock=lambda: now[0])
+    first = await source.access_token()
+    sim.tenant.remove_app(sim.client_id)  # the app registration is deleted in Entra
+    now[0] += 40  # time to renew: Entra refuses, the current token still has 20 s
+    assert await source.access_token() == first
+    assert await source.access_token() == first  # within the failure hold: no new request
+    assert source.attempts == 2
+    now[0] += 25  # expired now, and the hold has passed
+    with pytest.raises(AuthError, match=r"is not registered or is disabled in tenant .* \(AADSTS700016\)"):
+        await source.access_token()
+    assert source.attempts == 3

@@ -193,16 +193,21 @@ class GraphTokenSource:
             now = self._clock()
             if token is not None and now < token.renew_at:
                 return token.value
+            # A token that failed to renew is still good until it expires: Entra being briefly unreachable must
+            # not stop the mailboxes.
+            usable = token if token is not None and now < token.expires_at else None
             if self._failure is not None and now < self._failure[0]:
+                if usable is not None:
+                    return usable.value
                 raise self._failure[1]
             try:
                 self._token = await asyncio.to_thread(self._acquire)
             except AuthError as exc:
                 self._failure = (self._clock() + self._failure_hold, exc)
-                if token is not None and now < token.expires_at:
+                if usable is not None:
                     log.warning("%s: renewing the Graph token failed, using the current one until it expires: %s",
                                 self.label, exc)
-                    return token.value
+                    return usable.value
                 raise
             self._failure = None
             return self._token.value
