@@ -241,7 +241,9 @@ async def test_a_sign_in_host_with_an_untrusted_certificate_says_to_set_ca_bundl
     source = GraphTokenSource.from_settings(sim_settings(sim, caBundle=None))
     with pytest.raises(AuthorityUnreachableError) as caught:
         await source.access_token()
-    assert f"the TLS certificate of {sim.base_url} is not trusted" in str(caught.value)
+    assert f"the TLS certificate of {sim.base_url} is not trusted (self-signed certificate); set caBundle" in (
+        str(caught.value)
+    )
     assert "set caBundle to the CA that issued it" in str(caught.value)
 
 

@@ -234,10 +234,11 @@ class GraphTokenSource:
         except AuthError:
             raise
         except requests.exceptions.SSLError as exc:
+            reason = _TLS_REASON.search(str(exc))
             raise AuthorityUnreachableError(
                 f"{self.label}: the TLS certificate of {self.endpoints.authority_host} is not trusted "
-                f"({_first_line(exc)}); set caBundle to the CA that issued it (for example a TLS-inspecting proxy's "
-                "CA)"
+                f"({reason.group(1).strip() if reason else _first_line(exc)}); set caBundle to the CA that issued it "
+                "(for example a TLS-inspecting proxy's CA)"
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise AuthorityUnreachableError(
@@ -303,6 +304,8 @@ class GraphTokenSource:
 
 
 _AADSTS = re.compile(r"AADSTS(\d+)")
+_TLS_REASON = re.compile(r"certificate verify failed: ([^()'\"]+)")
+_SERVER_SIDE = frozenset({"server_error", "temporarily_unavailable"})
 
 
 def token_error(
@@ -318,6 +321,10 @@ def token_error(
     tenant, client = credential.tenant_id, credential.client_id
     uses_certificate = credential.certificate_path is not None
     message: str
+    if error in _SERVER_SIDE:
+        return AuthorityUnreachableError(
+            f"{label}: {endpoints.authority_host} could not issue a token now ({tag}): {_first_line(description)}"
+        )
     if code in (90002, 900023, 90072) or error == "invalid_tenant":
         message = (
             f"{endpoints.authority_host} does not know the tenant {tenant!r} ({tag}); check tenantId (Directory "
