@@ -1,20 +1,24 @@
-"""Fixtures: the Graph simulator over a small Exchange world, on a real loopback HTTPS socket.
+"""Fixtures: one Graph simulator for the session (reset before each test to a small Exchange world) and an
+HTTPS webhook receiver it trusts, both on real loopback sockets.
 
-``graph_world``  alice (Europe/Berlin), bob, carol (Europe/Berlin), dave (a room), all in one ews_sim World
-                 pinned to no particular time (real time: events are created relative to now).
-``graph``        the running simulator (``sim.graph_url``, ``sim.authority``, ``sim.ca_file``...).
-``client``       an httpx.Client for Graph with a bearer token of the default app (``client.get("/users/...")``).
-``token``        a function ``token(client_id=..., secret=...)`` getting an access token with msal.
+``graph``        the simulator, reset: alice (Europe/Berlin), bob (America/New_York), carol, room1 (a room that
+                 accepts by itself); ``sim.graph_url``, ``sim.authority``, ``sim.ca_file``, ``sim.world``...
+``graph_world``  its ews_sim World.
+``client``       an httpx.Client on ``graph_url`` with a token of the default app.
+``token``        ``token(client_id=None, credential=None)``: an access token from msal.
+``receiver``     the webhook receiver (``receiver.url("notify")``, ``receiver.wait_for(path, predicate)``).
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import httpx
 import msal
 import pytest
+from receiver import Receiver
 
 from ews_sim.world import World
 from graph_sim.server import GraphSimulator
@@ -45,15 +49,31 @@ def _msal_honours_verify(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def _graph_server() -> Iterator[GraphSimulator]:
-    with running() as sim:
+def _receiver() -> Iterator[Receiver]:
+    receiver = Receiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def _graph_server(_receiver: Receiver) -> Iterator[GraphSimulator]:
+    # the sim trusts the receiver's self-signed certificate; failed deliveries are retried quickly
+    with running(notification_ca_file=_receiver.ca_file, retry_delays=(0.1, 0.2)) as sim:
         yield sim
+
+
+@pytest.fixture
+def receiver(_receiver: Receiver) -> Receiver:
+    """An HTTPS webhook endpoint the simulator trusts (``receiver.url("notify")``)."""
+    _receiver.reset()
+    return _receiver
 
 
 @pytest.fixture
 def graph(_graph_server: GraphSimulator) -> GraphSimulator:
     """The session's simulator, reset to the standard world (one server for all tests keeps the run quick)."""
     _graph_server.reset()
+    _graph_server.world.clock.set(datetime.now(UTC))  # type: ignore[attr-defined]  # undo clock moves
     make_world(_graph_server.world)
     return _graph_server
 

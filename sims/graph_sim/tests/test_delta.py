@@ -138,7 +138,7 @@ def test_outlook_timezone_is_honoured_and_reported(graph: GraphSimulator, client
     window = {"startDateTime": "2026-07-01T00:00:00Z", "endDateTime": "2026-07-02T00:00:00Z"}
     utc = client.get(f"/users/{ALICE}/calendarView/delta", params=window, headers={"Prefer": 'outlook.timezone="UTC"'})
     assert utc.json()["value"][0]["start"] == {"dateTime": "2026-07-01T07:00:00.0000000", "timeZone": "UTC"}
-    assert utc.headers["Preference-Applied"] == 'outlook.timezone="UTC"'
+    assert utc.headers["Preference-Applied"] == 'odata.track-changes, outlook.timezone="UTC"'
     berlin = client.get(
         f"/users/{ALICE}/calendarView/delta",
         params=window,

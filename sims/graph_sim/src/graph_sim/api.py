@@ -117,8 +117,9 @@ class GraphApi:
         slot = self.gate.admit(operation, app.client_id, smtp)
         outcome = "500"
         try:
-            if self.gate.latency_ms:
-                await asyncio.sleep(self.gate.latency_ms / 1000)
+            # yield once holding the slot: the parts of a $batch run concurrently, as in Graph, so more than four
+            # parts for one mailbox meet the MailboxConcurrency limit
+            await asyncio.sleep(self.gate.latency_ms / 1000)
             try:
                 reply = await handler(self, call, smtp, user, rest)
             except EwsError as exc:
@@ -251,7 +252,9 @@ class GraphApi:
         else:
             body["@odata.deltaLink"] = f"{base}?$deltatoken={self.deltas.finish(rnd)}"
         body["value"] = values
-        return _json(200, body, prefs)
+        reply = _json(200, body, prefs)
+        reply.headers["Preference-Applied"] = ", ".join(["odata.track-changes", *prefs.applied])
+        return reply
 
     # -- writing --------------------------------------------------------------------------------------------
 

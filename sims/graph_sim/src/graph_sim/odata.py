@@ -8,6 +8,7 @@ iCalUId, type, isCancelled, seriesMasterId); ``Prefer: outlook.timezone="..."``,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -150,8 +151,17 @@ def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
             if path in ("createddatetime", "lastmodifieddatetime"):
                 getter = _as_datetime(getter)
         compare = _OPS[op]
-        tests.append(lambda e, g=getter, c=compare, v=value: c(g(e), v))
+        tests.append(functools.partial(_test, getter, compare, value))
     return lambda e: all(t(e) for t in tests)
+
+
+def _test(getter: Getter, compare: Callable[[Any, Any], bool], value: Any, event: dict[str, Any]) -> bool:
+    return compare(getter(event), value)
+
+
+def _sort_key(getter: Getter, event: dict[str, Any]) -> tuple[bool, Any]:
+    value = getter(event)
+    return (value is None, value)
 
 
 def _as_datetime(getter: Getter) -> Getter:
@@ -232,5 +242,5 @@ def sort_and_filter(
         result = [e for e in result if keep(e)]
     order = parse_orderby(lowered["$orderby"]) if lowered.get("$orderby") else (default_order or [])
     for getter, descending in reversed(order):
-        result.sort(key=lambda e, g=getter: (g(e) is None, g(e)), reverse=descending)
+        result.sort(key=functools.partial(_sort_key, getter), reverse=descending)
     return result

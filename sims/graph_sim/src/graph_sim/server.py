@@ -26,11 +26,13 @@ from starlette.routing import Route
 from ews_sim.tls import self_signed
 from ews_sim.world import InvalidRequest, UnknownCommand, World
 from graph_sim.api import JSON_TYPE, Call, GraphApi, Reply, error_reply, parse_json_body
+from graph_sim.batch import run_batch
 from graph_sim.control import GraphControl
 from graph_sim.delta import DeltaStore
 from graph_sim.errors import GraphError
 from graph_sim.gate import GraphGate
 from graph_sim.identity import Identity
+from graph_sim.subscriptions import NotificationOptions, SubscriptionService
 from graph_sim.tenant import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, Tenant, TokenError
 
 _WWW_AUTHENTICATE = (
@@ -79,8 +81,10 @@ class GraphSimulator:
         self.deltas = DeltaStore(self.world.clock)
         self.api = GraphApi(self.world, self.tenant, self.gate, self.deltas)
         self.identity = Identity(self.tenant, self.gate.count)
-        self._notification_options = notification_options
-        self._init_extensions()
+        self.subscriptions = SubscriptionService(
+            self.world, self.tenant, self.api, NotificationOptions.from_options(notification_options)
+        )
+        self.api.extra_routes = [("subscriptions", self.subscriptions.handle), ("$batch", self._batch)]
         self.control = GraphControl(self)
         self._control_token = control_token
         self._host = host
@@ -108,13 +112,7 @@ class GraphSimulator:
         self.gate.clear()
         self.gate.reset_counters()
         self.deltas.clear()
-        self._reset_extensions()
-
-    def _reset_extensions(self) -> None:
-        """Hook: forget subscriptions."""
-
-    def _init_extensions(self) -> None:
-        """Hook for the parts that need the running loop (subscriptions); see :mod:`graph_sim.subscriptions`."""
+        self.subscriptions.reset()
 
     # -- addresses ------------------------------------------------------------------------------------------
 
@@ -163,10 +161,17 @@ class GraphSimulator:
             await self._on_shutdown()
 
     async def _on_startup(self) -> None:
-        """Start background work on the server's loop (overridden by extensions)."""
+        await self.subscriptions.start()
 
     async def _on_shutdown(self) -> None:
-        """Stop background work on the server's loop."""
+        await self.subscriptions.stop()
+
+    async def _batch(self, call: Call, parts: list[str]) -> Reply:
+        if len(parts) != 1 or call.method != "POST":
+            raise GraphError(405, "MethodNotAllowed", "Only POST is allowed on $batch.")
+        reply = await run_batch(call, self.api.dispatch)
+        self.gate.count("batch", str(reply.status))
+        return reply
 
     async def _graph(self, request: Request) -> Response:
         self.gate.count_http_request()
@@ -191,7 +196,6 @@ class GraphSimulator:
         return to_response(reply, request.headers)
 
     async def handle(self, call: Call) -> Reply:
-        """Dispatch one Graph call (the $batch endpoint is registered as an extra route)."""
         return await self.api.dispatch(call)
 
     def _authenticate(self, request: Request) -> Any:
