@@ -69,7 +69,7 @@ def test_a_graph_provider_with_a_client_secret_loads_with_the_documented_default
     assert (provider.cloud, provider.authority_host, provider.graph_host) == ("global", None, None)
     assert (provider.verify_tls, provider.ca_bundle, provider.timeout_seconds) == (True, None, 30.0)
     assert (provider.notification_url, provider.delivery) == (None, "polling")
-    assert (provider.poll_interval_seconds, provider.reconcile_minutes, provider.max_concurrency) == (30, 30, 10)
+    assert (provider.poll_interval_seconds, provider.reconcile_minutes, provider.max_concurrency) == (30, 30, 4)
     assert provider.users == ("anna@example.com",)
     assert "app-secret" in settings.secret_values()
     assert "app-secret" not in repr(settings)
@@ -188,6 +188,10 @@ def test_a_mailbox_under_an_ews_and_a_graph_provider_is_an_error_naming_both(tmp
         pytest.param(
             {"pollIntervalSeconds": 0}, "calendarProviders[0].pollIntervalSeconds", "expected a number > 0",
             id="zero poll interval",
+        ),
+        pytest.param(
+            {"maxConcurrency": 10}, "calendarProviders[0].maxConcurrency", "expected a number <= 4, got 10",
+            id="more concurrency than Exchange Online allows per mailbox",
         ),
         pytest.param(
             {"host": "outlook.office365.com"}, None, None, id="an EWS key is only warned about",

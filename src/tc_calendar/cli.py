@@ -56,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     _add_common_options(common, default=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.add_parser("check-config", parents=[common], help="validate config.json and print a summary")
+    check = commands.add_parser("check-config", parents=[common], help="validate config.json and print a summary")
+    check.add_argument(
+        "--online", action="store_true",
+        help="also ask each calendar provider to accept the configured identity: a token request per Graph "
+             "provider, a calendar folder lookup per EWS service account",
+    )
     db = commands.add_parser("db", parents=[common], help="create or migrate the database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True, parser_class=_Parser)
     upgrade = db_commands.add_parser("upgrade", parents=[common], help="migrate the schema to a revision")
@@ -128,8 +133,12 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         return demo_main(list(args.demo_args))
     settings = load_settings(args.config, key_file=args.key_file)
     if args.command == "check-config":
-        print(summarise(settings))
-        return 0
+        print(summarise(settings), flush=True)
+        if not args.online:
+            return 0
+        redactor.add(settings.secret_values())
+        configure_logging(args.log_level or "warning", secrets=settings.secret_values())
+        return _entry_point("tc_calendar.online_check", "run", "check-config --online")(settings)
     redactor.add(settings.secret_values())
     configure_logging(args.log_level or settings.log_level, settings.log_format, secrets=settings.secret_values())
     if args.command == "db":

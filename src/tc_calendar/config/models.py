@@ -233,7 +233,8 @@ class GraphProviderSettings(_Section):
     notification_url: NotificationUrl | None = None
     poll_interval_seconds: Annotated[Number, Field(gt=0)] = 30.0
     reconcile_minutes: Annotated[Number, Field(gt=0)] = 30.0
-    max_concurrency: Annotated[Int, Field(ge=1)] = 10
+    #: Requests in flight at once per mailbox; Exchange Online refuses a fifth with 429 (MailboxConcurrency).
+    max_concurrency: Annotated[Int, Field(ge=1, le=4)] = 4
     users: tuple[Email, ...] = ()
 
     @model_validator(mode="after")

@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tc_calendar.providers.graph_auth")
 
-RENEW_BEFORE_SECONDS = 300.0
-"""Renew a token this long before it expires (msal itself treats a token with under 5 minutes left as expired);
-a token that lives shorter than twice this is renewed at half its lifetime."""
+RENEW_BEFORE_SECONDS = 240.0
+"""Renew a token this long before it expires; a token that lives shorter than twice this is renewed at half its
+lifetime. It is inside msal's own window (msal treats a token with under 5 minutes left as expired), so at that
+moment msal requests a new token instead of handing back the one it cached."""
 
 FAILURE_HOLD_SECONDS = 10.0
 """After a failed token request, callers get the same error for this long instead of each sending a request
@@ -192,16 +193,21 @@ class GraphTokenSource:
             now = self._clock()
             if token is not None and now < token.renew_at:
                 return token.value
+            # A token that failed to renew is still good until it expires: Entra being briefly unreachable must
+            # not stop the mailboxes.
+            usable = token if token is not None and now < token.expires_at else None
             if self._failure is not None and now < self._failure[0]:
+                if usable is not None:
+                    return usable.value
                 raise self._failure[1]
             try:
                 self._token = await asyncio.to_thread(self._acquire)
             except AuthError as exc:
                 self._failure = (self._clock() + self._failure_hold, exc)
-                if token is not None and now < token.expires_at:
+                if usable is not None:
                     log.warning("%s: renewing the Graph token failed, using the current one until it expires: %s",
                                 self.label, exc)
-                    return token.value
+                    return usable.value
                 raise
             self._failure = None
             return self._token.value
@@ -228,10 +234,11 @@ class GraphTokenSource:
         except AuthError:
             raise
         except requests.exceptions.SSLError as exc:
+            reason = _TLS_REASON.search(str(exc))
             raise AuthorityUnreachableError(
                 f"{self.label}: the TLS certificate of {self.endpoints.authority_host} is not trusted "
-                f"({_first_line(exc)}); set caBundle to the CA that issued it (for example a TLS-inspecting proxy's "
-                "CA)"
+                f"({reason.group(1).strip() if reason else _first_line(exc)}); set caBundle to the CA that issued it "
+                "(for example a TLS-inspecting proxy's CA)"
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise AuthorityUnreachableError(
@@ -297,6 +304,8 @@ class GraphTokenSource:
 
 
 _AADSTS = re.compile(r"AADSTS(\d+)")
+_TLS_REASON = re.compile(r"certificate verify failed: ([^()'\"]+)")
+_SERVER_SIDE = frozenset({"server_error", "temporarily_unavailable"})
 
 
 def token_error(
@@ -312,6 +321,10 @@ def token_error(
     tenant, client = credential.tenant_id, credential.client_id
     uses_certificate = credential.certificate_path is not None
     message: str
+    if error in _SERVER_SIDE:
+        return AuthorityUnreachableError(
+            f"{label}: {endpoints.authority_host} could not issue a token now ({tag}): {_first_line(description)}"
+        )
     if code in (90002, 900023, 90072) or error == "invalid_tenant":
         message = (
             f"{endpoints.authority_host} does not know the tenant {tenant!r} ({tag}); check tenantId (Directory "
