@@ -147,3 +147,29 @@ async def _metrics(http_url: str) -> str:
 
     async with httpx.AsyncClient(base_url=http_url) as http:
         return (await http.get("/metrics")).text
+
+
+async def test_a_wrong_client_secret_puts_the_graph_mailboxes_in_error_and_the_ews_ones_sync(
+    tmp_path: Path, world: World, ews: EwsSimulator, graph: GraphSimulator
+) -> None:
+    start = soon()
+    world.create_meeting(ALICE, "Standup", start, start + timedelta(minutes=15), required=[ONPREM, BOB])
+
+    def providers(box: Any) -> list[dict[str, Any]]:
+        return [ews_entry(ews, box, [ONPREM]), graph_entry(graph, box, [ALICE, BOB], clientSecret=box.encrypt("nope"))]
+
+    settings = load_settings(write_config(tmp_path, providers))
+    async with running_connector(settings, host="127.0.0.1", port=0, sync_options=quick_sync()) as connector:
+        await connector.sync.wait_synced([ONPREM], within=30)
+
+        async def graph_in_error() -> bool:
+            states = [await connector.store.get_mailbox(m) for m in (ALICE, BOB)]
+            return all(s is not None and s.state.value == "error" for s in states)
+
+        await eventually(graph_in_error, what="the Graph mailboxes in error")
+
+    mailboxes, launches, cursor = await collect(settings)
+    report = render(mailboxes, launches, cursor, datetime.now(UTC))
+    assert re.search(rf"^{re.escape(ONPREM)} +ok ", report, re.MULTILINE), report
+    assert re.search(rf"^{re.escape(BOB)} +error ", report, re.MULTILINE), report
+    assert "clientSecret" in report, report  # the message names the setting to fix
