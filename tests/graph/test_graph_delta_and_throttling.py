@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from graph_support import ALICE, BOB, CAROL, eventually, make_world
 
-from ews_sim.world import World
+from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern, World
 from graph_sim.server import GraphSimulator
 from graph_sim.testing import running as graph_running
 from tc_calendar.engine.backoff import BackoffPolicy
@@ -153,3 +153,21 @@ async def test_mailboxes_polled_together_share_json_batches(
     assert [[i.subject for i in b.items] for b in batches] == [[f"New for {m}"] for m in mailboxes]
     assert graph.gate.counters()["http_requests"] <= 2  # 12 delta requests in one or two $batch requests
     assert CAROL not in graph.gate.counters()["mailboxes"]
+
+
+async def test_a_window_round_reads_the_patterns_of_many_series_with_one_query(
+    graph: GraphSimulator, world: World
+) -> None:
+    for n in range(6):
+        first = soon(n)
+        weekly = Recurrence(WeeklyPattern((DayOfWeek(first.strftime("%A")),)), NumberedRecurrence(first.date(), 3))
+        world.create_appointment(BOB, f"Series {n}", first, first + timedelta(minutes=30), recurrence=weekly)
+    graph.gate.reset_counters()
+    provider = provider_for(graph, page_size=100)
+    try:
+        snapshot = await provider.read_window(BOB, WINDOW, None)
+    finally:
+        await provider.aclose()
+
+    assert len(snapshot.items) == 18 and all(item.recurrence is not None for item in snapshot.items)
+    assert graph.gate.counters()["mailboxes"][BOB] == {"calendarView.delta": 1, "events.list": 1, "total": 2}

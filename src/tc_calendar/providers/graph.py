@@ -60,6 +60,11 @@ log = logging.getLogger(__name__)
 MAX_SUBSCRIPTION_MINUTES = 10080
 """Graph's longest lifetime of a subscription to events (7 days)."""
 
+SERIES_BY_ID = 4
+"""Up to this many series patterns are read by master id (one batch); more are listed with one paged query."""
+
+MASTERS_FILTER = "type eq 'seriesMaster'"
+
 WATCH_GROUP = 100
 """Mailboxes per watch task: their subscriptions are created and renewed together."""
 
@@ -257,7 +262,10 @@ class GraphProvider:
         return items
 
     async def _series(self, mailbox: str, master_ids: Sequence[str]) -> dict[str, RecurrencePattern | None]:
-        """The patterns of these series, read from their masters at once (the client batches the GETs)."""
+        """The patterns of these series: a few masters are read by id at once (the client batches the GETs);
+        more, as in a window round, are listed with one paged query for the mailbox's masters."""
+        if len(master_ids) > SERIES_BY_ID:
+            return await self._all_series(mailbox, set(master_ids))
 
         async def one(master_id: str) -> tuple[str, RecurrencePattern | None]:
             url = f"{_user(mailbox)}/events/{quote(master_id, safe='')}?$select=id,recurrence"
@@ -268,6 +276,21 @@ class GraphProvider:
                 return master_id, None
 
         return dict(await asyncio.gather(*(one(master_id) for master_id in master_ids)))
+
+    async def _all_series(self, mailbox: str, wanted: set[str]) -> dict[str, RecurrencePattern | None]:
+        found: dict[str, RecurrencePattern | None] = {}
+        url: str | None = (
+            f"{_user(mailbox)}/events?$filter={quote(MASTERS_FILTER)}&$select=id,recurrence&$top={self._page_size}"
+        )
+        while url and len(found) < len(wanted):
+            page = await self._get(mailbox, "seriesMasters", url)
+            for master in page.get("value") or ():
+                master_id = str(master.get("id") or "")
+                if master_id in wanted:
+                    found[master_id] = _pattern(master, mailbox)
+            next_link = page.get("@odata.nextLink")
+            url = str(next_link) if next_link else None
+        return found
 
     # ------------------------------------------------------------------------------------------ changes
 
