@@ -424,16 +424,15 @@ class GraphProvider:
                 now_mono = loop.time()
                 if now_mono >= next_poll:
                     next_poll = now_mono + self._poll_interval
-                    # Mailboxes without a subscription (refused, or failing) are polled, and retried.
+                    # Mailboxes without a subscription (refused, or failing) are polled meanwhile.
                     for mailbox in [m for m in mailboxes if m not in subscriptions]:
                         yield MailboxNotification(mailbox, NotificationKind.CHANGED)
-                    with contextlib.suppress(ProviderError):
-                        for mailbox in await subscribe_missing():
-                            yield MailboxNotification(mailbox, NotificationKind.CHANGED)
                 if now_mono >= next_reconcile:
                     next_reconcile = now_mono + self._reconcile_interval
                     for mailbox in mailboxes:
                         yield MailboxNotification(mailbox, NotificationKind.CHANGED)
+                    with contextlib.suppress(ProviderError):  # subscribing again is tried at this pace
+                        await subscribe_missing()
         finally:
             for subscription in subscriptions.values():
                 inbox.unregister(subscription.id)
