@@ -23,8 +23,8 @@ from ews_sim.world import (
     CalendarItem,
     CalendarItemType,
     EwsError,
-    InvalidIdMalformed,
-    ItemNotFound,
+    MailboxUnavailable,
+    NonExistentMailbox,
     World,
 )
 from graph_sim import errors
@@ -85,6 +85,7 @@ class GraphApi:
         self.gate = gate
         self.deltas = deltas
         self.extra_routes: list[tuple[str, Handler]] = []  # (first path segment, handler), e.g. subscriptions
+        self._user_ids: dict[str, str] = {}  # object id -> SMTP address
 
     # -- dispatch -------------------------------------------------------------------------------------------
 
@@ -133,11 +134,22 @@ class GraphApi:
             self.gate.release(slot, operation, outcome)
 
     def resolve_user(self, user: str) -> str:
+        """The SMTP address of a user given by userPrincipalName or object id (404 ErrorInvalidUser)."""
         key = user.strip().lower()
-        for mailbox in self.world.mailboxes():
-            if mailbox.smtp == key or user_id(mailbox.smtp) == key:
-                return mailbox.smtp
-        raise errors.invalid_user(user)
+        if "@" in key:
+            try:
+                return self.world.mailbox(key).smtp
+            except NonExistentMailbox:
+                raise errors.invalid_user(user) from None
+            except MailboxUnavailable:
+                return key  # it exists; reading it will answer 503
+        smtp = self._user_ids.get(key)
+        if smtp is None:  # a mailbox added since the last lookup
+            self._user_ids = {user_id(m.smtp): m.smtp for m in self.world.mailboxes()}
+            smtp = self._user_ids.get(key)
+        if smtp is None:
+            raise errors.invalid_user(user)
+        return smtp
 
     def app_of(self, claims: TokenClaims) -> AppRegistration:
         app = self.tenant.app(claims.client_id)
@@ -234,14 +246,13 @@ class GraphApi:
     def _delta_page(self, call: Call, prefs: Preferences, user: str, rnd: Round, offset: int) -> Reply:
         values: list[dict[str, Any]] = []
         end = offset + min(prefs.max_page_size or rnd.page_size, MAX_PAGE_SIZE)
-        for item_id, removed in rnd.pending[offset:end]:
-            if removed:
+        page = rnd.pending[offset:end]
+        # one expansion of the window for the page (fetching occurrences one by one walks each series)
+        view = {i.item_id: i for i in self.world.calendar_view(rnd.mailbox, rnd.start, rnd.end)} if page else {}
+        for item_id, removed in page:
+            item = None if removed else view.get(item_id)
+            if item is None:  # deleted, or gone from the window since the round started
                 values.append(removed_json(rest_id(item_id)))
-                continue
-            try:
-                item = self.world.get_item(item_id, rnd.mailbox)
-            except (ItemNotFound, InvalidIdMalformed):
-                values.append(removed_json(rest_id(item_id)))  # gone since the round started
                 continue
             rnd.baseline[item_id] = item.change_key
             values.append(self._render(item, call, prefs))

@@ -37,9 +37,9 @@ from urllib.parse import quote, urlparse
 
 import httpx
 
-from ews_sim.world import ChangeKind, World
+from ews_sim.world import ChangeKind, EwsError, World
 from graph_sim.api import Call, GraphApi, Reply
-from graph_sim.errors import GraphError, bad_request
+from graph_sim.errors import GraphError, bad_request, from_world
 from graph_sim.eventjson import notification_resource
 from graph_sim.ids import rest_id
 from graph_sim.tenant import Tenant
@@ -89,6 +89,7 @@ class Subscription:
     creator_id: str
     resource: str
     mailbox: str
+    calendar_id: str  # the mailbox's calendar folder: only its changes are notified
     change_types: list[str]
     notification_url: str
     lifecycle_url: str | None
@@ -201,6 +202,7 @@ class SubscriptionService:
 
     def _tick(self) -> None:
         now = self.tenant.now()
+        last_seq = self.world.journal.last_seq
         with self._lock:
             subs = list(self._subs.values())
         for sub in subs:
@@ -218,7 +220,7 @@ class SubscriptionService:
             ):
                 sub.reauthorization_sent_for = sub.expiration
                 self._spawn(self._lifecycle(sub, "reauthorizationRequired"))
-            if sub.delivering:
+            if sub.delivering or sub.position >= last_seq:
                 continue
             notifications = self._pending(sub)
             if notifications:
@@ -227,17 +229,12 @@ class SubscriptionService:
 
     def _pending(self, sub: Subscription) -> list[dict[str, Any]]:
         with self.world.lock:
-            try:
-                calendar = self.world.mailbox(sub.mailbox).calendar_folder_id
-            except Exception:  # mailbox gone or unavailable: nothing to say now
-                return []
             entries = self.world.journal.mailbox_since(sub.mailbox, sub.position)
-            if entries:
-                sub.position = entries[-1].seq
+            sub.position = self.world.journal.last_seq
         result = []
         for entry in entries:
             change = _CHANGE_TYPES[entry.kind]
-            if entry.folder_id != calendar or change not in sub.change_types:
+            if entry.folder_id != sub.calendar_id or change not in sub.change_types:
                 continue
             resource = notification_resource(sub.mailbox, entry.item_id)
             result.append(
@@ -358,7 +355,10 @@ class SubscriptionService:
             call.method, call.method.lower()
         )
         try:
-            reply = await self._handle(call, parts, app.client_id)
+            try:
+                reply = await self._handle(call, parts, app.client_id)
+            except EwsError as exc:
+                raise from_world(exc) from exc
         except GraphError as exc:
             self.api.gate.count(operation, str(exc.status))
             raise
@@ -453,6 +453,7 @@ class SubscriptionService:
             app.service_principal_id,
             str(body["resource"]),
             smtp,
+            self.world.mailbox(smtp).calendar_folder_id,
             change_types,
             notification_url,
             lifecycle_url,
