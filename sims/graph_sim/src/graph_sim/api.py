@@ -28,7 +28,7 @@ from ews_sim.world import (
     World,
 )
 from graph_sim import errors
-from graph_sim.delta import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, DeltaStore, Round
+from graph_sim.delta import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, DeltaError, DeltaStore, Round
 from graph_sim.errors import GraphError, bad_request
 from graph_sim.eventjson import (
     ONLINE_MEETING_KEY,
@@ -226,8 +226,12 @@ class GraphApi:
         size = min(prefs.max_page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         if skip_token:
             rnd, offset = self.deltas.page(skip_token)
+            if rnd.mailbox != smtp:
+                raise DeltaError.other_mailbox()
         elif delta_token:
             baseline = self.deltas.baseline(delta_token)
+            if baseline.mailbox != smtp:
+                raise DeltaError.other_mailbox()
             current = self._change_keys(smtp, baseline.start, baseline.end)
             token = self.deltas.start_round(smtp, baseline.start, baseline.end, current, baseline.change_keys, size)
             rnd, offset = self.deltas.page(token)
@@ -236,8 +240,6 @@ class GraphApi:
             current = self._change_keys(smtp, start, end)
             token = self.deltas.start_round(smtp, start, end, current, None, size)
             rnd, offset = self.deltas.page(token)
-        if rnd.mailbox != smtp:
-            raise DeltaErrorForOtherMailbox()
         return self._delta_page(call, prefs, user, rnd, offset)
 
     def _change_keys(self, smtp: str, start: datetime, end: datetime) -> dict[str, str]:
@@ -409,11 +411,6 @@ class GraphApi:
         else:
             self.world.cancel_meeting(smtp, item.uid)
         return Reply(202)
-
-
-class DeltaErrorForOtherMailbox(GraphError):
-    def __init__(self) -> None:
-        super().__init__(410, "resyncRequired", "The delta token belongs to another mailbox.")
 
 
 _SCHEDULING_FIELDS = {"subject", "body", "body_type", "location", "start", "end", "all_day", "time_zone", "recurrence"}
