@@ -125,6 +125,7 @@ def test_a_mailbox_outside_the_access_policy_is_403_error_access_denied(graph: G
         # Calendars.Read cannot write
         write = limited.post(f"/users/{ALICE}/events", json={"subject": "x"})
         assert write.status_code == 403
+    assert graph.gate.counters()["operations"]["events.list"] == {"200": 1, "403": 1, "total": 2}
 
 
 def test_injected_http_faults_have_graph_error_bodies(graph: GraphSimulator, client: httpx.Client) -> None:

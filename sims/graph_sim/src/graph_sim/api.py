@@ -106,15 +106,19 @@ class GraphApi:
             return error_reply(exc, call.headers)
 
     async def _user_request(self, call: Call, user: str, rest: list[str]) -> Reply:
-        smtp = self.resolve_user(user)
         if rest and rest[0].lower() == "calendar":
             rest = rest[1:]
         route = _route(call.method, rest)
         if route is None:
             raise _no_route(call)
         operation, handler, write = route
-        app = self.app_of(call.claims)
-        self.authorize(app, call.claims, smtp, write)
+        try:
+            smtp = self.resolve_user(user)
+            app = self.app_of(call.claims)
+            self.authorize(app, call.claims, smtp, write)
+        except GraphError as exc:
+            self.gate.count(operation, str(exc.status))
+            raise
         slot = self.gate.admit(operation, app.client_id, smtp)
         outcome = "500"
         try:
