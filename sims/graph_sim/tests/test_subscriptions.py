@@ -135,9 +135,13 @@ def test_lifecycle_notifications_on_demand_and_removal(
 def test_reauthorization_is_required_near_expiry(
     graph: GraphSimulator, client: httpx.Client, receiver: Receiver
 ) -> None:
-    sub = _subscribe(graph, client, receiver, expirationDateTime=_expiry(graph, 5)).json()
+    short = _subscribe(graph, client, receiver, expirationDateTime=_expiry(graph, 5)).json()
+    sub = _subscribe(graph, client, receiver, expirationDateTime=_expiry(graph, 30)).json()
+    graph.world.clock.advance(21 * 60)  # type: ignore[attr-defined]
     values = receiver.wait_for("lifecycle", lambda v: len(v) >= 1)
-    assert values[0]["lifecycleEvent"] == "reauthorizationRequired"
+    # only the subscription set for longer than the warning time (10 minutes) is warned
+    assert [(v["lifecycleEvent"], v["subscriptionId"]) for v in values] == [("reauthorizationRequired", sub["id"])]
+    assert short["id"] not in [v["subscriptionId"] for v in values]
     assert client.post(f"/subscriptions/{sub['id']}/reauthorize").status_code == 204
 
 

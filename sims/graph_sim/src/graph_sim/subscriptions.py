@@ -14,9 +14,10 @@
   notifications are dropped and, if the subscription has a lifecycle URL, a ``missed`` lifecycle notification
   is sent.
 * Lifecycle notifications ``{"value": [{subscriptionId, subscriptionExpirationDateTime, tenantId, clientState,
-  lifecycleEvent}]}`` go to ``lifecycleNotificationUrl``: ``reauthorizationRequired`` once a subscription is
-  within ``reauthorize_before`` of its expiry, ``subscriptionRemoved`` when the app loses access to the mailbox
-  (and the subscription is deleted), and any of the three on demand (control API ``lifecycle``).
+  lifecycleEvent}]}`` go to ``lifecycleNotificationUrl``: ``reauthorizationRequired`` once a subscription set for
+  longer than ``reauthorize_before`` comes within that time of its expiry, ``subscriptionRemoved`` when the app
+  loses access to the mailbox (and the subscription is deleted), and any of the three on demand (control API
+  ``lifecycle``).
   Subscriptions past their expiry are deleted without notice.
 """
 
@@ -96,7 +97,7 @@ class Subscription:
     client_state: str | None
     expiration: datetime
     position: int
-    reauthorization_sent_for: datetime | None = None
+    reauthorization_due: bool = False  # set with more than reauthorize_before left: warn once when it is near
     delivering: bool = False
     history: list[str] = field(default_factory=list)
 
@@ -214,11 +215,8 @@ class SubscriptionService:
                 self._drop(sub.id)
                 self._spawn(self._lifecycle(sub, "subscriptionRemoved"))
                 continue
-            if (
-                sub.expiration - now <= self.options.reauthorize_before
-                and sub.reauthorization_sent_for != sub.expiration
-            ):
-                sub.reauthorization_sent_for = sub.expiration
+            if sub.reauthorization_due and sub.expiration - now <= self.options.reauthorize_before:
+                sub.reauthorization_due = False
                 self._spawn(self._lifecycle(sub, "reauthorizationRequired"))
             if sub.delivering or sub.position >= last_seq:
                 continue
@@ -386,6 +384,7 @@ class SubscriptionService:
                 if call.method == "PATCH":
                     body = call.body if isinstance(call.body, dict) else {}
                     sub.expiration = self._check_expiration(body.get("expirationDateTime"))
+                    sub.reauthorization_due = self._reauthorization_due(sub.expiration)
                     return Reply(200, sub.json(call.graph_url))
         raise GraphError(405, "MethodNotAllowed", f"{call.method} is not allowed on this resource.")
 
@@ -461,9 +460,15 @@ class SubscriptionService:
             expiration,
             position,
         )
+        sub.reauthorization_due = self._reauthorization_due(expiration)
         with self._lock:
             self._subs[sub.id] = sub
         return Reply(201, sub.json(call.graph_url))
+
+    def _reauthorization_due(self, expiration: datetime) -> bool:
+        """Whether to warn before ``expiration``: only subscriptions set for longer than ``reauthorize_before``
+        are warned (once), so that renewing a short one does not start a loop of warnings and renewals."""
+        return expiration - self.tenant.now() > self.options.reauthorize_before
 
     async def _validate(self, url: str) -> None:
         """Graph's validation handshake: the endpoint must echo the token within 10 s."""
