@@ -15,7 +15,7 @@ import httpx
 import msal
 from certs import make_certificate
 
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, get_token
 from graph_sim.server import GraphSimulator
 from graph_sim.testing import running
 
@@ -131,8 +131,6 @@ def test_control_api_can_require_a_token() -> None:
 
 
 def test_control_commands_for_credentials_limits_and_subscriptions(graph: GraphSimulator, client: httpx.Client) -> None:
-    from conftest import get_token
-
     control = graph.control_url
     cert = make_certificate()
     app_id = "cccccccc-dddd-4eee-8fff-000000000000"

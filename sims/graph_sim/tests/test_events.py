@@ -10,6 +10,7 @@ import httpx
 from conftest import ALICE, BOB, CAROL
 from ews_sim.testing import running as running_ews
 from ews_sim.world import DayOfWeek, NoEndRecurrence, Recurrence, ResponseType, WeeklyPattern
+from graph_sim.ids import user_id
 from graph_sim.server import GraphSimulator
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Berlin
@@ -165,8 +166,6 @@ def test_unknown_users_and_ids_get_graph_errors(client: httpx.Client) -> None:
 
 
 def test_users_are_addressable_by_object_id(graph: GraphSimulator, client: httpx.Client) -> None:
-    from graph_sim.ids import user_id
-
     graph.world.create_appointment(ALICE, "Mine", START, START + timedelta(hours=1))
     r = client.get(f"/users/{user_id(ALICE)}/calendarView", params=WINDOW)
     assert [e["subject"] for e in r.json()["value"]] == ["Mine"]

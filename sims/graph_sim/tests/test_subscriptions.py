@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 from receiver import Receiver
 
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, get_token, graph_client, make_world
 from graph_sim.ids import rest_id, user_id
 from graph_sim.server import GraphSimulator
+from graph_sim.testing import running
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -172,3 +173,13 @@ def test_expired_subscriptions_are_deleted(graph: GraphSimulator, client: httpx.
     while graph.subscriptions.describe() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert graph.subscriptions.describe() == []
+
+
+def test_http_notification_urls_are_tried_when_allowed(receiver: Receiver) -> None:
+
+    with running(make_world(), allow_http_notifications=True) as sim, graph_client(sim, get_token(sim)) as client:
+        r = _subscribe(
+            sim, client, receiver, notificationUrl="http://127.0.0.1:9/notify", lifecycleNotificationUrl=None
+        )
+        assert r.status_code == 400
+        assert "validation request failed" in r.json()["error"]["message"]  # tried, not refused for the scheme
