@@ -15,7 +15,7 @@ import httpx
 import msal
 from certs import make_certificate
 
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, get_token
 from graph_sim.server import GraphSimulator
 from graph_sim.testing import running
 
@@ -128,3 +128,28 @@ def test_control_api_can_require_a_token() -> None:
         ok = httpx.get(f"{sim.control_url}/apps", verify=verify, headers={"Authorization": "Bearer letmein"})
         assert ok.status_code == 200
         assert ok.json()["apps"][0]["client_id"] == sim.client_id
+
+
+def test_control_commands_for_credentials_limits_and_subscriptions(graph: GraphSimulator, client: httpx.Client) -> None:
+    control = graph.control_url
+    cert = make_certificate()
+    app_id = "cccccccc-dddd-4eee-8fff-000000000000"
+    assert client.post(f"{control}/add_app", json={"client_id": app_id, "roles": ["Calendars.Read"]}).status_code == 200
+    client.post(f"{control}/add_secret", json={"client_id": app_id, "secret": "second"})
+    thumbprint = client.post(
+        f"{control}/add_certificate", json={"client_id": app_id, "certificate_pem": cert.certificate_pem}
+    )
+    assert thumbprint.json() == {"thumbprint": cert.thumbprint}
+    assert get_token(graph, app_id, "second")
+    assert get_token(graph, app_id, cert.msal_credential())
+    assert client.post(f"{control}/token_lifetime", json={"seconds": 120}).json() == {"token_lifetime": 120}
+    assert client.post(f"{control}/max_concurrency", json={"limit": 2}).json()["graph"]["max_concurrency"] == 2
+    assert client.post(f"{control}/http_error", json={"status": 500}).json()["graph"]["faults"][0]["status"] == 500
+    assert client.get(f"/users/{ALICE}/events").status_code == 500
+    client.post(f"{control}/reset_counters")
+    assert client.get(f"{control}/counters").json()["counters"]["operations"] == {}
+    assert client.post(f"{control}/remove_app", json={"client_id": app_id}).status_code == 200
+    assert app_id not in [a["client_id"] for a in client.get(f"{control}/apps").json()["apps"]]
+    assert client.get(f"{control}/subscriptions").json() == {"subscriptions": []}
+    assert client.post(f"{control}/expire_subscriptions").json() == {"expired": 0}
+    assert client.get(f"{control}/server").json()["graph_url"] == graph.graph_url

@@ -113,6 +113,12 @@ def test_garbled_delta_tokens_are_410_resync_required(graph: GraphSimulator, cli
     assert r.json()["error"]["code"] == "resyncRequired"
 
 
+def test_a_delta_token_of_another_mailbox_is_410_resync_required(graph: GraphSimulator, client: httpx.Client) -> None:
+    _, delta_link, _ = _round(client, f"/users/{ALICE}/calendarView/delta", WINDOW)
+    r = client.get(delta_link.replace(ALICE, BOB))
+    assert (r.status_code, r.json()["error"]["code"]) == (410, "resyncRequired")
+
+
 def test_a_skip_token_can_be_fetched_again_after_a_failure(graph: GraphSimulator, client: httpx.Client) -> None:
     for hour in range(3):
         graph.world.create_appointment(

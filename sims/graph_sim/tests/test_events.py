@@ -10,6 +10,7 @@ import httpx
 from conftest import ALICE, BOB, CAROL
 from ews_sim.testing import running as running_ews
 from ews_sim.world import DayOfWeek, NoEndRecurrence, Recurrence, ResponseType, WeeklyPattern
+from graph_sim.ids import user_id
 from graph_sim.server import GraphSimulator
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Berlin
@@ -165,8 +166,59 @@ def test_unknown_users_and_ids_get_graph_errors(client: httpx.Client) -> None:
 
 
 def test_users_are_addressable_by_object_id(graph: GraphSimulator, client: httpx.Client) -> None:
-    from graph_sim.ids import user_id
-
     graph.world.create_appointment(ALICE, "Mine", START, START + timedelta(hours=1))
     r = client.get(f"/users/{user_id(ALICE)}/calendarView", params=WINDOW)
     assert [e["subject"] for e in r.json()["value"]] == ["Mine"]
+
+
+def test_all_day_events_are_floating_midnights(graph: GraphSimulator, client: httpx.Client) -> None:
+    graph.world.create_appointment(ALICE, "Offsite", datetime(2026, 3, 10), datetime(2026, 3, 11), all_day=True)
+    for zone in ("UTC", "Pacific Standard Time"):
+        [event] = client.get(
+            f"/users/{ALICE}/calendarView", params=WINDOW, headers={"Prefer": f'outlook.timezone="{zone}"'}
+        ).json()["value"]
+        assert event["isAllDay"] is True
+        assert event["start"] == {"dateTime": "2026-03-10T00:00:00.0000000", "timeZone": zone}
+        assert event["end"] == {"dateTime": "2026-03-11T00:00:00.0000000", "timeZone": zone}
+        assert event["showAs"] == "free"
+
+
+def test_post_takes_sensitivity_show_as_and_online_meetings(client: httpx.Client) -> None:
+    r = client.post(
+        f"/users/{ALICE}/events",
+        json={
+            "subject": "1:1",
+            "start": {"dateTime": "2026-03-03T10:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-03-03T10:30:00", "timeZone": "UTC"},
+            "sensitivity": "private",
+            "showAs": "tentative",
+            "isOnlineMeeting": True,
+            "onlineMeetingProvider": "teamsForBusiness",
+        },
+    )
+    event = r.json()
+    assert (event["sensitivity"], event["showAs"], event["isOnlineMeeting"]) == ("private", "tentative", True)
+    assert event["onlineMeeting"]["joinUrl"].startswith("https://teams.microsoft.com/l/meetup-join/")
+    assert event["onlineMeetingProvider"] == "teamsForBusiness"
+    assert client.post(f"/users/{ALICE}/events", json={"subject": "x", "colour": "red"}).status_code == 400
+
+
+def test_a_meeting_a_delegate_sends_shows_the_owner_as_organizer(graph: GraphSimulator, client: httpx.Client) -> None:
+    graph.world.grant_delegate(ALICE, CAROL)
+    graph.world.create_meeting(ALICE, "For Alice", START, START + timedelta(hours=1), required=[BOB], as_delegate=CAROL)
+    [event] = client.get(f"/users/{BOB}/calendarView", params=WINDOW).json()["value"]
+    assert event["organizer"]["emailAddress"]["address"] == ALICE
+    assert client.get(f"/users/{CAROL}/calendarView", params=WINDOW).json()["value"] == []
+
+
+def test_bodies_come_as_text_when_asked(graph: GraphSimulator, client: httpx.Client) -> None:
+    graph.world.create_appointment(
+        ALICE, "Link", START, START + timedelta(hours=1), body="<p>Join <a href='https://v.example/c/9'>here</a></p>",
+        body_type="HTML",
+    )  # fmt: skip
+    [html] = client.get(f"/users/{ALICE}/calendarView", params=WINDOW).json()["value"]
+    assert html["body"] == {"contentType": "html", "content": "<p>Join <a href='https://v.example/c/9'>here</a></p>"}
+    [text] = client.get(
+        f"/users/{ALICE}/calendarView", params=WINDOW, headers={"Prefer": 'outlook.body-content-type="text"'}
+    ).json()["value"]
+    assert text["body"] == {"contentType": "text", "content": "Join here"}

@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 from receiver import Receiver
 
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, get_token, graph_client, make_world
 from graph_sim.ids import rest_id, user_id
 from graph_sim.server import GraphSimulator
+from graph_sim.testing import running
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -135,9 +136,13 @@ def test_lifecycle_notifications_on_demand_and_removal(
 def test_reauthorization_is_required_near_expiry(
     graph: GraphSimulator, client: httpx.Client, receiver: Receiver
 ) -> None:
-    sub = _subscribe(graph, client, receiver, expirationDateTime=_expiry(graph, 5)).json()
+    short = _subscribe(graph, client, receiver, expirationDateTime=_expiry(graph, 5)).json()
+    sub = _subscribe(graph, client, receiver, expirationDateTime=_expiry(graph, 30)).json()
+    graph.world.clock.advance(21 * 60)  # type: ignore[attr-defined]
     values = receiver.wait_for("lifecycle", lambda v: len(v) >= 1)
-    assert values[0]["lifecycleEvent"] == "reauthorizationRequired"
+    # only the subscription set for longer than the warning time (10 minutes) is warned
+    assert [(v["lifecycleEvent"], v["subscriptionId"]) for v in values] == [("reauthorizationRequired", sub["id"])]
+    assert short["id"] not in [v["subscriptionId"] for v in values]
     assert client.post(f"/subscriptions/{sub['id']}/reauthorize").status_code == 204
 
 
@@ -168,3 +173,13 @@ def test_expired_subscriptions_are_deleted(graph: GraphSimulator, client: httpx.
     while graph.subscriptions.describe() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert graph.subscriptions.describe() == []
+
+
+def test_http_notification_urls_are_tried_when_allowed(receiver: Receiver) -> None:
+
+    with running(make_world(), allow_http_notifications=True) as sim, graph_client(sim, get_token(sim)) as client:
+        r = _subscribe(
+            sim, client, receiver, notificationUrl="http://127.0.0.1:9/notify", lifecycleNotificationUrl=None
+        )
+        assert r.status_code == 400
+        assert "validation request failed" in r.json()["error"]["message"]  # tried, not refused for the scheme

@@ -23,12 +23,12 @@ from ews_sim.world import (
     CalendarItem,
     CalendarItemType,
     EwsError,
-    InvalidIdMalformed,
-    ItemNotFound,
+    MailboxUnavailable,
+    NonExistentMailbox,
     World,
 )
 from graph_sim import errors
-from graph_sim.delta import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, DeltaStore, Round
+from graph_sim.delta import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, DeltaError, DeltaStore, Round
 from graph_sim.errors import GraphError, bad_request
 from graph_sim.eventjson import (
     ONLINE_MEETING_KEY,
@@ -85,6 +85,7 @@ class GraphApi:
         self.gate = gate
         self.deltas = deltas
         self.extra_routes: list[tuple[str, Handler]] = []  # (first path segment, handler), e.g. subscriptions
+        self._user_ids: dict[str, str] = {}  # object id -> SMTP address
 
     # -- dispatch -------------------------------------------------------------------------------------------
 
@@ -105,15 +106,19 @@ class GraphApi:
             return error_reply(exc, call.headers)
 
     async def _user_request(self, call: Call, user: str, rest: list[str]) -> Reply:
-        smtp = self.resolve_user(user)
         if rest and rest[0].lower() == "calendar":
             rest = rest[1:]
         route = _route(call.method, rest)
         if route is None:
             raise _no_route(call)
         operation, handler, write = route
-        app = self.app_of(call.claims)
-        self.authorize(app, call.claims, smtp, write)
+        try:
+            smtp = self.resolve_user(user)
+            app = self.app_of(call.claims)
+            self.authorize(app, call.claims, smtp, write)
+        except GraphError as exc:
+            self.gate.count(operation, str(exc.status))
+            raise
         slot = self.gate.admit(operation, app.client_id, smtp)
         outcome = "500"
         try:
@@ -133,11 +138,22 @@ class GraphApi:
             self.gate.release(slot, operation, outcome)
 
     def resolve_user(self, user: str) -> str:
+        """The SMTP address of a user given by userPrincipalName or object id (404 ErrorInvalidUser)."""
         key = user.strip().lower()
-        for mailbox in self.world.mailboxes():
-            if mailbox.smtp == key or user_id(mailbox.smtp) == key:
-                return mailbox.smtp
-        raise errors.invalid_user(user)
+        if "@" in key:
+            try:
+                return self.world.mailbox(key).smtp
+            except NonExistentMailbox:
+                raise errors.invalid_user(user) from None
+            except MailboxUnavailable:
+                return key  # it exists; reading it will answer 503
+        smtp = self._user_ids.get(key)
+        if smtp is None:  # a mailbox added since the last lookup
+            self._user_ids = {user_id(m.smtp): m.smtp for m in self.world.mailboxes()}
+            smtp = self._user_ids.get(key)
+        if smtp is None:
+            raise errors.invalid_user(user)
+        return smtp
 
     def app_of(self, claims: TokenClaims) -> AppRegistration:
         app = self.tenant.app(claims.client_id)
@@ -214,8 +230,12 @@ class GraphApi:
         size = min(prefs.max_page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         if skip_token:
             rnd, offset = self.deltas.page(skip_token)
+            if rnd.mailbox != smtp:
+                raise DeltaError.other_mailbox()
         elif delta_token:
             baseline = self.deltas.baseline(delta_token)
+            if baseline.mailbox != smtp:
+                raise DeltaError.other_mailbox()
             current = self._change_keys(smtp, baseline.start, baseline.end)
             token = self.deltas.start_round(smtp, baseline.start, baseline.end, current, baseline.change_keys, size)
             rnd, offset = self.deltas.page(token)
@@ -224,8 +244,6 @@ class GraphApi:
             current = self._change_keys(smtp, start, end)
             token = self.deltas.start_round(smtp, start, end, current, None, size)
             rnd, offset = self.deltas.page(token)
-        if rnd.mailbox != smtp:
-            raise DeltaErrorForOtherMailbox()
         return self._delta_page(call, prefs, user, rnd, offset)
 
     def _change_keys(self, smtp: str, start: datetime, end: datetime) -> dict[str, str]:
@@ -234,14 +252,13 @@ class GraphApi:
     def _delta_page(self, call: Call, prefs: Preferences, user: str, rnd: Round, offset: int) -> Reply:
         values: list[dict[str, Any]] = []
         end = offset + min(prefs.max_page_size or rnd.page_size, MAX_PAGE_SIZE)
-        for item_id, removed in rnd.pending[offset:end]:
-            if removed:
+        page = rnd.pending[offset:end]
+        # one expansion of the window for the page (fetching occurrences one by one walks each series)
+        view = {i.item_id: i for i in self.world.calendar_view(rnd.mailbox, rnd.start, rnd.end)} if page else {}
+        for item_id, removed in page:
+            item = None if removed else view.get(item_id)
+            if item is None:  # deleted, or gone from the window since the round started
                 values.append(removed_json(rest_id(item_id)))
-                continue
-            try:
-                item = self.world.get_item(item_id, rnd.mailbox)
-            except (ItemNotFound, InvalidIdMalformed):
-                values.append(removed_json(rest_id(item_id)))  # gone since the round started
                 continue
             rnd.baseline[item_id] = item.change_key
             values.append(self._render(item, call, prefs))
@@ -398,11 +415,6 @@ class GraphApi:
         else:
             self.world.cancel_meeting(smtp, item.uid)
         return Reply(202)
-
-
-class DeltaErrorForOtherMailbox(GraphError):
-    def __init__(self) -> None:
-        super().__init__(410, "resyncRequired", "The delta token belongs to another mailbox.")
 
 
 _SCHEDULING_FIELDS = {"subject", "body", "body_type", "location", "start", "end", "all_day", "time_zone", "recurrence"}

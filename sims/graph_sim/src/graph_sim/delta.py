@@ -64,9 +64,15 @@ class Round:
 
 
 class DeltaError:
+    """The 410 errors of delta tokens."""
+
     @staticmethod
     def not_found() -> GraphError:
         return GraphError(410, "syncStateNotFound", "The sync state generation is not found.")
+
+    @staticmethod
+    def other_mailbox() -> GraphError:
+        return GraphError(410, "resyncRequired", "The delta token was issued for another mailbox.")
 
     @staticmethod
     def resync() -> GraphError:

@@ -14,9 +14,10 @@
   notifications are dropped and, if the subscription has a lifecycle URL, a ``missed`` lifecycle notification
   is sent.
 * Lifecycle notifications ``{"value": [{subscriptionId, subscriptionExpirationDateTime, tenantId, clientState,
-  lifecycleEvent}]}`` go to ``lifecycleNotificationUrl``: ``reauthorizationRequired`` once a subscription is
-  within ``reauthorize_before`` of its expiry, ``subscriptionRemoved`` when the app loses access to the mailbox
-  (and the subscription is deleted), and any of the three on demand (control API ``lifecycle``).
+  lifecycleEvent}]}`` go to ``lifecycleNotificationUrl``: ``reauthorizationRequired`` once a subscription set for
+  longer than ``reauthorize_before`` comes within that time of its expiry, ``subscriptionRemoved`` when the app
+  loses access to the mailbox (and the subscription is deleted), and any of the three on demand (control API
+  ``lifecycle``).
   Subscriptions past their expiry are deleted without notice.
 """
 
@@ -37,9 +38,9 @@ from urllib.parse import quote, urlparse
 
 import httpx
 
-from ews_sim.world import ChangeKind, World
+from ews_sim.world import ChangeKind, EwsError, World
 from graph_sim.api import Call, GraphApi, Reply
-from graph_sim.errors import GraphError, bad_request
+from graph_sim.errors import GraphError, bad_request, from_world
 from graph_sim.eventjson import notification_resource
 from graph_sim.ids import rest_id
 from graph_sim.tenant import Tenant
@@ -89,13 +90,14 @@ class Subscription:
     creator_id: str
     resource: str
     mailbox: str
+    calendar_id: str  # the mailbox's calendar folder: only its changes are notified
     change_types: list[str]
     notification_url: str
     lifecycle_url: str | None
     client_state: str | None
     expiration: datetime
     position: int
-    reauthorization_sent_for: datetime | None = None
+    reauthorization_due: bool = False  # set with more than reauthorize_before left: warn once when it is near
     delivering: bool = False
     history: list[str] = field(default_factory=list)
 
@@ -201,6 +203,7 @@ class SubscriptionService:
 
     def _tick(self) -> None:
         now = self.tenant.now()
+        last_seq = self.world.journal.last_seq
         with self._lock:
             subs = list(self._subs.values())
         for sub in subs:
@@ -212,13 +215,10 @@ class SubscriptionService:
                 self._drop(sub.id)
                 self._spawn(self._lifecycle(sub, "subscriptionRemoved"))
                 continue
-            if (
-                sub.expiration - now <= self.options.reauthorize_before
-                and sub.reauthorization_sent_for != sub.expiration
-            ):
-                sub.reauthorization_sent_for = sub.expiration
+            if sub.reauthorization_due and sub.expiration - now <= self.options.reauthorize_before:
+                sub.reauthorization_due = False
                 self._spawn(self._lifecycle(sub, "reauthorizationRequired"))
-            if sub.delivering:
+            if sub.delivering or sub.position >= last_seq:
                 continue
             notifications = self._pending(sub)
             if notifications:
@@ -227,17 +227,12 @@ class SubscriptionService:
 
     def _pending(self, sub: Subscription) -> list[dict[str, Any]]:
         with self.world.lock:
-            try:
-                calendar = self.world.mailbox(sub.mailbox).calendar_folder_id
-            except Exception:  # mailbox gone or unavailable: nothing to say now
-                return []
             entries = self.world.journal.mailbox_since(sub.mailbox, sub.position)
-            if entries:
-                sub.position = entries[-1].seq
+            sub.position = self.world.journal.last_seq
         result = []
         for entry in entries:
             change = _CHANGE_TYPES[entry.kind]
-            if entry.folder_id != calendar or change not in sub.change_types:
+            if entry.folder_id != sub.calendar_id or change not in sub.change_types:
                 continue
             resource = notification_resource(sub.mailbox, entry.item_id)
             result.append(
@@ -358,7 +353,10 @@ class SubscriptionService:
             call.method, call.method.lower()
         )
         try:
-            reply = await self._handle(call, parts, app.client_id)
+            try:
+                reply = await self._handle(call, parts, app.client_id)
+            except EwsError as exc:
+                raise from_world(exc) from exc
         except GraphError as exc:
             self.api.gate.count(operation, str(exc.status))
             raise
@@ -386,6 +384,7 @@ class SubscriptionService:
                 if call.method == "PATCH":
                     body = call.body if isinstance(call.body, dict) else {}
                     sub.expiration = self._check_expiration(body.get("expirationDateTime"))
+                    sub.reauthorization_due = self._reauthorization_due(sub.expiration)
                     return Reply(200, sub.json(call.graph_url))
         raise GraphError(405, "MethodNotAllowed", f"{call.method} is not allowed on this resource.")
 
@@ -453,6 +452,7 @@ class SubscriptionService:
             app.service_principal_id,
             str(body["resource"]),
             smtp,
+            self.world.mailbox(smtp).calendar_folder_id,
             change_types,
             notification_url,
             lifecycle_url,
@@ -460,9 +460,15 @@ class SubscriptionService:
             expiration,
             position,
         )
+        sub.reauthorization_due = self._reauthorization_due(expiration)
         with self._lock:
             self._subs[sub.id] = sub
         return Reply(201, sub.json(call.graph_url))
+
+    def _reauthorization_due(self, expiration: datetime) -> bool:
+        """Whether to warn before ``expiration``: only subscriptions set for longer than ``reauthorize_before``
+        are warned (once), so that renewing a short one does not start a loop of warnings and renewals."""
+        return expiration - self.tenant.now() > self.options.reauthorize_before
 
     async def _validate(self, url: str) -> None:
         """Graph's validation handshake: the endpoint must echo the token within 10 s."""
