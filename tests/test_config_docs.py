@@ -69,7 +69,14 @@ def test_every_key_is_documented() -> None:
 def test_the_example_shows_every_key() -> None:
     shown = example_paths(parse(EXAMPLE.read_text(encoding="utf-8")).value)
     not_shown = key_paths() - shown
-    assert not_shown == {"trueconf.token"}  # an alternative to clientId/clientSecret, shown in a comment
+    # Alternatives shown in comments: a static token instead of clientId/clientSecret, a certificate instead of a
+    # client secret (its file must exist for the example to load).
+    assert not_shown == {
+        "trueconf.token",
+        "calendarProviders[].certificate",
+        "calendarProviders[].certificate.file",
+        "calendarProviders[].certificate.thumbprint",
+    }
 
 
 def test_the_example_loads_once_its_placeholders_are_encrypted(tmp_path: Path) -> None:
@@ -82,3 +89,5 @@ def test_the_example_loads_once_its_placeholders_are_encrypted(tmp_path: Path) -
     assert settings.calendar_providers[0].credentials[0].password.get_secret_value() == '"encrypted_password"'
     assert settings.trueconf is not None and settings.trueconf.client_id == "calendar-connector"
     assert settings.link_rules[0].regex.search("https://vc.domen.com/j/abc") is not None
+    graph = settings.calendar_providers[1]
+    assert graph.type == "graph" and graph.users == ("cloud.name@domen.com",)

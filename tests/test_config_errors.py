@@ -27,18 +27,20 @@ CASES = [
              "credentials": [{"login": "svc", "password": "TOKEN"}]}
           ]
         }""",
-        "calendarProviders[0].type", 4, 'expected "ews", got \'exchange\'',
+        "calendarProviders[0].type", 4, 'expected "ews" or "graph", got \'exchange\'',
         id="unknown provider type",
     ),
     pytest.param(
         """
         {
           "calendarProviders": [
-            {"host": "ex.example.com", "type": "graph",
+            {"host": "dav.example.com", "type": "caldav",
              "credentials": [{"login": "svc", "password": "TOKEN"}]}
           ]
         }""",
-        "calendarProviders[0].type", 3, "calendar provider type 'graph' is not supported yet; use \"ews\"",
+        "calendarProviders[0].type", 3,
+        "calendar provider type 'caldav' is not supported yet; use \"ews\" (Exchange Web Services, Exchange Server "
+        "on premises) or \"graph\" (Microsoft Graph, Exchange Online)",
         id="planned provider type",
     ),
     pytest.param(
@@ -101,6 +103,21 @@ CASES = [
           ]
         }""",
         "calendarProviders[1].users[1]", 6,
+        "the mailbox alice@example.com is listed under two providers, calendarProviders[0] (ews, host "
+        "ex.example.com) at calendarProviders[0].users[0] and calendarProviders[1] (ews, host ex.example.com); list "
+        "it under the one provider that serves it (e-mail addresses are compared ignoring case)",
+        id="user under two providers, ignoring case",
+    ),
+    pytest.param(
+        """
+        {
+          "calendarProviders": [
+            {PROVIDER,
+             "users": ["alice@example.com",
+                       "Alice@Example.COM"]}
+          ]
+        }""",
+        "calendarProviders[0].users[1]", 5,
         "the user alice@example.com is listed twice (also at calendarProviders[0].users[0]; e-mail addresses are "
         "compared ignoring case)",
         id="duplicate user, ignoring case",

@@ -20,6 +20,7 @@ from typing import NoReturn, cast
 from tc_calendar import __version__
 from tc_calendar.config import Settings, load_settings, read_document, resolve_config_path, resolve_key_file
 from tc_calendar.config.loader import key_file_setting_of
+from tc_calendar.config.models import GraphProviderSettings, ProviderSettings
 from tc_calendar.crypto import SecretBox
 from tc_calendar.errors import ConfigError, TcCalendarError
 from tc_calendar.logging_setup import LEVELS, Redactor, configure_logging
@@ -55,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     _add_common_options(common, default=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.add_parser("check-config", parents=[common], help="validate config.json and print a summary")
+    check = commands.add_parser("check-config", parents=[common], help="validate config.json and print a summary")
+    check.add_argument(
+        "--online", action="store_true",
+        help="also ask each calendar provider to accept the configured identity: a token request per Graph "
+             "provider, a calendar folder lookup per EWS service account",
+    )
     db = commands.add_parser("db", parents=[common], help="create or migrate the database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True, parser_class=_Parser)
     upgrade = db_commands.add_parser("upgrade", parents=[common], help="migrate the schema to a revision")
@@ -127,8 +133,12 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         return demo_main(list(args.demo_args))
     settings = load_settings(args.config, key_file=args.key_file)
     if args.command == "check-config":
-        print(summarise(settings))
-        return 0
+        print(summarise(settings), flush=True)
+        if not args.online:
+            return 0
+        redactor.add(settings.secret_values())
+        configure_logging(args.log_level or "warning", secrets=settings.secret_values())
+        return _entry_point("tc_calendar.online_check", "run", "check-config --online")(settings)
     redactor.add(settings.secret_values())
     configure_logging(args.log_level or settings.log_level, settings.log_format, secrets=settings.secret_values())
     if args.command == "db":
@@ -220,13 +230,7 @@ def summarise(settings: Settings) -> str:
         lines.append(f"TrueConf Server REST API: {tc.url}, API {tc.api_version}, {how}, "
                      f"TLS verification {'on' if tc.verify_tls else 'off'}, {len(tc.user_map)} mapped users")
     for index, provider in enumerate(settings.calendar_providers):
-        logins = ", ".join(credential.login for credential in provider.credentials)
-        lines.append(
-            f"calendarProviders[{index}]: {provider.type} {provider.url}, {len(provider.credentials)} "
-            f"credential{'s' if len(provider.credentials) != 1 else ''} ({logins}), {len(provider.users)} "
-            f"user{'s' if len(provider.users) != 1 else ''}, auth {provider.auth}, "
-            f"TLS verification {'on' if provider.verify_tls else 'off'}, maxConcurrency {provider.max_concurrency}"
-        )
+        lines.append(f"calendarProviders[{index}]: {_describe_provider(provider)}")
     if not settings.calendar_providers:
         lines.append("calendarProviders: none")
     lines.append(f"link rules: {len(settings.link_rules)} configured, then the built-in rules")
@@ -237,3 +241,33 @@ def summarise(settings: Settings) -> str:
     lines.append(f"account limit: {limit}")
     lines.append(f"logging: {settings.log_level}, {settings.log_format}")
     return "\n".join(lines)
+
+
+def _describe_provider(provider: ProviderSettings) -> str:
+    """One ``check-config`` line per provider: where it connects, as whom, and how many users (no secret)."""
+    users = f"{len(provider.users)} user{'s' if len(provider.users) != 1 else ''}"
+    tls = f"TLS verification {'on' if provider.verify_tls else 'off'}"
+    if isinstance(provider, GraphProviderSettings):
+        from tc_calendar.providers.graph_auth import GraphEndpoints
+
+        endpoints = GraphEndpoints.from_settings(provider)
+        if provider.certificate is not None:
+            credential = f"certificate {provider.certificate.thumbprint}"
+        else:
+            credential = "client secret"
+        if provider.notification_url:
+            changes = f"change notifications at {provider.notification_url}"
+        else:
+            changes = f"polling every {provider.poll_interval_seconds:g} s"
+        return (
+            f"graph tenant {provider.tenant_id}, cloud {provider.cloud} (sign-in {endpoints.authority_host}, "
+            f"Graph {endpoints.graph_host}), application {provider.client_id} with a {credential}, {users}, "
+            f"{changes}, reconcile every {provider.reconcile_minutes:g} min, {tls}, "
+            f"maxConcurrency {provider.max_concurrency}"
+        )
+    logins = ", ".join(credential.login for credential in provider.credentials)
+    return (
+        f"{provider.type} {provider.url}, {len(provider.credentials)} "
+        f"credential{'s' if len(provider.credentials) != 1 else ''} ({logins}), {users}, auth {provider.auth}, "
+        f"{tls}, maxConcurrency {provider.max_concurrency}"
+    )

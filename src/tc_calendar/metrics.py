@@ -30,6 +30,12 @@ class Metrics:
             ["operation", "result"],
             registry=self.registry,
         )
+        self.graph_requests = Counter(
+            "tc_calendar_graph_requests",
+            "Microsoft Graph requests by operation and result (each request of a $batch counts, and the batch once).",
+            ["operation", "result"],
+            registry=self.registry,
+        )
         self.ws_clients = Gauge("tc_calendar_websocket_clients", "Connected WebSocket clients.", registry=self.registry)
         self.launches = Counter(
             "tc_calendar_conference_launches",

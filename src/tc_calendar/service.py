@@ -21,6 +21,7 @@ from tc_calendar import __version__
 from tc_calendar.api.app import create_app
 from tc_calendar.api.auth import AuthThrottle, ServerCredentials, SessionTokens, derive_token_key
 from tc_calendar.api.feed import ChangeSignal
+from tc_calendar.api.graph_routes import graph_routes
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.methods import ApiServices
 from tc_calendar.api.ports import MailboxInfo, MailboxRequest
@@ -36,6 +37,8 @@ from tc_calendar.licensing.registration import Installation
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.ops_routes import HealthProbe, ops_routes
+from tc_calendar.providers.factory import needs_graph_inbox
+from tc_calendar.providers.graph_notifications import GraphInbox
 from tc_calendar.store import Store
 from tc_calendar.store.migrate import upgrade_async
 from tc_calendar.store.records import TrueConfUser
@@ -101,6 +104,7 @@ async def running_connector(
     limits: ApiLimits | None = None,
     sync_options: Any = None,
     provider_options: dict[str, Any] | None = None,
+    graph_options: dict[str, Any] | None = None,
     licence_guard: LicenceGuard | None = None,
 ) -> AsyncIterator[RunningConnector]:
     """Start everything; stop it all when the block exits. ``host``/``port`` override ``api.host``/``wsPort``.
@@ -137,11 +141,14 @@ async def running_connector(
             if launcher is not None:
                 launcher.poke()
 
+        graph_inbox = GraphInbox() if needs_graph_inbox(settings.calendar_providers) else None
+
         def build_sync(status: LicenceStatus) -> SyncService:
             licensed = settings.model_copy(update={"account_limit": status.account_limit})
             return SyncService.from_settings(
-                licensed, store, notify=notify, metrics=metrics, options=sync_options, provider_options=provider_options
-            )
+                licensed, store, notify=notify, metrics=metrics, options=sync_options,
+                provider_options=provider_options, graph_options=graph_options, graph_inbox=graph_inbox,
+            )  # fmt: skip
 
         sync = build_sync(licence)
         registry = SyncMailboxRegistry(sync, store)
@@ -168,9 +175,10 @@ async def running_connector(
             sync_running=lambda: sync_running,
             mailbox_states=lambda: _mailbox_states(store),
         )
-        app = create_app(
-            services, signal=change_signal, notifier=store, extra_routes=[*ops_routes(probe, metrics), *web_routes()]
-        )
+        extra_routes = [*ops_routes(probe, metrics), *web_routes()]
+        if graph_inbox is not None:
+            extra_routes += graph_routes(graph_inbox)
+        app = create_app(services, signal=change_signal, notifier=store, extra_routes=extra_routes)
         metrics.ws_clients.set_function(lambda: float(len(app.state.api.connections)))
         tls_cert = settings.resolve(settings.api.tls_cert) if settings.api.tls_cert else None
         tls_key = settings.resolve(settings.api.tls_key) if settings.api.tls_key else None

@@ -14,15 +14,8 @@ from datetime import UTC, datetime
 
 from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.engine.runner import SyncOptions
-from tc_calendar.providers.base import (
-    ItemKind,
-    MailboxNotification,
-    NotificationKind,
-    Person,
-    ProviderError,
-    RemoteItem,
-    SyncBatch,
-)
+from tc_calendar.providers.base import InvalidSyncStateError, MailboxNotification, NotificationKind, ProviderError
+from tc_calendar.records import ItemKind, Person, RemoteItem, SyncBatch, WindowSnapshot
 from tc_calendar.sync.window import SyncWindow
 
 FAST = SyncOptions(
@@ -42,6 +35,8 @@ class _Mailbox:
 
 
 class FakeProvider:
+    window_bound_checkpoint = False
+
     def __init__(self, page_size: int = 2) -> None:
         self.mailboxes: dict[str, _Mailbox] = {}
         self.page_size = page_size
@@ -101,6 +96,27 @@ class FakeProvider:
 
     # -- protocol ------------------------------------------------------------------------------------------
 
+    def throttle_key(self, mailbox: str) -> str:
+        return "fake"
+
+    def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
+        return [list(mailboxes)]
+
+    async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
+        """Like EWS: the latest sync state first (from ``sync_state`` while it is accepted), then the window."""
+        try:
+            latest = await self._latest_sync_state(mailbox, sync_state)
+        except InvalidSyncStateError:
+            latest = await self._latest_sync_state(mailbox, None)
+        return WindowSnapshot(tuple([item async for item in self.initial_items(mailbox, window)]), latest)
+
+    async def _latest_sync_state(self, mailbox: str, sync_state: str | None) -> str:
+        while True:
+            batch = await self.sync_changes(mailbox, sync_state)
+            sync_state = batch.sync_state
+            if batch.includes_last:
+                return sync_state
+
     def _enter(self, mailbox: str, operation: str) -> _Mailbox:
         self.calls.append((mailbox, operation))
         pending = self.faults.get((mailbox, operation))
@@ -122,8 +138,6 @@ class FakeProvider:
                 yield item
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
-        from tc_calendar.providers.base import InvalidSyncStateError
-
         box = self._enter(mailbox, "sync_changes")
         if sync_state is not None and sync_state in self.invalid_states:
             raise InvalidSyncStateError("sync state rejected", mailbox=mailbox)

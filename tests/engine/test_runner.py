@@ -21,11 +21,10 @@ from tc_calendar.providers.base import (
     MailboxError,
     MailboxErrorReason,
     NotificationKind,
-    Person,
-    RemoteAttendee,
     ThrottledError,
     TransientError,
 )
+from tc_calendar.records import Person, RemoteAttendee
 from tc_calendar.store import MailboxState, Store
 
 ALICE = "alice@corp.test"

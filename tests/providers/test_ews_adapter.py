@@ -14,8 +14,9 @@ from ews_sim.server import EwsSimulator
 from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern, World
 from tc_calendar.engine.mailboxes import pick_credential
 from tc_calendar.providers._ews_session import EndpointSettings
-from tc_calendar.providers.base import ItemKind, MailboxError, ProviderError, ThrottledError, TransientError
+from tc_calendar.providers.base import MailboxError, ProviderError, ThrottledError, TransientError
 from tc_calendar.providers.ews import EwsProvider
+from tc_calendar.records import ItemKind
 from tc_calendar.sync.window import window_at
 
 LOGIN, PASSWORD = "svc-sync", "Sync!pass1"

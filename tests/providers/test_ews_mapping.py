@@ -23,7 +23,14 @@ from exchangelib.recurrence import (
 from lxml import etree
 
 from tc_calendar.model import Response
-from tc_calendar.providers.base import (
+from tc_calendar.providers.ews_mapping import (
+    FETCH_FIELDS,
+    ItemMappingError,
+    recurrence_pattern,
+    to_remote_item,
+    with_exceptions,
+)
+from tc_calendar.records import (
     BodyType,
     DayOfWeek,
     ItemBody,
@@ -35,13 +42,6 @@ from tc_calendar.providers.base import (
     RecurrenceType,
     RemoteAttendee,
     WeekIndex,
-)
-from tc_calendar.providers.ews_mapping import (
-    FETCH_FIELDS,
-    ItemMappingError,
-    recurrence_pattern,
-    to_remote_item,
-    with_exceptions,
 )
 
 BERLIN = EWSTimeZone("Europe/Berlin")

@@ -8,18 +8,16 @@ from tc_calendar.providers import (
     AuthError,
     CalendarProvider,
     InvalidSyncStateError,
-    ItemKind,
     MailboxError,
     MailboxErrorReason,
     MailboxNotification,
     ProviderError,
-    RemoteItem,
     SubscriptionExpiredError,
-    SyncBatch,
     ThrottledError,
     TransientError,
 )
 from tc_calendar.providers.ews_mapping import ItemMappingError
+from tc_calendar.records import ItemKind, RemoteItem, SyncBatch, WindowSnapshot
 from tc_calendar.sync.window import SyncWindow
 
 ITEM = RemoteItem(
@@ -37,8 +35,19 @@ ITEM = RemoteItem(
 class InMemoryProvider:
     """The smallest provider: what a Graph or CalDAV adapter has to offer, no more."""
 
+    window_bound_checkpoint = True
+
     def __init__(self, items: Sequence[RemoteItem]) -> None:
         self.items = list(items)
+
+    def throttle_key(self, mailbox: str) -> str:
+        return mailbox
+
+    def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
+        return [list(mailboxes)]
+
+    async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
+        return WindowSnapshot(tuple([i async for i in self.initial_items(mailbox, window)]), "s1")
 
     async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
         for item in self.items:
@@ -50,9 +59,6 @@ class InMemoryProvider:
             raise InvalidSyncStateError("the sync state is not ours; run a full sync", mailbox=mailbox)
         items = () if sync_state else tuple(i for i in self.items if i.mailbox == mailbox)
         return SyncBatch(mailbox, items, (), "s1", True)
-
-    async def get_items(self, mailbox: str, item_ids: Sequence[str]) -> list[RemoteItem]:
-        return [i for i in self.items if i.mailbox == mailbox and i.item_id in item_ids]
 
     async def watch(self, mailboxes: Sequence[str]) -> AsyncIterator[MailboxNotification]:
         for mailbox in mailboxes:
@@ -67,6 +73,7 @@ async def test_an_in_memory_provider_satisfies_the_protocol_and_pages_changes() 
     assert isinstance(provider, CalendarProvider)
     window = SyncWindow(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC))
     assert [i async for i in provider.initial_items("a@corp.example", window)] == [ITEM]
+    assert (await provider.read_window("a@corp.example", window, None)).items == (ITEM,)
     first = await provider.sync_changes("a@corp.example", None)
     assert (first.items, first.sync_state, first.includes_last) == ((ITEM,), "s1", True)
     assert (await provider.sync_changes("a@corp.example", "s1")).items == ()

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from tc_calendar.model import Attendee, ConferenceLink, OccurrenceKey, Response, Role
-from tc_calendar.providers.base import (
+from tc_calendar.records import (
     BodyType,
     DayOfWeek,
     ItemBody,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tc_calendar.providers.base import (
+from tc_calendar.records import (
     DayOfWeek,
     ModifiedOccurrence,
     RecurrencePattern,

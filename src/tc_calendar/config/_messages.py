@@ -13,6 +13,7 @@ import re
 from pydantic_core import ErrorDetails
 
 from tc_calendar._jsonc import KeyPath
+from tc_calendar.config.models import PROVIDER_TAGS
 
 SECRET_KEYS = frozenset({"password", "clientSecret", "token", "secret", "secrets"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -48,8 +49,15 @@ def key_path_text(path: KeyPath) -> str:
 
 
 def error_path(error: ErrorDetails) -> KeyPath:
-    """The location of ``error`` in the document; a problem with a mapping key points at that key."""
-    return tuple(part for part in error["loc"] if part != "[key]")
+    """The location of ``error`` in the document; a problem with a mapping key points at that key.
+
+    Pydantic puts the tag of the provider model it chose (``ews``, ``graph``) after ``calendarProviders[i]``;
+    that is not a key of the file, so it is dropped.
+    """
+    path = tuple(part for part in error["loc"] if part != "[key]")
+    if len(path) >= 3 and path[0] == "calendarProviders" and isinstance(path[1], int) and path[2] in PROVIDER_TAGS:
+        path = path[:2] + path[3:]
+    return path
 
 
 def describe_value(value: object) -> str:

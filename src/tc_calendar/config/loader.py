@@ -14,6 +14,7 @@ import difflib
 import logging
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -21,10 +22,13 @@ from pydantic import BaseModel, ValidationError
 from tc_calendar._jsonc import Document, DuplicateKeyError, JsoncSyntaxError, KeyPath, parse
 from tc_calendar.config._messages import error_message, error_path, key_path_text
 from tc_calendar.config._types import DECRYPTOR_CONTEXT_KEY
+from tc_calendar.config.certificates import CertificateFileError, read_certificate_credential
 from tc_calendar.config.models import (
     CONFIG_PATH_CONTEXT_KEY,
     DEFAULT_CONFIG_PATH,
     KEY_FILE_CONTEXT_KEY,
+    GraphProviderSettings,
+    ProviderSettings,
     Settings,
 )
 from tc_calendar.crypto import SecretBox
@@ -33,6 +37,8 @@ from tc_calendar.errors import ConfigError
 ENV_CONFIG = "TC_CALENDAR_CONFIG"
 ENV_KEY_FILE = "TC_CALENDAR_KEY_FILE"
 DEFAULT_KEY_FILE_NAME = "calendar.key"
+CERTIFICATE_RENEWAL_NOTICE = timedelta(days=30)
+"""A Graph certificate that expires sooner than this is warned about at every start."""
 
 log = logging.getLogger("tc_calendar.config")
 
@@ -152,23 +158,43 @@ def _first_problem(document: Document, config_path: Path, problems: list[tuple[K
 
 
 def check_consistency(settings: Settings) -> list[tuple[KeyPath, str]]:
-    """Rules across keys that pydantic checks one value at a time cannot see."""
+    """Rules across keys that pydantic checks one value at a time cannot see.
+
+    A mailbox is read by exactly one provider: listed under two (say an EWS and a Graph provider of a hybrid
+    organization) it would be synchronized twice, so both providers are named.
+    """
     problems: list[tuple[KeyPath, str]] = []
     seen: dict[str, KeyPath] = {}
     for p, provider in enumerate(settings.calendar_providers):
         for u, user in enumerate(provider.users):
             path: KeyPath = ("calendarProviders", p, "users", u)
-            if user in seen:
+            first = seen.get(user)
+            if first is None:
+                seen[user] = path
+            elif first[1] == p:
                 problems.append(
-                    (path, f"the user {user} is listed twice (also at {key_path_text(seen[user])}; "
+                    (path, f"the user {user} is listed twice (also at {key_path_text(first)}; "
                            "e-mail addresses are compared ignoring case)")
                 )
             else:
-                seen[user] = path
+                other = int(first[1])
+                problems.append(
+                    (path, f"the mailbox {user} is listed under two providers, "
+                           f"{provider_label(other, settings.calendar_providers[other])} at {key_path_text(first)} "
+                           f"and {provider_label(p, provider)}; list it under the one provider that serves it "
+                           "(e-mail addresses are compared ignoring case)")
+                )
     return problems
 
 
-def find_doubtful_settings(settings: Settings) -> list[tuple[KeyPath, str]]:
+def provider_label(index: int, provider: ProviderSettings) -> str:
+    """``calendarProviders[0] (ews, host ex.example.com)`` or ``calendarProviders[1] (graph, tenant ...)``."""
+    if isinstance(provider, GraphProviderSettings):
+        return f"calendarProviders[{index}] (graph, tenant {provider.tenant_id})"
+    return f"calendarProviders[{index}] ({provider.type}, host {provider.host})"
+
+
+def find_doubtful_settings(settings: Settings, now: datetime | None = None) -> list[tuple[KeyPath, str]]:
     """Settings that load but probably do not do what was meant."""
     doubts: list[tuple[KeyPath, str]] = []
     if settings.launch_conference and settings.trueconf is None:
@@ -181,11 +207,42 @@ def find_doubtful_settings(settings: Settings) -> list[tuple[KeyPath, str]]:
     for server_id in settings.api.secrets:
         if server_id.lower() not in allowed:
             doubts.append((("api", "secrets", server_id), "this server ID is not in productWhitelist.tcs"))
+    for index, provider in enumerate(settings.calendar_providers):
+        if isinstance(provider, GraphProviderSettings):
+            doubts.extend(_doubtful_graph_settings(index, provider, now or datetime.now(UTC)))
     users = sum(len(provider.users) for provider in settings.calendar_providers)
     if settings.account_limit is not None and users > settings.account_limit:
         doubts.append(
             (("accountLimit",), f"{users} users are listed; only the first {settings.account_limit} are synchronized")
         )
+    return doubts
+
+
+def _doubtful_graph_settings(
+    index: int, provider: GraphProviderSettings, now: datetime
+) -> list[tuple[KeyPath, str]]:
+    doubts: list[tuple[KeyPath, str]] = []
+    where: KeyPath = ("calendarProviders", index)
+    if provider.certificate is not None:
+        try:
+            credential = read_certificate_credential(provider.certificate.path)
+        except CertificateFileError as exc:  # changed since validation a moment ago
+            doubts.append(((*where, "certificate", "file"), exc.reason))
+        else:
+            expiry = credential.not_valid_after.date().isoformat()
+            if credential.is_expired(now):
+                doubts.append(((*where, "certificate"), f"the certificate expired on {expiry}; Microsoft Entra "
+                               "refuses it: upload a new certificate to the app registration and set file and "
+                               "thumbprint"))
+            elif credential.not_valid_after - now < CERTIFICATE_RENEWAL_NOTICE:
+                doubts.append(((*where, "certificate"), f"the certificate expires on {expiry}; upload its "
+                               "successor to the app registration and set file and thumbprint before then"))
+            elif credential.not_valid_before > now:
+                doubts.append(((*where, "certificate"), "the certificate is not valid before "
+                               f"{credential.not_valid_before.date().isoformat()}"))
+    if provider.notification_url is not None and provider.notification_url.startswith("http://"):
+        doubts.append(((*where, "notificationUrl"), "is http://, which only a local simulator accepts; Microsoft "
+                       "Graph delivers notifications to https:// URLs only"))
     return doubts
 
 

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
     SecretStr,
     Strict,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -30,14 +32,26 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import URL
 
-from tc_calendar.config._types import Email, EncryptedSecret, EncryptedSecretOrEmpty, Months, NonEmptyStr, Port
+from tc_calendar.config._types import (
+    Email,
+    EncryptedSecret,
+    EncryptedSecretOrEmpty,
+    Guid,
+    HttpsOrigin,
+    Months,
+    NonEmptyStr,
+    NotificationUrl,
+    Port,
+    TenantId,
+)
+from tc_calendar.config.certificates import CertificateFileError, normalize_thumbprint, read_certificate_credential
 
 DEFAULT_CONFIG_PATH = Path("/opt/trueconf/calendar/etc/calendar/config.json")
 CONFIG_PATH_CONTEXT_KEY = "config_path"
 KEY_FILE_CONTEXT_KEY = "key_file"
 
-SUPPORTED_PROVIDER_TYPES = ("ews",)
-PLANNED_PROVIDER_TYPES = ("graph", "caldav")
+SUPPORTED_PROVIDER_TYPES = ("ews", "graph")
+PLANNED_PROVIDER_TYPES = ("caldav",)
 
 Int = Annotated[int, Strict()]
 Bool = Annotated[bool, Strict()]
@@ -81,7 +95,7 @@ class Credential(_Section):
 
 
 class CalendarProvider(_Section):
-    """One entry of ``calendarProviders`` (seed 3.1.4) plus our connection options."""
+    """An Exchange Web Services entry of ``calendarProviders`` (seed 3.1.4) plus our connection options."""
 
     host: NonEmptyStr
     path: Str = "/EWS/Exchange.asmx"
@@ -101,16 +115,19 @@ class CalendarProvider(_Section):
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value in SUPPORTED_PROVIDER_TYPES:
+        # Every entry whose type is not "graph" is validated as EWS (the seed's entries have no type), so this
+        # is where an unknown type is reported.
+        if value == "ews":
             return value
         if value in PLANNED_PROVIDER_TYPES:
             raise PydanticCustomError(
                 "provider_planned",
-                "calendar provider type {value} is not supported yet; use \"ews\" (Exchange Web Services)",
+                "calendar provider type {value} is not supported yet; use \"ews\" (Exchange Web Services, "
+                "Exchange Server on premises) or \"graph\" (Microsoft Graph, Exchange Online)",
                 {"value": repr(value)},
             )
         raise PydanticCustomError(
-            "provider_type", "expected \"ews\", got {value}", {"value": repr(value)}
+            "provider_type", "expected \"ews\" or \"graph\", got {value}", {"value": repr(value)}
         )
 
     @field_validator("path")
@@ -125,7 +142,7 @@ class CalendarProvider(_Section):
     def _some_credentials(cls, value: tuple[Credential, ...]) -> tuple[Credential, ...]:
         if not value:
             raise PydanticCustomError(
-                "no_credentials", "expected at least one service account ({{\"login\": ..., \"password\": ...}})"
+                "no_credentials", "expected at least one service account ({\"login\": ..., \"password\": ...})"
             )
         return value
 
@@ -134,6 +151,135 @@ class CalendarProvider(_Section):
         """The EWS endpoint, e.g. ``https://exchange.example.com:443/EWS/Exchange.asmx``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}{self.path}"
+
+
+EwsProviderSettings = CalendarProvider
+"""The name the Graph work uses for the EWS entry; the seed-era name stays for existing code."""
+
+
+class GraphCertificate(_Section):
+    """``certificate`` of a Graph provider: a PEM file with the private key and the certificate uploaded to the
+    app registration, and that certificate's thumbprint as Microsoft Entra shows it.
+
+    The file is read while validating, so a missing file, a key without its certificate or a thumbprint of
+    another certificate is a config error, not a failed token request later. ``file`` holds the absolute path.
+    """
+
+    file: NonEmptyStr
+    thumbprint: Str
+
+    @field_validator("file")
+    @classmethod
+    def _readable_key_and_certificate(cls, value: str, info: ValidationInfo) -> str:
+        path = Path(value).expanduser()
+        config_path = (info.context or {}).get(CONFIG_PATH_CONTEXT_KEY)
+        if not path.is_absolute() and config_path is not None:
+            path = Path(config_path).absolute().parent / path
+        try:
+            read_certificate_credential(path.absolute())
+        except CertificateFileError as exc:
+            raise PydanticCustomError("certificate_file", "{reason}", {"reason": exc.reason}) from None
+        return str(path.absolute())
+
+    @field_validator("thumbprint")
+    @classmethod
+    def _thumbprint_of_the_certificate(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            thumbprint = normalize_thumbprint(value)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "thumbprint", "{reason}, got {value}", {"reason": str(exc), "value": repr(value)}
+            ) from None
+        file = info.data.get("file")
+        if file is not None:
+            actual = read_certificate_credential(Path(file)).thumbprint
+            if actual != thumbprint:
+                raise PydanticCustomError(
+                    "thumbprint_mismatch",
+                    "{value} is not the thumbprint of the certificate in {file}, which is {actual}; upload that "
+                    "certificate to the app registration (Certificates & secrets) and give the thumbprint Microsoft "
+                    "Entra shows for it",
+                    {"value": thumbprint, "file": file, "actual": actual},
+                )
+        return thumbprint
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
+
+
+class GraphProviderSettings(_Section):
+    """A ``calendarProviders`` entry with ``"type": "graph"``: Exchange Online mailboxes read through Microsoft
+    Graph with an app registration's application permission ``Calendars.Read`` (OAuth 2.0 client credentials).
+
+    The app proves itself with ``clientSecret`` (encrypted with ``--hash_pass``) or ``certificate``, never both.
+    ``cloud`` picks the login and Graph hosts of a national cloud; ``authorityHost`` and ``graphHost`` override
+    them. With ``notificationUrl`` (the public https URL of the connector's HTTP server) changes arrive as Graph
+    change notifications; without it each mailbox is polled every ``pollIntervalSeconds``. Either way a delta
+    round every ``reconcileMinutes`` catches anything missed.
+    """
+
+    type: Literal["graph"]
+    tenant_id: TenantId
+    client_id: Guid
+    client_secret: EncryptedSecret | None = None
+    certificate: GraphCertificate | None = None
+    cloud: Literal["global", "usgov", "china"] = "global"
+    authority_host: HttpsOrigin | None = None
+    graph_host: HttpsOrigin | None = None
+    verify_tls: Bool = True
+    ca_bundle: Str | None = None
+    timeout_seconds: Annotated[Number, Field(gt=0)] = 30.0
+    notification_url: NotificationUrl | None = None
+    poll_interval_seconds: Annotated[Number, Field(gt=0)] = 30.0
+    reconcile_minutes: Annotated[Number, Field(gt=0)] = 30.0
+    #: Requests in flight at once per mailbox; Exchange Online refuses a fifth with 429 (MailboxConcurrency).
+    max_concurrency: Annotated[Int, Field(ge=1, le=4)] = 4
+    users: tuple[Email, ...] = ()
+
+    @model_validator(mode="after")
+    def _secret_or_certificate(self) -> Self:
+        if self.client_secret is not None and self.certificate is not None:
+            raise PydanticCustomError(
+                "graph_credential_both",
+                "give clientSecret or certificate, not both (remove the one the app registration does not use)",
+            )
+        if self.client_secret is None and self.certificate is None:
+            raise PydanticCustomError(
+                "graph_credential",
+                "expected clientSecret (the app registration's client secret, encrypted with tc_calendar "
+                "--hash_pass) or certificate ({\"file\": \"/path/app.pem\", \"thumbprint\": \"...\"})",
+            )
+        return self
+
+    @property
+    def credential_kind(self) -> Literal["secret", "certificate"]:
+        return "certificate" if self.certificate is not None else "secret"
+
+    @property
+    def delivery(self) -> Literal["notifications", "polling"]:
+        """How changes reach the connector: Graph change notifications when there is a public URL, else polling."""
+        return "notifications" if self.notification_url else "polling"
+
+
+def _provider_type(value: Any) -> str:
+    """Which model reads a ``calendarProviders`` entry: "graph" for ``"type": "graph"``, else the EWS model, which
+    also reports a missing object or an unknown type (the seed's entries have no ``type``)."""
+    if isinstance(value, GraphProviderSettings):
+        return "graph"
+    if isinstance(value, dict) and value.get("type") == "graph":
+        return "graph"
+    return "ews"
+
+
+ProviderSettings = Annotated[
+    Annotated[CalendarProvider, Tag("ews")] | Annotated[GraphProviderSettings, Tag("graph")],
+    Discriminator(_provider_type),
+]
+"""One ``calendarProviders`` entry: EWS (Exchange Server) or Graph (Exchange Online), told apart by ``type``."""
+
+PROVIDER_TAGS = frozenset({"ews", "graph"})
+"""The union tags pydantic puts into error locations after ``calendarProviders[i]``; the loader drops them."""
 
 
 class TrueConfSettings(_Section):
@@ -281,7 +427,7 @@ class Settings(_Section):
     temporal_conf_participants_mode: Bool = False
     cache: CacheSettings = Field(default_factory=lambda: CacheSettings.model_validate({}))
     product_whitelist: ProductWhitelist = Field(default_factory=lambda: ProductWhitelist.model_validate({}))
-    calendar_providers: tuple[CalendarProvider, ...]
+    calendar_providers: tuple[ProviderSettings, ...]
     sqlite_path: NonEmptyStr = "calendar.db"
     key_file_setting: Str | None = Field(default=None, alias="keyFile")
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tc_calendar.model import OccurrenceKey
-from tc_calendar.providers.base import RemoteItem, SyncBatch
+from tc_calendar.records import RemoteItem, SyncBatch
 from tc_calendar.sync.actions import Action, DropOccurrence
 from tc_calendar.sync.diff import StoredScope, StoredView, incremental_scope, plan_full_sync, plan_incremental
 from tc_calendar.sync.links import DEFAULT_RULES, LinkFinder, LinkRule, compile_rule

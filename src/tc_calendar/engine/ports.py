@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from tc_calendar.model import Change, Occurrence, OccurrenceKey, Response
-from tc_calendar.providers.base import RemoteItem, SyncBatch
+from tc_calendar.records import RemoteItem, SyncBatch
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxState, MailboxStatus
 from tc_calendar.sync.actions import Action

@@ -3,12 +3,15 @@
 Each admitted mailbox has one :class:`MailboxWorker` task that owns the mailbox's sync state and back-off;
 nothing else writes that mailbox's events. One cycle is either
 
-* a **window sync**: take SyncFolderItems' latest SyncState *first*, then read the window with a CalendarView
-  and diff it against the store. Used for the first sync, after an invalid SyncState, and when the window
-  slides (once a day). The diff emits only real differences, so a resync of an unchanged calendar writes no
-  change-log entry. A change that lands between the two reads is replayed by the next incremental sync, which
-  the diff makes a no-op, so nothing is lost or doubled; or
-* an **incremental sync**: SyncFolderItems pages from the stored SyncState.
+* a **window sync**: the provider's snapshot of the window with the checkpoint to continue from
+  (:meth:`~tc_calendar.providers.base.CalendarProvider.read_window`: EWS takes SyncFolderItems' latest SyncState
+  *first*, then reads the window with a CalendarView; Graph runs a calendarView/delta round), diffed against the
+  store. Used for the first sync, after an invalid checkpoint, when the window settings change, and when the
+  window slides for a provider whose checkpoint follows only its window (Graph's delta link). The diff emits only
+  real differences, so a resync of an unchanged calendar writes no change-log entry. A change that lands while
+  the window is read is replayed by the next incremental sync, which the diff makes a no-op, so nothing is lost
+  or doubled; or
+* an **incremental sync**: pages of changes (SyncFolderItems, delta) from the stored checkpoint.
 
 Every page of actions is applied in one store transaction together with the SyncState (``SaveCheckpoint``) it
 leads to, so a crash at any point either loses the whole page (it is fetched again from the old state) or
@@ -46,10 +49,9 @@ from tc_calendar.providers.base import (
     MailboxError,
     NotificationKind,
     ProviderError,
-    RemoteItem,
-    SyncBatch,
     ThrottledError,
 )
+from tc_calendar.records import RemoteItem, SyncBatch
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import MailboxState
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
@@ -255,9 +257,9 @@ class MailboxWorker:
                 await self._window_sync(window, checkpoint, pending_since)
             elif checkpoint.window == window:
                 await self._incremental_sync(window, checkpoint, pending_since)
-            elif _slid_forward(checkpoint.window, window):
+            elif _slid_forward(checkpoint.window, window) and not self.provider.window_bound_checkpoint:
                 await self._slide(checkpoint.window, window, checkpoint, pending_since)
-            else:  # the window settings changed: read it all again
+            else:  # the window settings changed, or the checkpoint follows only the old window: read it all again
                 await self._window_sync(window, checkpoint, pending_since)
         except BaseException:
             # Keep the trigger so the retry measures latency from the first notification.
@@ -304,13 +306,10 @@ class MailboxWorker:
         )
 
     async def _read_window(self, window: SyncWindow, checkpoint: _Checkpoint) -> tuple[str, list[RemoteItem]]:
-        """The latest SyncState first, then the window's items (see the module docstring)."""
+        """The provider's snapshot of the window with the checkpoint to continue from (see the module docstring)."""
         start_state = None if self._force_window_sync else checkpoint.sync_state
-        try:
-            sync_state = await self._latest_sync_state(start_state)
-        except InvalidSyncStateError:
-            sync_state = await self._latest_sync_state(None)
-        return sync_state, [item async for item in self.provider.initial_items(self.email, window)]
+        snapshot = await self.provider.read_window(self.email, window, start_state)
+        return snapshot.sync_state, list(snapshot.items)
 
     async def _showing_syncing(self, work: Awaitable[_T]) -> _T:
         """Await ``work``; once it has run ``syncing_after`` seconds, show the mailbox in state ``syncing``.
@@ -357,17 +356,6 @@ class MailboxWorker:
             len(admitted),
             len(changes),
         )
-
-    async def _latest_sync_state(self, start: str | None) -> str:
-        latest = getattr(self.provider, "latest_sync_state", None)
-        if latest is not None:
-            state: str = await latest(self.email, start)
-            return state
-        while True:
-            batch = await self.provider.sync_changes(self.email, start)
-            start = batch.sync_state
-            if batch.includes_last:
-                return batch.sync_state
 
     # ------------------------------------------------------------------------------------------ incremental
 

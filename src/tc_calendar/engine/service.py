@@ -1,7 +1,7 @@
 """The sync service: everything that keeps the store in step with the calendar servers, behind start/stop.
 
-Construct it with :meth:`SyncService.from_settings` (one EWS provider per ``calendarProviders`` entry) or with
-explicit providers (tests, other provider types), then ``await start()`` and, at shutdown, ``await stop()``.
+Construct it with :meth:`SyncService.from_settings` (one EWS or Graph provider per ``calendarProviders`` entry)
+or with explicit providers (tests), then ``await start()`` and, at shutdown, ``await stop()``.
 ``request_mailbox`` is what the API calls when a user's calendar is asked for; ``status`` and the metrics
 object show how the mailboxes are doing.
 """
@@ -25,6 +25,7 @@ from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers.base import CalendarProvider, MailboxNotification, NotificationKind
+from tc_calendar.providers.graph_notifications import GraphInbox
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus
 from tc_calendar.sync.window import system_clock
@@ -75,7 +76,7 @@ class SyncService:
         self._roster = MailboxRoster(self._configured, account_limit)
         self._workers: dict[str, MailboxWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._gates: dict[tuple[int, int], ThrottleGate] = {}
+        self._gates: dict[tuple[int, str], ThrottleGate] = {}
         self._slots = [asyncio.Semaphore(self._context.options.max_window_syncs) for _ in self._providers]
         self._hubs: list[NotificationHub] = []
         self._streaming: dict[str, bool] = {}
@@ -102,18 +103,25 @@ class SyncService:
         options: SyncOptions | None = None,
         planner: SyncPlanner | None = None,
         provider_options: dict[str, Any] | None = None,
+        graph_options: dict[str, Any] | None = None,
+        graph_inbox: GraphInbox | None = None,
         node_id: str | None = None,
         lease_ttl: float = 90.0,
         max_mailboxes: int | None = None,
     ) -> SyncService:
-        """Build from :class:`tc_calendar.config.Settings`: EWS providers, users, ``cache`` and ``accountLimit``."""
+        """Build from :class:`tc_calendar.config.Settings`: one provider per ``calendarProviders`` entry by its
+        ``type`` (EWS or Graph; ``provider_options`` tune EWS ones, ``graph_options`` Graph ones, ``graph_inbox``
+        receives Graph change notifications), users, ``cache`` and ``accountLimit``."""
         from tc_calendar.engine.planner import DiffPlanner
-        from tc_calendar.providers.ews import EwsProvider
+        from tc_calendar.providers.factory import build_provider
 
         providers = [
-            EwsProvider.from_settings(entry, metrics=metrics, **(provider_options or {}))
+            build_provider(
+                entry, metrics=metrics, graph_inbox=graph_inbox, ews_options=provider_options,
+                graph_options=graph_options,
+            )
             for entry in settings.calendar_providers
-        ]
+        ]  # fmt: skip
         options = dataclasses.replace(
             options or SyncOptions(),
             auto_sync=settings.cache.auto_sync,
@@ -289,9 +297,7 @@ class SyncService:
 
     def _start_worker(self, email: str, provider_index: int, start: SyncStart | None) -> None:
         provider = self._providers[provider_index]
-        credential = getattr(provider, "credential_index", None)
-        gate_key = (provider_index, credential(email) if credential is not None else 0)
-        gate = self._gates.setdefault(gate_key, ThrottleGate())
+        gate = self._gates.setdefault((provider_index, provider.throttle_key(email)), ThrottleGate())
         worker = MailboxWorker(email, provider, gate, self._slots[provider_index], self._context, start)
         worker.set_streaming(self._streaming.get(email, False))
         self._workers[email] = worker

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.providers.base import CalendarProvider, MailboxNotification, ProviderError
@@ -24,10 +23,6 @@ log = logging.getLogger(__name__)
 
 NotificationSink = Callable[[MailboxNotification], None]
 HealthSink = Callable[[Sequence[str], bool], None]
-
-
-class _Partitioning(Protocol):
-    def partition(self, mailboxes: Sequence[str]) -> list[list[str]]: ...
 
 
 class NotificationHub:
@@ -48,12 +43,6 @@ class NotificationHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._watched: set[str] = set()
 
-    def _partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
-        partition = getattr(self._provider, "partition", None)
-        if partition is None:
-            return [list(mailboxes)]
-        return list(partition(mailboxes))
-
     @property
     def watched(self) -> frozenset[str]:
         return frozenset(self._watched)
@@ -64,7 +53,7 @@ class NotificationHub:
         if not new:
             return
         self._watched.update(new)
-        for group in self._partition(new):
+        for group in self._provider.partition(new):
             self._tasks.append(asyncio.create_task(self._run_group(group), name=f"watch:{group[0]}+{len(group) - 1}"))
 
     async def _run_group(self, group: list[str]) -> None:

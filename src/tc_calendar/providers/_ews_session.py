@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import requests.adapters
 from exchangelib import (
     BASIC,
     IMPERSONATION,
@@ -30,6 +29,8 @@ from exchangelib import (
 )
 from exchangelib.folders import Calendar, Root
 from exchangelib.protocol import Protocol
+
+from tc_calendar.providers._tls import PolicyAdapter
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +51,6 @@ def tls_policy(endpoint: str, *, verify: bool, ca_bundle: str | None) -> bool | 
     return ca_bundle or True
 
 
-class _PolicyAdapter(requests.adapters.HTTPAdapter):
-    """Verifies certificates as the provider says, whatever ``REQUESTS_CA_BUNDLE`` says.
-
-    requests lets the environment's CA bundle override ``Session.verify``; the adapter is the last word.
-    """
-
-    def __init__(self, verify: bool | str, **kwargs: Any) -> None:
-        self._verify = verify
-        super().__init__(**kwargs)
-
-    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        kwargs["verify"] = self._verify
-        return super().send(request, *args, **kwargs)
-
-
 def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
     """Make every session ``protocol`` creates from now on verify certificates as ``verify`` says."""
     make_session = type(protocol).raw_session
@@ -73,7 +59,7 @@ def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
     def raw_session(prefix: str, *args: Any, **kwargs: Any) -> Any:
         session = make_session(prefix, *args, **kwargs)
         # Same pool settings as exchangelib's own adapter (one connection, no urllib3 retries).
-        adapter = _PolicyAdapter(
+        adapter = PolicyAdapter(
             verify,
             pool_connections=base._pool_connections,
             pool_maxsize=base._pool_maxsize,

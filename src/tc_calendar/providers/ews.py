@@ -42,17 +42,16 @@ from tc_calendar.providers._ews_errors import map_error
 from tc_calendar.providers._ews_session import EndpointSettings, ServiceAccount
 from tc_calendar.providers.base import (
     AuthError,
-    ItemKind,
+    InvalidSyncStateError,
     MailboxError,
     MailboxNotification,
     NotificationKind,
     ProviderError,
-    RemoteItem,
     SubscriptionExpiredError,
-    SyncBatch,
     ThrottledError,
     TransientError,
 )
+from tc_calendar.records import ItemKind, RemoteItem, SyncBatch, WindowSnapshot
 from tc_calendar.sync.window import SyncWindow
 
 log = logging.getLogger(__name__)
@@ -67,6 +66,9 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 200
 
 class EwsProvider:
     """Reads calendars of many mailboxes on one EWS endpoint with one or more impersonation service accounts."""
+
+    window_bound_checkpoint = False
+    """SyncFolderItems' SyncState follows the whole calendar folder: a window slide reads only the new slice."""
 
     def __init__(
         self,
@@ -115,6 +117,10 @@ class EwsProvider:
     def credential_index(self, mailbox: str) -> int:
         """Which service account serves ``mailbox`` (stable across restarts)."""
         return pick_credential(mailbox, len(self._accounts))
+
+    def throttle_key(self, mailbox: str) -> str:
+        """Exchange throttles per service account: the mailboxes it impersonates wait together."""
+        return self.service_login(mailbox)
 
     def service_login(self, mailbox: str) -> str:
         return self._accounts[self.credential_index(mailbox)].login
@@ -257,6 +263,18 @@ class EwsProvider:
             items.extend(await self._fetch(mailbox, chunk))
         items = await self._with_exceptions(mailbox, items)
         return SyncBatch(mailbox, tuple(items), tuple(deleted), state, last)
+
+    async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
+        """SyncFolderItems' latest SyncState *first* (from ``sync_state`` when Exchange still accepts it), then
+        the window's items: a change in between is replayed by the next incremental sync, never missed."""
+        try:
+            latest = await self.latest_sync_state(mailbox, sync_state)
+        except InvalidSyncStateError:
+            if sync_state is None:
+                raise
+            latest = await self.latest_sync_state(mailbox, None)
+        items = [item async for item in self.initial_items(mailbox, window)]
+        return WindowSnapshot(tuple(items), latest)
 
     async def latest_sync_state(self, mailbox: str, sync_state: str | None = None) -> str:
         """Page SyncFolderItems to the end with ids only and return the final SyncState.

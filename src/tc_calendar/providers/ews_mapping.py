@@ -21,14 +21,14 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from tc_calendar.model import Response
-from tc_calendar.providers.base import (
+from tc_calendar.providers.base import ProviderError
+from tc_calendar.records import (
     BodyType,
     DayOfWeek,
     ItemBody,
     ItemKind,
     ModifiedOccurrence,
     Person,
-    ProviderError,
     RecurrencePattern,
     RecurrenceRange,
     RecurrenceType,

@@ -10,6 +10,11 @@ location and then the description. The default rules recognise every public form
 
 A conference ID is 1 to 128 characters of ``[0-9A-Za-z_]``; a longer run is not an ID, so the rules require that
 the ID is not followed by another ID character.
+
+Microsoft Defender for Office 365 rewrites the links of mail and meeting invitations it delivers into Safe Links,
+``https://<region>.safelinks.protection.outlook.com/?url=<the link, percent-encoded>&data=...&reserved=0``, so in
+Exchange Online a TrueConf link often reaches us wrapped. Every text is unwrapped before the rules read it, for
+every provider (an on-premises mailbox may hold an invitation forwarded from the cloud).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from tc_calendar.errors import ConfigError
 from tc_calendar.model import ConferenceLink
@@ -29,6 +35,35 @@ _ID = r"(?P<id>[0-9A-Za-z_]{1,128})(?![0-9A-Za-z_])"
 # Something that can follow a link in running text or markup: a path, query or fragment, a quote or bracket, a
 # sentence's punctuation, whitespace, or the end.
 _END = r"(?=[/?#\s\"'<>()\[\]{},;!|&]|[.:](?![0-9A-Za-z_])|$)"
+# Safe Links hosts: <region>.safelinks.protection.outlook.com, and office365.us in the US Government clouds. The
+# host must end right there (no ".evil.example" after it); the link runs to the next space, quote or angle
+# bracket, without the punctuation of the sentence around it (a Safe Link ends with reserved=0).
+_SAFE_LINK = re.compile(
+    r"(?i:https?)://(?:[A-Za-z0-9-]+\.)*(?i:safelinks\.protection\.(?:outlook\.com|office365\.us))"
+    r"(?::[0-9]{1,5})?/[^\s\"'<>]*[^\s\"'<>.,;:!?)\]}]"
+)
+_MAX_SAFE_LINK_NESTING = 3
+
+
+def unwrap_safe_links(text: str) -> str:
+    """``text`` with every Safe Link replaced by the link it wraps; other text, and a Safe Link without a ``url``
+    parameter, stay as they are. A link wrapped twice (a forwarded invitation) is unwrapped twice."""
+    for _ in range(_MAX_SAFE_LINK_NESTING):
+        if "safelinks.protection." not in text.lower():
+            break
+        unwrapped = _SAFE_LINK.sub(_wrapped_link, text)
+        if unwrapped == text:
+            break
+        text = unwrapped
+    return text
+
+
+def _wrapped_link(found: re.Match[str]) -> str:
+    # In an HTML body the query's "&" is written "&amp;"; the wrapped link itself is percent-encoded, so it
+    # contains no "&" of its own and decoding the query gives it back exactly.
+    query = urlsplit(found.group(0).replace("&amp;", "&")).query
+    values = parse_qs(query).get("url")
+    return values[0] if values and values[0].strip() else found.group(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +125,11 @@ class LinkFinder:
 
     def find(self, texts: Iterable[str]) -> ConferenceLink | None:
         """The conference of the first text (in order: location, description, ...) that names one; within a text
-        the earliest match wins, and at the same place the earlier rule."""
+        the earliest match wins, and at the same place the earlier rule. Safe Links are unwrapped first."""
         for text in texts:
             if not text:
                 continue
+            text = unwrap_safe_links(text)
             matches = [m for order, rule in enumerate(self._rules) if (m := self._first(rule, order, text))]
             if matches:
                 return min(matches, key=lambda m: (m.start, m.order)).link

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
-from tc_calendar.providers.base import BodyType, ItemKind, RecurrencePattern, RemoteAttendee, RemoteItem
+from tc_calendar.records import BodyType, ItemKind, RecurrencePattern, RemoteAttendee, RemoteItem
 from tc_calendar.sync.html_text import html_to_text, tidy_text
 from tc_calendar.sync.links import LinkFinder
 from tc_calendar.sync.recurrence import RecurrenceError, describe, expand

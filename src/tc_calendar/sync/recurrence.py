@@ -21,13 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule
 
-from tc_calendar.providers.base import (
-    DayOfWeek,
-    ModifiedOccurrence,
-    RecurrencePattern,
-    RecurrenceType,
-    WeekIndex,
-)
+from tc_calendar.records import DayOfWeek, ModifiedOccurrence, RecurrencePattern, RecurrenceType, WeekIndex
 from tc_calendar.sync.window import SyncWindow
 
 
