@@ -103,6 +103,33 @@ def test_check_config_on_a_bad_file_prints_one_line_and_exits_2(tmp_path: Path) 
     ]
 
 
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "packaging" / "config.example.json"
+
+
+def test_check_config_of_the_example_config_keeps_every_word_of_its_messages(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(EXAMPLE_CONFIG.read_text())
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "credentials[0].password: expected an encrypted value (starting with dGNf)" in result.stderr
+
+
+def test_a_token_of_another_key_file_says_it_cannot_be_decrypted(tmp_path: Path) -> None:
+    foreign = SecretBox.load_or_create(tmp_path / "other.key")
+    ours = SecretBox.load_or_create(tmp_path / "calendar.key")
+    config = tmp_path / "config.json"
+    config.write_text(config_text(foreign.encrypt("ews-pw")))
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "credentials[0].password: cannot be decrypted with the key in" in result.stderr
+
+    db = f'"dbConnectionConfig": {{"user": "bridge", "password": "{foreign.encrypt("db-pw")}"}},'
+    config.write_text(config_text(ours.encrypt("ews-pw"), extra=db))
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "dbConnectionConfig.password: cannot be decrypted with the key in" in result.stderr
+
+
 def test_version_is_printed(tmp_path: Path) -> None:
     result = run_cli("--version")
     assert result.stdout.strip() == f"tc_calendar {__version__}"

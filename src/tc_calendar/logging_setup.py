@@ -3,8 +3,9 @@
 Secrets are held as ``SecretStr`` and so print as ``**********``, but a password can still reach a log through
 an exception message, a URL or a library's debug output. The formatter is therefore the last line of defence:
 it replaces every known secret (the decrypted values from the config, also URL- and JSON-escaped) and anything
-shaped like a credential (``Authorization:`` headers, ``password=...``, ``user:pass@`` in URLs) in the final
-text, traceback included.
+shaped like a credential (``Authorization:`` headers, ``password=...``, ``"password": "..."``, ``user:pass@`` in
+URLs) in the final text, traceback included. Only values are masked, never the words of a message:
+``dbConnectionConfig.password: cannot be decrypted`` keeps its "cannot".
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 _CREDENTIAL_SHAPES = (
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|ntlm|negotiate)\s+)[^\s\"',]+"),
+    # key=value, or key: "value" (JSON, a dict's repr). "password: cannot be decrypted" is a message about the
+    # key, not the key's value: a colon must be followed by a quote before the word after it is masked.
     re.compile(
         r"(?i)([\"']?(?:password|passwd|client_secret|clientsecret|secret|access_token|refresh_token|token)"
-        r"[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s\"'&,;}]+"
+        r"[\"']?(?:\s*=\s*[\"']?|\s*:\s*[\"']))(?!\*\*\*)[^\s\"'&,;}]+"
     ),
     re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),
 )
