@@ -114,6 +114,19 @@ def test_check_config_of_the_example_config_keeps_every_word_of_its_messages(tmp
     assert "credentials[0].password: expected an encrypted value (starting with dGNf)" in result.stderr
 
 
+def test_check_config_reports_every_problem_of_the_file_one_per_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(EXAMPLE_CONFIG.read_text().replace('"backward"', '"backwrad"'))
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert all(line.startswith(f"config error: {config} line ") for line in lines), result.stderr
+    keys = [line.split(": ")[2] for line in lines]
+    assert keys == ["cache.backwrad", "calendarProviders[0].credentials[0].password", "trueconf.clientSecret",
+                    "api.secret", 'api.secrets["server.trueconf.name#vcs"]', "web.users.admin"]
+    assert "cache.backwrad: unknown key; did you mean backward?" in lines[0]
+
+
 def test_a_token_of_another_key_file_says_it_cannot_be_decrypted(tmp_path: Path) -> None:
     foreign = SecretBox.load_or_create(tmp_path / "other.key")
     ours = SecretBox.load_or_create(tmp_path / "calendar.key")
@@ -178,10 +191,10 @@ def test_hash_pass_into_an_unwritable_place_is_one_line(tmp_path: Path, capsys: 
 
 def test_check_config_warns_about_unknown_keys_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.json"
-    config.write_text('{\n "calendarProviders": [],\n "wsprot": 1\n}')
+    config.write_text('{\n "calendarProviders": [],\n "note": "staging"\n}')
     assert main(["check-config", "--config", str(config)]) == 0
     err = capsys.readouterr().err
-    assert f"config warning: {config} line 3: wsprot: unknown key, ignored (did you mean wsPort?)" in err
+    assert f"config warning: {config} line 3: note: unknown key, ignored" in err
 
 
 def test_a_missing_config_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

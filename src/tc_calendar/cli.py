@@ -93,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     redactor = configure_logging(args.log_level or "info")
     try:
         return _dispatch(args, redactor)
+    except ConfigError as exc:
+        for problem in exc.problems:  # every problem of the file, one line each
+            _print_error(problem.render_line(), redactor)
+        return exc.exit_code
     except TcCalendarError as exc:
         _print_error(str(exc), redactor)
         return exc.exit_code
