@@ -71,6 +71,31 @@ def test_hash_pass_round_trips_through_a_config_file(tmp_path: Path) -> None:
     assert SecretBox.load(key_file).decrypt(tokens[0]) == "first-pw"
 
 
+def test_hash_pass_says_which_key_file_it_created_and_then_which_it_used(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "config.json"
+    key_file = tmp_path / "etc" / "calendar.key"
+    first = run_cli("--config", str(config), "--hash_pass", "pw")
+    assert first.returncode == 0, first.stderr
+    assert TOKEN_LINE.match(first.stdout.strip())
+    assert f"created the key file {key_file} (mode 0600)" in first.stderr
+    second = run_cli("--config", str(config), "--hash_pass", "pw")
+    assert second.returncode == 0, second.stderr
+    assert f"encrypted with the key file {key_file}" in second.stderr
+    assert "created" not in second.stderr
+
+
+def test_hash_pass_refuses_a_command_name_among_the_passwords(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    result = run_cli("--config", str(config), "--hash_pass", "x", "check-config")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "tc_calendar: 'check-config' is a command, not a password: --hash_pass encrypts every word after it and "
+        "cannot be combined with a command; run tc_calendar check-config on its own"
+    ]
+    assert not (tmp_path / "calendar.key").exists()
+
+
 def test_check_config_prints_a_summary_without_secrets_and_exits_0(tmp_path: Path) -> None:
     box = SecretBox.load_or_create(tmp_path / "calendar.key")
     db = f'"dbConnectionConfig": {{"host": "db.internal", "port": 5441, "user": "bridge", "password": "{box.encrypt("db-Secret-1")}", "database": "calendar"}},'  # noqa: E501

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +32,15 @@ class UnavailableError(TcCalendarError):
     """A command or flag this installation cannot carry out (a part not built yet, or not installed)."""
 
     exit_code = 2
+
+
+class UsageError(TcCalendarError):
+    """The command line asks for something that cannot be meant as written."""
+
+    exit_code = 2
+
+
+COMMANDS = ("check-config", "db", "run", "status", "api-secret", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -171,11 +181,36 @@ def _entry_point(module_name: str, function: str, command: str) -> Callable[...,
 
 
 def hash_passwords(passwords: Sequence[str], *, config: Path | None, key_file: Path | None) -> int:
-    """``--hash_pass``: print one token per password, in order, in the seed's words."""
-    box = SecretBox.load_or_create(_key_file_for_hashing(config, key_file))
+    """``--hash_pass``: print one token per password, in order, in the seed's words (on stdout, so scripts can
+    read them); which key file encrypted them, and whether it was just created, goes to stderr.
+
+    ``--hash_pass`` takes every word after it, so ``--hash_pass pw check-config`` would encrypt the command's
+    name: a command name among the passwords is refused instead."""
+    for password in passwords:
+        if password in COMMANDS:
+            raise UsageError(
+                f"tc_calendar: {password!r} is a command, not a password: --hash_pass encrypts every word after it "
+                f"and cannot be combined with a command; run tc_calendar {password} on its own"
+            )
+    path = _key_file_for_hashing(config, key_file)
+    existed = path.exists()
+    box = SecretBox.load_or_create(path)
     for password in passwords:
         print(f"Your encrypted data: {box.encrypt(password)}")
+    if existed:
+        print(f"tc_calendar: encrypted with the key file {path}", file=sys.stderr)
+    else:
+        print(f"tc_calendar: created the key file {path} (mode 0600); keep it with config.json: without it these "
+              "values cannot be decrypted" + _owner_note(path), file=sys.stderr)
     return 0
+
+
+def _owner_note(key_file: Path) -> str:
+    """Created by root, the key file is root's alone: the service's own user could not read it."""
+    if os.geteuid() != 0:
+        return ""
+    return (f"; it belongs to root, so if the service runs as another user give it that file "
+            f"(chown tc-calendar: {key_file})")
 
 
 def _key_file_for_hashing(config: Path | None, key_file: Path | None) -> Path:
