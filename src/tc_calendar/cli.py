@@ -13,6 +13,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -112,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     except Exception as exc:
         log.debug("unexpected error", exc_info=True)
         _print_error(
@@ -119,6 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             redactor,
         )
         return 1
+
+
+def _reader_went_away() -> int:
+    """``tc_calendar status | head``: the reader stopped reading. Nothing is wrong, and Python must not complain
+    when it flushes stdout at exit either; exit as a program killed by SIGPIPE does in a shell."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _print_error(message: str, redactor: Redactor) -> None:
@@ -145,6 +157,12 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         return 0
     redactor.add(settings.secret_values())
     configure_logging(args.log_level or settings.log_level, settings.log_format, secrets=settings.secret_values())
+    if args.command in ("db", "status", "api-secret"):
+        return _with_database_errors_explained(settings, lambda: _database_command(args, settings))
+    return _entry_point("tc_calendar.service", "run", "run")(settings)
+
+
+def _database_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         migrate = _entry_point("tc_calendar.store.migrate", args.db_command, f"db {args.db_command}")
         migrate(settings.database_url, args.revision)
@@ -152,9 +170,22 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         return 0
     if args.command == "status":
         return _entry_point("tc_calendar.status", "show", "status")(settings)
-    if args.command == "api-secret":
-        return _entry_point("tc_calendar.api.secret", "show", "api-secret")(settings)
-    return _entry_point("tc_calendar.service", "run", "run")(settings)
+    return _entry_point("tc_calendar.api.secret", "show", "api-secret")(settings)
+
+
+def _with_database_errors_explained(settings: Settings, command: Callable[[], int]) -> int:
+    """Run a command that opens the database; a failure to reach it names the settings to check."""
+    from tc_calendar.database_access import DatabaseNotInitializedError, DatabaseUnavailableError, explain_failure
+
+    try:
+        return command()
+    except (DatabaseNotInitializedError, DatabaseUnavailableError, BrokenPipeError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the store's DatabaseError too: its message is the driver's
+        explained = explain_failure(settings, exc)
+        if explained is None:
+            raise
+        raise explained from exc
 
 
 def _entry_point(module_name: str, function: str, command: str) -> Callable[..., int]:
