@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("status", parents=[common], help="show the state of the service and its mailboxes")
     commands.add_parser("api-secret", parents=[common],
                         help="print the shared secret TrueConf Server must use for the WebSocket API")
-    commands.add_parser("demo", help="run the connector against the simulators, with the web calendar "
-                        "(options after demo go to the demo)")
+    # The demo parses its own options (and --help), so that they are listed where they are defined.
+    commands.add_parser("demo", add_help=False, help="run the connector against the simulators, with the web "
+                        "calendar (see tc_calendar demo --help)")
     return parser
 
 
