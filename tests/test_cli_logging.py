@@ -50,6 +50,14 @@ def test_the_words_after_a_secret_key_name_in_a_message_are_kept() -> None:
     assert redactor.redact("password: 'hunter2' secret = s3cr3t") == "password: '***' secret = ***"
 
 
+def test_a_short_secret_is_masked_where_it_stands_alone_not_inside_words() -> None:
+    redactor = Redactor(["x", "pw"])
+    assert redactor.redact("unexpected error: no such table: mailboxes; user:pw@db, password pw") == (
+        "unexpected error: no such table: mailboxes; user:***@db, password ***"
+    )
+    assert Redactor(["hunter22"]).redact("xhunter22y") == "x***y"  # a longer one wherever it appears
+
+
 def test_secrets_added_later_are_masked_too() -> None:
     redactor = Redactor()
     redactor.add(["late-secret", ""])
