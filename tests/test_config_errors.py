@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.config import load_settings
@@ -463,6 +463,7 @@ _PATHS = [
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(_PATHS), value=_json_values)
+@example(path=("wsPort",), value="\x85")  # a line break for str.splitlines, not for JSON
 def test_any_value_anywhere_gives_settings_or_a_config_error_never_a_crash(
     tmp_path: Path, path: tuple[str | int, ...], value: object
 ) -> None:
