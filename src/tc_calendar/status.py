@@ -31,11 +31,16 @@ def _when(moment: datetime | None, now: datetime) -> str:
     return f"{seconds}s ago"
 
 
-def render_mailboxes(mailboxes: Sequence[MailboxStatus], now: datetime, configured: Sequence[str] = ()) -> list[str]:
-    """The mailbox table. ``configured`` users the store does not know yet (the service has not run since they
-    were listed) are shown as pending, so the table matches config.json."""
+def not_registered(mailboxes: Sequence[MailboxStatus], configured: Sequence[str]) -> list[str]:
+    """The ``configured`` users the store does not know yet: the service has not run since they were listed."""
     known = {m.email.lower() for m in mailboxes}
-    waiting = [email for email in dict.fromkeys(e.lower() for e in configured) if email not in known]
+    return [email for email in dict.fromkeys(e.lower() for e in configured) if email not in known]
+
+
+def render_mailboxes(mailboxes: Sequence[MailboxStatus], now: datetime, configured: Sequence[str] = ()) -> list[str]:
+    """The mailbox table; ``configured`` users the store does not know yet are shown as pending, so the table
+    matches config.json."""
+    waiting = not_registered(mailboxes, configured)
     if not mailboxes and not waiting:
         return ["No mailboxes yet: list users in calendarProviders[].users, or ask for one through the API."]
     width = max(len(email) for email in [*(m.email for m in mailboxes), *waiting])
@@ -85,8 +90,7 @@ def render(
     counts: dict[str, int] = {}
     for m in mailboxes:
         counts[str(m.state)] = counts.get(str(m.state), 0) + 1
-    known = {m.email.lower() for m in mailboxes}
-    waiting = {email.lower() for email in configured} - known
+    waiting = not_registered(mailboxes, configured)
     if waiting:
         counts[str(MailboxState.PENDING)] = counts.get(str(MailboxState.PENDING), 0) + len(waiting)
     summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) or "none"
