@@ -131,20 +131,20 @@ def parse_settings(document: Document, *, config_path: Path, key_file: Path) -> 
     try:
         settings = Settings.model_validate(document.value, context=context)
     except ValidationError as exc:
-        errors = exc.errors()
-        missing = {error_path(error) for error in errors if error["type"] == "missing"}
+        missing = {error_path(error) for error in exc.errors() if error["type"] == "missing"}
+        misspelt_missing = missing & {key.meant for key in misspelt}  # reported at their misspelling
         problems = misspelling_problems(document, misspelt, missing)
         problems += [
             (document.position_of(error_path(error)).line, error_path(error), error_message(error))
-            for error in errors
-            if not (error["type"] == "missing" and error_path(error) in {key.meant for key in misspelt})
+            for error in exc.errors()
+            if not (error["type"] == "missing" and error_path(error) in misspelt_missing)
         ]
         raise _all_problems(config_path, problems) from None
     problems = misspelling_problems(document, misspelt, set())
     problems += [(document.position_of(path).line, path, message) for path, message in check_consistency(settings)]
     if problems:
         raise _all_problems(config_path, problems)
-    for key in unknown:
+    for key in unknown:  # none of them misspelt: that raised above
         hint = f" (did you mean {key.suggestion}?)" if key.suggestion else ""
         line = document.key_position_of(key.path).line
         log.warning("config warning: %s line %d: %s: unknown key, ignored%s", config_path, line,
