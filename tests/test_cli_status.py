@@ -123,6 +123,24 @@ def test_status_names_the_postgresql_server_that_refuses_connections(tmp_path: P
         ], command
 
 
+def test_the_service_names_the_postgresql_server_that_refuses_connections(
+    tmp_path: Path, refusing_port: int
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        ws_port = probe.getsockname()[1]
+    config = write_config(tmp_path, wsPort=ws_port, api={"host": "127.0.0.1"},
+                          dbConnectionConfig={"host": "127.0.0.1", "port": refusing_port, "user": "bridge",
+                                              "password": "", "database": "calendar"})
+    result = run_cli("run", "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"tc_calendar: cannot connect to the database: PostgreSQL at 127.0.0.1:{refusing_port} "
+        f"(dbConnectionConfig.host and .port in {config}) refused the connection; check that PostgreSQL runs "
+        "there and listens on that port"
+    )
+
+
 def test_status_gives_up_soon_on_a_postgresql_server_that_does_not_answer(tmp_path: Path, silent_port: int) -> None:
     """The database driver alone would wait a minute; the bound here is generous for a busy machine."""
     config = write_config(tmp_path, dbConnectionConfig={"host": "127.0.0.1", "port": silent_port,

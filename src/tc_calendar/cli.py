@@ -160,7 +160,8 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
     configure_logging(args.log_level or settings.log_level, settings.log_format, secrets=settings.secret_values())
     if args.command in ("db", "status", "api-secret"):
         return _with_database_errors_explained(settings, lambda: _database_command(args, settings))
-    return _entry_point("tc_calendar.service", "run", "run")(settings)
+    run = _entry_point("tc_calendar.service", "run", "run")
+    return _with_database_errors_explained(settings, lambda: run(settings))
 
 
 def _database_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -175,7 +176,7 @@ def _database_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _with_database_errors_explained(settings: Settings, command: Callable[[], int]) -> int:
-    """Run a command that opens the database; a failure to reach it names the settings to check."""
+    """Run a command that uses the database; a failure to reach it names the settings to check."""
     from tc_calendar.database_access import DatabaseNotInitializedError, DatabaseUnavailableError, explain_failure
 
     try:

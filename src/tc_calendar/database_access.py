@@ -66,7 +66,10 @@ def _not_initialized(settings: Settings) -> DatabaseNotInitializedError:
 def explain_failure(
     settings: Settings, error: BaseException, timeout: float = CONNECT_TIMEOUT_SECONDS
 ) -> TcCalendarError | None:
-    """The message for a failure to connect to the database, or ``None`` when ``error`` is something else."""
+    """The message for a failure to connect to the database, or ``None`` when ``error`` is something else (or
+    did not come through the database's libraries: a refused connection to Exchange is not the database's)."""
+    if not _through_database_libraries(error):
+        return None
     db = settings.db_connection_config
     if db is None:
         for cause in _chain(error):
@@ -97,6 +100,21 @@ def explain_failure(
             continue
         return DatabaseUnavailableError(f"tc_calendar: cannot connect to the database: {problem}")
     return None
+
+
+DATABASE_LIBRARIES = ("asyncpg", "sqlalchemy", "aiosqlite", "sqlite3", "alembic")
+
+
+def _through_database_libraries(error: BaseException) -> bool:
+    """Whether ``error``, or one it was raised from, was raised inside the database's libraries."""
+    for cause in _chain(error):
+        frame = cause.__traceback__
+        while frame is not None:
+            package = frame.tb_frame.f_globals.get("__name__", "").split(".")[0]
+            if package in DATABASE_LIBRARIES:
+                return True
+            frame = frame.tb_next
+    return False
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
