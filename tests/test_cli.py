@@ -71,6 +71,31 @@ def test_hash_pass_round_trips_through_a_config_file(tmp_path: Path) -> None:
     assert SecretBox.load(key_file).decrypt(tokens[0]) == "first-pw"
 
 
+def test_hash_pass_says_which_key_file_it_created_and_then_which_it_used(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "config.json"
+    key_file = tmp_path / "etc" / "calendar.key"
+    first = run_cli("--config", str(config), "--hash_pass", "pw")
+    assert first.returncode == 0, first.stderr
+    assert TOKEN_LINE.match(first.stdout.strip())
+    assert f"created the key file {key_file} (mode 0600)" in first.stderr
+    second = run_cli("--config", str(config), "--hash_pass", "pw")
+    assert second.returncode == 0, second.stderr
+    assert f"encrypted with the key file {key_file}" in second.stderr
+    assert "created" not in second.stderr
+
+
+def test_hash_pass_refuses_a_command_name_among_the_passwords(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    result = run_cli("--config", str(config), "--hash_pass", "x", "check-config")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "tc_calendar: 'check-config' is a command, not a password: --hash_pass encrypts every word after it and "
+        "cannot be combined with a command; run tc_calendar check-config on its own"
+    ]
+    assert not (tmp_path / "calendar.key").exists()
+
+
 def test_check_config_prints_a_summary_without_secrets_and_exits_0(tmp_path: Path) -> None:
     box = SecretBox.load_or_create(tmp_path / "calendar.key")
     db = f'"dbConnectionConfig": {{"host": "db.internal", "port": 5441, "user": "bridge", "password": "{box.encrypt("db-Secret-1")}", "database": "calendar"}},'  # noqa: E501
@@ -101,6 +126,47 @@ def test_check_config_on_a_bad_file_prints_one_line_and_exits_2(tmp_path: Path) 
     assert result.stderr.splitlines() == [
         f"config error: {config} line 2: wsPort: expected an integer from 1 to 65535, got 70000"
     ]
+
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "packaging" / "config.example.json"
+
+
+def test_check_config_of_the_example_config_keeps_every_word_of_its_messages(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(EXAMPLE_CONFIG.read_text())
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "credentials[0].password: expected an encrypted value (starting with dGNf)" in result.stderr
+
+
+def test_check_config_reports_every_problem_of_the_file_one_per_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(EXAMPLE_CONFIG.read_text().replace('"backward"', '"backwrad"'))
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert all(line.startswith(f"config error: {config} line ") for line in lines), result.stderr
+    keys = [line.split(": ")[2] for line in lines]
+    assert keys == ["cache.backwrad", "calendarProviders[0].credentials[0].password",
+                    "calendarProviders[1].clientSecret", "trueconf.clientSecret",
+                    "api.secret", 'api.secrets["server.trueconf.name#vcs"]', "web.users.admin"]
+    assert "cache.backwrad: unknown key; did you mean backward?" in lines[0]
+
+
+def test_a_token_of_another_key_file_says_it_cannot_be_decrypted(tmp_path: Path) -> None:
+    foreign = SecretBox.load_or_create(tmp_path / "other.key")
+    ours = SecretBox.load_or_create(tmp_path / "calendar.key")
+    config = tmp_path / "config.json"
+    config.write_text(config_text(foreign.encrypt("ews-pw")))
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "credentials[0].password: cannot be decrypted with the key in" in result.stderr
+
+    db = f'"dbConnectionConfig": {{"user": "bridge", "password": "{foreign.encrypt("db-pw")}"}},'
+    config.write_text(config_text(ours.encrypt("ews-pw"), extra=db))
+    result = run_cli("check-config", "--config", str(config))
+    assert result.returncode == 2
+    assert "dbConnectionConfig.password: cannot be decrypted with the key in" in result.stderr
 
 
 def test_version_is_printed(tmp_path: Path) -> None:
@@ -151,10 +217,10 @@ def test_hash_pass_into_an_unwritable_place_is_one_line(tmp_path: Path, capsys: 
 
 def test_check_config_warns_about_unknown_keys_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.json"
-    config.write_text('{\n "calendarProviders": [],\n "wsprot": 1\n}')
+    config.write_text('{\n "calendarProviders": [],\n "note": "staging"\n}')
     assert main(["check-config", "--config", str(config)]) == 0
     err = capsys.readouterr().err
-    assert f"config warning: {config} line 3: wsprot: unknown key, ignored (did you mean wsPort?)" in err
+    assert f"config warning: {config} line 3: note: unknown key, ignored" in err
 
 
 def test_a_missing_config_file_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -38,6 +38,26 @@ def test_credential_shapes_are_masked_without_knowing_the_secret() -> None:
     )
 
 
+def test_the_words_after_a_secret_key_name_in_a_message_are_kept() -> None:
+    """A key path followed by what is wrong with it is a message, not a credential: "cannot" must survive."""
+    redactor = Redactor()
+    for message in (
+        "calendarProviders[0].credentials[0].password: expected an encrypted value (starting with dGNf)",
+        "dbConnectionConfig.password: cannot be decrypted with the key in /etc/calendar.key",
+        "trueconf.clientSecret: cannot be decrypted; api.secret: expected a string",
+    ):
+        assert redactor.redact(message) == message
+    assert redactor.redact("password: 'hunter2' secret = s3cr3t") == "password: '***' secret = ***"
+
+
+def test_a_short_secret_is_masked_where_it_stands_alone_not_inside_words() -> None:
+    redactor = Redactor(["x", "pw"])
+    assert redactor.redact("unexpected error: no such table: mailboxes; user:pw@db, password pw") == (
+        "unexpected error: no such table: mailboxes; user:***@db, password ***"
+    )
+    assert Redactor(["hunter22"]).redact("xhunter22y") == "x***y"  # a longer one wherever it appears
+
+
 def test_secrets_added_later_are_masked_too() -> None:
     redactor = Redactor()
     redactor.add(["late-secret", ""])

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tc_calendar.config import load_settings
@@ -366,13 +366,50 @@ def test_a_top_level_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
         load_settings(path)
 
 
-def test_several_problems_report_the_first_in_the_file_and_count_the_rest(tmp_path: Path) -> None:
+def test_several_problems_are_all_reported_one_per_line_in_file_order(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
-    path.write_text('{\n "wsPort": 0,\n "cache": {"backward": -1},\n "calendarProviders": []\n}')
+    path.write_text('{\n "cache": {"backward": -1},\n "wsPort": 0,\n "calendarProviders": [{"port": 0}]\n}')
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
-    assert caught.value.key_path == "wsPort"
-    assert str(caught.value).endswith("got 0 (and 1 more problem)")
+    assert caught.value.key_path == "cache.backward"
+    assert [(problem.line, problem.key_path) for problem in caught.value.problems] == [
+        (2, "cache.backward"), (3, "wsPort"), (4, "calendarProviders[0].host"), (4, "calendarProviders[0].port"),
+        (4, "calendarProviders[0].credentials"),
+    ]
+    assert str(caught.value).splitlines() == [
+        f"config error: {path} line 2: cache.backward: expected a whole number of months, 0 or more, got -1",
+        f"config error: {path} line 3: wsPort: expected an integer from 1 to 65535, got 0",
+        f"config error: {path} line 4: calendarProviders[0].host: required key is missing",
+        f"config error: {path} line 4: calendarProviders[0].port: expected an integer from 1 to 65535, got 0",
+        f"config error: {path} line 4: calendarProviders[0].credentials: required key is missing",
+    ]
+
+
+def test_a_misspelt_known_key_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{\n "calendarProviders": [],\n "cache": {\n  "autosync": true\n }\n}')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"config error: {path} line 4: cache.autosync: unknown key; did you mean autoSync? (key names are "
+        "case-sensitive)"
+    )
+
+
+def test_a_misspelt_required_key_is_reported_once_with_a_suggestion(tmp_path: Path, token: str) -> None:
+    path = write(tmp_path, """
+        {
+          "calendarProviders": [
+            {"hots": "ex.example.com",
+             "credentials": [{"login": "svc", "password": "TOKEN"}]}
+          ]
+        }""", token)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"config error: {path} line 3: calendarProviders[0].hots: unknown key; did you mean host? (a required key, "
+        "missing here)"
+    )
 
 
 def test_a_token_from_another_key_file_names_the_key_and_the_key_file(tmp_path: Path) -> None:
@@ -443,6 +480,7 @@ _PATHS = [
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(_PATHS), value=_json_values)
+@example(path=("wsPort",), value="\x85")  # a line break for str.splitlines, not for JSON
 def test_any_value_anywhere_gives_settings_or_a_config_error_never_a_crash(
     tmp_path: Path, path: tuple[str | int, ...], value: object
 ) -> None:
@@ -458,7 +496,8 @@ def test_any_value_anywhere_gives_settings_or_a_config_error_never_a_crash(
         load_settings(config)
     except ConfigError as error:
         assert error.line is not None and error.line >= 1
-        assert "\n" not in str(error)
+        assert all(problem.line is not None and problem.line >= 1 for problem in error.problems)
+        assert len(str(error).splitlines()) == len(error.problems)
 
 
 def test_a_file_that_is_not_utf8_is_refused_with_the_byte_offset(tmp_path: Path) -> None:

@@ -325,15 +325,11 @@ def test_an_http_notification_url_on_loopback_is_accepted_for_a_local_simulator_
     assert any("Microsoft Graph delivers notifications to https:// URLs only" in m for m in caplog.messages)
 
 
-def test_an_unknown_key_in_a_graph_entry_is_warned_about_with_a_suggestion(
-    tmp_path: Path, box: SecretBox, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_misspelt_key_in_a_graph_entry_is_an_error_with_a_suggestion(tmp_path: Path, box: SecretBox) -> None:
     path = graph_config(tmp_path, box, tennantId=TENANT)
-    with caplog.at_level(logging.WARNING, logger="tc_calendar.config"):
+    with pytest.raises(ConfigError) as caught:
         load_settings(path)
-    assert any(
-        "calendarProviders[0].tennantId: unknown key, ignored (did you mean tenantId?)" in m for m in caplog.messages
-    )
+    assert "calendarProviders[0].tennantId: unknown key; did you mean tenantId?" in str(caught.value)
 
 
 def test_certificates_keep_their_private_key_out_of_repr(tmp_path: Path) -> None:

@@ -218,14 +218,14 @@ def test_keyfile_setting_in_the_config_is_used_to_decrypt(tmp_path: Path) -> Non
     assert settings.calendar_providers[0].credentials[0].password.get_secret_value() == "pw"
 
 
-def test_unknown_keys_are_warned_about_with_path_and_line(
+def test_unknown_keys_that_are_no_misspelling_are_warned_about_with_path_and_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = write(tmp_path, """
         {
           "wsPort": 4315,
           "colour": "blue",
-          "cache": {"backwards": 2},
+          "cache": {"backwardMonths": 2},
           "calendarProviders": []
         }
     """)
@@ -233,7 +233,8 @@ def test_unknown_keys_are_warned_about_with_path_and_line(
         load_settings(path)
     messages = [record.getMessage() for record in caplog.records]
     assert f"config warning: {path} line 3: colour: unknown key, ignored" in messages
-    assert f"config warning: {path} line 4: cache.backwards: unknown key, ignored (did you mean backward?)" in messages
+    assert (f"config warning: {path} line 4: cache.backwardMonths: unknown key, ignored (did you mean backward?)"
+            in messages)
 
 
 def test_an_unknown_key_inside_a_provider_names_its_index(tmp_path: Path, box: SecretBox,
@@ -242,8 +243,7 @@ def test_an_unknown_key_inside_a_provider_names_its_index(tmp_path: Path, box: S
         {{
           "calendarProviders": [
             {{"host": "h",
-              "credentials": [{{"login": "l", "password": "{box.encrypt("pw")}", "domain": "CORP"}}],
-              "hots": "typo"}}
+              "credentials": [{{"login": "l", "password": "{box.encrypt("pw")}", "domain": "CORP"}}]}}
           ]
         }}
     """)
@@ -252,8 +252,25 @@ def test_an_unknown_key_inside_a_provider_names_its_index(tmp_path: Path, box: S
     messages = [record.getMessage() for record in caplog.records]
     where = f"config warning: {path} line 4: calendarProviders[0].credentials[0]"
     assert f"{where}.domain: unknown key, ignored" in messages
-    assert (f"config warning: {path} line 5: calendarProviders[0].hots: unknown key, ignored (did you mean host?)"
-            in messages)
+
+
+def test_a_misspelt_key_inside_a_provider_is_an_error_naming_its_index(tmp_path: Path, box: SecretBox) -> None:
+    path = write(tmp_path, f"""
+        {{
+          "calendarProviders": [
+            {{"host": "h",
+              "credentials": [{{"login": "l", "password": "{box.encrypt("pw")}"}}],
+              "hots": "typo", "Users": []}}
+          ]
+        }}
+    """)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).splitlines() == [
+        f"config error: {path} line 5: calendarProviders[0].hots: unknown key; did you mean host?",
+        f"config error: {path} line 5: calendarProviders[0].Users: unknown key; did you mean users? (key names are "
+        "case-sensitive)",
+    ]
 
 
 def test_settings_built_in_python_accept_secrets_directly() -> None:

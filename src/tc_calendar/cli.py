@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +34,15 @@ class UnavailableError(TcCalendarError):
     """A command or flag this installation cannot carry out (a part not built yet, or not installed)."""
 
     exit_code = 2
+
+
+class UsageError(TcCalendarError):
+    """The command line asks for something that cannot be meant as written."""
+
+    exit_code = 2
+
+
+COMMANDS = ("check-config", "db", "run", "status", "api-secret", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("status", parents=[common], help="show the state of the service and its mailboxes")
     commands.add_parser("api-secret", parents=[common],
                         help="print the shared secret TrueConf Server must use for the WebSocket API")
-    commands.add_parser("demo", help="run the connector against the simulators, with the web calendar "
-                        "(options after demo go to the demo)")
+    # The demo parses its own options (and --help), so that they are listed where they are defined.
+    commands.add_parser("demo", add_help=False, help="run the connector against the simulators, with the web "
+                        "calendar (see tc_calendar demo --help)")
     return parser
 
 
@@ -99,11 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     redactor = configure_logging(args.log_level or "info")
     try:
         return _dispatch(args, redactor)
+    except ConfigError as exc:
+        for problem in exc.problems:  # every problem of the file, one line each
+            _print_error(problem.render_line(), redactor)
+        return exc.exit_code
     except TcCalendarError as exc:
         _print_error(str(exc), redactor)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     except Exception as exc:
         log.debug("unexpected error", exc_info=True)
         _print_error(
@@ -111,6 +129,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             redactor,
         )
         return 1
+
+
+def _reader_went_away() -> int:
+    """``tc_calendar status | head``: the reader stopped reading. Nothing is wrong, and Python must not complain
+    when it flushes stdout at exit either; exit as a program killed by SIGPIPE does in a shell."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def _print_error(message: str, redactor: Redactor) -> None:
@@ -141,6 +168,13 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         return _entry_point("tc_calendar.online_check", "run", "check-config --online")(settings)
     redactor.add(settings.secret_values())
     configure_logging(args.log_level or settings.log_level, settings.log_format, secrets=settings.secret_values())
+    if args.command in ("db", "status", "api-secret"):
+        return _with_database_errors_explained(settings, lambda: _database_command(args, settings))
+    run = _entry_point("tc_calendar.service", "run", "run")
+    return _with_database_errors_explained(settings, lambda: run(settings))
+
+
+def _database_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         migrate = _entry_point("tc_calendar.store.migrate", args.db_command, f"db {args.db_command}")
         migrate(settings.database_url, args.revision)
@@ -148,9 +182,22 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
         return 0
     if args.command == "status":
         return _entry_point("tc_calendar.status", "show", "status")(settings)
-    if args.command == "api-secret":
-        return _entry_point("tc_calendar.api.secret", "show", "api-secret")(settings)
-    return _entry_point("tc_calendar.service", "run", "run")(settings)
+    return _entry_point("tc_calendar.api.secret", "show", "api-secret")(settings)
+
+
+def _with_database_errors_explained(settings: Settings, command: Callable[[], int]) -> int:
+    """Run a command that uses the database; a failure to reach it names the settings to check."""
+    from tc_calendar.database_access import DatabaseNotInitializedError, DatabaseUnavailableError, explain_failure
+
+    try:
+        return command()
+    except (DatabaseNotInitializedError, DatabaseUnavailableError, BrokenPipeError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # the store's DatabaseError too: its message is the driver's
+        explained = explain_failure(settings, exc)
+        if explained is None:
+            raise
+        raise explained from exc
 
 
 def _entry_point(module_name: str, function: str, command: str) -> Callable[..., int]:
@@ -177,11 +224,36 @@ def _entry_point(module_name: str, function: str, command: str) -> Callable[...,
 
 
 def hash_passwords(passwords: Sequence[str], *, config: Path | None, key_file: Path | None) -> int:
-    """``--hash_pass``: print one token per password, in order, in the seed's words."""
-    box = SecretBox.load_or_create(_key_file_for_hashing(config, key_file))
+    """``--hash_pass``: print one token per password, in order, in the seed's words (on stdout, so scripts can
+    read them); which key file encrypted them, and whether it was just created, goes to stderr.
+
+    ``--hash_pass`` takes every word after it, so ``--hash_pass pw check-config`` would encrypt the command's
+    name: a command name among the passwords is refused instead."""
+    for password in passwords:
+        if password in COMMANDS:
+            raise UsageError(
+                f"tc_calendar: {password!r} is a command, not a password: --hash_pass encrypts every word after it "
+                f"and cannot be combined with a command; run tc_calendar {password} on its own"
+            )
+    path = _key_file_for_hashing(config, key_file)
+    existed = path.exists()
+    box = SecretBox.load_or_create(path)
     for password in passwords:
         print(f"Your encrypted data: {box.encrypt(password)}")
+    if existed:
+        print(f"tc_calendar: encrypted with the key file {path}", file=sys.stderr)
+    else:
+        print(f"tc_calendar: created the key file {path} (mode 0600); keep it with config.json: without it these "
+              "values cannot be decrypted" + _owner_note(path), file=sys.stderr)
     return 0
+
+
+def _owner_note(key_file: Path) -> str:
+    """Created by root, the key file is root's alone: the service's own user could not read it."""
+    if os.geteuid() != 0:
+        return ""
+    return (f"; it belongs to root, so if the service runs as another user give it that file "
+            f"(chown tc-calendar: {key_file})")
 
 
 def _key_file_for_hashing(config: Path | None, key_file: Path | None) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import secrets
@@ -71,8 +72,9 @@ def _scenario() -> dict[str, Any]:
     return data
 
 
-def start_simulators(web_password: str) -> DemoWorld:
-    """Exchange over HTTPS with its own self-signed certificate, TrueConf Server with matching users."""
+def start_simulators(web_password: str, *, ews_port: int = 0, tcs_port: int = 0) -> DemoWorld:
+    """Exchange over HTTPS with its own self-signed certificate, TrueConf Server with matching users; each on the
+    given port, or any free one (0)."""
     from ews_sim.server import EwsSimulator
     from ews_sim.world import World as ExchangeWorld
     from ews_sim.world.scenario import load_scenario
@@ -85,7 +87,8 @@ def start_simulators(web_password: str) -> DemoWorld:
         {"id": m["smtp"].split("@")[0].replace(".", "_"), "email": m["smtp"], "display_name": m["name"]}
         for m in scenario["mailboxes"]
     ]
-    tcs = SimServer(seed_world(TrueConfWorld(server_name="tcs.example.com"), users, conferences=False)).start()
+    tcs = SimServer(seed_world(TrueConfWorld(server_name="tcs.example.com"), users, conferences=False),
+                    port=tcs_port).start()
     # The scenario's links name the company's TrueConf Server; point them at the simulator so Join works.
     scenario = json.loads(json.dumps(scenario).replace(SCENARIO_TCS_URL, tcs.url))
     owner = users[0]["id"]
@@ -95,7 +98,7 @@ def start_simulators(web_password: str) -> DemoWorld:
     uids = load_scenario(scenario, exchange_world)
     service = next(a for a in scenario["service_accounts"] if a.get("impersonation"))
     mailboxes = [m["smtp"] for m in scenario["mailboxes"]]
-    ews = EwsSimulator(exchange_world, host="127.0.0.1", port=0, https=True).start()
+    ews = EwsSimulator(exchange_world, host="127.0.0.1", port=ews_port, https=True).start()
     ca_bundle = ews.certificate.cert_file if ews.certificate is not None else None
     return DemoWorld(ews, tcs, uids, mailboxes, service["password"], web_password, ca_bundle)
 
@@ -253,11 +256,19 @@ def _attendee_addresses(item: Any) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def running_demo(
-    directory: Path, *, port: int = 4315, pace: float = 20.0, say: Callable[[str], None] = print
+    directory: Path,
+    *,
+    port: int = 4315,
+    pace: float = 20.0,
+    say: Callable[[str], None] = print,
+    ews_port: int = 0,
+    tcs_port: int = 0,
 ) -> AsyncIterator[RunningDemo]:
     """The demo world and the connector on it; everything stops when the block exits."""
     await asyncio.to_thread(_fresh_directory, directory)
-    world = await asyncio.to_thread(start_simulators, secrets.token_urlsafe(9))
+    world = await asyncio.to_thread(
+        functools.partial(start_simulators, secrets.token_urlsafe(9), ews_port=ews_port, tcs_port=tcs_port)
+    )
     try:
         settings = load_settings(write_config(directory, world, port))
         options = SyncOptions(auto_sync=True, backward_months=1, forward_months=2, fallback_poll_interval=5.0)
@@ -283,10 +294,21 @@ def _fresh_directory(directory: Path) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tc_calendar demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=4315, help="port of the web calendar and API (0: any free port)")
-    parser.add_argument("--dir", type=Path, default=Path("var/demo"), help="where the demo keeps its config and data")
-    parser.add_argument("--pace", type=float, default=20.0, help="seconds between simulated changes in Exchange")
+    parser = argparse.ArgumentParser(
+        prog="tc_calendar demo",
+        description="The whole product on one machine: the Exchange and TrueConf Server simulators, the connector "
+                    "on SQLite and the web calendar, with a change in Exchange every --pace seconds.",
+    )
+    parser.add_argument("--port", type=int, default=4315,
+                        help="port of the web calendar and API (default 4315; 0: any free port)")
+    parser.add_argument("--dir", type=Path, default=Path("var/demo"),
+                        help="where the demo keeps its config and data; emptied at start (default var/demo)")
+    parser.add_argument("--pace", type=float, default=20.0,
+                        help="seconds between simulated changes in Exchange (default 20)")
+    parser.add_argument("--ews-port", type=int, default=0, metavar="PORT",
+                        help="port of the Exchange simulator (HTTPS; default 0: any free port)")
+    parser.add_argument("--tcs-port", type=int, default=0, metavar="PORT",
+                        help="port of the TrueConf Server simulator (default 0: any free port)")
     return parser
 
 
@@ -296,8 +318,8 @@ async def _serve(args: argparse.Namespace) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    async with running_demo(args.dir, port=args.port, pace=args.pace,
-                            say=lambda text: print(f"[demo] {text}", flush=True)) as demo:
+    async with running_demo(args.dir, port=args.port, pace=args.pace, ews_port=args.ews_port,
+                            tcs_port=args.tcs_port, say=lambda text: print(f"[demo] {text}", flush=True)) as demo:
         print(_banner(demo), flush=True)
         await stop.wait()
     print("[demo] stopped", flush=True)

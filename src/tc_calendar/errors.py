@@ -8,6 +8,7 @@ Each I/O boundary adds its own subclass in its own module (``ProviderError``, ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -21,11 +22,12 @@ class TcCalendarError(Exception):
 
 
 class ConfigError(TcCalendarError):
-    """``config.json`` cannot be used: missing, not JSON, or a value that is wrong.
+    """``config.json`` cannot be used: missing, not JSON, or values that are wrong.
 
-    The message is one line in the form
-    ``config error: <file> line <n>: <key path>: <what was expected, what was found>``;
-    the parts are also kept as attributes so tests and callers need not parse the text.
+    Each problem is one line in the form
+    ``config error: <file> line <n>: <key path>: <what was expected, what was found>``; when a file has several,
+    all of them are reported at once, one line each in file order (``more``), so a single round of editing can
+    fix them. The parts of the first problem are kept as attributes so tests and callers need not parse the text.
     """
 
     exit_code = 2
@@ -38,15 +40,23 @@ class ConfigError(TcCalendarError):
         line: int | None = None,
         column: int | None = None,
         key_path: str | None = None,
+        more: Sequence[ConfigError] = (),
     ) -> None:
         self.problem = problem
         self.file = file
         self.line = line
         self.column = column
         self.key_path = key_path
-        super().__init__(self._render())
+        self.more = tuple(more)
+        super().__init__("\n".join(problem.render_line() for problem in self.problems))
 
-    def _render(self) -> str:
+    @property
+    def problems(self) -> tuple[ConfigError, ...]:
+        """This problem and the ones reported with it."""
+        return (self, *self.more)
+
+    def render_line(self) -> str:
+        """This problem alone, as its one line."""
         where = []
         if self.file is not None:
             where.append(str(self.file))

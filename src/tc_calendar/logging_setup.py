@@ -3,8 +3,9 @@
 Secrets are held as ``SecretStr`` and so print as ``**********``, but a password can still reach a log through
 an exception message, a URL or a library's debug output. The formatter is therefore the last line of defence:
 it replaces every known secret (the decrypted values from the config, also URL- and JSON-escaped) and anything
-shaped like a credential (``Authorization:`` headers, ``password=...``, ``user:pass@`` in URLs) in the final
-text, traceback included.
+shaped like a credential (``Authorization:`` headers, ``password=...``, ``"password": "..."``, ``user:pass@`` in
+URLs) in the final text, traceback included. Only values are masked, never the words of a message:
+``dbConnectionConfig.password: cannot be decrypted`` keeps its "cannot".
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from typing import IO, Literal
 from urllib.parse import quote
 
 MASK = "***"
+SHORT_SECRET = 6
+"""Secrets shorter than this are masked where they stand alone, not inside longer words."""
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 _CREDENTIAL_SHAPES = (
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|ntlm|negotiate)\s+)[^\s\"',]+"),
+    # key=value, or key: "value" (JSON, a dict's repr). "password: cannot be decrypted" is a message about the
+    # key, not the key's value: a colon must be followed by a quote before the word after it is masked.
     re.compile(
         r"(?i)([\"']?(?:password|passwd|client_secret|clientsecret|secret|access_token|refresh_token|token)"
-        r"[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s\"'&,;}]+"
+        r"[\"']?(?:\s*=\s*[\"']?|\s*:\s*[\"']))(?!\*\*\*)[^\s\"'&,;}]+"
     ),
     re.compile(r"(://[^/\s:@]+:)[^@\s/]+(@)"),
 )
@@ -36,20 +41,29 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._literals: list[str] = []
+        self._short: re.Pattern[str] | None = None
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        """Remember ``secrets`` (and the escaped forms they take in URLs and JSON)."""
+        """Remember ``secrets`` (and the escaped forms they take in URLs and JSON).
+
+        A secret shorter than :data:`SHORT_SECRET` characters is masked only where it stands alone: masked inside
+        words, a password ``x`` would turn every "unexpected" into "une***pected"."""
         for secret in secrets:
             if not secret:
                 continue
             forms = {secret, quote(secret, safe=""), quote(secret), json.dumps(secret)[1:-1]}
             self._literals.extend(form for form in forms if form not in self._literals)
         self._literals.sort(key=len, reverse=True)  # longest first, so a secret containing another is fully hidden
+        short = [re.escape(literal) for literal in self._literals if len(literal) < SHORT_SECRET]
+        self._short = re.compile(rf"(?<![0-9A-Za-z])(?:{'|'.join(short)})(?![0-9A-Za-z])") if short else None
 
     def redact(self, text: str) -> str:
         for literal in self._literals:
-            text = text.replace(literal, MASK)
+            if len(literal) >= SHORT_SECRET:
+                text = text.replace(literal, MASK)
+        if self._short is not None:
+            text = self._short.sub(MASK, text)
         for shape in _CREDENTIAL_SHAPES:
             text = shape.sub(lambda m: m.group(1) + MASK + (m.group(2) if m.re.groups > 1 else ""), text)
         return text

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from tc_calendar.config import Settings
+from tc_calendar.database_access import require_initialized
 from tc_calendar.store import Store
 from tc_calendar.store.records import LaunchRecord, MailboxState, MailboxStatus
 
@@ -30,10 +31,19 @@ def _when(moment: datetime | None, now: datetime) -> str:
     return f"{seconds}s ago"
 
 
-def render_mailboxes(mailboxes: Sequence[MailboxStatus], now: datetime) -> list[str]:
-    if not mailboxes:
+def not_registered(mailboxes: Sequence[MailboxStatus], configured: Sequence[str]) -> list[str]:
+    """The ``configured`` users the store does not know yet: the service has not run since they were listed."""
+    known = {m.email.lower() for m in mailboxes}
+    return [email for email in dict.fromkeys(e.lower() for e in configured) if email not in known]
+
+
+def render_mailboxes(mailboxes: Sequence[MailboxStatus], now: datetime, configured: Sequence[str] = ()) -> list[str]:
+    """The mailbox table; ``configured`` users the store does not know yet are shown as pending, so the table
+    matches config.json."""
+    waiting = not_registered(mailboxes, configured)
+    if not mailboxes and not waiting:
         return ["No mailboxes yet: list users in calendarProviders[].users, or ask for one through the API."]
-    width = max(len(m.email) for m in mailboxes)
+    width = max(len(email) for email in [*(m.email for m in mailboxes), *waiting])
     lines = [f"{'MAILBOX':<{width}}  {'STATE':<10}  {'ORIGIN':<9}  {'EVENTS':>6}  LAST SYNC"]
     for m in mailboxes:
         origin = "users" if str(m.origin) == "config" else str(m.origin).replace("_", "-")
@@ -42,6 +52,11 @@ def render_mailboxes(mailboxes: Sequence[MailboxStatus], now: datetime) -> list[
         )
         if m.last_error and m.state in (MailboxState.ERROR, MailboxState.SYNCING, MailboxState.PENDING):
             lines.append(f"{'':<{width}}  last error ({_when(m.last_error_at, now)}): {m.last_error}")
+    for email in waiting:
+        lines.append(f"{email:<{width}}  {MailboxState.PENDING!s:<10}  {'users':<9}  {0:>6}  {_when(None, now)}")
+    if waiting:
+        lines.append(f"{len(waiting)} pending user(s) of calendarProviders[].users are synchronized once the service "
+                     "runs")
     over = [m.email for m in mailboxes if m.state is MailboxState.OVER_LIMIT]
     if over:
         lines.append(f"{len(over)} mailbox(es) over the account limit are not synchronized: {', '.join(over)}")
@@ -65,15 +80,24 @@ def render_launches(launches: Sequence[LaunchRecord], now: datetime) -> list[str
     return lines
 
 
-def render(mailboxes: Sequence[MailboxStatus], launches: Sequence[LaunchRecord], cursor: int, now: datetime) -> str:
+def render(
+    mailboxes: Sequence[MailboxStatus],
+    launches: Sequence[LaunchRecord],
+    cursor: int,
+    now: datetime,
+    configured: Sequence[str] = (),
+) -> str:
     counts: dict[str, int] = {}
     for m in mailboxes:
         counts[str(m.state)] = counts.get(str(m.state), 0) + 1
+    waiting = not_registered(mailboxes, configured)
+    if waiting:
+        counts[str(MailboxState.PENDING)] = counts.get(str(MailboxState.PENDING), 0) + len(waiting)
     summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) or "none"
     parts = [
-        f"Mailboxes: {len(mailboxes)} ({summary}); change log at cursor {cursor}",
+        f"Mailboxes: {len(mailboxes) + len(waiting)} ({summary}); change log at cursor {cursor}",
         "",
-        *render_mailboxes(mailboxes, now),
+        *render_mailboxes(mailboxes, now, configured),
         "",
         *render_launches(launches, now),
     ]
@@ -81,21 +105,30 @@ def render(mailboxes: Sequence[MailboxStatus], launches: Sequence[LaunchRecord],
 
 
 async def collect(settings: Settings) -> tuple[list[MailboxStatus], list[LaunchRecord], int]:
+    """What the store records; :class:`DatabaseNotInitializedError` when the database was never set up (nothing
+    is created then, not even an empty SQLite file)."""
+    await require_initialized(settings)
     async with Store.open(settings.database_url) as store:
         return await store.list_mailboxes(), await store.list_launches(limit=500), await store.latest_cursor()
 
 
+def configured_users(settings: Settings) -> list[str]:
+    return [user for provider in settings.calendar_providers for user in provider.users]
+
+
 def licence_line(settings: Settings) -> str:
-    """The licence status the service last recorded (docs/operations.md, "Registration")."""
+    """The licence status (docs/operations.md, "Registration")."""
     from tc_calendar.licensing.guard import licence_status_line
     from tc_calendar.licensing.registration import Installation
 
-    return licence_status_line(Installation.from_settings(settings.config_dir, settings.registration))
+    installation = Installation.from_settings(settings.config_dir, settings.registration)
+    return licence_status_line(installation, datetime.now(UTC), configured_limit=settings.account_limit)
 
 
 def show(settings: Settings, out: TextIO | None = None) -> int:
     """Print the status; exit 0 when every admitted mailbox is healthy, 1 when some mailbox is in error."""
     mailboxes, launches, cursor = asyncio.run(collect(settings))
-    print(render(mailboxes, launches, cursor, datetime.now(UTC)), file=out or sys.stdout)
+    now = datetime.now(UTC)
+    print(render(mailboxes, launches, cursor, now, configured_users(settings)), file=out or sys.stdout)
     print("\n" + licence_line(settings), file=out or sys.stdout)
     return 1 if any(m.state is MailboxState.ERROR for m in mailboxes) else 0

@@ -44,8 +44,14 @@ def key_path_text(path: KeyPath) -> str:
         elif _IDENTIFIER.fullmatch(part):
             text += f".{part}" if text else part
         else:
-            text += f"[{json.dumps(part)}]"
+            text += f"[{quoted(part)}]"
     return text
+
+
+def quoted(text: str) -> str:
+    """``text`` as a JSON string; control characters and line separators (U+0085, U+2028...) escaped too, so a
+    problem stays one line."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in json.dumps(text, ensure_ascii=False))
 
 
 def error_path(error: ErrorDetails) -> KeyPath:
@@ -71,7 +77,7 @@ def describe_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return "a list"
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
+        text = quoted(value)
         if len(text) > 60:
             text = text[:56] + '..."'
         return f"the string {text}"

@@ -4,24 +4,25 @@ Path resolution: ``--config PATH``, else ``$TC_CALENDAR_CONFIG``, else the seed'
 ``/opt/trueconf/calendar/etc/calendar/config.json``. Key file resolution: ``--key-file``, else
 ``$TC_CALENDAR_KEY_FILE``, else ``keyFile`` from the config, else ``calendar.key`` beside the config.
 
-Every problem becomes one :class:`ConfigError` naming the file, the line, the key path and what was expected;
-unknown keys are logged as warnings (a typo should not stop a running service from restarting, but must be seen).
+Every problem becomes a line of one :class:`ConfigError` naming the file, the line, the key path and what was
+expected; all problems are reported at once. An unknown key that is a misspelling of a known one is an error (it
+would silently leave that setting at its default); other unknown keys are logged as warnings.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from tc_calendar._jsonc import Document, DuplicateKeyError, JsoncSyntaxError, KeyPath, parse
 from tc_calendar.config._messages import error_message, error_path, key_path_text
 from tc_calendar.config._types import DECRYPTOR_CONTEXT_KEY
+from tc_calendar.config._unknown_keys import UnknownKey, find_unknown_keys
 from tc_calendar.config.certificates import CertificateFileError, read_certificate_credential
 from tc_calendar.config.models import (
     CONFIG_PATH_CONTEXT_KEY,
@@ -119,7 +120,10 @@ def load_settings(
 
 
 def parse_settings(document: Document, *, config_path: Path, key_file: Path) -> Settings:
-    """Validate a parsed document; the key file is opened only if an encrypted value needs it."""
+    """Validate a parsed document; the key file is opened only if an encrypted value needs it.
+
+    Every problem is reported at once (:class:`ConfigError` with one line per problem); warnings are logged only
+    when the file can be used."""
     boxes: list[SecretBox] = []
 
     def decrypt(token: str) -> str:
@@ -128,33 +132,63 @@ def parse_settings(document: Document, *, config_path: Path, key_file: Path) -> 
         return boxes[0].decrypt(token)
 
     context = {DECRYPTOR_CONTEXT_KEY: decrypt, CONFIG_PATH_CONTEXT_KEY: config_path, KEY_FILE_CONTEXT_KEY: key_file}
+    unknown = find_unknown_keys(document.value, Settings)
+    misspelt = [key for key in unknown if key.misspelling_of is not None]
     try:
         settings = Settings.model_validate(document.value, context=context)
     except ValidationError as exc:
-        problems = [(error_path(error), error_message(error)) for error in exc.errors()]
-        raise _first_problem(document, config_path, problems) from None
-    problems = check_consistency(settings)
+        missing = {error_path(error) for error in exc.errors() if error["type"] == "missing"}
+        misspelt_missing = missing & {key.meant for key in misspelt}  # reported at their misspelling
+        problems = misspelling_problems(document, misspelt, missing)
+        problems += [
+            (document.position_of(error_path(error)).line, error_path(error), error_message(error))
+            for error in exc.errors()
+            if not (error["type"] == "missing" and error_path(error) in misspelt_missing)
+        ]
+        raise _all_problems(config_path, problems) from None
+    problems = misspelling_problems(document, misspelt, set())
+    problems += [(document.position_of(path).line, path, message) for path, message in check_consistency(settings)]
     if problems:
-        raise _first_problem(document, config_path, problems)
-    for path, message in find_unknown_keys(settings):
-        line = document.key_position_of(path).line
-        log.warning("config warning: %s line %d: %s: %s", config_path, line, key_path_text(path), message)
+        raise _all_problems(config_path, problems)
+    for key in unknown:  # none of them misspelt: that raised above
+        hint = f" (did you mean {key.suggestion}?)" if key.suggestion else ""
+        line = document.key_position_of(key.path).line
+        log.warning("config warning: %s line %d: %s: unknown key, ignored%s", config_path, line,
+                    key_path_text(key.path), hint)
     for path, message in find_doubtful_settings(settings):
         line = document.position_of(path).line
         log.warning("config warning: %s line %d: %s: %s", config_path, line, key_path_text(path), message)
     return settings
 
 
-def _first_problem(document: Document, config_path: Path, problems: list[tuple[KeyPath, str]]) -> ConfigError:
-    """The problem that comes first in the file, with a count of the others so none is silently hidden."""
-    located = sorted(
-        ((document.position_of(path).line, index, path, message) for index, (path, message) in enumerate(problems)),
-    )
-    line, _, path, message = located[0]
-    if len(located) > 1:
-        others = len(located) - 1
-        message += f" (and {others} more problem{'s' if others > 1 else ''})"
-    return ConfigError(message, file=config_path, line=line, key_path=key_path_text(path) or None)
+Problem = tuple[int, KeyPath, str]
+"""A problem's line, key path and message."""
+
+
+def misspelling_problems(document: Document, misspelt: list[UnknownKey], missing: set[KeyPath]) -> list[Problem]:
+    """An error for each misspelt key; one that stands for a ``missing`` required key says so, and the missing
+    key is not reported again."""
+    problems: list[Problem] = []
+    for key in misspelt:
+        message = f"unknown key; did you mean {key.misspelling_of}?"
+        if key.meant in missing:
+            message += " (a required key, missing here)"
+        elif key.key.lower() == str(key.misspelling_of).lower():
+            message += " (key names are case-sensitive)"
+        problems.append((document.key_position_of(key.path).line, key.path, message))
+    return problems
+
+
+def _all_problems(config_path: Path, problems: list[Problem]) -> ConfigError:
+    """One error that reports every problem, in the order they come in the file."""
+    errors = [
+        ConfigError(message, file=config_path, line=line, key_path=key_path_text(path) or None)
+        for line, _, path, message in sorted(
+            (line, index, path, message) for index, (line, path, message) in enumerate(problems)
+        )
+    ]
+    first = errors[0]
+    return ConfigError(first.problem, file=config_path, line=first.line, key_path=first.key_path, more=errors[1:])
 
 
 def check_consistency(settings: Settings) -> list[tuple[KeyPath, str]]:
@@ -245,23 +279,3 @@ def _doubtful_graph_settings(
                        "Graph delivers notifications to https:// URLs only"))
     return doubts
 
-
-def find_unknown_keys(settings: BaseModel, path: KeyPath = ()) -> list[tuple[KeyPath, str]]:
-    """Keys the file has that no setting reads, each with a hint when it looks like a misspelt known key."""
-    found: list[tuple[KeyPath, str]] = []
-    fields = type(settings).model_fields
-    known = [field.alias or name for name, field in fields.items()]
-    for key in settings.model_extra or {}:
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        found.append(((*path, key), f"unknown key, ignored{hint}"))
-    for name, field in fields.items():
-        value = getattr(settings, name)
-        where = (*path, field.alias or name)
-        if isinstance(value, BaseModel):
-            found.extend(find_unknown_keys(value, where))
-        elif isinstance(value, tuple):
-            for index, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    found.extend(find_unknown_keys(item, (*where, index)))
-    return found

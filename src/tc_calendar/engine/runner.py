@@ -208,7 +208,8 @@ class MailboxWorker:
                 wait = options.poll_interval if self._streaming else options.fallback_poll_interval
             except ThrottledError as exc:
                 self.gate.hold(exc.backoff_seconds)
-                log.info("%s: throttled, waiting %.1fs", self.email, exc.backoff_seconds)
+                # "<mailbox>: Exchange throttles service account ...; backing off 30.0s", as docs/operations.md says
+                log.info("%s", exc if exc.mailbox else f"{self.email}: {exc}")
                 self._wake.set()
                 wait = 0.0
             except InvalidSyncStateError as exc:

@@ -215,10 +215,42 @@ class LicenceGuard:
         self._last_warning = (message, now)
 
 
-def licence_status_line(installation: Installation) -> str:
-    """``tc_calendar status``'s licence line, from what the service last saved."""
-    record = read_record(state_file_of(installation))
+def licence_status_line(
+    installation: Installation, now: datetime | None = None, *, configured_limit: int | None = None
+) -> str:
+    """``tc_calendar status``'s licence line: what the service last saved, unless a licence was installed
+    (``--register``, ``--offline_reg``) after that; then that licence, as the service will see it."""
+    state_file = state_file_of(installation)
+    record = read_record(state_file)
+    if _installed_since(installation.licence_file, state_file if record is not None else None):
+        moment = now or utc_now()
+        try:
+            licence = load_licence(installation, moment)
+        except LicenceError as exc:
+            return f"Licence: {exc}; the service pauses synchronization until it is fixed"
+        if licence is not None:
+            status = decide(
+                licence, now=moment, first_started=record.first_started if record else moment,
+                last_check_in=record.last_check_in if record else None, configured_limit=configured_limit,
+            )
+            paused = " — SYNCHRONIZATION PAUSED" if status.standing is Standing.PAUSED else ""
+            return f"Licence: {status.message}{paused} (installed since the service last checked; it applies the " \
+                   "licence within an hour, or when it starts)"
     if record is None or record.message is None:
         return "Licence: not checked yet (the service has not run)"
     paused = " — SYNCHRONIZATION PAUSED" if record.standing == Standing.PAUSED.value else ""
     return f"Licence: {record.message}{paused}"
+
+
+def _installed_since(licence_file: Path, state_file: Path | None) -> bool:
+    """Whether the licence file is newer than the service's last record of it (or there is no record)."""
+    try:
+        installed = licence_file.stat().st_mtime_ns
+    except OSError:
+        return False
+    if state_file is None:
+        return True
+    try:
+        return installed > state_file.stat().st_mtime_ns
+    except OSError:
+        return True
