@@ -14,11 +14,13 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
-    """How a person takes part in a meeting (seed 4.1: Organizer, Required, Optional)."""
+    """How a person takes part in a meeting (seed 4.1: Organizer, Required, Optional), or a room or other
+    resource booked for it (EWS Resources): shown, never invited to the conference."""
 
     ORGANIZER = "Organizer"
     REQUIRED = "Required"
     OPTIONAL = "Optional"
+    RESOURCE = "Resource"
 
 
 class Response(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tc_calendar.model import Attendee, Change, ChangeKind, Occurrence, OccurrenceKey, Response
+from tc_calendar.model import Attendee, Change, ChangeKind, Occurrence, OccurrenceKey, Response, Role
 
 
 def time_to_wire(value: datetime) -> str:
@@ -43,6 +43,16 @@ def attendee_to_wire(person: Attendee) -> dict[str, Any]:
     return {"email": person.email, "name": person.name, "role": person.role.value, "response": person.response.value}
 
 
+def people_of(occurrence: Occurrence) -> list[Attendee]:
+    """The organizer first (role Organizer), then the attendees and resources, each address once."""
+    organizer = occurrence.organizer
+    if organizer is None:
+        return list(occurrence.attendees)
+    email = organizer.email.casefold()
+    first = Attendee(organizer.email, organizer.name, Role.ORGANIZER, Response.ORGANIZER)
+    return [first, *(a for a in occurrence.attendees if a.email.casefold() != email)]
+
+
 def response_of(occurrence: Occurrence, user: str) -> Response:
     """``user``'s answer as the occurrence itself records it (used where the store gives no visibility row)."""
     email = user.casefold()
@@ -60,7 +70,7 @@ def occurrence_to_wire(occurrence: Occurrence, my_response: Response | None) -> 
     if occurrence.key.recurrence_id is not None or occurrence.recurrence_summary:
         recurrence = {"summary": occurrence.recurrence_summary, "isException": occurrence.is_exception}
     conference = None
-    if occurrence.conference is not None:
+    if occurrence.conference is not None and not occurrence.cancelled:  # a cancelled event has no Join (seed 4.2.3)
         conference = {"id": occurrence.conference.conference_id, "url": occurrence.conference.url}
     return {
         "key": key_to_wire(occurrence.key),
@@ -72,7 +82,7 @@ def occurrence_to_wire(occurrence: Occurrence, my_response: Response | None) -> 
         "location": occurrence.location,
         "description": occurrence.description,
         "organizer": person_to_wire(occurrence.organizer) if occurrence.organizer else None,
-        "attendees": [attendee_to_wire(a) for a in occurrence.attendees],
+        "attendees": [attendee_to_wire(a) for a in people_of(occurrence)],
         "myResponse": my_response.value if my_response is not None else None,
         "cancelled": occurrence.cancelled,
         "recurrence": recurrence,

@@ -177,6 +177,8 @@ class RemoteItem:
     organizer: Person | None = None
     required_attendees: tuple[RemoteAttendee, ...] = ()
     optional_attendees: tuple[RemoteAttendee, ...] = ()
+    resources: tuple[RemoteAttendee, ...] = ()
+    """Rooms and equipment booked for the meeting (EWS Resources)."""
     my_response: Response = Response.NO_RESPONSE
     is_cancelled: bool = False
     is_meeting: bool = False

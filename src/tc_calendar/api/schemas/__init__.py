@@ -80,7 +80,7 @@ class Person(_Strict):
 class AttendeeDoc(_Strict):
     email: Email
     name: str
-    role: Literal["Organizer", "Required", "Optional"]
+    role: Literal["Organizer", "Required", "Optional", "Resource"]
     response: ResponseValue
 
 
