@@ -36,7 +36,7 @@ from typing import TypeVar
 
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
 from tc_calendar.engine.mailboxes import pick_credential
-from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
+from tc_calendar.engine.ports import AccountFailureHook, Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.providers.base import (
@@ -112,6 +112,7 @@ class EngineContext:
         clock: Clock,
         notify: NotifyHook | None,
         metrics: Metrics | None,
+        account_failed: AccountFailureHook | None = None,
     ) -> None:
         self.store = store
         self.planner = planner
@@ -119,6 +120,7 @@ class EngineContext:
         self.clock = clock
         self.notify = notify
         self.metrics = metrics
+        self.account_failed = account_failed
         self.stopping = asyncio.Event()
 
     def window(self) -> SyncWindow:
@@ -214,7 +216,11 @@ class MailboxWorker:
                 self._force_window_sync = True
                 self._wake.set()
                 wait = 0.0
-            except (MailboxError, AuthError) as exc:
+            except AuthError as exc:
+                failures += 1
+                await self._record_account_error(exc)
+                wait = options.error_retry.delay(failures)
+            except MailboxError as exc:
                 failures += 1
                 await self._record_error(exc)
                 wait = options.error_retry.delay(failures)
@@ -459,6 +465,24 @@ class MailboxWorker:
             await self.context.store.record_sync_success(self.email)
             self._success_written()
         self.synced_once.set()
+
+    def note_account_error(self, message: str) -> None:
+        """The service account serving this mailbox was rejected (another mailbox's loop found out): the store
+        already shows this mailbox in error; remember it so a success is written and the same failure is not
+        logged again."""
+        self.last_error = message
+        self.state = MailboxState.ERROR
+
+    async def _record_account_error(self, exc: AuthError) -> None:
+        if self.context.account_failed is None:
+            await self._record_error(exc)
+            return
+        message = str(exc) or type(exc).__name__
+        if message != self.last_error:
+            log.warning("%s: %s", self.email, message)
+        self.note_account_error(message)
+        with contextlib.suppress(Exception):  # the database may be what failed; the loop retries anyway
+            await self.context.account_failed(self.email, message)
 
     async def _record_error(self, exc: BaseException, *, transient: bool = False) -> None:
         message = str(exc) or type(exc).__name__

@@ -70,12 +70,20 @@ class SyncService:
         self._account_limit = account_limit
         self._metrics = metrics
         self._context = EngineContext(
-            store, planner, options or SyncOptions(), clock=clock, notify=notify, metrics=metrics
+            store,
+            planner,
+            options or SyncOptions(),
+            clock=clock,
+            notify=notify,
+            metrics=metrics,
+            account_failed=self._account_failed,
         )
         self._roster = MailboxRoster(self._configured, account_limit)
         self._workers: dict[str, MailboxWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._gates: dict[tuple[int, int], ThrottleGate] = {}
+        #: The service account (provider index, credential index) of each running worker's mailbox.
+        self._accounts: dict[str, tuple[int, int]] = {}
         self._slots = [asyncio.Semaphore(self._context.options.max_window_syncs) for _ in self._providers]
         self._hubs: list[NotificationHub] = []
         self._streaming: dict[str, bool] = {}
@@ -254,6 +262,7 @@ class SyncService:
         self._held.clear()
         self._leases_loaded = False
         self._workers.clear()
+        self._accounts.clear()
         self._tasks.clear()
         self._started = False
 
@@ -271,6 +280,7 @@ class SyncService:
                 self._start_worker(entry.email, entry.provider, starts.get(entry.email))
             for email in [e for e in self._workers if e not in self._held]:
                 self._workers.pop(email)
+                self._accounts.pop(email, None)
                 task = self._tasks.pop(email)
                 task.cancel()  # an open transaction rolls back; the new holder resumes from the checkpoint
             for provider, emails in admitted.items():
@@ -295,6 +305,7 @@ class SyncService:
         worker = MailboxWorker(email, provider, gate, self._slots[provider_index], self._context, start)
         worker.set_streaming(self._streaming.get(email, False))
         self._workers[email] = worker
+        self._accounts[email] = gate_key
         self._tasks[email] = asyncio.create_task(self._run_worker(worker), name=f"sync:{email}")
 
     async def _run_worker(self, worker: MailboxWorker) -> None:
@@ -304,6 +315,17 @@ class SyncService:
             raise
         except Exception:
             log.exception("%s: sync loop crashed", worker.email)
+
+    async def _account_failed(self, email: str, message: str) -> None:
+        """Exchange rejected the service account serving ``email``: every mailbox this node syncs with that
+        account is in error, in one write, instead of one by one as each loop gets its turn."""
+        account = self._accounts.get(email)
+        same = [e for e, a in self._accounts.items() if a == account] if account is not None else [email]
+        for other in same:
+            worker = self._workers.get(other)
+            if worker is not None and other != email:
+                worker.note_account_error(message)
+        await self._store.record_sync_errors(same, message)
 
     # ------------------------------------------------------------------------------------------ notifications
 

@@ -185,6 +185,13 @@ async def update_mailbox(connection: AsyncConnection, email: str, **values: Any)
         raise MailboxNotFoundError(email.lower())
 
 
+async def record_errors(connection: AsyncConnection, emails: Sequence[str], error: str, now: datetime) -> None:
+    """State ``error`` with ``error`` as the last error for each registered mailbox of ``emails``."""
+    for chunk in in_chunks(emails):
+        statement = update(mailboxes).where(mailboxes.c.email.in_(chunk))
+        await connection.execute(statement.values(state=MailboxState.ERROR.value, last_error=error, last_error_at=now))
+
+
 @dataclass(frozen=True, slots=True)
 class SyncStart:
     """What a mailbox's sync loop starts from: where it resumes, when the connector first saw the mailbox

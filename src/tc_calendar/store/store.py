@@ -248,6 +248,12 @@ class Store:
                 connection, email, state=MailboxState.ERROR.value, last_error=error, last_error_at=now
             )
 
+    async def record_sync_errors(self, emails: Collection[str], error: str) -> None:
+        """The same failure for many mailboxes in one transaction (a service account Exchange rejects), so a
+        reader sees all of them in error or none."""
+        async with self._write() as connection:
+            await mailboxes.record_errors(connection, sorted({e.lower() for e in emails}), error, self._clock())
+
     async def load_checkpoint(self, email: str) -> MailboxCheckpoint | None:
         async with self._read() as connection:
             return await mailboxes.load_checkpoint(connection, email)
