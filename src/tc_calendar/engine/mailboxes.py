@@ -123,6 +123,16 @@ class MailboxRoster:
         address, origin, provider = self._order[position]
         return RosterEntry(address, origin, provider, self._is_admitted(position))
 
+    def forget(self, email: str) -> bool:
+        """Remove an on-demand mailbox (Exchange does not know it, or nobody asked for it for long); the ones
+        after it move up, so one over the limit may be admitted. Config mailboxes stay: True when removed."""
+        position = self._index.get(normalize_email(email))
+        if position is None or self._order[position][1] is not MailboxOrigin.ON_DEMAND:
+            return False
+        del self._order[position]
+        self._index = {address: index for index, (address, _, _) in enumerate(self._order)}
+        return True
+
     def request(self, email: str) -> Admission:
         """Add an on-demand mailbox (if new) and say whether it is within the limit."""
         address = normalize_email(email)

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,7 +32,7 @@ from tc_calendar.sync.window import system_clock
 
 log = logging.getLogger(__name__)
 
-MailboxRequestResult = Literal["queued", "synced", "over_limit"]
+MailboxRequestResult = Literal["queued", "synced", "over_limit", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class SyncService:
             notify=notify,
             metrics=metrics,
             account_failed=self._account_failed,
+            mailbox_missing=self._mailbox_missing,
         )
         self._roster = MailboxRoster(self._configured, account_limit)
         self._workers: dict[str, MailboxWorker] = {}
@@ -97,6 +99,10 @@ class SyncService:
         self._max_mailboxes = max_mailboxes
         self._held: set[str] = set()
         self._leases_loaded = False
+        #: Running removals of on-demand mailboxes, by address (see :meth:`_drop`).
+        self._drops: dict[str, asyncio.Task[None]] = {}
+        #: When this node last recorded a request for a mailbox (monotonic), to write it at most every few minutes.
+        self._touched: dict[str, float] = {}
 
     @classmethod
     def from_settings(
@@ -160,7 +166,7 @@ class SyncService:
         self._roster = MailboxRoster(self._configured, self._account_limit, on_demand)
         for provider in self._providers:
             self._hubs.append(NotificationHub(provider, self._on_notification, self._on_health))
-        await self._mark_over_limit()
+        await self._apply_limit()
         await self._lease_round()
         await self._reconcile()
         await self._clear_unsynced(await self._store.list_mailboxes())
@@ -187,13 +193,76 @@ class SyncService:
                 ]
                 for email in new:
                     self._roster.request(email)
-                if new:
-                    await self._mark_over_limit()
+                gone = await self._dropped_elsewhere(statuses)
+                for email in gone:
+                    await self._drop(email)
+                idle = self._idle_on_demand(statuses)
+                for email in idle:
+                    log.info("%s: no client asked for this calendar in %s; no longer synchronized", email,
+                             timedelta(seconds=self._context.options.on_demand_idle))
+                    await self._drop(email)
+                if new or gone or idle:
+                    statuses = await self._store.list_mailboxes()
+                    await self._apply_limit(statuses)
                 await self._lease_round()
                 await self._reconcile()
                 await self._publish_states(statuses)
             except Exception:
                 log.exception("mailbox housekeeping failed; trying again later")
+
+    async def _dropped_elsewhere(self, statuses: Sequence[MailboxStatus]) -> list[str]:
+        """On-demand mailboxes on this node's roster that are no longer in the store (another node dropped them)."""
+        present = {s.email for s in statuses}
+        candidates = [
+            e.email for e in self._roster.entries() if e.origin is MailboxOrigin.ON_DEMAND and e.email not in present
+        ]
+        # Asked for here since ``statuses`` was read: registered now, so still there.
+        return [email for email in candidates if await self._store.get_mailbox(email) is None]
+
+    def _idle_on_demand(self, statuses: Sequence[MailboxStatus]) -> list[str]:
+        """On-demand mailboxes no client asked for within ``on_demand_idle``."""
+        cutoff = self._context.clock() - timedelta(seconds=self._context.options.on_demand_idle)
+        return [
+            s.email
+            for s in statuses
+            if s.origin is MailboxOrigin.ON_DEMAND
+            and (s.last_requested_at or s.requested_at or s.first_seen_at) < cutoff
+            and s.email not in self._drops
+        ]
+
+    def _mailbox_missing(self, email: str) -> None:
+        """A loop found that Exchange has no mailbox ``email``: an on-demand one is dropped (a configured one stays
+        in error until an administrator corrects ``users``)."""
+        entry = self._roster.get(email)
+        if entry is not None and entry.origin is MailboxOrigin.ON_DEMAND and email not in self._drops:
+            log.info("%s: Exchange has no such mailbox; forgetting it", email)
+            self._drops[email] = asyncio.create_task(self._drop(email), name=f"sync:drop:{email}")
+
+    async def _drop(self, email: str) -> None:
+        """Forget an on-demand mailbox: stop its loop, clear what its user sees, delete it; the mailboxes after it
+        move up in the roster (one over the limit may get the freed slot)."""
+        try:
+            task = self._tasks.pop(email, None)
+            self._workers.pop(email, None)
+            self._accounts.pop(email, None)
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._roster.forget(email)
+            self._held.discard(email)
+            self._touched.pop(email, None)
+            status = await self._store.get_mailbox(email)
+            if status is not None and status.origin is MailboxOrigin.ON_DEMAND:
+                if status.event_count:
+                    stored = await self._store.stored_views(email)
+                    await self._context.commit(
+                        self._context.planner.full(email, [], stored, self._context.window(), None), None
+                    )
+                await self._store.forget_mailbox(email)
+        finally:
+            if self._drops.get(email) is asyncio.current_task():
+                del self._drops[email]
 
     async def _lease_round(self) -> None:
         """Renew this node's mailbox leases and take free ones, up to ``max_mailboxes``.
@@ -218,9 +287,16 @@ class SyncService:
             log.info("%s now synchronizes %d more mailboxes (%d in all)", self.node_id, len(taken), total)
         self._held = kept | set(taken)
 
-    async def _mark_over_limit(self) -> None:
-        for entry in self._roster.over_limit():
-            await self._store.set_mailbox_state(entry.email, MailboxState.OVER_LIMIT)
+    async def _apply_limit(self, statuses: Sequence[MailboxStatus] | None = None) -> None:
+        """Store the roster's split: ``over_limit`` beyond the limit, and ``pending`` for a mailbox that was over
+        it and now has room (an on-demand mailbox before it was dropped, a larger licence), so it is leased."""
+        stored = {s.email: s.state for s in (statuses if statuses is not None else await self._store.list_mailboxes())}
+        for entry in self._roster.entries():
+            state = stored.get(entry.email)
+            if not entry.admitted and state is not MailboxState.OVER_LIMIT:
+                await self._store.set_mailbox_state(entry.email, MailboxState.OVER_LIMIT)
+            elif entry.admitted and state is MailboxState.OVER_LIMIT:
+                await self._store.set_mailbox_state(entry.email, MailboxState.PENDING)
 
     async def _clear_unsynced(self, statuses: Sequence[MailboxStatus]) -> None:
         """Remove from the views what mailboxes no longer synchronized still show (removed from ``users``, or
@@ -345,27 +421,61 @@ class SyncService:
 
     async def request_mailbox(self, email: str) -> MailboxRequestResult:
         """A client asked for ``email``'s calendar: "synced" when it is ready, "queued" while its (initial) sync
-        is pending or being retried, "over_limit" when the account limit keeps it out."""
+        is pending or being retried, "over_limit" when the account limit keeps it out, "unknown" when Exchange
+        has no such mailbox (then it is not kept and takes no slot).
+
+        A mailbox asked for the first time is registered and its first cycle awaited (``first_answer_wait``), so
+        an unknown address is refused at once.
+        """
         address = normalize_email(email)
+        dropping = self._drops.get(address)
+        if dropping is not None:
+            await dropping
+            return "unknown"
         worker = self._workers.get(address)
         if worker is not None:
+            await self._touch(address)
             return "synced" if worker.synced_once.is_set() else "queued"
+        new = self._roster.get(address) is None
         admission = self._roster.request(address)
         entry = self._roster.get(address)
         assert entry is not None
         await self._store.register_on_demand_mailbox(address, entry.provider)
+        await self._touch(address)
         if admission is Admission.OVER_LIMIT:
             await self._store.set_mailbox_state(address, MailboxState.OVER_LIMIT)
             await self._publish_states()
             return "over_limit"
-        if self._started:
-            if self._max_mailboxes is None or len(self._held) < self._max_mailboxes:
-                ttl = timedelta(seconds=self._lease_ttl)
-                if await self._store.lease_mailbox(address, self.node_id, ttl):
-                    self._held.add(address)
-            await self._reconcile()
-            await self._publish_states()
-        return "queued"
+        if not self._started:
+            return "queued"
+        if self._max_mailboxes is None or len(self._held) < self._max_mailboxes:
+            ttl = timedelta(seconds=self._lease_ttl)
+            if await self._store.lease_mailbox(address, self.node_id, ttl):
+                self._held.add(address)
+        await self._reconcile()
+        await self._publish_states()
+        worker = self._workers.get(address)
+        if not new or worker is None:
+            return "queued"
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(worker.settled.wait(), self._context.options.first_answer_wait)
+        if worker.missing:
+            dropping = self._drops.get(address)
+            if dropping is not None:
+                await dropping
+            return "unknown"
+        return "synced" if worker.synced_once.is_set() else "queued"
+
+    async def _touch(self, email: str) -> None:
+        """Record that a client asked for ``email``, at most every few minutes per mailbox (a write per request
+        would cost the store more than the answer); precise enough for an idle time of days."""
+        interval = min(300.0, self._context.options.on_demand_idle / 4)
+        now = time.monotonic()
+        if now - self._touched.get(email, -interval) < interval:
+            return
+        self._touched[email] = now
+        with contextlib.suppress(Exception):  # the request is served anyway; the next one records it
+            await self._store.touch_mailbox(email)
 
     async def on_mailbox_requested(self, email: str) -> None:
         """The API's hook after it registered an on-demand mailbox (``StoreMailboxRegistry(on_request=...)``)."""

@@ -49,6 +49,8 @@ mailboxes = Table(
     Column("origin", String(16), nullable=False),
     Column("config_order", Integer),
     Column("requested_at", UtcDateTime),
+    # When a client last asked for this mailbox's calendar (refreshed at most every few minutes).
+    Column("last_requested_at", UtcDateTime),
     Column("state", String(16), nullable=False, server_default="pending"),
     Column("sync_state", Text),
     Column("window_start", UtcDateTime),

@@ -1,0 +1,27 @@
+"""Mailboxes remember when a client last asked for them, so on-demand mailboxes nobody asks for can be dropped.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("mailboxes") as batch_op:
+        batch_op.add_column(sa.Column("last_requested_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("mailboxes") as batch_op:
+        batch_op.drop_column("last_requested_at")
