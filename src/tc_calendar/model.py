@@ -38,6 +38,16 @@ class Response(StrEnum):
         return "No response" if self is Response.NO_RESPONSE else self.value
 
 
+class Sensitivity(StrEnum):
+    """Who may see an event's details (Exchange's Sensitivity). ``Private``: only its organizer and attendees, in
+    their own calendars; anyone else sees that the time is taken."""
+
+    NORMAL = "Normal"
+    PERSONAL = "Personal"
+    PRIVATE = "Private"
+    CONFIDENTIAL = "Confidential"
+
+
 @dataclass(frozen=True, slots=True)
 class Attendee:
     """One participant of an occurrence; ``email`` is lower-case and is the identity."""
@@ -87,6 +97,12 @@ class Occurrence:
     conference: ConferenceLink | None = None
     recurrence_summary: str | None = None
     is_exception: bool = False
+    sensitivity: Sensitivity = Sensitivity.NORMAL
+
+    @property
+    def private(self) -> bool:
+        """Shown in full only to its organizer and attendees, in their own calendars."""
+        return self.sensitivity is Sensitivity.PRIVATE
 
     @property
     def display_title(self) -> str:

@@ -58,6 +58,7 @@ async def test_calendar_list_returns_every_field_of_the_client_view(api: Harness
             "cancelled": False,
             "recurrence": None,
             "conference": {"id": "5576502892", "url": "https://video.example.com/c/5576502892"},
+            "private": False,
         }
     ]
 

@@ -87,11 +87,48 @@ def occurrence_to_wire(occurrence: Occurrence, my_response: Response | None) -> 
         "cancelled": occurrence.cancelled,
         "recurrence": recurrence,
         "conference": conference,
+        "private": occurrence.private,
     }
 
 
-def change_to_wire(change: Change, occurrence: Occurrence | None, my_response: Response | None) -> dict[str, Any]:
-    """One change-log entry; ``occurrence`` is the new state for upserts (``None`` for other kinds)."""
+PRIVATE_TITLE = "Private appointment"
+
+
+def time_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """What someone outside a private meeting sees of it (in another person's calendar): that the time is taken.
+
+    Identity, times, recurrence, cancellation and the calendar owner's own answer stay; title, place, text,
+    people and the conference link go.
+    """
+    return {
+        **doc,
+        "title": PRIVATE_TITLE,
+        "displayTitle": PRIVATE_TITLE,
+        "location": "",
+        "description": "",
+        "organizer": None,
+        "attendees": [],
+        "conference": None,
+    }
+
+
+def occurrence_for(occurrence: Occurrence, my_response: Response | None, in_full: bool) -> dict[str, Any]:
+    """The occurrence on the wire for a viewer: a private one in full only when ``in_full``."""
+    doc = occurrence_to_wire(occurrence, my_response)
+    return doc if in_full or not occurrence.private else time_only(doc)
+
+
+def takes_part(occurrence: Occurrence, user: str) -> bool:
+    """Whether ``user`` is the organizer, an attendee or a booked resource of ``occurrence``."""
+    email = user.casefold()
+    return any(person.email.casefold() == email for person in people_of(occurrence))
+
+
+def change_to_wire(
+    change: Change, occurrence: Occurrence | None, my_response: Response | None, *, in_full: bool = True
+) -> dict[str, Any]:
+    """One change-log entry; ``occurrence`` is the new state for upserts (``None`` for other kinds). With
+    ``in_full`` false, a private occurrence is shown as :func:`time_only`."""
     doc: dict[str, Any] = {
         "cursor": change.cursor,
         "kind": change.kind.value,
@@ -101,7 +138,7 @@ def change_to_wire(change: Change, occurrence: Occurrence | None, my_response: R
         "occurrence": None,
     }
     if change.kind is ChangeKind.UPSERT and occurrence is not None:
-        doc["occurrence"] = occurrence_to_wire(occurrence, my_response)
+        doc["occurrence"] = occurrence_for(occurrence, my_response, in_full)
     if change.kind is not ChangeKind.UPSERT and change.payload:
         doc["details"] = _jsonable(change.payload)
     return doc

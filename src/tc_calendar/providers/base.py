@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from tc_calendar.errors import TcCalendarError
-from tc_calendar.model import Response
+from tc_calendar.model import Response, Sensitivity
 from tc_calendar.sync.window import SyncWindow
 
 # --------------------------------------------------------------------------------------------------- records
@@ -189,6 +189,8 @@ class RemoteItem:
     deleted_occurrences: tuple[datetime, ...] = ()
     exceptions: tuple[RemoteItem, ...] = ()
     last_modified: datetime | None = None
+    sensitivity: Sensitivity = Sensitivity.NORMAL
+    """Exchange's Sensitivity: a ``Private`` item is shown in full only to its own people."""
 
 
 @dataclass(frozen=True, slots=True)

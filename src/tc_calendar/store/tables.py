@@ -98,6 +98,7 @@ occurrences = Table(
     Column("conference_id", Text),
     Column("conference_url", Text),
     Column("conference_server", Text),
+    Column("sensitivity", String(16), nullable=False, server_default="Normal"),
     Column("content_hash", String(128), nullable=False),
     Column("source_mailbox", String(320), nullable=False),
     Column("source_is_organizer", Boolean, nullable=False),

@@ -136,6 +136,7 @@ def _occurrence(item: RemoteItem, key: OccurrenceKey, links: LinkFinder, summary
         conference=conference(item, text, links),
         recurrence_summary=summary,
         is_exception=item.kind is ItemKind.EXCEPTION,
+        sensitivity=item.sensitivity,
     )
 
 

@@ -109,6 +109,7 @@ class OccurrenceDoc(_Strict):
     cancelled: bool
     recurrence: Recurrence | None
     conference: Conference | None
+    private: bool
 
 
 class ChangeDoc(_Strict):
