@@ -1,9 +1,9 @@
 """Mailboxes asked for on demand: an address Exchange does not know is refused and forgotten, and a mailbox
 nobody asks for any more is dropped.
 
-Given a connector licensed for three accounts and Exchange (simulator) that knows Alice and Bob only, a client
-asking for many addresses Exchange does not know gets "unknown user" for each, none of them is kept or counts
-against the licence, and Bob, asked for afterwards, is served.
+Given a connector licensed for three accounts, with Alice and Bob configured, and Exchange (simulator) that
+knows Carol too, a client asking for many addresses Exchange does not know gets "unknown user" for each, none of
+them is kept or counts against the licence, and Carol, asked for afterwards, gets the one slot left.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ async def test_addresses_exchange_does_not_know_are_refused_forgotten_and_take_n
     tmp_path: Path, exchange: EwsSimulator
 ) -> None:
     start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
-    exchange.world.create_meeting(BOB, "Bob's review", start, start + timedelta(minutes=30))
+    carol = "carol@corp.test"
+    exchange.world.add_mailbox(carol, "Carol Clark", "Europe/Berlin")
+    exchange.world.create_meeting(carol, "Carol's review", start, start + timedelta(minutes=30))
     config = write_config(tmp_path, exchange, accountLimit=3)
     settings = load_settings(config)
     bogus = [f"nobody{n}@corp.test" for n in range(10)]
@@ -51,14 +53,17 @@ async def test_addresses_exchange_does_not_know_are_refused_forgotten_and_take_n
             known = {user["email"] for user in (await client.call("users.list", {}))["users"]}
             assert known == {ALICE, BOB}  # nothing kept of the unknown addresses
 
-            listed = await client.call("calendar.list", window(BOB))  # not over the limit: no slot was taken
+            carol_window = {**window(carol), "end": (start + timedelta(days=1)).isoformat()}
+            listed = await client.call("calendar.list", carol_window)  # not over the limit: no slot was taken
             assert listed["status"] in ("queued", "synced")
             for _ in range(300):
-                listed = await client.call("calendar.list", {**window(BOB), "end": (start + timedelta(1)).isoformat()})
                 if listed["status"] == "synced" and listed["occurrences"]:
                     break
                 await asyncio.sleep(0.1)
-            assert [o["title"] for o in listed["occurrences"]] == ["Bob's review"]
+                listed = await client.call("calendar.list", carol_window)
+            assert [o["title"] for o in listed["occurrences"]] == ["Carol's review"]
+            known = {user["email"] for user in (await client.call("users.list", {}))["users"]}
+            assert known == {ALICE, BOB, carol}
 
 
 async def test_an_on_demand_mailbox_nobody_asks_for_is_dropped_after_the_idle_time(
