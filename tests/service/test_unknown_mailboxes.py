@@ -24,6 +24,8 @@ from tc_calendar.service import running_connector
 __all__ = ["exchange"]  # the fixture
 
 UNKNOWN_USER = -32010
+OVER_ACCOUNT_LIMIT = -32011
+DAVE = "dave@corp.test"
 
 
 def window(user: str) -> dict[str, str]:
@@ -37,6 +39,7 @@ async def test_addresses_exchange_does_not_know_are_refused_forgotten_and_take_n
     start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
     carol = "carol@corp.test"
     exchange.world.add_mailbox(carol, "Carol Clark", "Europe/Berlin")
+    exchange.world.add_mailbox(DAVE, "Dave Dunn", "Europe/Berlin")
     exchange.world.create_meeting(carol, "Carol's review", start, start + timedelta(minutes=30))
     config = write_config(tmp_path, exchange, accountLimit=3)
     settings = load_settings(config)
@@ -64,6 +67,18 @@ async def test_addresses_exchange_does_not_know_are_refused_forgotten_and_take_n
             assert [o["title"] for o in listed["occurrences"]] == ["Carol's review"]
             known = {user["email"] for user in (await client.call("users.list", {}))["users"]}
             assert known == {ALICE, BOB, carol}
+
+            # With every slot taken, an unknown address is still refused as unknown, and not kept over the limit;
+            # a real mailbox is told it is over the limit and waits for room.
+            for address in bogus[:3]:
+                with pytest.raises(RpcError) as refused:
+                    await client.call("calendar.list", window(address))
+                assert refused.value.code == UNKNOWN_USER, refused.value
+            with pytest.raises(RpcError) as over:
+                await client.call("calendar.list", window(DAVE))
+            assert over.value.code == OVER_ACCOUNT_LIMIT
+            users = {user["email"]: user["state"] for user in (await client.call("users.list", {}))["users"]}
+            assert users == {ALICE: "ok", BOB: "ok", carol: "ok", DAVE: "over_limit"}
 
 
 async def test_an_on_demand_mailbox_nobody_asks_for_is_dropped_after_the_idle_time(

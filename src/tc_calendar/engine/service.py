@@ -25,10 +25,16 @@ from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
 from tc_calendar.metrics import Metrics
-from tc_calendar.providers.base import CalendarProvider, MailboxNotification, NotificationKind
+from tc_calendar.providers.base import (
+    CalendarProvider,
+    MailboxError,
+    MailboxErrorReason,
+    MailboxNotification,
+    NotificationKind,
+)
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus
-from tc_calendar.sync.window import system_clock
+from tc_calendar.sync.window import SyncWindow, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -440,6 +446,9 @@ class SyncService:
         admission = self._roster.request(address)
         entry = self._roster.get(address)
         assert entry is not None
+        if new and admission is Admission.OVER_LIMIT and await self._unknown_to_provider(address, entry.provider):
+            self._roster.forget(address)  # no loop will look at it: ask Exchange before keeping it over the limit
+            return "unknown"
         await self._store.register_on_demand_mailbox(address, entry.provider)
         await self._touch(address)
         if admission is Admission.OVER_LIMIT:
@@ -465,6 +474,26 @@ class SyncService:
                 await dropping
             return "unknown"
         return "synced" if worker.synced_once.is_set() else "queued"
+
+    async def _unknown_to_provider(self, email: str, provider_index: int) -> bool:
+        """Whether the provider says it has no mailbox ``email``: a calendar view of one second (one cheap
+        request). False when it cannot tell in ``first_answer_wait`` (then the mailbox is kept, as a real one)."""
+        now = self._context.clock()
+        items = self._providers[provider_index].initial_items(email, SyncWindow(now, now + timedelta(seconds=1)))
+        try:
+            async with asyncio.timeout(self._context.options.first_answer_wait):
+                async for _ in items:
+                    break
+        except MailboxError as exc:
+            return exc.reason is MailboxErrorReason.NOT_FOUND
+        except Exception:
+            log.debug("%s: could not ask Exchange whether the mailbox exists", email, exc_info=True)
+        finally:
+            closing = getattr(items, "aclose", None)
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await closing()
+        return False
 
     async def _touch(self, email: str) -> None:
         """Record that a client asked for ``email``, at most every few minutes per mailbox (a write per request
