@@ -20,6 +20,7 @@ from ews_sim.server import EwsSimulator
 from tc_calendar.api.client import ApiClient, RpcError, WebAuth
 from tc_calendar.config import load_settings
 from tc_calendar.service import running_connector
+from tc_calendar.store import Store, upgrade_async
 
 __all__ = ["exchange"]  # the fixture
 
@@ -114,3 +115,21 @@ async def test_an_on_demand_mailbox_nobody_asks_for_is_dropped_after_the_idle_ti
                     break
                 await asyncio.sleep(0.1)
             assert [o["title"] for o in listed["occurrences"]] == ["Carol's review"]
+
+
+async def test_unknown_addresses_kept_by_an_earlier_version_are_forgotten_when_their_sync_fails(
+    tmp_path: Path, exchange: EwsSimulator
+) -> None:
+    settings = load_settings(write_config(tmp_path, exchange, accountLimit=3))
+    await upgrade_async(settings.database_url)
+    async with Store.open(settings.database_url) as store:  # what an earlier version kept for good, as errors
+        for address in ("ghost@corp.test", "phantom@corp.test"):
+            await store.register_on_demand_mailbox(address)
+            await store.record_sync_error(address, "no such mailbox on Exchange")
+
+    async with running_connector(settings, host="127.0.0.1", port=0, sync_options=quick_sync()) as connector:
+        for _ in range(300):
+            if {m.email for m in await connector.store.list_mailboxes()} == {ALICE, BOB}:
+                break
+            await asyncio.sleep(0.1)
+        assert {m.email for m in await connector.store.list_mailboxes()} == {ALICE, BOB}

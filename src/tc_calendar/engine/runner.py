@@ -87,9 +87,8 @@ class SyncOptions:
     on_demand_idle: float = 30 * 86400.0
     """An on-demand mailbox no client asked for in this many seconds (30 days) is dropped: no longer synchronized,
     its events no longer kept, its licence slot free. Asking again brings it back."""
-    first_answer_wait: float = 10.0
-    """How long ``calendar.list`` for a mailbox nobody asked for before waits for its first sync cycle, so that an
-    address Exchange does not know is refused at once (and not kept) instead of answered "queued"."""
+    existence_check_timeout: float = 10.0
+    """How long asking Exchange whether a mailbox asked for the first time exists may take."""
     syncing_after: float = 5.0
     """A first sync still reading Exchange after this many seconds (from getting its turn) is shown in state
     ``syncing`` until it commits. A quicker one goes from ``pending`` straight to ``ok``: the state would be
@@ -181,10 +180,6 @@ class MailboxWorker:
         self.state: MailboxState | None = None
         self.last_error: str | None = None
         self.synced_once = asyncio.Event()
-        #: Set once a cycle has ended, well or not: the first answer about the mailbox is known.
-        self.settled = asyncio.Event()
-        #: Exchange said there is no such mailbox (the last failure was ``MailboxErrorReason.NOT_FOUND``).
-        self.missing = False
         self.cycles = 0
         self._transient_failures = 0
         self._last_ok_write = 0.0
@@ -219,7 +214,6 @@ class MailboxWorker:
                 await self.gate.wait()
                 await self._cycle()
                 failures = 0
-                self.missing = False
                 wait = options.poll_interval if self._streaming else options.fallback_poll_interval
             except ThrottledError as exc:
                 self.gate.hold(exc.backoff_seconds)
@@ -239,10 +233,8 @@ class MailboxWorker:
                 failures += 1
                 await self._record_error(exc)
                 wait = options.error_retry.delay(failures)
-                if exc.reason is MailboxErrorReason.NOT_FOUND:
-                    self.missing = True
-                    if self.context.mailbox_missing is not None:
-                        self.context.mailbox_missing(self.email)
+                if exc.reason is MailboxErrorReason.NOT_FOUND and self.context.mailbox_missing is not None:
+                    self.context.mailbox_missing(self.email)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -251,7 +243,6 @@ class MailboxWorker:
                     log.exception("%s: sync failed", self.email)
                 await self._record_error(exc, transient=True)
                 wait = options.transient_retry.delay(failures)
-            self.settled.set()
             await self._sleep(wait)
 
     async def _sleep(self, seconds: float) -> None:

@@ -242,33 +242,43 @@ class SyncService:
         entry = self._roster.get(email)
         if entry is not None and entry.origin is MailboxOrigin.ON_DEMAND and email not in self._drops:
             log.info("%s: Exchange has no such mailbox; forgetting it", email)
-            self._drops[email] = asyncio.create_task(self._drop(email), name=f"sync:drop:{email}")
+            self._drops[email] = asyncio.create_task(self._forget_missing(email), name=f"sync:drop:{email}")
+
+    async def _forget_missing(self, email: str) -> None:
+        """Drop a mailbox Exchange does not know, then give its slot to the next one at once."""
+        try:
+            await self._drop(email)
+            if not self._context.stopping.is_set():
+                await self._apply_limit()
+                await self._lease_round()
+                await self._reconcile()
+                await self._publish_states()
+        except Exception:
+            log.exception("%s: forgetting the mailbox failed; the next sync failure tries again", email)
+        finally:
+            self._drops.pop(email, None)
 
     async def _drop(self, email: str) -> None:
         """Forget an on-demand mailbox: stop its loop, clear what its user sees, delete it; the mailboxes after it
         move up in the roster (one over the limit may get the freed slot)."""
-        try:
-            task = self._tasks.pop(email, None)
-            self._workers.pop(email, None)
-            self._accounts.pop(email, None)
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            self._roster.forget(email)
-            self._held.discard(email)
-            self._touched.pop(email, None)
-            status = await self._store.get_mailbox(email)
-            if status is not None and status.origin is MailboxOrigin.ON_DEMAND:
-                if status.event_count:
-                    stored = await self._store.stored_views(email)
-                    await self._context.commit(
-                        self._context.planner.full(email, [], stored, self._context.window(), None), None
-                    )
-                await self._store.forget_mailbox(email)
-        finally:
-            if self._drops.get(email) is asyncio.current_task():
-                del self._drops[email]
+        task = self._tasks.pop(email, None)
+        self._workers.pop(email, None)
+        self._accounts.pop(email, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._roster.forget(email)
+        self._held.discard(email)
+        self._touched.pop(email, None)
+        status = await self._store.get_mailbox(email)
+        if status is not None and status.origin is MailboxOrigin.ON_DEMAND:
+            if status.event_count:
+                stored = await self._store.stored_views(email)
+                await self._context.commit(
+                    self._context.planner.full(email, [], stored, self._context.window(), None), None
+                )
+            await self._store.forget_mailbox(email)
 
     async def _lease_round(self) -> None:
         """Renew this node's mailbox leases and take free ones, up to ``max_mailboxes``.
@@ -328,6 +338,10 @@ class SyncService:
                 await self._refresher
         for hub in self._hubs:
             await hub.close()
+        for drop in list(self._drops.values()):  # a dropped mailbox is dropped again when its sync fails next time
+            drop.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await drop
         tasks = list(self._tasks.values())
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
@@ -430,8 +444,8 @@ class SyncService:
         is pending or being retried, "over_limit" when the account limit keeps it out, "unknown" when Exchange
         has no such mailbox (then it is not kept and takes no slot).
 
-        A mailbox asked for the first time is registered and its first cycle awaited (``first_answer_wait``), so
-        an unknown address is refused at once.
+        Before a mailbox asked for the first time is registered, the provider is asked whether it exists, so an
+        unknown address never enters the roster or the store.
         """
         address = normalize_email(email)
         dropping = self._drops.get(address)
@@ -442,13 +456,13 @@ class SyncService:
         if worker is not None:
             await self._touch(address)
             return "synced" if worker.synced_once.is_set() else "queued"
-        new = self._roster.get(address) is None
+        if self._roster.get(address) is None and await self._unknown_to_provider(
+            address, self._roster.provider_for(address)
+        ):
+            return "unknown"
         admission = self._roster.request(address)
         entry = self._roster.get(address)
         assert entry is not None
-        if new and admission is Admission.OVER_LIMIT and await self._unknown_to_provider(address, entry.provider):
-            self._roster.forget(address)  # no loop will look at it: ask Exchange before keeping it over the limit
-            return "unknown"
         await self._store.register_on_demand_mailbox(address, entry.provider)
         await self._touch(address)
         if admission is Admission.OVER_LIMIT:
@@ -463,25 +477,16 @@ class SyncService:
                 self._held.add(address)
         await self._reconcile()
         await self._publish_states()
-        worker = self._workers.get(address)
-        if not new or worker is None:
-            return "queued"
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(worker.settled.wait(), self._context.options.first_answer_wait)
-        if worker.missing:
-            dropping = self._drops.get(address)
-            if dropping is not None:
-                await dropping
-            return "unknown"
-        return "synced" if worker.synced_once.is_set() else "queued"
+        return "queued"
 
     async def _unknown_to_provider(self, email: str, provider_index: int) -> bool:
         """Whether the provider says it has no mailbox ``email``: a calendar view of one second (one cheap
-        request). False when it cannot tell in ``first_answer_wait`` (then the mailbox is kept, as a real one)."""
+        request). False when it cannot tell within ``existence_check_timeout`` (then the mailbox is registered as a
+        real one; its loop finds out later and forgets it)."""
         now = self._context.clock()
         items = self._providers[provider_index].initial_items(email, SyncWindow(now, now + timedelta(seconds=1)))
         try:
-            async with asyncio.timeout(self._context.options.first_answer_wait):
+            async with asyncio.timeout(self._context.options.existence_check_timeout):
                 async for _ in items:
                     break
         except MailboxError as exc:
