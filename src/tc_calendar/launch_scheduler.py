@@ -532,8 +532,10 @@ class LaunchScheduler:
     async def _record(self, occurrence: Occurrence, kind: ChangeKind, payload: dict[str, object], outcome: str) -> None:
         if self._metrics is not None:
             self._metrics.launches.labels(outcome=outcome).inc()
-        for user in emails(occurrence):
-            await self._store.append_change(kind, user, occurrence.key, payload)
+        # Who declined is out of the meeting (Exchange removed it from their calendar): not told.
+        attending, _ = people(occurrence)
+        for person in attending:
+            await self._store.append_change(kind, person.email.lower(), occurrence.key, payload)
 
 
 def _conference_id(occurrence: Occurrence) -> str:

@@ -14,11 +14,13 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
-    """How a person takes part in a meeting (seed 4.1: Organizer, Required, Optional)."""
+    """How a person takes part in a meeting (seed 4.1: Organizer, Required, Optional), or a room or other
+    resource booked for it (EWS Resources): shown, never invited to the conference."""
 
     ORGANIZER = "Organizer"
     REQUIRED = "Required"
     OPTIONAL = "Optional"
+    RESOURCE = "Resource"
 
 
 class Response(StrEnum):
@@ -34,6 +36,16 @@ class Response(StrEnum):
     def label(self) -> str:
         """The wording the TrueConf client uses ("No response" with a space)."""
         return "No response" if self is Response.NO_RESPONSE else self.value
+
+
+class Sensitivity(StrEnum):
+    """Who may see an event's details (Exchange's Sensitivity). ``Private``: only its organizer and attendees, in
+    their own calendars; anyone else sees that the time is taken."""
+
+    NORMAL = "Normal"
+    PERSONAL = "Personal"
+    PRIVATE = "Private"
+    CONFIDENTIAL = "Confidential"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +97,12 @@ class Occurrence:
     conference: ConferenceLink | None = None
     recurrence_summary: str | None = None
     is_exception: bool = False
+    sensitivity: Sensitivity = Sensitivity.NORMAL
+
+    @property
+    def private(self) -> bool:
+        """Shown in full only to its organizer and attendees, in their own calendars."""
+        return self.sensitivity is Sensitivity.PRIVATE
 
     @property
     def display_title(self) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from tc_calendar.model import Response
+from tc_calendar.model import Response, Sensitivity
 
 
 class ItemKind(StrEnum):
@@ -170,6 +170,8 @@ class RemoteItem:
     organizer: Person | None = None
     required_attendees: tuple[RemoteAttendee, ...] = ()
     optional_attendees: tuple[RemoteAttendee, ...] = ()
+    resources: tuple[RemoteAttendee, ...] = ()
+    """Rooms and equipment booked for the meeting (EWS Resources, Graph attendees of type resource)."""
     my_response: Response = Response.NO_RESPONSE
     is_cancelled: bool = False
     is_meeting: bool = False
@@ -180,6 +182,8 @@ class RemoteItem:
     deleted_occurrences: tuple[datetime, ...] = ()
     exceptions: tuple[RemoteItem, ...] = ()
     last_modified: datetime | None = None
+    sensitivity: Sensitivity = Sensitivity.NORMAL
+    """Exchange's Sensitivity: a ``Private`` item is shown in full only to its own people."""
 
 
 @dataclass(frozen=True, slots=True)

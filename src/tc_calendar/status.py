@@ -13,6 +13,7 @@ from typing import TextIO
 
 from tc_calendar.config import Settings
 from tc_calendar.database_access import require_initialized
+from tc_calendar.health import sync_verdict
 from tc_calendar.store import Store
 from tc_calendar.store.records import LaunchRecord, MailboxState, MailboxStatus
 
@@ -80,6 +81,16 @@ def render_launches(launches: Sequence[LaunchRecord], now: datetime) -> list[str
     return lines
 
 
+def _verdict_lines(counts: dict[str, int]) -> list[str]:
+    """The verdict /health gives for the same counts (:mod:`tc_calendar.health`)."""
+    verdict = sync_verdict(counts)
+    if verdict == "failing":
+        return ["Synchronization is failing: every synchronized mailbox is in error (/health answers 503)."]
+    if verdict == "degraded":
+        return [f"Synchronization is degraded: {counts['error']} mailbox(es) in error (/health: \"degraded\")."]
+    return []
+
+
 def render(
     mailboxes: Sequence[MailboxStatus],
     launches: Sequence[LaunchRecord],
@@ -96,6 +107,7 @@ def render(
     summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items())) or "none"
     parts = [
         f"Mailboxes: {len(mailboxes) + len(waiting)} ({summary}); change log at cursor {cursor}",
+        *_verdict_lines(counts),
         "",
         *render_mailboxes(mailboxes, now, configured),
         "",

@@ -50,11 +50,15 @@ async def test_calendar_list_returns_every_field_of_the_client_view(api: Harness
             "location": "Room 1",
             "description": "Discussion of the work done last week.",
             "organizer": {"email": ALICE, "name": "Alice"},
-            "attendees": [{"email": BOB, "name": "Bob", "role": "Required", "response": "NoResponse"}],
+            "attendees": [
+                {"email": ALICE, "name": "Alice", "role": "Organizer", "response": "Organizer"},
+                {"email": BOB, "name": "Bob", "role": "Required", "response": "NoResponse"},
+            ],
             "myResponse": "Accepted",
             "cancelled": False,
             "recurrence": None,
             "conference": {"id": "5576502892", "url": "https://video.example.com/c/5576502892"},
+            "private": False,
         }
     ]
 

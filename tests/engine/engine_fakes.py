@@ -99,6 +99,9 @@ class FakeProvider:
     def throttle_key(self, mailbox: str) -> str:
         return "fake"
 
+    def credential_key(self, mailbox: str) -> str:
+        return "fake"
+
     def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
         return [list(mailboxes)]
 

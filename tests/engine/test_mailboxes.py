@@ -60,3 +60,14 @@ def test_service_accounts_are_picked_stably_and_evenly() -> None:
     assert [pick_credential(m, 3) for m in mailboxes] == [pick_credential(m.upper(), 3) for m in mailboxes]
     assert set(picks) == {0, 1, 2}
     assert min(picks.values()) > 900
+
+
+def test_forgetting_an_on_demand_mailbox_gives_its_slot_to_the_next_one_and_keeps_configured_users() -> None:
+    roster = MailboxRoster([["u1@corp.test"]], limit=2, on_demand=["ghost@corp.test", "d1@corp.test"])
+    assert [e.email for e in roster.over_limit()] == ["d1@corp.test"]
+
+    assert roster.forget("Ghost@corp.test")
+    assert roster.get("ghost@corp.test") is None
+    assert [e.email for e in roster.admitted()] == ["u1@corp.test", "d1@corp.test"]
+    assert not roster.forget("u1@corp.test")  # configured users are corrected in the config, not forgotten
+    assert roster.request("d2@corp.test") is Admission.OVER_LIMIT

@@ -239,7 +239,8 @@ async def test_the_account_limit_admits_users_first_and_marks_the_rest_over_limi
     await service.start()
     await service.wait_synced(within=30)
 
-    assert await service.request_mailbox(BOB) == "queued"
+    # The first request waits a little for the first sync cycle: "synced" unless that takes longer.
+    assert await service.request_mailbox(BOB) in ("synced", "queued")
     assert await service.request_mailbox("carol@corp.test") == "over_limit"
     await service.wait_synced([BOB], within=30)
     assert await service.request_mailbox(BOB) == "synced"

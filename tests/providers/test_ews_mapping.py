@@ -22,7 +22,7 @@ from exchangelib.recurrence import (
 )
 from lxml import etree
 
-from tc_calendar.model import Response
+from tc_calendar.model import Response, Sensitivity
 from tc_calendar.providers.ews_mapping import (
     FETCH_FIELDS,
     ItemMappingError,
@@ -146,6 +146,14 @@ def test_an_organizer_copy_with_every_kind_of_answer() -> None:
         RemoteAttendee("d@corp.example", "D", Response.DECLINED),
     )
     assert remote.body == ItemBody("<b>Agenda</b>", BodyType.HTML)
+
+
+def test_booked_rooms_and_the_sensitivity_are_kept() -> None:
+    room = Attendee(mailbox=Mailbox(email_address="Room.1@corp.example", name="Room 1"), response_type="Accept")
+    remote = to_remote_item("a@corp.example", meeting(resources=[room], sensitivity="Private"))
+    assert remote.resources == (RemoteAttendee("room.1@corp.example", "Room 1", Response.ACCEPTED),)
+    assert remote.sensitivity is Sensitivity.PRIVATE
+    assert to_remote_item("a@corp.example", meeting()).sensitivity is Sensitivity.NORMAL
 
 
 def test_online_meeting_addresses_outside_the_body_are_kept() -> None:

@@ -43,6 +43,9 @@ class InMemoryProvider:
     def throttle_key(self, mailbox: str) -> str:
         return mailbox
 
+    def credential_key(self, mailbox: str) -> str:
+        return "fake"
+
     def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
         return [list(mailboxes)]
 

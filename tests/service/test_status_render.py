@@ -63,3 +63,17 @@ def test_status_shows_launches_with_outcome_lateness_and_error() -> None:
     report = render([], [launch], cursor=0, now=NOW)
     assert "marketing_weekly" in report
     assert "failed" in report and "started late; 3 attempts; TrueConf Server answered 503" in report
+
+
+def test_status_gives_the_verdict_health_gives() -> None:
+    failing = render([mailbox("a@corp.test", MailboxState.ERROR, error="rejected")], [], cursor=1, now=NOW)
+    assert "Synchronization is failing: every synchronized mailbox is in error (/health answers 503)." in failing
+    degraded = render(
+        [mailbox("a@corp.test", MailboxState.ERROR, error="x"), mailbox("b@corp.test", MailboxState.OK)],
+        [],
+        cursor=1,
+        now=NOW,
+    )
+    assert 'Synchronization is degraded: 1 mailbox(es) in error (/health: "degraded").' in degraded
+    healthy = render([mailbox("b@corp.test", MailboxState.OK)], [], cursor=1, now=NOW)
+    assert "Synchronization is" not in healthy

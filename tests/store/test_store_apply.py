@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
 
-from tc_calendar.model import ChangeKind, OccurrenceKey, Response
+from tc_calendar.model import ChangeKind, OccurrenceKey, Response, Sensitivity
 from tc_calendar.store import ConfiguredMailbox, MailboxNotFoundError, Store
 from tc_calendar.sync.actions import DropItem, DropOccurrence, SaveCheckpoint
 from tc_calendar.sync.diff import StoredScope, StoredView
@@ -34,6 +34,7 @@ async def test_every_field_and_recurrence_id_survive_the_round_trip(store: Store
         recurrence_summary="Weekly on Monday",
         is_exception=True,
         cancelled=True,
+        sensitivity=Sensitivity.PRIVATE,
     )
     await store.apply([put(ALICE, occurrence)])
     assert await store.get_occurrence(occurrence.key) == occurrence

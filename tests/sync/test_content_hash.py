@@ -3,8 +3,8 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
-from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
-from tc_calendar.sync.content_hash import content_hash
+from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role, Sensitivity
+from tc_calendar.sync.content_hash import canonical, content_hash
 
 BASE = Occurrence(
     key=OccurrenceKey("uid-1", datetime(2026, 6, 1, 8, tzinfo=UTC)),
@@ -47,3 +47,11 @@ def test_every_visible_change_changes_the_hash() -> None:
     ]
     hashes = {content_hash(c) for c in changes} | {content_hash(BASE)}
     assert len(hashes) == len(changes) + 1
+
+
+
+def test_marking_a_meeting_private_changes_the_hash_and_normal_meetings_keep_theirs() -> None:
+    assert content_hash(replace(BASE, sensitivity=Sensitivity.PRIVATE)) != content_hash(BASE)
+    # Hashes stored before the sensitivity was kept stay valid for normal meetings: no rewrite of every event.
+    assert "sensitivity" not in canonical(BASE)
+    assert '"sensitivity":"Private"' in canonical(replace(BASE, sensitivity=Sensitivity.PRIVATE))

@@ -207,6 +207,7 @@ class Connection:
         while True:
             try:
                 entries_read, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
+                entries_read = [entry.seen_by(self.session.in_full_for) for entry in entries_read]
             except Exception:  # the store is down for a moment: keep the cursor, try again later
                 log.exception("reading changes for subscription %s failed; retrying", sub.id)
                 await asyncio.sleep(self._limits.poll_interval)

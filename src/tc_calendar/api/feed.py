@@ -16,7 +16,9 @@ import contextlib
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tc_calendar.api import jsonrpc
 from tc_calendar.api.ports import CalendarReader, ChangeLog
@@ -69,12 +71,24 @@ class FeedEntry:
     cursor: int
     user: str
     text: str
+    time_only_text: str | None = None
+    """The change as anyone but ``user`` may see it, set only when its occurrence is private."""
+
+    def seen_by(self, in_full_for: Callable[[str], bool]) -> FeedEntry:
+        """This entry for a viewer who sees ``user``'s private meetings in full when ``in_full_for(user)``."""
+        if self.time_only_text is None or in_full_for(self.user):
+            return self
+        return FeedEntry(self.cursor, self.user, self.time_only_text)
 
 
 def notify_text(subscription: str, entries: list[FeedEntry]) -> str:
     """The ``changes.notify`` frame for ``entries``, spliced from their pre-rendered JSON (no re-encoding)."""
     head = jsonrpc.notification("changes.notify", {"subscription": subscription, "cursor": entries[-1].cursor})
     return head[:-2] + ',"changes":[' + ",".join(e.text for e in entries) + "]}}"
+
+
+def _json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
 def _my_response(change: Change, occurrence: Occurrence) -> Response:
@@ -128,9 +142,10 @@ class ChangeFeed:
             occurrence = states.get(change.key) if change.key is not None else None
             my_response = _my_response(change, occurrence) if occurrence is not None else None
             doc = change_to_wire(change, occurrence, my_response)
-            entries.append(
-                FeedEntry(change.cursor, change.user, json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
-            )
+            time_only = None
+            if occurrence is not None and occurrence.private and doc["occurrence"] is not None:
+                time_only = _json(change_to_wire(change, occurrence, my_response, in_full=False))
+            entries.append(FeedEntry(change.cursor, change.user, _json(doc), time_only))
         return entries
 
     async def poll_once(self) -> int:

@@ -46,7 +46,7 @@ from tc_calendar.api.errors import (
 )
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.ports import CalendarReader, ChangeLog, MailboxRegistry
-from tc_calendar.api.wire import occurrence_to_wire, response_of, time_from_wire, time_to_wire
+from tc_calendar.api.wire import occurrence_for, response_of, takes_part, time_from_wire, time_to_wire
 from tc_calendar.model import OccurrenceKey
 
 PROTOCOL_VERSION = 1
@@ -85,6 +85,15 @@ class Session:
     challenge: str | None = None
     server_id: str | None = None
     nonce: str | None = None
+
+    def in_full_for(self, user: str) -> bool:
+        """Whether this peer sees ``user``'s private meetings in full in ``user``'s calendar: a TrueConf Server
+        shows each user their own calendar; a web user sees only their own (login = e-mail address) in full."""
+        if self.principal is None:
+            return False
+        if self.principal.kind == "server":
+            return True
+        return self.principal.name.casefold() == user.strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -257,10 +266,11 @@ class Methods:
             raise InvalidParams(f"the range may span at most {self.services.limits.max_range_days} days")
         status = await self._request_user(user)
         view = await self.services.calendar.load_view(user, start, end)
+        in_full = session.in_full_for(user)
         return {
             "user": user,
             "status": status,
-            "occurrences": [occurrence_to_wire(occurrence, response) for occurrence, response in view],
+            "occurrences": [occurrence_for(occurrence, response, in_full) for occurrence, response in view],
         }
 
     async def calendar_get(self, session: Session, p: s.CalendarGetParams) -> dict[str, Any]:
@@ -269,8 +279,10 @@ class Methods:
         occurrence = await self.services.calendar.get_occurrence(key)
         if occurrence is None:
             raise NotFound(f"no occurrence uid={p.uid!r} recurrenceId={p.recurrenceId!r}")
-        my_response = response_of(occurrence, _email(p.user)) if p.user else None
-        return {"occurrence": occurrence_to_wire(occurrence, my_response)}
+        user = _email(p.user) if p.user else None
+        my_response = response_of(occurrence, user) if user else None
+        in_full = user is not None and session.in_full_for(user) and takes_part(occurrence, user)
+        return {"occurrence": occurrence_for(occurrence, my_response, in_full)}
 
     # ---- changes -------------------------------------------------------------------------------------------
     async def changes_subscribe(self, session: Session, p: s.ChangesSubscribeParams) -> dict[str, Any]:

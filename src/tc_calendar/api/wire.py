@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tc_calendar.model import Attendee, Change, ChangeKind, Occurrence, OccurrenceKey, Response
+from tc_calendar.model import Attendee, Change, ChangeKind, Occurrence, OccurrenceKey, Response, Role
 
 
 def time_to_wire(value: datetime) -> str:
@@ -43,6 +43,16 @@ def attendee_to_wire(person: Attendee) -> dict[str, Any]:
     return {"email": person.email, "name": person.name, "role": person.role.value, "response": person.response.value}
 
 
+def people_of(occurrence: Occurrence) -> list[Attendee]:
+    """The organizer first (role Organizer), then the attendees and resources, each address once."""
+    organizer = occurrence.organizer
+    if organizer is None:
+        return list(occurrence.attendees)
+    email = organizer.email.casefold()
+    first = Attendee(organizer.email, organizer.name, Role.ORGANIZER, Response.ORGANIZER)
+    return [first, *(a for a in occurrence.attendees if a.email.casefold() != email)]
+
+
 def response_of(occurrence: Occurrence, user: str) -> Response:
     """``user``'s answer as the occurrence itself records it (used where the store gives no visibility row)."""
     email = user.casefold()
@@ -60,7 +70,7 @@ def occurrence_to_wire(occurrence: Occurrence, my_response: Response | None) -> 
     if occurrence.key.recurrence_id is not None or occurrence.recurrence_summary:
         recurrence = {"summary": occurrence.recurrence_summary, "isException": occurrence.is_exception}
     conference = None
-    if occurrence.conference is not None:
+    if occurrence.conference is not None and not occurrence.cancelled:  # a cancelled event has no Join (seed 4.2.3)
         conference = {"id": occurrence.conference.conference_id, "url": occurrence.conference.url}
     return {
         "key": key_to_wire(occurrence.key),
@@ -72,16 +82,53 @@ def occurrence_to_wire(occurrence: Occurrence, my_response: Response | None) -> 
         "location": occurrence.location,
         "description": occurrence.description,
         "organizer": person_to_wire(occurrence.organizer) if occurrence.organizer else None,
-        "attendees": [attendee_to_wire(a) for a in occurrence.attendees],
+        "attendees": [attendee_to_wire(a) for a in people_of(occurrence)],
         "myResponse": my_response.value if my_response is not None else None,
         "cancelled": occurrence.cancelled,
         "recurrence": recurrence,
         "conference": conference,
+        "private": occurrence.private,
     }
 
 
-def change_to_wire(change: Change, occurrence: Occurrence | None, my_response: Response | None) -> dict[str, Any]:
-    """One change-log entry; ``occurrence`` is the new state for upserts (``None`` for other kinds)."""
+PRIVATE_TITLE = "Private appointment"
+
+
+def time_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """What someone outside a private meeting sees of it (in another person's calendar): that the time is taken.
+
+    Identity, times, recurrence, cancellation and the calendar owner's own answer stay; title, place, text,
+    people and the conference link go.
+    """
+    return {
+        **doc,
+        "title": PRIVATE_TITLE,
+        "displayTitle": PRIVATE_TITLE,
+        "location": "",
+        "description": "",
+        "organizer": None,
+        "attendees": [],
+        "conference": None,
+    }
+
+
+def occurrence_for(occurrence: Occurrence, my_response: Response | None, in_full: bool) -> dict[str, Any]:
+    """The occurrence on the wire for a viewer: a private one in full only when ``in_full``."""
+    doc = occurrence_to_wire(occurrence, my_response)
+    return doc if in_full or not occurrence.private else time_only(doc)
+
+
+def takes_part(occurrence: Occurrence, user: str) -> bool:
+    """Whether ``user`` is the organizer, an attendee or a booked resource of ``occurrence``."""
+    email = user.casefold()
+    return any(person.email.casefold() == email for person in people_of(occurrence))
+
+
+def change_to_wire(
+    change: Change, occurrence: Occurrence | None, my_response: Response | None, *, in_full: bool = True
+) -> dict[str, Any]:
+    """One change-log entry; ``occurrence`` is the new state for upserts (``None`` for other kinds). With
+    ``in_full`` false, a private occurrence is shown as :func:`time_only`."""
     doc: dict[str, Any] = {
         "cursor": change.cursor,
         "kind": change.kind.value,
@@ -91,7 +138,7 @@ def change_to_wire(change: Change, occurrence: Occurrence | None, my_response: R
         "occurrence": None,
     }
     if change.kind is ChangeKind.UPSERT and occurrence is not None:
-        doc["occurrence"] = occurrence_to_wire(occurrence, my_response)
+        doc["occurrence"] = occurrence_for(occurrence, my_response, in_full)
     if change.kind is not ChangeKind.UPSERT and change.payload:
         doc["details"] = _jsonable(change.payload)
     return doc

@@ -83,7 +83,7 @@ class MailboxRoster:
                 self._append(email, MailboxOrigin.CONFIG, provider)
         self._provider_count = max(1, len(configured))
         for email in on_demand:
-            self._append(normalize_email(email), MailboxOrigin.ON_DEMAND, self._provider_for(email))
+            self._append(normalize_email(email), MailboxOrigin.ON_DEMAND, self.provider_for(email))
 
     @property
     def limit(self) -> int | None:
@@ -96,7 +96,7 @@ class MailboxRoster:
         self._order.append((email, origin, provider))
         return True
 
-    def _provider_for(self, email: str) -> int:
+    def provider_for(self, email: str) -> int:
         """An on-demand mailbox goes to the provider that already serves its domain, else to the first one."""
         return self._domains.get(normalize_email(email).rpartition("@")[2], 0)
 
@@ -123,13 +123,23 @@ class MailboxRoster:
         address, origin, provider = self._order[position]
         return RosterEntry(address, origin, provider, self._is_admitted(position))
 
+    def forget(self, email: str) -> bool:
+        """Remove an on-demand mailbox (Exchange does not know it, or nobody asked for it for long); the ones
+        after it move up, so one over the limit may be admitted. Config mailboxes stay: True when removed."""
+        position = self._index.get(normalize_email(email))
+        if position is None or self._order[position][1] is not MailboxOrigin.ON_DEMAND:
+            return False
+        del self._order[position]
+        self._index = {address: index for index, (address, _, _) in enumerate(self._order)}
+        return True
+
     def request(self, email: str) -> Admission:
         """Add an on-demand mailbox (if new) and say whether it is within the limit."""
         address = normalize_email(email)
         known = self.get(address)
         if known is not None:
             return Admission.ALREADY_ADMITTED if known.admitted else Admission.OVER_LIMIT
-        self._append(address, MailboxOrigin.ON_DEMAND, self._provider_for(address))
+        self._append(address, MailboxOrigin.ON_DEMAND, self.provider_for(address))
         entry = self.get(address)
         assert entry is not None
         return Admission.ADMITTED if entry.admitted else Admission.OVER_LIMIT

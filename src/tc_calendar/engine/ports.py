@@ -21,6 +21,10 @@ from tc_calendar.sync.window import SyncWindow
 NotifyHook = Callable[[Sequence[Change]], Awaitable[None] | None]
 """Called after every commit that produced change-log entries (the API wakes its subscribers)."""
 
+AccountFailureHook = Callable[[str, str], Awaitable[None]]
+"""Called with (mailbox, message) when Exchange rejects the service account serving that mailbox: the failure is
+the account's, so every mailbox it serves is in error at once."""
+
 
 class SyncStore(Protocol):
     """The store calls the engine makes; each is one short transaction."""
@@ -49,9 +53,15 @@ class SyncStore(Protocol):
 
     async def set_mailbox_state(self, email: str, state: MailboxState) -> None: ...
 
+    async def touch_mailbox(self, email: str) -> None: ...
+
+    async def forget_mailbox(self, email: str) -> bool: ...
+
     async def record_sync_success(self, email: str) -> None: ...
 
     async def record_sync_error(self, email: str, error: str) -> None: ...
+
+    async def record_sync_errors(self, emails: Collection[str], error: str) -> None: ...
 
     async def lease_mailboxes(self, owner: str, limit: int, ttl: timedelta) -> list[str]: ...
 

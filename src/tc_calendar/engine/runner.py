@@ -32,14 +32,14 @@ import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
 from tc_calendar.engine.mailboxes import pick_credential
-from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
+from tc_calendar.engine.ports import AccountFailureHook, Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.providers.base import (
@@ -47,6 +47,7 @@ from tc_calendar.providers.base import (
     CalendarProvider,
     InvalidSyncStateError,
     MailboxError,
+    MailboxErrorReason,
     NotificationKind,
     ProviderError,
     ThrottledError,
@@ -85,6 +86,11 @@ class SyncOptions:
     """Window syncs running at once per provider (initial syncs of many mailboxes queue in priority order)."""
     roster_refresh_interval: float = 30.0
     """Seconds between looks at the store for mailboxes requested on demand elsewhere (the API, another node)."""
+    on_demand_idle: float = 30 * 86400.0
+    """An on-demand mailbox no client asked for in this many seconds (30 days) is dropped: no longer synchronized,
+    its events no longer kept, its licence slot free. Asking again brings it back."""
+    existence_check_timeout: float = 10.0
+    """How long asking Exchange whether a mailbox asked for the first time exists may take."""
     syncing_after: float = 5.0
     """A first sync still reading Exchange after this many seconds (from getting its turn) is shown in state
     ``syncing`` until it commits. A quicker one goes from ``pending`` straight to ``ok``: the state would be
@@ -114,6 +120,8 @@ class EngineContext:
         clock: Clock,
         notify: NotifyHook | None,
         metrics: Metrics | None,
+        account_failed: AccountFailureHook | None = None,
+        mailbox_missing: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.planner = planner
@@ -121,6 +129,9 @@ class EngineContext:
         self.clock = clock
         self.notify = notify
         self.metrics = metrics
+        self.account_failed = account_failed
+        #: Told (synchronously) when Exchange says a mailbox does not exist; the service decides what to do.
+        self.mailbox_missing = mailbox_missing
         self.stopping = asyncio.Event()
 
     def window(self) -> SyncWindow:
@@ -217,10 +228,16 @@ class MailboxWorker:
                 self._force_window_sync = True
                 self._wake.set()
                 wait = 0.0
-            except (MailboxError, AuthError) as exc:
+            except AuthError as exc:
+                failures += 1
+                await self._record_account_error(exc)
+                wait = options.error_retry.delay(failures)
+            except MailboxError as exc:
                 failures += 1
                 await self._record_error(exc)
                 wait = options.error_retry.delay(failures)
+                if exc.reason is MailboxErrorReason.NOT_FOUND and self.context.mailbox_missing is not None:
+                    self.context.mailbox_missing(self.email)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -448,6 +465,24 @@ class MailboxWorker:
             await self.context.store.record_sync_success(self.email)
             self._success_written()
         self.synced_once.set()
+
+    def note_account_error(self, message: str) -> None:
+        """The service account serving this mailbox was rejected (another mailbox's loop found out): the store
+        already shows this mailbox in error; remember it so a success is written and the same failure is not
+        logged again."""
+        self.last_error = message
+        self.state = MailboxState.ERROR
+
+    async def _record_account_error(self, exc: AuthError) -> None:
+        if self.context.account_failed is None:
+            await self._record_error(exc)
+            return
+        message = str(exc) or type(exc).__name__
+        if message != self.last_error:
+            log.warning("%s: %s", self.email, message)
+        self.note_account_error(message)
+        with contextlib.suppress(Exception):  # the database may be what failed; the loop retries anyway
+            await self.context.account_failed(self.email, message)
 
     async def _record_error(self, exc: BaseException, *, transient: bool = False) -> None:
         message = str(exc) or type(exc).__name__

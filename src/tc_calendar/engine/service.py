@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,15 +25,21 @@ from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
 from tc_calendar.metrics import Metrics
-from tc_calendar.providers.base import CalendarProvider, MailboxNotification, NotificationKind
+from tc_calendar.providers.base import (
+    CalendarProvider,
+    MailboxError,
+    MailboxErrorReason,
+    MailboxNotification,
+    NotificationKind,
+)
 from tc_calendar.providers.graph_notifications import GraphInbox
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus
-from tc_calendar.sync.window import system_clock
+from tc_calendar.sync.window import SyncWindow, system_clock
 
 log = logging.getLogger(__name__)
 
-MailboxRequestResult = Literal["queued", "synced", "over_limit"]
+MailboxRequestResult = Literal["queued", "synced", "over_limit", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +78,21 @@ class SyncService:
         self._account_limit = account_limit
         self._metrics = metrics
         self._context = EngineContext(
-            store, planner, options or SyncOptions(), clock=clock, notify=notify, metrics=metrics
+            store,
+            planner,
+            options or SyncOptions(),
+            clock=clock,
+            notify=notify,
+            metrics=metrics,
+            account_failed=self._account_failed,
+            mailbox_missing=self._mailbox_missing,
         )
         self._roster = MailboxRoster(self._configured, account_limit)
         self._workers: dict[str, MailboxWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._gates: dict[tuple[int, str], ThrottleGate] = {}
+        #: The credentials (provider index, credential key) each running worker's mailbox is read with.
+        self._accounts: dict[str, tuple[int, str]] = {}
         self._slots = [asyncio.Semaphore(self._context.options.max_window_syncs) for _ in self._providers]
         self._hubs: list[NotificationHub] = []
         self._streaming: dict[str, bool] = {}
@@ -90,6 +106,10 @@ class SyncService:
         self._max_mailboxes = max_mailboxes
         self._held: set[str] = set()
         self._leases_loaded = False
+        #: Running removals of on-demand mailboxes, by address (see :meth:`_drop`).
+        self._drops: dict[str, asyncio.Task[None]] = {}
+        #: When this node last recorded a request for a mailbox (monotonic), to write it at most every few minutes.
+        self._touched: dict[str, float] = {}
 
     @classmethod
     def from_settings(
@@ -160,7 +180,7 @@ class SyncService:
         self._roster = MailboxRoster(self._configured, self._account_limit, on_demand)
         for provider in self._providers:
             self._hubs.append(NotificationHub(provider, self._on_notification, self._on_health))
-        await self._mark_over_limit()
+        await self._apply_limit()
         await self._lease_round()
         await self._reconcile()
         await self._clear_unsynced(await self._store.list_mailboxes())
@@ -187,13 +207,86 @@ class SyncService:
                 ]
                 for email in new:
                     self._roster.request(email)
-                if new:
-                    await self._mark_over_limit()
+                gone = await self._dropped_elsewhere(statuses)
+                for email in gone:
+                    await self._drop(email)
+                idle = self._idle_on_demand(statuses)
+                for email in idle:
+                    log.info("%s: no client asked for this calendar in %s; no longer synchronized", email,
+                             timedelta(seconds=self._context.options.on_demand_idle))
+                    await self._drop(email)
+                if new or gone or idle:
+                    statuses = await self._store.list_mailboxes()
+                    await self._apply_limit(statuses)
                 await self._lease_round()
                 await self._reconcile()
                 await self._publish_states(statuses)
             except Exception:
                 log.exception("mailbox housekeeping failed; trying again later")
+
+    async def _dropped_elsewhere(self, statuses: Sequence[MailboxStatus]) -> list[str]:
+        """On-demand mailboxes on this node's roster that are no longer in the store (another node dropped them)."""
+        present = {s.email for s in statuses}
+        candidates = [
+            e.email for e in self._roster.entries() if e.origin is MailboxOrigin.ON_DEMAND and e.email not in present
+        ]
+        # Asked for here since ``statuses`` was read: registered now, so still there.
+        return [email for email in candidates if await self._store.get_mailbox(email) is None]
+
+    def _idle_on_demand(self, statuses: Sequence[MailboxStatus]) -> list[str]:
+        """On-demand mailboxes no client asked for within ``on_demand_idle``."""
+        cutoff = self._context.clock() - timedelta(seconds=self._context.options.on_demand_idle)
+        return [
+            s.email
+            for s in statuses
+            if s.origin is MailboxOrigin.ON_DEMAND
+            and (s.last_requested_at or s.requested_at or s.first_seen_at) < cutoff
+            and s.email not in self._drops
+        ]
+
+    def _mailbox_missing(self, email: str) -> None:
+        """A loop found that Exchange has no mailbox ``email``: an on-demand one is dropped (a configured one stays
+        in error until an administrator corrects ``users``)."""
+        entry = self._roster.get(email)
+        if entry is not None and entry.origin is MailboxOrigin.ON_DEMAND and email not in self._drops:
+            log.info("%s: Exchange has no such mailbox; forgetting it", email)
+            self._drops[email] = asyncio.create_task(self._forget_missing(email), name=f"sync:drop:{email}")
+
+    async def _forget_missing(self, email: str) -> None:
+        """Drop a mailbox Exchange does not know, then give its slot to the next one at once."""
+        try:
+            await self._drop(email)
+            if not self._context.stopping.is_set():
+                await self._apply_limit()
+                await self._lease_round()
+                await self._reconcile()
+                await self._publish_states()
+        except Exception:
+            log.exception("%s: forgetting the mailbox failed; the next sync failure tries again", email)
+        finally:
+            self._drops.pop(email, None)
+
+    async def _drop(self, email: str) -> None:
+        """Forget an on-demand mailbox: stop its loop, clear what its user sees, delete it; the mailboxes after it
+        move up in the roster (one over the limit may get the freed slot)."""
+        task = self._tasks.pop(email, None)
+        self._workers.pop(email, None)
+        self._accounts.pop(email, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._roster.forget(email)
+        self._held.discard(email)
+        self._touched.pop(email, None)
+        status = await self._store.get_mailbox(email)
+        if status is not None and status.origin is MailboxOrigin.ON_DEMAND:
+            if status.event_count:
+                stored = await self._store.stored_views(email)
+                await self._context.commit(
+                    self._context.planner.full(email, [], stored, self._context.window(), None), None
+                )
+            await self._store.forget_mailbox(email)
 
     async def _lease_round(self) -> None:
         """Renew this node's mailbox leases and take free ones, up to ``max_mailboxes``.
@@ -218,9 +311,16 @@ class SyncService:
             log.info("%s now synchronizes %d more mailboxes (%d in all)", self.node_id, len(taken), total)
         self._held = kept | set(taken)
 
-    async def _mark_over_limit(self) -> None:
-        for entry in self._roster.over_limit():
-            await self._store.set_mailbox_state(entry.email, MailboxState.OVER_LIMIT)
+    async def _apply_limit(self, statuses: Sequence[MailboxStatus] | None = None) -> None:
+        """Store the roster's split: ``over_limit`` beyond the limit, and ``pending`` for a mailbox that was over
+        it and now has room (an on-demand mailbox before it was dropped, a larger licence), so it is leased."""
+        stored = {s.email: s.state for s in (statuses if statuses is not None else await self._store.list_mailboxes())}
+        for entry in self._roster.entries():
+            state = stored.get(entry.email)
+            if not entry.admitted and state is not MailboxState.OVER_LIMIT:
+                await self._store.set_mailbox_state(entry.email, MailboxState.OVER_LIMIT)
+            elif entry.admitted and state is MailboxState.OVER_LIMIT:
+                await self._store.set_mailbox_state(entry.email, MailboxState.PENDING)
 
     async def _clear_unsynced(self, statuses: Sequence[MailboxStatus]) -> None:
         """Remove from the views what mailboxes no longer synchronized still show (removed from ``users``, or
@@ -246,6 +346,10 @@ class SyncService:
                 await self._refresher
         for hub in self._hubs:
             await hub.close()
+        for drop in list(self._drops.values()):  # a dropped mailbox is dropped again when its sync fails next time
+            drop.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await drop
         tasks = list(self._tasks.values())
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
@@ -262,6 +366,7 @@ class SyncService:
         self._held.clear()
         self._leases_loaded = False
         self._workers.clear()
+        self._accounts.clear()
         self._tasks.clear()
         self._started = False
 
@@ -279,6 +384,7 @@ class SyncService:
                 self._start_worker(entry.email, entry.provider, starts.get(entry.email))
             for email in [e for e in self._workers if e not in self._held]:
                 self._workers.pop(email)
+                self._accounts.pop(email, None)
                 task = self._tasks.pop(email)
                 task.cancel()  # an open transaction rolls back; the new holder resumes from the checkpoint
             for provider, emails in admitted.items():
@@ -301,6 +407,7 @@ class SyncService:
         worker = MailboxWorker(email, provider, gate, self._slots[provider_index], self._context, start)
         worker.set_streaming(self._streaming.get(email, False))
         self._workers[email] = worker
+        self._accounts[email] = (provider_index, provider.credential_key(email))
         self._tasks[email] = asyncio.create_task(self._run_worker(worker), name=f"sync:{email}")
 
     async def _run_worker(self, worker: MailboxWorker) -> None:
@@ -310,6 +417,17 @@ class SyncService:
             raise
         except Exception:
             log.exception("%s: sync loop crashed", worker.email)
+
+    async def _account_failed(self, email: str, message: str) -> None:
+        """Exchange rejected the service account serving ``email``: every mailbox this node syncs with that
+        account is in error, in one write, instead of one by one as each loop gets its turn."""
+        account = self._accounts.get(email)
+        same = [e for e, a in self._accounts.items() if a == account] if account is not None else [email]
+        for other in same:
+            worker = self._workers.get(other)
+            if worker is not None and other != email:
+                worker.note_account_error(message)
+        await self._store.record_sync_errors(same, message)
 
     # ------------------------------------------------------------------------------------------ notifications
 
@@ -329,27 +447,75 @@ class SyncService:
 
     async def request_mailbox(self, email: str) -> MailboxRequestResult:
         """A client asked for ``email``'s calendar: "synced" when it is ready, "queued" while its (initial) sync
-        is pending or being retried, "over_limit" when the account limit keeps it out."""
+        is pending or being retried, "over_limit" when the account limit keeps it out, "unknown" when Exchange
+        has no such mailbox (then it is not kept and takes no slot).
+
+        Before a mailbox asked for the first time is registered, the provider is asked whether it exists, so an
+        unknown address never enters the roster or the store.
+        """
         address = normalize_email(email)
+        dropping = self._drops.get(address)
+        if dropping is not None:
+            await dropping
+            return "unknown"
         worker = self._workers.get(address)
         if worker is not None:
+            await self._touch(address)
             return "synced" if worker.synced_once.is_set() else "queued"
+        if self._roster.get(address) is None and await self._unknown_to_provider(
+            address, self._roster.provider_for(address)
+        ):
+            return "unknown"
         admission = self._roster.request(address)
         entry = self._roster.get(address)
         assert entry is not None
         await self._store.register_on_demand_mailbox(address, entry.provider)
+        await self._touch(address)
         if admission is Admission.OVER_LIMIT:
             await self._store.set_mailbox_state(address, MailboxState.OVER_LIMIT)
             await self._publish_states()
             return "over_limit"
-        if self._started:
-            if self._max_mailboxes is None or len(self._held) < self._max_mailboxes:
-                ttl = timedelta(seconds=self._lease_ttl)
-                if await self._store.lease_mailbox(address, self.node_id, ttl):
-                    self._held.add(address)
-            await self._reconcile()
-            await self._publish_states()
+        if not self._started:
+            return "queued"
+        if self._max_mailboxes is None or len(self._held) < self._max_mailboxes:
+            ttl = timedelta(seconds=self._lease_ttl)
+            if await self._store.lease_mailbox(address, self.node_id, ttl):
+                self._held.add(address)
+        await self._reconcile()
+        await self._publish_states()
         return "queued"
+
+    async def _unknown_to_provider(self, email: str, provider_index: int) -> bool:
+        """Whether the provider says it has no mailbox ``email``: a calendar view of one second (one cheap
+        request). False when it cannot tell within ``existence_check_timeout`` (then the mailbox is registered as a
+        real one; its loop finds out later and forgets it)."""
+        now = self._context.clock()
+        items = self._providers[provider_index].initial_items(email, SyncWindow(now, now + timedelta(seconds=1)))
+        try:
+            async with asyncio.timeout(self._context.options.existence_check_timeout):
+                async for _ in items:
+                    break
+        except MailboxError as exc:
+            return exc.reason is MailboxErrorReason.NOT_FOUND
+        except Exception:
+            log.debug("%s: could not ask Exchange whether the mailbox exists", email, exc_info=True)
+        finally:
+            closing = getattr(items, "aclose", None)
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await closing()
+        return False
+
+    async def _touch(self, email: str) -> None:
+        """Record that a client asked for ``email``, at most every few minutes per mailbox (a write per request
+        would cost the store more than the answer); precise enough for an idle time of days."""
+        interval = min(300.0, self._context.options.on_demand_idle / 4)
+        now = time.monotonic()
+        if now - self._touched.get(email, -interval) < interval:
+            return
+        self._touched[email] = now
+        with contextlib.suppress(Exception):  # the request is served anyway; the next one records it
+            await self._store.touch_mailbox(email)
 
     async def on_mailbox_requested(self, email: str) -> None:
         """The API's hook after it registered an on-demand mailbox (``StoreMailboxRegistry(on_request=...)``)."""

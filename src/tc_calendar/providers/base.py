@@ -112,6 +112,11 @@ class CalendarProvider(Protocol):
         wait (EWS: the impersonating service account; Graph: the mailbox itself)."""
         ...
 
+    def credential_key(self, mailbox: str) -> str:
+        """Mailboxes with the same key are read with the same credentials: when the server rejects them, all of
+        them are in error at once (EWS: the impersonating service account; Graph: the app registration)."""
+        ...
+
     def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
         """Groups of mailboxes that :meth:`watch` serves together (EWS: one service account, at most 200 per
         streaming connection); every mailbox is in exactly one group."""

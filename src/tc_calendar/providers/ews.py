@@ -122,6 +122,9 @@ class EwsProvider:
         """Exchange throttles per service account: the mailboxes it impersonates wait together."""
         return self.service_login(mailbox)
 
+    def credential_key(self, mailbox: str) -> str:
+        return self.service_login(mailbox)
+
     def service_login(self, mailbox: str) -> str:
         return self._accounts[self.credential_index(mailbox)].login
 

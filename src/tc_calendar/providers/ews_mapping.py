@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from tc_calendar.model import Response
+from tc_calendar.model import Response, Sensitivity
 from tc_calendar.providers.base import ProviderError
 from tc_calendar.records import (
     BodyType,
@@ -90,6 +90,8 @@ FETCH_FIELDS: tuple[str, ...] = (
     "organizer",
     "required_attendees",
     "optional_attendees",
+    "resources",
+    "sensitivity",
     "my_response_type",
     "is_meeting",
     "is_cancelled",
@@ -142,6 +144,14 @@ def _local_date(value: date | datetime, tz: tzinfo, *, round_up: bool = False) -
 def response(value: str | None) -> Response:
     """An EWS ResponseType as the user-visible answer."""
     return _RESPONSES.get(value or "Unknown", Response.NO_RESPONSE)
+
+
+def sensitivity(value: str | None) -> Sensitivity:
+    """EWS Sensitivity (Normal, Personal, Private, Confidential); Normal when absent or unknown."""
+    try:
+        return Sensitivity(value or Sensitivity.NORMAL.value)
+    except ValueError:
+        return Sensitivity.NORMAL
 
 
 def strip_cancelled_prefix(subject: str, *, flagged_cancelled: bool = False) -> tuple[str, bool]:
@@ -321,6 +331,8 @@ def to_remote_item(mailbox: str, item: Any, *, default_timezone: str | None = No
         organizer=_person(getattr(item, "organizer", None)),
         required_attendees=_attendees(getattr(item, "required_attendees", None)),
         optional_attendees=_attendees(getattr(item, "optional_attendees", None)),
+        resources=_attendees(getattr(item, "resources", None)),
+        sensitivity=sensitivity(getattr(item, "sensitivity", None)),
         my_response=response(getattr(item, "my_response_type", None)),
         is_cancelled=flagged or prefixed,
         is_meeting=bool(getattr(item, "is_meeting", False)),

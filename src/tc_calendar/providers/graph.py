@@ -156,6 +156,10 @@ class GraphProvider:
         """Exchange Online throttles an app per mailbox: a throttled mailbox waits alone."""
         return normalize_email(mailbox)
 
+    def credential_key(self, mailbox: str) -> str:
+        """Every mailbox of a Graph provider is read by its one app registration."""
+        return ""
+
     def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
         """Groups of up to :data:`WATCH_GROUP` mailboxes, whose subscriptions are kept by one task."""
         members = [normalize_email(m) for m in mailboxes]

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
-from tc_calendar.model import Response
+from tc_calendar.model import Response, Sensitivity
 from tc_calendar.providers.base import ProviderError
 from tc_calendar.providers.ews_mapping import strip_cancelled_prefix
 from tc_calendar.records import (
@@ -189,6 +189,15 @@ def _response_time(value: JsonObject | None) -> datetime | None:
     return None if instant.year <= 1 else instant  # Graph's "0001-01-01T00:00:00Z" means never
 
 
+_SENSITIVITIES = {
+    "normal": Sensitivity.NORMAL,
+    "personal": Sensitivity.PERSONAL,
+    "private": Sensitivity.PRIVATE,
+    "confidential": Sensitivity.CONFIDENTIAL,
+}
+"""Graph's sensitivity values, lower camel case, for Exchange's Sensitivity."""
+
+
 def _attendees(values: Any, kind: str) -> tuple[RemoteAttendee, ...]:
     out = []
     for attendee in values or ():
@@ -317,10 +326,12 @@ def to_remote_item(mailbox: str, event: JsonObject, *, recurrence: RecurrencePat
         organizer=organizer,
         required_attendees=_attendees(attendees, "required"),
         optional_attendees=_attendees(attendees, "optional"),
+        resources=_attendees(attendees, "resource"),
         my_response=my_response,
         is_cancelled=flagged or prefixed,
         is_meeting=bool(attendees),
         recurrence_id=recurrence_id,
         recurrence=recurrence if kind is not ItemKind.MASTER else recurrence_pattern(event.get("recurrence")),
         last_modified=parse_instant(str(last_modified)) if last_modified else None,
+        sensitivity=_SENSITIVITIES.get(str(event.get("sensitivity") or "normal"), Sensitivity.NORMAL),
     )

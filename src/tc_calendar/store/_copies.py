@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
+from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role, Sensitivity
 
 
 def occurrence_to_json(occurrence: Occurrence) -> dict[str, Any]:
@@ -31,6 +31,7 @@ def occurrence_to_json(occurrence: Occurrence) -> dict[str, Any]:
         "conference": [conference.conference_id, conference.url, conference.server] if conference else None,
         "recurrence_summary": occurrence.recurrence_summary,
         "is_exception": occurrence.is_exception,
+        "sensitivity": occurrence.sensitivity.value,
     }
 
 
@@ -50,6 +51,7 @@ def occurrence_from_json(data: dict[str, Any]) -> Occurrence:
         conference=ConferenceLink(*conference) if conference else None,
         recurrence_summary=data["recurrence_summary"],
         is_exception=data["is_exception"],
+        sensitivity=Sensitivity(data.get("sensitivity", Sensitivity.NORMAL.value)),  # copies kept before 0005
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from tc_calendar.model import Attendee, ConferenceLink, Occurrence, Response, Role
+from tc_calendar.model import Attendee, ConferenceLink, Occurrence, Response, Role, Sensitivity
 from tc_calendar.store._keys import encode_recurrence_id, key_of
 
 
@@ -34,6 +34,7 @@ def occurrence_values(occurrence: Occurrence) -> dict[str, Any]:
         "conference_id": conference.conference_id if conference else None,
         "conference_url": conference.url if conference else None,
         "conference_server": conference.server if conference else None,
+        "sensitivity": occurrence.sensitivity.value,
     }
 
 
@@ -84,6 +85,7 @@ def occurrence_from_row(row: Row[Any], attendees: Sequence[Attendee]) -> Occurre
         conference=_conference(data),
         recurrence_summary=data["recurrence_summary"],
         is_exception=data["is_exception"],
+        sensitivity=Sensitivity(data["sensitivity"]),
     )
 
 

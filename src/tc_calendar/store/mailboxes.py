@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.store._sql import in_chunks, upsert_insert
@@ -130,6 +130,7 @@ async def register_on_demand(connection: AsyncConnection, email: str, provider_i
             provider_index=provider_index,
             origin=MailboxOrigin.ON_DEMAND.value,
             requested_at=now,
+            last_requested_at=now,
             state=MailboxState.PENDING.value,
             first_seen_at=now,
             event_count=_seen_by(email.lower()),
@@ -175,7 +176,16 @@ def _status(row: Row[Any]) -> MailboxStatus:
         first_seen_at=row.first_seen_at,
         lease_owner=row.lease_owner,
         lease_expires_at=row.lease_expires_at,
+        last_requested_at=row.last_requested_at,
     )
+
+
+async def forget_on_demand(connection: AsyncConnection, email: str) -> bool:
+    """Delete an on-demand mailbox's row; True when there was one (config mailboxes are never deleted)."""
+    statement = delete(mailboxes).where(
+        mailboxes.c.email == email.lower(), mailboxes.c.origin == MailboxOrigin.ON_DEMAND.value
+    )
+    return bool((await connection.execute(statement)).rowcount)
 
 
 async def update_mailbox(connection: AsyncConnection, email: str, **values: Any) -> None:
@@ -183,6 +193,13 @@ async def update_mailbox(connection: AsyncConnection, email: str, **values: Any)
     statement = update(mailboxes).where(mailboxes.c.email == email.lower()).values(**values)
     if (await connection.execute(statement)).rowcount == 0:
         raise MailboxNotFoundError(email.lower())
+
+
+async def record_errors(connection: AsyncConnection, emails: Sequence[str], error: str, now: datetime) -> None:
+    """State ``error`` with ``error`` as the last error for each registered mailbox of ``emails``."""
+    for chunk in in_chunks(emails):
+        statement = update(mailboxes).where(mailboxes.c.email.in_(chunk))
+        await connection.execute(statement.values(state=MailboxState.ERROR.value, last_error=error, last_error_at=now))
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,8 @@ class MailboxStatus:
     first_seen_at: datetime
     lease_owner: str | None
     lease_expires_at: datetime | None
+    last_requested_at: datetime | None = None
+    """When a client last asked for the calendar (on-demand mailboxes nobody asks for are dropped)."""
 
 
 @dataclass(frozen=True, slots=True)

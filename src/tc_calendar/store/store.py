@@ -251,6 +251,16 @@ class Store:
         async with self._read() as connection:
             return await mailboxes.get_status(connection, email)
 
+    async def touch_mailbox(self, email: str) -> None:
+        """A client asked for ``email``'s calendar now."""
+        async with self._write() as connection:
+            await mailboxes.update_mailbox(connection, email, last_requested_at=self._clock())
+
+    async def forget_mailbox(self, email: str) -> bool:
+        """Delete an on-demand mailbox (clear what its user sees first); config mailboxes are kept."""
+        async with self._write() as connection:
+            return await mailboxes.forget_on_demand(connection, email)
+
     async def set_mailbox_state(self, email: str, state: MailboxState) -> None:
         async with self._write() as connection:
             await mailboxes.update_mailbox(connection, email, state=state.value)
@@ -268,6 +278,12 @@ class Store:
             await mailboxes.update_mailbox(
                 connection, email, state=MailboxState.ERROR.value, last_error=error, last_error_at=now
             )
+
+    async def record_sync_errors(self, emails: Collection[str], error: str) -> None:
+        """The same failure for many mailboxes in one transaction (a service account Exchange rejects), so a
+        reader sees all of them in error or none."""
+        async with self._write() as connection:
+            await mailboxes.record_errors(connection, sorted({e.lower() for e in emails}), error, self._clock())
 
     async def load_checkpoint(self, email: str) -> MailboxCheckpoint | None:
         async with self._read() as connection:

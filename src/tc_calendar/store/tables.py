@@ -49,6 +49,8 @@ mailboxes = Table(
     Column("origin", String(16), nullable=False),
     Column("config_order", Integer),
     Column("requested_at", UtcDateTime),
+    # When a client last asked for this mailbox's calendar (refreshed at most every few minutes).
+    Column("last_requested_at", UtcDateTime),
     Column("state", String(16), nullable=False, server_default="pending"),
     Column("sync_state", Text),
     Column("window_start", UtcDateTime),
@@ -96,6 +98,7 @@ occurrences = Table(
     Column("conference_id", Text),
     Column("conference_url", Text),
     Column("conference_server", Text),
+    Column("sensitivity", String(16), nullable=False, server_default="Normal"),
     Column("content_hash", String(128), nullable=False),
     Column("source_mailbox", String(320), nullable=False),
     Column("source_is_organizer", Boolean, nullable=False),

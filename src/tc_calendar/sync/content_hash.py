@@ -15,7 +15,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from tc_calendar.model import Attendee, Occurrence
+from tc_calendar.model import Attendee, Occurrence, Sensitivity
 
 HASH_VERSION = "v1"
 
@@ -49,6 +49,8 @@ def canonical(occurrence: Occurrence) -> str:
         "recurrence_summary": occurrence.recurrence_summary,
         "is_exception": occurrence.is_exception,
     }
+    if occurrence.sensitivity is not Sensitivity.NORMAL:  # absent when normal: the hashes of stored events stay
+        data["sensitivity"] = occurrence.sensitivity.value
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -87,8 +87,8 @@ def my_response(item: RemoteItem) -> Response:
 
 
 def attendees(item: RemoteItem) -> tuple[Attendee | None, tuple[Attendee, ...]]:
-    """The organizer and the invitees, each person once (required before optional), the organizer not repeated
-    among the invitees, in the order Exchange lists them."""
+    """The organizer and the invitees, each person once (required, optional, then rooms and other resources),
+    the organizer not repeated among the invitees, in the order Exchange lists them."""
     organizer = None
     if item.organizer is not None and item.organizer.email:
         organizer = Attendee(item.organizer.email, item.organizer.name, Role.ORGANIZER, Response.ORGANIZER)
@@ -96,7 +96,7 @@ def attendees(item: RemoteItem) -> tuple[Attendee | None, tuple[Attendee, ...]]:
         organizer = Attendee(item.mailbox, "", Role.ORGANIZER, Response.ORGANIZER)
     seen = {organizer.email} if organizer else set()
     out = []
-    for attendee, role in _invitees(item):
+    for attendee, role in [*_invitees(item), *((r, Role.RESOURCE) for r in item.resources)]:
         if attendee.email in seen:
             continue
         seen.add(attendee.email)
@@ -136,6 +136,7 @@ def _occurrence(item: RemoteItem, key: OccurrenceKey, links: LinkFinder, summary
         conference=conference(item, text, links),
         recurrence_summary=summary,
         is_exception=item.kind is ItemKind.EXCEPTION,
+        sensitivity=item.sensitivity,
     )
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tc_calendar.model import Attendee, Occurrence, Response
+from tc_calendar.model import Attendee, Occurrence, Response, Role
 from tc_calendar.trueconf.models import Invitation
 
 
@@ -65,12 +65,13 @@ class InvitationChanges:
 def people(occurrence: Occurrence) -> tuple[tuple[Attendee, ...], tuple[Attendee, ...]]:
     """(organizer and attendees who have not declined, attendees who declined), each e-mail once.
 
-    The organizer counts as attending even when listed among the attendees with a declined answer.
+    The organizer counts as attending even when listed among the attendees with a declined answer. Rooms and other
+    resources are not people: they are in neither.
     """
     attending: dict[str, Attendee] = {}
     declined: dict[str, Attendee] = {}
     everyone: list[Attendee] = [occurrence.organizer] if occurrence.organizer else []
-    everyone += occurrence.attendees
+    everyone += [a for a in occurrence.attendees if a.role is not Role.RESOURCE]
     organizer = occurrence.organizer.email.lower() if occurrence.organizer else None
     for person in everyone:
         email = person.email.lower()

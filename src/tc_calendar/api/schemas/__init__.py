@@ -80,7 +80,7 @@ class Person(_Strict):
 class AttendeeDoc(_Strict):
     email: Email
     name: str
-    role: Literal["Organizer", "Required", "Optional"]
+    role: Literal["Organizer", "Required", "Optional", "Resource"]
     response: ResponseValue
 
 
@@ -109,6 +109,7 @@ class OccurrenceDoc(_Strict):
     cancelled: bool
     recurrence: Recurrence | None
     conference: Conference | None
+    private: bool
 
 
 class ChangeDoc(_Strict):
