@@ -158,6 +158,7 @@ async def running_connector(
             web_users={login: value.get_secret_value() for login, value in settings.web.users.items()},
             tokens=SessionTokens(derive_token_key(secret.value), ttl=limits.session_token_ttl),
             throttle=AuthThrottle(),
+            server_throttle=AuthThrottle(),
             limits=limits,
             server_name="tc-calendar",
             version=__version__,
@@ -182,6 +183,7 @@ async def running_connector(
             tls_cert=tls_cert,
             tls_key=tls_key,
             sock=sock,
+            trusted_proxies=settings.api.trusted_proxies,
         ) as server:
             if licence.sync_allowed:
                 await sync.start()

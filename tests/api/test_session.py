@@ -87,7 +87,7 @@ async def test_the_auth_timeout_error_is_sent_before_the_close(api_store: Store)
 
 async def test_repeated_failures_from_one_address_are_refused_for_a_while(api_store: Store) -> None:
     throttle = AuthThrottle(free_failures=2, base_delay=30.0)
-    async with running_api(api_store, throttle=throttle) as api:
+    async with running_api(api_store, server_throttle=throttle) as api:
         for _ in range(3):
             client = await ApiClient.connect(api.url)
             error, _closed = await refused(client, "auth.hello", {"serverId": "nope#vcs"})
