@@ -4,7 +4,12 @@ Secrets are held as ``SecretStr`` and so print as ``**********``, but a password
 an exception message, a URL or a library's debug output. The formatter is therefore the last line of defence:
 it replaces every known secret (the decrypted values from the config, also URL- and JSON-escaped) and anything
 shaped like a credential (``Authorization:`` headers, ``password=...``, ``user:pass@`` in URLs) in the final
-text, traceback included.
+text, traceback included. Secrets that exist only at run time (the generated API secret, the web session key)
+are added with :func:`hide_secrets`.
+
+The first lines of defence are upstream: libraries that would write data rather than narrate (the SQLite
+driver's parameters, WebSocket frames with passwords and tokens) stay at INFO even when we debug, and the
+database engine hides SQL parameters.
 """
 
 from __future__ import annotations
@@ -93,6 +98,8 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 
 CHATTY_LIBRARIES = ("alembic", "exchangelib", "httpx", "httpcore", "urllib3", "uvicorn.error", "spnego")
+#: Libraries whose debug output is the data itself (SQL parameters, WebSocket frames): never below INFO.
+DATA_LOGGING_LIBRARIES = ("aiosqlite", "asyncpg", "websockets", "uvicorn.protocols")
 
 
 class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -119,4 +126,14 @@ def configure_logging(
     chatty = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(chatty)
+    for name in DATA_LOGGING_LIBRARIES:
+        logging.getLogger(name).setLevel(max(chatty, logging.INFO))
     return redactor
+
+
+def hide_secrets(secrets: Iterable[str]) -> None:
+    """Keep ``secrets`` out of every line our handlers write from now on (secrets known only at run time)."""
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(handler, _OurHandler) and isinstance(formatter, TextFormatter | JsonFormatter):
+            formatter.redactor.add(secrets)

@@ -11,7 +11,10 @@ across connections instead of failing on lock upgrade.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,9 +70,15 @@ def parse_url(url: str) -> DatabaseTarget:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``url``, configured as the module docstring describes."""
+    """An async engine for ``url``, configured as the module docstring describes.
+
+    SQL parameters are never logged nor put in error messages: they carry secrets and mail content.
+    """
     target = parse_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if target.is_sqlite:
+        if target.sqlite_path is not None:
+            owner_only_database(target.sqlite_path)
         engine = create_async_engine(target.url, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -78,6 +87,24 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         connect_args["server_settings"] = {"search_path": target.schema}
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(target.url, connect_args=connect_args, **kwargs)
+
+
+def owner_only_database(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite opens it (its -wal and -shm files take its mode), and take group
+    and other access away from files an earlier version left readable: they hold the encrypted API secret, the
+    TrueConf user cache and everyone's calendar."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError:  # a directory that does not exist or cannot be written: SQLite's own error says it better
+        return
+    else:
+        os.close(descriptor)
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        with contextlib.suppress(OSError):
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                file.chmod(0o600)
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:
