@@ -6,6 +6,7 @@ an :class:`ApiError`. They never touch the socket: the connection module frames,
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -51,6 +52,9 @@ from tc_calendar.model import OccurrenceKey
 
 PROTOCOL_VERSION = 1
 AUTH_METHODS = frozenset({"auth.hello", "auth.prove", "auth.login", "auth.resume"})
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +171,17 @@ class Methods:
     def _check_throttle(throttle: AuthThrottle, session: Session) -> None:
         wait = throttle.retry_after(session.address)
         if wait > 0:
+            log.warning("sign-in refused from %s: blocked for %.0f s after repeated failures", session.address, wait)
             raise AuthBackoff(
                 f"too many failed sign-ins from {session.address}; retry in {wait:.0f} s",
                 {"retryAfter": round(wait, 3)},
             )
 
     @staticmethod
-    def _fail(throttle: AuthThrottle, session: Session, error: ApiError) -> ApiError:
+    def _fail(throttle: AuthThrottle, session: Session, error: ApiError, who: str = "") -> ApiError:
+        """Count a failed sign-in against the peer's address, and log it with that address (never a secret)."""
         throttle.failure(session.address)
+        log.warning("sign-in refused from %s%s: %s", session.address, f" ({who})" if who else "", error.message)
         return error
 
     def _ensure_anonymous(self, session: Session) -> None:
@@ -229,10 +236,12 @@ class Methods:
     async def auth_login(self, session: Session, p: s.AuthLoginParams) -> dict[str, Any]:
         self._ensure_anonymous(session)
         if not session.secure:
+            log.warning("sign-in refused from %s: web login %r over plain ws://", session.address, p.login)
             raise InsecureTransport("auth.login needs TLS (wss://) unless the browser is on this machine")
         self._check_throttle(self.services.throttle, session)
         if not check_password(self.services.web_users, p.login, p.password):
-            raise self._fail(self.services.throttle, session, LoginFailed("wrong login or password"))
+            wrong = LoginFailed("wrong login or password")
+            raise self._fail(self.services.throttle, session, wrong, f"web login {p.login!r}")
         return self._web_session(session, p.login)
 
     async def auth_resume(self, session: Session, p: s.AuthResumeParams) -> dict[str, Any]:
