@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,9 @@ from api_harness import SECRET, SERVER_ID, WEB_USERS, running_api
 from websockets.asyncio.client import connect
 
 from tc_calendar.api.auth import AuthThrottle, compute_proof
+from tc_calendar.config import load_settings
+from tc_calendar.crypto import SecretBox
+from tc_calendar.errors import ConfigError
 from tc_calendar.store import Store
 
 LOGIN, PASSWORD = next(iter(WEB_USERS.items()))
@@ -110,3 +114,19 @@ async def test_guessing_web_passwords_does_not_lock_trueconf_server_out_of_auth_
         assert locked["error"]["code"] == -32005
         proved = await sign_in_as_server(api.url)
         assert proved["result"]["session"] == {"kind": "server", "name": SERVER_ID}
+
+
+def test_trusted_proxies_are_none_by_default_and_must_be_addresses_or_networks(tmp_path: Path) -> None:
+    box = SecretBox.load_or_create(tmp_path / "calendar.key")
+    provider = {"host": "exchange.example.com", "credentials": [{"login": "svc", "password": box.encrypt("pw")}]}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"calendarProviders": [provider]}), encoding="utf-8")
+    assert load_settings(path).api.trusted_proxies == []
+
+    proxies = ["127.0.0.1", "10.0.0.0/8"]
+    path.write_text(json.dumps({"calendarProviders": [provider], "api": {"trustedProxies": proxies}}))
+    assert load_settings(path).api.trusted_proxies == ["127.0.0.1", "10.0.0.0/8"]
+
+    path.write_text(json.dumps({"calendarProviders": [provider], "api": {"trustedProxies": ["proxy.example"]}}))
+    with pytest.raises(ConfigError, match=r"api.trustedProxies: 'proxy.example' is not an IP address or network"):
+        load_settings(path)
