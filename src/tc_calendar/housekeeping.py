@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from tc_calendar.failure_log import FailureLog
 from tc_calendar.store import Store
 from tc_calendar.sync.window import window_at
 
@@ -40,10 +41,13 @@ async def run_housekeeping(
     interval: float = INTERVAL_SECONDS,
 ) -> None:
     """Prune at start and every ``interval`` seconds until ``stop``; a failure is logged and tried again later."""
+    failures = FailureLog(log, "housekeeping")
     while not stop.is_set():
         try:
             await prune_once(store, clock(), backward_months)
-        except Exception:  # the database may be briefly unavailable; the next round tries again
-            log.exception("housekeeping failed; will try again")
+        except Exception as exc:  # the database may be briefly unavailable; the next round tries again
+            failures.failed(exc)
+        else:
+            failures.succeeded()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.failure_log import FailureLog
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import ChangeKind, Occurrence, OccurrenceKey
 from tc_calendar.store import LaunchNotFoundError, Store
@@ -163,14 +164,17 @@ class LaunchScheduler:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pass over the schedule until ``stop`` is set; then :meth:`close`."""
+        failures = FailureLog(log, "the conference launcher's pass over the schedule")
         try:
             while not stop.is_set():
                 self._wake.clear()  # before the pass: a change made during the pass brings another one
                 try:
                     sleep = await self.run_once()
-                except Exception:  # a store hiccup must not end the launcher; the next pass retries
-                    log.exception("conference launcher pass failed; retrying")
+                except Exception as exc:  # a store hiccup must not end the launcher; the next pass retries
+                    failures.failed(exc)
                     sleep = self._options.max_sleep
+                else:
+                    failures.succeeded()
                 with contextlib.suppress(TimeoutError):
                     waiter = asyncio.ensure_future(self._wake.wait())
                     stopper = asyncio.ensure_future(stop.wait())

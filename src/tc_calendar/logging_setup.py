@@ -5,7 +5,12 @@ an exception message, a URL or a library's debug output. The formatter is theref
 it replaces every known secret (the decrypted values from the config, also URL- and JSON-escaped) and anything
 shaped like a credential (``Authorization:`` headers, ``password=...``, ``"password": "..."``, ``user:pass@`` in
 URLs) in the final text, traceback included. Only values are masked, never the words of a message:
-``dbConnectionConfig.password: cannot be decrypted`` keeps its "cannot".
+``dbConnectionConfig.password: cannot be decrypted`` keeps its "cannot". Secrets that exist only at run time (the
+generated API secret, the web session key) are added with :func:`hide_secrets`.
+
+The first lines of defence are upstream: libraries that would write data rather than narrate (the SQLite
+driver's parameters, WebSocket frames with passwords and tokens) stay at INFO even when we debug, and the
+database engine hides SQL parameters.
 """
 
 from __future__ import annotations
@@ -107,6 +112,8 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 
 CHATTY_LIBRARIES = ("alembic", "exchangelib", "httpx", "httpcore", "urllib3", "uvicorn.error", "spnego")
+#: Libraries whose debug output is the data itself (SQL parameters, WebSocket frames): never below INFO.
+DATA_LOGGING_LIBRARIES = ("aiosqlite", "asyncpg", "websockets", "uvicorn.protocols")
 
 
 class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -133,4 +140,14 @@ def configure_logging(
     chatty = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(chatty)
+    for name in DATA_LOGGING_LIBRARIES:
+        logging.getLogger(name).setLevel(max(chatty, logging.INFO))
     return redactor
+
+
+def hide_secrets(secrets: Iterable[str]) -> None:
+    """Keep ``secrets`` out of every line our handlers write from now on (secrets known only at run time)."""
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(handler, _OurHandler) and isinstance(formatter, TextFormatter | JsonFormatter):
+            formatter.redactor.add(secrets)

@@ -8,6 +8,7 @@ in reverse order: stop accepting clients, let sync finish its in-flight transact
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import signal
@@ -28,12 +29,14 @@ from tc_calendar.api.ports import MailboxInfo, MailboxRequest
 from tc_calendar.api.secret import ensure_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
 from tc_calendar.config import Settings
+from tc_calendar.crypto import SecretBox
 from tc_calendar.engine.service import SyncService
 from tc_calendar.housekeeping import run_housekeeping
 from tc_calendar.launch_scheduler import PREPARE_LEAD, LaunchScheduler, SchedulerOptions
 from tc_calendar.licensing.enforcement import LicenceStatus
 from tc_calendar.licensing.guard import LicenceGuard
 from tc_calendar.licensing.registration import Installation
+from tc_calendar.logging_setup import hide_secrets
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.ops_routes import HealthProbe, ops_routes
@@ -120,7 +123,10 @@ async def running_connector(
     await upgrade_async(url)
     store = Store.open(url)
     try:
-        secret = await ensure_api_secret(store, _plain(settings.api.secret))
+        box = SecretBox.load_or_create(settings.key_file)
+        secret = await ensure_api_secret(store, _plain(settings.api.secret), box)
+        token_key = derive_token_key(secret.value)
+        hide_secrets([secret.value, token_key.hex(), base64.urlsafe_b64encode(token_key).decode().rstrip("=")])
         if secret.source == "generated":
             log.warning(secret_notice(secret))
         metrics = Metrics()
@@ -163,8 +169,9 @@ async def running_connector(
                 {server: value.get_secret_value() for server, value in settings.api.secrets.items()},
             ),
             web_users={login: value.get_secret_value() for login, value in settings.web.users.items()},
-            tokens=SessionTokens(derive_token_key(secret.value), ttl=limits.session_token_ttl),
+            tokens=SessionTokens(token_key, ttl=limits.session_token_ttl),
             throttle=AuthThrottle(),
+            server_throttle=AuthThrottle(),
             limits=limits,
             server_name="tc-calendar",
             version=__version__,
@@ -190,6 +197,7 @@ async def running_connector(
             tls_cert=tls_cert,
             tls_key=tls_key,
             sock=sock,
+            trusted_proxies=settings.api.trusted_proxies,
         ) as server:
             if licence.sync_allowed:
                 await sync.start()

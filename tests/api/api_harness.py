@@ -96,9 +96,15 @@ async def running_api(
     limits: ApiLimits | None = None,
     web_users: Mapping[str, str] = WEB_USERS,
     throttle: AuthThrottle | None = None,
+    server_throttle: AuthThrottle | None = None,
     send_buffer: int | None = None,
+    host: str = "127.0.0.1",
+    trusted_proxies: tuple[str, ...] = (),
 ) -> AsyncIterator[Harness]:
-    """``send_buffer`` fixes the kernel send buffer of accepted sockets (slow-client tests fill it quickly)."""
+    """``send_buffer`` fixes the kernel send buffer of accepted sockets (slow-client tests fill it quickly).
+
+    ``throttle`` is the web sign-in back-off, ``server_throttle`` the one for TrueConf Server's ``auth.hello``.
+    """
     limits = limits or ApiLimits()
     services = ApiServices(
         calendar=store,
@@ -108,14 +114,15 @@ async def running_api(
         web_users=web_users,
         tokens=SessionTokens(derive_token_key(SECRET), limits.session_token_ttl),
         throttle=throttle if throttle is not None else AuthThrottle(),
+        server_throttle=server_throttle if server_throttle is not None else AuthThrottle(),
         limits=limits,
         server_name="tc-calendar-test",
         version="0.1.0",
     )
     signal = ChangeSignal()
     app = create_app(services, signal=signal, notifier=store)
-    sock = listening_socket("127.0.0.1", 0)
+    sock = listening_socket(host, 0)
     if send_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-    async with run_server(app, limits, sock=sock) as server:
+    async with run_server(app, limits, sock=sock, trusted_proxies=trusted_proxies) as server:
         yield Harness(server.url, store, signal, services, app)

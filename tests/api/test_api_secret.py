@@ -9,6 +9,7 @@ from typing import Any
 from tc_calendar.api.secret import ensure_api_secret, show
 from tc_calendar.config import Settings
 from tc_calendar.config._types import DECRYPTOR_CONTEXT_KEY
+from tc_calendar.config.models import KEY_FILE_CONTEXT_KEY
 from tc_calendar.crypto import SecretBox
 from tc_calendar.store import Store
 
@@ -19,7 +20,8 @@ def settings(tmp_path: Path, database: str, api: dict[str, Any] | None = None) -
     document: dict[str, Any] = {"calendarProviders": [provider], "sqlitePath": database.removeprefix("sqlite:///")}
     if api:
         document["api"] = {key: box.encrypt(value) for key, value in api.items()}
-    return Settings.model_validate(document, context={DECRYPTOR_CONTEXT_KEY: box.decrypt})
+    context = {DECRYPTOR_CONTEXT_KEY: box.decrypt, KEY_FILE_CONTEXT_KEY: tmp_path / "key"}
+    return Settings.model_validate(document, context=context)
 
 
 def run_show(config: Settings) -> tuple[int, str, str]:
@@ -35,7 +37,7 @@ async def test_api_secret_prints_the_generated_secret_once_the_service_made_one(
     assert config.database_url.endswith("api.db")
     code, out, err = await to_thread(run_show, config)
     assert code == 1 and out == "" and "start the service once" in err
-    generated = await ensure_api_secret(api_store, None)
+    generated = await ensure_api_secret(api_store, None, SecretBox.load(tmp_path / "key"))
     assert await to_thread(run_show, config) == (0, generated.value + "\n", "")
 
 

@@ -229,3 +229,14 @@ async def test_a_call_can_time_out_on_the_client_side(api: Harness) -> None:
             async with asyncio.timeout(0):
                 await client.call("server.info")
         assert (await client.call("users.list")) == {"users": []}  # the late answer went nowhere
+
+
+@pytest.mark.parametrize("frame", ["[" * 5000 + "]" * 5000, '{"a":' * 5000 + "1" + "}" * 5000, "[" * 20000])
+async def test_a_deeply_nested_frame_is_an_invalid_request_that_names_the_depth_limit(api: Harness, frame: str) -> None:
+    ws = await signed_in(api.url)
+    reply = await answer(ws, frame)
+    assert reply["id"] is None
+    assert error_code(reply) == -32600
+    assert reply["error"]["message"] == "nesting deeper than 32 levels"
+    await ws.close()
+    await still_up(api.url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +26,8 @@ from tc_calendar.api.errors import ApiError, InvalidRequest, LoginFailed, ParseE
 from tc_calendar.api.limits import AddressSlots, TokenBucket
 from tc_calendar.api.schemas.__main__ import FOLDER, generate, render
 from tc_calendar.api.secret import ensure_api_secret, read_api_secret
+from tc_calendar.crypto import SecretBox
+from tc_calendar.errors import SecretError
 
 
 class FakeClock:
@@ -165,19 +168,31 @@ class Meta:
     async def get_meta(self, key: str) -> str | None:
         return self.values.get(key)
 
+    async def set_meta(self, key: str, value: str) -> None:
+        self.values[key] = value
+
     async def set_meta_default(self, key: str, value: str) -> str:
         return self.values.setdefault(key, value)
 
 
-async def test_without_a_configured_secret_one_is_generated_once_and_kept() -> None:
-    meta = Meta()
-    assert await read_api_secret(meta, None) is None
-    first = await ensure_api_secret(meta, None)
+async def test_without_a_configured_secret_one_is_generated_once_and_kept_encrypted(tmp_path: Path) -> None:
+    meta, box = Meta(), SecretBox.load_or_create(tmp_path / "calendar.key")
+    assert await read_api_secret(meta, None, box) is None
+    first = await ensure_api_secret(meta, None, box)
     assert first.source == "generated" and len(first.value) >= 40
-    again = await ensure_api_secret(meta, None)
+    assert first.value not in meta.values["api.secret"] and box.decrypt(meta.values["api.secret"]) == first.value
+    again = await ensure_api_secret(meta, None, box)
     assert again.value == first.value and again.source == "store"
-    assert await read_api_secret(meta, None) == first.value
-    assert (await ensure_api_secret(meta, "configured")).value == "configured"
+    assert await read_api_secret(meta, None, box) == first.value
+    assert (await ensure_api_secret(meta, "configured", box)).value == "configured"
+
+
+async def test_a_stored_api_secret_that_the_key_file_cannot_decrypt_says_which_key_file_to_use(tmp_path: Path) -> None:
+    meta = Meta()
+    await ensure_api_secret(meta, None, SecretBox.load_or_create(tmp_path / "first.key"))
+    other = SecretBox.load_or_create(tmp_path / "other.key")
+    with pytest.raises(SecretError, match="every connector node sharing this database needs the same key file"):
+        await ensure_api_secret(meta, None, other)
 
 
 def test_a_notification_spliced_from_pre_rendered_changes_is_the_same_json() -> None:

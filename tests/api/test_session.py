@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from api_harness import OTHER_SECRET, OTHER_SERVER_ID, SECRET, SERVER_ID, WEB_USERS, Harness, running_api
@@ -87,7 +88,7 @@ async def test_the_auth_timeout_error_is_sent_before_the_close(api_store: Store)
 
 async def test_repeated_failures_from_one_address_are_refused_for_a_while(api_store: Store) -> None:
     throttle = AuthThrottle(free_failures=2, base_delay=30.0)
-    async with running_api(api_store, throttle=throttle) as api:
+    async with running_api(api_store, server_throttle=throttle) as api:
         for _ in range(3):
             client = await ApiClient.connect(api.url)
             error, _closed = await refused(client, "auth.hello", {"serverId": "nope#vcs"})
@@ -131,10 +132,12 @@ async def test_too_many_connections_from_one_address_are_refused(api_store: Stor
         await again.close()
 
 
-async def test_the_generated_secret_is_kept_in_the_store_across_restarts(api_store: Store) -> None:
+async def test_the_generated_secret_is_kept_in_the_store_across_restarts(api_store: Store, tmp_path: Path) -> None:
     from tc_calendar.api.secret import ensure_api_secret, read_api_secret
+    from tc_calendar.crypto import SecretBox
 
-    generated = await ensure_api_secret(api_store, None)
+    box = SecretBox.load_or_create(tmp_path / "calendar.key")
+    generated = await ensure_api_secret(api_store, None, box)
     assert generated.source == "generated"
-    assert await read_api_secret(api_store, None) == generated.value
-    assert (await ensure_api_secret(api_store, None)).value == generated.value
+    assert await read_api_secret(api_store, None, box) == generated.value
+    assert (await ensure_api_secret(api_store, None, box)).value == generated.value

@@ -4,6 +4,7 @@ are handled. (The same behaviour against Exchange's protocol is in ``test_sync_e
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -408,3 +409,29 @@ async def test_a_cancellation_seen_by_the_attendee_before_the_organizer_drops_th
 
     finally:
         await service.stop(grace_seconds=2)
+
+
+def _failure_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, bool]]:
+    return [(r.getMessage(), r.exc_info is not None) for r in caplog.records if r.name == "tc_calendar.engine.runner"]
+
+
+@pytest.mark.parametrize("debug", [False, True])
+async def test_a_mailbox_failing_again_and_again_is_named_once_with_the_library_traceback_only_at_debug(
+    harness: Harness, caplog: pytest.LogCaptureFixture, debug: bool
+) -> None:
+    caplog.set_level(logging.DEBUG if debug else logging.INFO, logger="tc_calendar.engine.runner")
+    harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = harness.build([ALICE])
+    await service.start()
+    await service.wait_synced(within=30)
+
+    harness.provider.meeting(ALICE, "Later", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    harness.provider.fail(ALICE, "sync_changes", *(KeyError("ItemId") for _ in range(5)))
+    await harness.provider.notify(ALICE)
+
+    async def arrived() -> bool:
+        return await harness.titles(ALICE) == ["Standup", "Later"]
+
+    await eventually(arrived)
+    failures = [line for line in _failure_lines(caplog) if "KeyError" in line[0] and "failed again" not in line[0]]
+    assert failures == [(f"{ALICE}: sync failed: KeyError: 'ItemId'", debug)]

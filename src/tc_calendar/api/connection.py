@@ -34,6 +34,7 @@ from tc_calendar.api.feed import ChangeFeed, FeedEntry, notify_text
 from tc_calendar.api.limits import AddressSlots, ApiLimits, TokenBucket
 from tc_calendar.api.methods import Methods, Session
 from tc_calendar.api.sendqueue import SendQueue
+from tc_calendar.failure_log import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,8 @@ class Connection:
     # ---- lifecycle -----------------------------------------------------------------------------------------
     async def serve(self) -> None:
         if not self._slots.acquire(self.address):
+            log.warning("connection from %s refused: over %d connections from that address",
+                        self.address, self._limits.max_connections_per_address)
             await self._ws.accept()
             error = TooManyConnections(
                 f"too many connections from {self.address} (at most {self._limits.max_connections_per_address})"
@@ -190,6 +193,7 @@ class Connection:
                 await self._queue.put(item, len(item.text))
         except TimeoutError:
             error = TooSlow(f"too slow; resume from cursor {self.resume_cursor()}")
+            log.warning("closing the connection from %s: %s", self.address, error.message)
             self._fatal(error.close_code or 4008, error.message, in_band=False)
             raise _Closing from None
 
@@ -203,15 +207,17 @@ class Connection:
 
     async def _pump_changes(self, sub: _Subscription) -> None:
         limit = self._limits.max_changes_per_notification
+        failures = FailureLog(log, f"reading changes for subscription {sub.id} of {self.address}")
         await sub.answered.wait()
         while True:
             try:
                 entries_read, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
                 entries_read = [entry.seen_by(self.session.in_full_for) for entry in entries_read]
-            except Exception:  # the store is down for a moment: keep the cursor, try again later
-                log.exception("reading changes for subscription %s failed; retrying", sub.id)
+            except Exception as exc:  # the store is down for a moment: keep the cursor, try again later
+                failures.failed(exc)
                 await asyncio.sleep(self._limits.poll_interval)
                 continue
+            failures.succeeded()
             entries = _fit(entries_read, self._limits.max_notification_chars)
             cut = len(entries) < len(entries_read)
             if cut:  # the rest goes in the next notification
@@ -262,6 +268,7 @@ class Connection:
             self._flood += 1
             if self._flood > self._limits.flood_close_after:
                 error: ApiError = Flooding("message rate far over the limit; closing")
+                log.warning("closing the connection from %s: %s", self.address, error.message)
                 self._fatal(error.close_code or 4005, error.message, in_band=False)
                 return
             wait = round(self._bucket.retry_after(), 3)

@@ -23,6 +23,7 @@ from typing import Any
 from tc_calendar.api import jsonrpc
 from tc_calendar.api.ports import CalendarReader, ChangeLog
 from tc_calendar.api.wire import change_to_wire, response_of
+from tc_calendar.failure_log import FailureLog
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
 
 log = logging.getLogger(__name__)
@@ -175,11 +176,14 @@ class ChangeFeed:
         """The poller task: wait for a signal (or the poll interval), then read the log."""
         if not self._started:
             await self.start()
+        failures = FailureLog(log, "reading the change log for subscribers")
         while True:
             try:
                 await self.poll_once()
-            except Exception:  # the next poll retries; subscribers keep their cursors
-                log.exception("reading the change log failed; retrying in %.1f s", self._poll_interval)
+            except Exception as exc:  # the next poll retries; subscribers keep their cursors
+                failures.failed(exc)
+            else:
+                failures.succeeded()
             await self._signal.wait(self._poll_interval)
 
     async def read_after(self, cursor: int, users: frozenset[str] | None, limit: int) -> tuple[list[FeedEntry], int]:

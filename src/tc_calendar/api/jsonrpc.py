@@ -97,12 +97,15 @@ def parse_item(obj: Any) -> Item:
 
 def decode(frame: str | bytes, *, max_batch: int) -> Incoming:
     """Decode one text frame; raises :class:`ParseError` or :class:`InvalidRequest` for the whole frame."""
+    too_deep = InvalidRequest(f"nesting deeper than {MAX_DEPTH} levels")
     try:
         doc = json.loads(frame, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:  # far deeper than MAX_DEPTH: the same refusal, not the interpreter's words
+        raise too_deep from None
+    except ValueError as exc:
         raise ParseError(f"invalid JSON: {exc}") from None
     if _depth(doc, MAX_DEPTH) > MAX_DEPTH:
-        raise InvalidRequest(f"nesting deeper than {MAX_DEPTH} levels")
+        raise too_deep
     if isinstance(doc, list):
         if not doc:
             raise InvalidRequest("empty batch")

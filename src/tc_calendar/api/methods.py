@@ -6,6 +6,7 @@ an :class:`ApiError`. They never touch the socket: the connection module frames,
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -51,6 +52,9 @@ from tc_calendar.model import OccurrenceKey
 
 PROTOCOL_VERSION = 1
 AUTH_METHODS = frozenset({"auth.hello", "auth.prove", "auth.login", "auth.resume"})
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,11 @@ class ApiServices:
     credentials: ServerCredentials
     web_users: Mapping[str, str]
     tokens: SessionTokens
+    #: Back-off for web sign-in (``auth.login``, ``auth.resume``).
     throttle: AuthThrottle
+    #: Back-off for TrueConf Server (``auth.hello``, ``auth.prove``), apart so guessing web passwords from an
+    #: address does not lock the server out from it.
+    server_throttle: AuthThrottle = field(default_factory=AuthThrottle)
     limits: ApiLimits = field(default_factory=ApiLimits)
     server_name: str = "tc-calendar"
     version: str = "0"
@@ -168,16 +176,21 @@ class Methods:
         return await handler(session, _validate(model, params))
 
     # ---- authentication ------------------------------------------------------------------------------------
-    def _check_throttle(self, session: Session) -> None:
-        wait = self.services.throttle.retry_after(session.address)
+    @staticmethod
+    def _check_throttle(throttle: AuthThrottle, session: Session) -> None:
+        wait = throttle.retry_after(session.address)
         if wait > 0:
+            log.warning("sign-in refused from %s: blocked for %.0f s after repeated failures", session.address, wait)
             raise AuthBackoff(
                 f"too many failed sign-ins from {session.address}; retry in {wait:.0f} s",
                 {"retryAfter": round(wait, 3)},
             )
 
-    def _fail(self, session: Session, error: ApiError) -> ApiError:
-        self.services.throttle.failure(session.address)
+    @staticmethod
+    def _fail(throttle: AuthThrottle, session: Session, error: ApiError, who: str = "") -> ApiError:
+        """Count a failed sign-in against the peer's address, and log it with that address (never a secret)."""
+        throttle.failure(session.address)
+        log.warning("sign-in refused from %s%s: %s", session.address, f" ({who})" if who else "", error.message)
         return error
 
     def _ensure_anonymous(self, session: Session) -> None:
@@ -186,23 +199,28 @@ class Methods:
 
     async def auth_hello(self, session: Session, p: s.AuthHelloParams) -> dict[str, Any]:
         self._ensure_anonymous(session)
-        self._check_throttle(session)
+        throttle = self.services.server_throttle
+        self._check_throttle(throttle, session)
         if self.services.credentials.secret_for(p.serverId) is None:
-            raise self._fail(session, UnknownServerId(f"server ID {p.serverId!r} is not in productWhitelist.tcs"))
+            unknown = UnknownServerId(f"server ID {p.serverId!r} is not in productWhitelist.tcs")
+            raise self._fail(throttle, session, unknown)
         session.server_id, session.nonce, session.challenge = p.serverId, p.nonce, new_challenge()
         return {"challenge": session.challenge, "algorithm": ALGORITHM}
 
     async def auth_prove(self, session: Session, p: s.AuthProveParams) -> dict[str, Any]:
         self._ensure_anonymous(session)
-        self._check_throttle(session)
+        throttle = self.services.server_throttle
+        self._check_throttle(throttle, session)
         challenge, server_id = session.challenge, session.server_id
         session.challenge = None  # one proof per challenge: no retries against the same nonce
         if challenge is None or server_id is None:
-            raise self._fail(session, BadProof("call auth.hello first: there is no challenge to prove"))
+            raise self._fail(throttle, session, BadProof("call auth.hello first: there is no challenge to prove"))
         secret = self.services.credentials.secret_for(server_id)
         if secret is None or not verify_proof(secret, challenge, server_id, p.proof):
-            raise self._fail(session, BadProof(f"wrong proof for server ID {server_id!r}: check the shared secret"))
-        self.services.throttle.success(session.address)
+            raise self._fail(
+                throttle, session, BadProof(f"wrong proof for server ID {server_id!r}: check the shared secret")
+            )
+        throttle.success(session.address)
         session.principal = Principal("server", server_id)
         server_proof = compute_server_proof(secret, session.nonce, challenge) if session.nonce else None
         return {
@@ -227,21 +245,23 @@ class Methods:
     async def auth_login(self, session: Session, p: s.AuthLoginParams) -> dict[str, Any]:
         self._ensure_anonymous(session)
         if not session.secure:
+            log.warning("sign-in refused from %s: web login %r over plain ws://", session.address, p.login)
             raise InsecureTransport("auth.login needs TLS (wss://) unless the browser is on this machine")
-        self._check_throttle(session)
+        self._check_throttle(self.services.throttle, session)
         if not check_password(self.services.web_users, p.login, p.password):
-            raise self._fail(session, LoginFailed("wrong login or password"))
+            wrong = LoginFailed("wrong login or password")
+            raise self._fail(self.services.throttle, session, wrong, f"web login {p.login!r}")
         return self._web_session(session, p.login)
 
     async def auth_resume(self, session: Session, p: s.AuthResumeParams) -> dict[str, Any]:
         self._ensure_anonymous(session)
-        self._check_throttle(session)
+        self._check_throttle(self.services.throttle, session)
         try:
             login = self.services.tokens.verify(p.token)
         except LoginFailed as exc:
-            raise self._fail(session, exc) from None
+            raise self._fail(self.services.throttle, session, exc) from None
         if login not in self.services.web_users:
-            raise self._fail(session, LoginFailed("this web user no longer exists"))
+            raise self._fail(self.services.throttle, session, LoginFailed("this web user no longer exists"))
         return self._web_session(session, login)
 
     # ---- calendar ------------------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ We bind the listening socket ourselves so that port 0 works and the chosen port 
 client connects. WebSocket settings: the sans-I/O websockets implementation (it applies back-pressure, which
 the slow-client rule relies on), no per-message compression (bounded memory and CPU per frame), and a hard
 frame cap above which the WebSocket layer itself closes with 1009.
+
+``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the proxies in ``trusted_proxies``
+(``api.trustedProxies``; none by default): from anyone else they would let a peer choose the address its sign-in
+back-off counts, or make plain ws:// pass for TLS.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +44,7 @@ def uvicorn_config(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     log_level: str = "warning",
+    trusted_proxies: Sequence[str] = (),
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -51,6 +56,8 @@ def uvicorn_config(
         lifespan="on",
         log_level=log_level,
         access_log=False,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or None,
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         timeout_graceful_shutdown=5,
@@ -77,12 +84,14 @@ async def run_server(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     sock: socket.socket | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> AsyncIterator[RunningServer]:
     """Serve ``app`` until the block exits; then close connections and stop (also on error).
 
     ``sock`` is an already bound listening socket to serve on instead (socket activation, tests).
+    ``trusted_proxies`` are the addresses or networks whose forwarded headers are believed.
     """
-    config = uvicorn_config(app, limits, tls_cert=tls_cert, tls_key=tls_key)
+    config = uvicorn_config(app, limits, tls_cert=tls_cert, tls_key=tls_key, trusted_proxies=trusted_proxies)
     server = uvicorn.Server(config)
     if sock is None:
         sock = listening_socket(host, port)

@@ -11,6 +11,7 @@ Secrets are decrypted while validating and held as :class:`pydantic.SecretStr`: 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -329,7 +330,9 @@ class ApiSettings(_Section):
     """``api``: the WebSocket API on ``wsPort``.
 
     A TrueConf Server peer proves ``secrets[<its server ID>]`` if present, else the shared ``secret``.
-    ``tlsCert`` and ``tlsKey`` (PEM files) switch the listener to TLS.
+    ``tlsCert`` and ``tlsKey`` (PEM files) switch the listener to TLS. ``X-Forwarded-For``/``-Proto`` are believed
+    only from ``trustedProxies`` (addresses or networks): from anyone else they would let a peer pick the address
+    its sign-in back-off counts, or pass plain ws:// off as TLS.
     """
 
     host: NonEmptyStr = "0.0.0.0"
@@ -337,6 +340,21 @@ class ApiSettings(_Section):
     secrets: dict[NonEmptyStr, EncryptedSecret] = Field(default_factory=dict)
     tls_cert: Str | None = None
     tls_key: Str | None = None
+    trusted_proxies: list[NonEmptyStr] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise PydanticCustomError(
+                    "proxy_address",
+                    "{proxy} is not an IP address or network (like 10.0.0.5 or 10.0.0.0/24)",
+                    {"proxy": repr(proxy)},
+                ) from None
+        return proxies
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Self:

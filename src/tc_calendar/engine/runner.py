@@ -40,6 +40,7 @@ from typing import TypeVar
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
 from tc_calendar.engine.mailboxes import pick_credential
 from tc_calendar.engine.ports import AccountFailureHook, Clock, NotifyHook, SyncPlanner, SyncStore
+from tc_calendar.failure_log import describe, reported_elsewhere
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
 from tc_calendar.providers.base import (
@@ -60,6 +61,15 @@ from tc_calendar.sync.window import SyncWindow, current_window, next_slide
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+
+
+class SyncFailed(Exception):
+    """An unexpected error in one mailbox's sync, summed up in one line; ``cause`` keeps the library's error for
+    a traceback when debug logging is on."""
+
+    def __init__(self, message: str, cause: BaseException) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 TRANSIENT_FAILURES_BEFORE_ERROR = 3
 """Consecutive transient failures after which a healthy mailbox is shown in state ``error``."""
@@ -242,8 +252,13 @@ class MailboxWorker:
                 raise
             except Exception as exc:
                 failures += 1
+                if reported_elsewhere(exc):  # the database is down: the store logs that once, for every mailbox
+                    log.debug("%s: sync failed: %s", self.email, exc)
+                    wait = options.transient_retry.delay(failures)
+                    await self._sleep(wait)
+                    continue
                 if not isinstance(exc, ProviderError):
-                    log.exception("%s: sync failed", self.email)
+                    exc = SyncFailed(f"sync failed: {describe(exc)}", exc)
                 await self._record_error(exc, transient=True)
                 wait = options.transient_retry.delay(failures)
             await self._sleep(wait)
@@ -486,8 +501,10 @@ class MailboxWorker:
 
     async def _record_error(self, exc: BaseException, *, transient: bool = False) -> None:
         message = str(exc) or type(exc).__name__
-        if message != self.last_error:
-            log.warning("%s: %s", self.email, message)
+        if message != self.last_error:  # once per distinct failure; the library's traceback only when debugging
+            cause = exc.cause if isinstance(exc, SyncFailed) else None
+            trace = cause if cause is not None and log.isEnabledFor(logging.DEBUG) else None
+            log.warning("%s: %s", self.email, message, exc_info=trace)
         self.last_error = message
         if transient:
             self._transient_failures += 1

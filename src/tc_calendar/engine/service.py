@@ -24,6 +24,7 @@ from tc_calendar.engine.mailboxes import Admission, MailboxRoster, normalize_ema
 from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
+from tc_calendar.failure_log import FailureLog
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers.base import (
     CalendarProvider,
@@ -191,6 +192,7 @@ class SyncService:
         """Every few seconds: pick up mailboxes registered on demand elsewhere (the API's registry, another
         node) and renew this node's mailbox leases, taking free ones and letting go of lost ones."""
         interval = min(self._context.options.roster_refresh_interval, self._lease_ttl / 3)
+        failures = FailureLog(log, "mailbox housekeeping (roster and leases)")
         while not self._context.stopping.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._context.stopping.wait(), interval)
@@ -221,8 +223,10 @@ class SyncService:
                 await self._lease_round()
                 await self._reconcile()
                 await self._publish_states(statuses)
-            except Exception:
-                log.exception("mailbox housekeeping failed; trying again later")
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.succeeded()
 
     async def _dropped_elsewhere(self, statuses: Sequence[MailboxStatus]) -> list[str]:
         """On-demand mailboxes on this node's roster that are no longer in the store (another node dropped them)."""

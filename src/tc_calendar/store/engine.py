@@ -14,7 +14,10 @@ the store can keep its callers waiting in the event loop rather than in the pool
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,12 +77,18 @@ def parse_url(url: str) -> DatabaseTarget:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``url``, configured as the module docstring describes."""
+    """An async engine for ``url``, configured as the module docstring describes.
+
+    SQL parameters are never logged nor put in error messages: they carry secrets and mail content.
+    """
     target = parse_url(url)
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)
+    kwargs.setdefault("hide_parameters", True)
     if target.is_sqlite:
+        if target.sqlite_path is not None:
+            owner_only_database(target.sqlite_path)
         engine = create_async_engine(target.url, **kwargs)
         _configure_sqlite(engine)
         return engine
@@ -98,6 +107,22 @@ def connection_limit(engine_options: Mapping[str, Any]) -> int | None:
     size = int(engine_options.get("pool_size", POOL_SIZE))
     overflow = int(engine_options.get("max_overflow", MAX_OVERFLOW))
     return None if size <= 0 or overflow < 0 else size + overflow
+def owner_only_database(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite opens it (its -wal and -shm files take its mode), and take group
+    and other access away from files an earlier version left readable: they hold the encrypted API secret, the
+    TrueConf user cache and everyone's calendar."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError:  # a directory that does not exist or cannot be written: SQLite's own error says it better
+        return
+    else:
+        os.close(descriptor)
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        with contextlib.suppress(OSError):
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                file.chmod(0o600)
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:

@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tc_calendar.failure_log import FailureLog
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "tc_calendar_changes"
@@ -82,11 +84,14 @@ class PostgresChangeListener:
 
     async def _run(self) -> None:
         failures = 0
+        outage = FailureLog(log, "listening for change-log notifications of other nodes")
         while True:
             try:
                 await self._listen_once()
             except Exception as error:  # whatever broke the connection, listen again on a new one
-                log.warning("listening for change-log notifications failed: %s", error)
+                outage.failed(error)
+            else:
+                outage.succeeded()
             failures = 0 if self._connected.is_set() else failures + 1
             self._connected.clear()
             await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])

@@ -8,6 +8,7 @@ reaches a caller. Time comes from an injectable clock so that tests of leases an
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any, Self
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tc_calendar.failure_log import FailureLog
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
 from tc_calendar.store.engine import connection_limit, create_engine, is_postgresql, writer
@@ -36,6 +38,8 @@ from tc_calendar.sync.actions import Action, SaveCheckpoint
 from tc_calendar.sync.diff import StoredScope, StoredView
 
 Clock = Callable[[], datetime]
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -74,6 +78,8 @@ class Store:
         self._connection_turns = asyncio.Semaphore(connections) if connections else None
         self._listeners = ChangeListeners()
         self._remote: PostgresChangeListener | None = None
+        #: An outage is logged here once, with a count while it lasts and once when it ends.
+        self._outage = FailureLog(log, "the database", leave_database_errors=False)
 
     @classmethod
     def open(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
@@ -111,6 +117,13 @@ class Store:
     ) -> None:
         await self.close()
 
+    def _failed(self, error: BaseException, doing: str) -> DatabaseError:
+        """The error to raise for a failed database operation; logged here, once per outage, not by callers."""
+        failure = DatabaseError(f"database {doing} failed: {_describe(error)}")
+        failure.__cause__ = error
+        self._outage.failed(failure)
+        return failure
+
     @asynccontextmanager
     async def _connection_turn(self) -> AsyncIterator[None]:
         """Wait until the pool has a connection to spare (released after the connection went back to the pool)."""
@@ -126,7 +139,8 @@ class Store:
             async with self._connection_turn(), self._reader.connect() as connection:
                 yield connection
         except (DBAPIError, OSError) as error:
-            raise DatabaseError(f"database read failed: {_describe(error)}") from error
+            raise self._failed(error, "read") from error
+        self._outage.succeeded()
 
     @asynccontextmanager
     async def _write(self, logged: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -149,10 +163,11 @@ class Store:
                         turn.release()
                         turn = None
         except (DBAPIError, OSError) as error:
-            raise DatabaseError(f"database write failed: {_describe(error)}") from error
+            raise self._failed(error, "write") from error
         finally:
             if turn is not None:
                 turn.release()
+        self._outage.succeeded()
 
     # --- occurrences -------------------------------------------------------------------------------------------
 
