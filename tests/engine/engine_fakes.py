@@ -23,7 +23,7 @@ from tc_calendar.providers.base import (
     RemoteItem,
     SyncBatch,
 )
-from tc_calendar.sync.window import SyncWindow
+from tc_calendar.sync.window import WindowRead
 
 FAST = SyncOptions(
     auto_sync=True,
@@ -48,7 +48,7 @@ class FakeProvider:
         self.faults: dict[tuple[str, str], list[Exception]] = {}
         self.calls: list[tuple[str, str]] = []
         self.invalid_states: set[str] = set()
-        self.windows: list[SyncWindow] = []
+        self.reads: list[WindowRead] = []
         self.holds: dict[tuple[str, str], asyncio.Event] = {}
         self._queues: list[asyncio.Queue[MailboxNotification]] = []
         self._counter = 0
@@ -111,14 +111,14 @@ class FakeProvider:
             raise ProviderError("no such mailbox", mailbox=mailbox)
         return box
 
-    async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
+    async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
         box = self._enter(mailbox, "initial_items")
-        self.windows.append(window)
+        self.reads.append(read)
         held = self.holds.get((mailbox, "initial_items"))
         if held is not None:
             await held.wait()
         for item in list(box.items.values()):
-            if window.overlaps(item.start, item.end):
+            if read.wants(item.start, item.end, recurring=item.kind is not ItemKind.SINGLE):
                 yield item
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:

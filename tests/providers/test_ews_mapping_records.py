@@ -20,7 +20,7 @@ from tc_calendar.providers import (
     TransientError,
 )
 from tc_calendar.providers.ews_mapping import ItemMappingError
-from tc_calendar.sync.window import SyncWindow
+from tc_calendar.sync.window import SyncWindow, WindowRead
 
 ITEM = RemoteItem(
     mailbox="a@corp.example",
@@ -40,9 +40,9 @@ class InMemoryProvider:
     def __init__(self, items: Sequence[RemoteItem]) -> None:
         self.items = list(items)
 
-    async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
+    async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
         for item in self.items:
-            if item.mailbox == mailbox and window.overlaps(item.start, item.end):
+            if item.mailbox == mailbox and read.wants(item.start, item.end, recurring=item.kind is not ItemKind.SINGLE):
                 yield item
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
@@ -66,7 +66,7 @@ async def test_an_in_memory_provider_satisfies_the_protocol_and_pages_changes() 
     provider = InMemoryProvider([ITEM])
     assert isinstance(provider, CalendarProvider)
     window = SyncWindow(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC))
-    assert [i async for i in provider.initial_items("a@corp.example", window)] == [ITEM]
+    assert [i async for i in provider.initial_items("a@corp.example", WindowRead.of(window))] == [ITEM]
     first = await provider.sync_changes("a@corp.example", None)
     assert (first.items, first.sync_state, first.includes_last) == ((ITEM,), "s1", True)
     assert (await provider.sync_changes("a@corp.example", "s1")).items == ()

@@ -4,10 +4,12 @@ Each admitted mailbox has one :class:`MailboxWorker` task that owns the mailbox'
 nothing else writes that mailbox's events. One cycle is either
 
 * a **window sync**: take SyncFolderItems' latest SyncState *first*, then read the window with a CalendarView
-  and diff it against the store. Used for the first sync, after an invalid SyncState, and when the window
-  slides (once a day). The diff emits only real differences, so a resync of an unchanged calendar writes no
-  change-log entry. A change that lands between the two reads is replayed by the next incremental sync, which
-  the diff makes a no-op, so nothing is lost or doubled; or
+  (series within ``cache.backward``/``cache.forward``, single meetings from the same start up to the safety
+  limit: :mod:`tc_calendar.sync.window`) and diff it against the store. Used for the first sync, after an
+  invalid SyncState, and when the window settings change (a daily slide reads only what slid in). The diff emits
+  only real differences, so a resync of an unchanged calendar writes no change-log entry. A change that lands
+  between the two reads is replayed by the next incremental sync, which the diff makes a no-op, so nothing is
+  lost or doubled; or
 * an **incremental sync**: SyncFolderItems pages from the stored SyncState.
 
 Every page of actions is applied in one store transaction together with the SyncState (``SaveCheckpoint``) it
@@ -53,7 +55,7 @@ from tc_calendar.providers.base import (
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import MailboxState
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
-from tc_calendar.sync.window import SyncWindow, current_window, next_slide
+from tc_calendar.sync.window import SyncWindow, WindowRead, current_window, next_slide, slide_read
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -310,7 +312,7 @@ class MailboxWorker:
             sync_state = await self._latest_sync_state(start_state)
         except InvalidSyncStateError:
             sync_state = await self._latest_sync_state(None)
-        return sync_state, [item async for item in self.provider.initial_items(self.email, window)]
+        return sync_state, [item async for item in self.provider.initial_items(self.email, WindowRead.of(window))]
 
     async def _showing_syncing(self, work: Awaitable[_T]) -> _T:
         """Await ``work``; once it has run ``syncing_after`` seconds, show the mailbox in state ``syncing``.
@@ -332,13 +334,13 @@ class MailboxWorker:
     ) -> None:
         """The daily move of the window, without reading it all again.
 
-        Only the part that slid in (``[old.end, new.end)``) is read from Exchange: its singles, and the series
-        with occurrences there, expanded over the whole new window. What slid out is dropped from the store's own
-        record. The SyncState stays: changes since the last incremental sync are picked up by the next one, and
-        replaying what the slice already brought is a no-op.
+        Only what slid in is read from Exchange (:func:`~tc_calendar.sync.window.slide_read`): the series with
+        occurrences in ``[old.end, new.end)``, expanded over the whole new window, and the single meetings that
+        came within the singles' limit. What slid out is dropped from the store's own record. The SyncState stays:
+        changes since the last incremental sync are picked up by the next one, and replaying what the slice
+        already brought is a no-op.
         """
-        fresh = SyncWindow(old.end, new.end)
-        items = [item async for item in self.provider.initial_items(self.email, fresh)]
+        items = [item async for item in self.provider.initial_items(self.email, slide_read(old, new))]
         admitted = await self._admit(items)
         stored = await self.context.store.stored_views(self.email)
         slid_out = [

@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 
 from tc_calendar.errors import TcCalendarError
 from tc_calendar.model import Response
-from tc_calendar.sync.window import SyncWindow
+from tc_calendar.sync.window import WindowRead
 
 # --------------------------------------------------------------------------------------------------- records
 
@@ -274,10 +274,12 @@ class SubscriptionExpiredError(ProviderError):
 class CalendarProvider(Protocol):
     """The calls the sync loop makes; one provider instance serves many mailboxes of one server."""
 
-    def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
-        """Everything of the mailbox's calendar that has an occurrence overlapping ``window``: singles, and for
-        series either their master (with ``exceptions`` attached) or the occurrences the server expanded; the
-        sync core accepts both (:func:`tc_calendar.sync.normalize.normalize_items`)."""
+    def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
+        """What ``read`` wants of the mailbox's calendar (:class:`~tc_calendar.sync.window.WindowRead`): the
+        singles overlapping ``read.singles``, and every series with an occurrence overlapping ``read.series``, as
+        its master (with ``exceptions`` attached) or as the occurrences the server expanded; the sync core accepts
+        both (:func:`tc_calendar.sync.normalize.normalize_items`) and drops what lies outside the window, so
+        handing over more is harmless, only slower."""
         ...
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
