@@ -32,8 +32,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from exchangelib import EWSDateTime
-from exchangelib.properties import RecurringMasterItemId, StatusEvent
+from exchangelib import CalendarItem, EWSDateTime, FolderCollection, Q
+from exchangelib.fields import FieldPath
+from exchangelib.properties import CalendarView, RecurringMasterItemId, StatusEvent
 from exchangelib.services import GetStreamingEvents, SyncFolderItems
 
 from tc_calendar.engine.mailboxes import normalize_email, pick_credential
@@ -65,6 +66,9 @@ _IN_SERIES = ("Occurrence", "Exception")
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 200
 """Exchange accepts up to 200 subscription ids in one GetStreamingEvents request."""
+
+_VIEW_FIELDS = {FieldPath(field=CalendarItem.get_field_by_fieldname(name)) for name in ("type", "start", "end")}
+"""What a CalendarView asks for besides ids: enough to tell a single from an occurrence and where it lies."""
 
 CALENDAR_VIEW_PAGE = 1000
 """Items asked of one CalendarView: Exchange's default EWSFindCountLimit, above which it cuts the answer."""
@@ -233,15 +237,16 @@ class EwsProvider:
     async def _view_page(
         self, mailbox: str, view: SyncWindow, page_size: int
     ) -> list[tuple[str, str, str, datetime, datetime]]:
-        start, end = EWSDateTime.from_datetime(view.start), EWSDateTime.from_datetime(view.end)
+        calendar_view = CalendarView(
+            start=EWSDateTime.from_datetime(view.start), end=EWSDateTime.from_datetime(view.end), max_items=page_size
+        )
 
         def find(account: ServiceAccount) -> list[tuple[str, str, str, datetime, datetime]]:
-            calendar = account.calendar(mailbox)
-            page = calendar.view(start=start, end=end, max_items=page_size)
-            return [
-                (i.id, i.changekey, str(i.type or "Single"), _utc(i.start), _utc(i.end))
-                for i in page.only("id", "changekey", "type", "start", "end")
-            ]
+            # Not calendar.view().only(...): for "start" and "end" exchangelib also asks for StartTimeZone and
+            # EndTimeZone, a full time zone definition per item, which made every window read about 10% dearer.
+            folders = FolderCollection(account=account.account(mailbox), folders=[account.calendar(mailbox)])
+            found = folders.find_items(q=Q(), additional_fields=_VIEW_FIELDS, calendar_view=calendar_view)
+            return [(i.id, i.changekey, str(i.type or "Single"), _utc(i.start), _utc(i.end)) for i in found]
 
         return await self._call(mailbox, "FindItem", find)
 
