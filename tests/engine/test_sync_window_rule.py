@@ -82,6 +82,30 @@ async def test_a_single_meeting_moved_from_inside_to_outside_forward_stays_visib
     await eventually(moved, what="the meeting at its new date, months beyond forward")
 
 
+async def test_answers_and_the_cancellation_of_a_meeting_months_ahead_reach_everyone(sync: SyncHarness) -> None:
+    far = TODAY + timedelta(days=250)
+    meeting = sync.world.create_meeting(ALICE, "Kick-off", far, far + HOUR, required=[BOB])
+    await sync.start([ALICE, BOB], options=GUIDE_DEFAULTS)
+    await sync.streaming([ALICE, BOB])
+
+    sync.world.respond(BOB, meeting.uid, "Accept")
+
+    async def accepted() -> bool:
+        alice = [seen.attendees for seen in await sync.view(ALICE, days=YEARS)]
+        bob = [seen.my_response.value for seen in await sync.view(BOB, days=YEARS)]
+        return alice == [((BOB, "Required", "Accepted"),)] and bob == ["Accepted"]
+
+    await eventually(accepted, what="Bob's answer in both calendars")
+
+    sync.world.cancel_meeting(ALICE, meeting.uid)
+
+    async def cancelled() -> bool:
+        bob = [(seen.title, seen.cancelled) for seen in await sync.view(BOB, days=YEARS)]
+        return bob == [("Canceled: Kick-off", True)] and await sync.view(ALICE, days=YEARS) == []
+
+    await eventually(cancelled, what="the cancellation in Bob's calendar")
+
+
 async def test_a_single_meeting_older_than_backward_is_not_shown(sync: SyncHarness) -> None:
     too_old = TODAY - timedelta(days=70)
     recent = TODAY - timedelta(days=50)
