@@ -71,7 +71,10 @@ class SyncOptions:
     auto_sync: bool = False
     """``cache.autoSync``: ``False`` keeps out events last changed before the mailbox was first seen."""
     backward_months: int = 2
+    """``cache.backward``: series and single meetings are kept from this many months ago."""
     forward_months: int = 3
+    """``cache.forward``: series are expanded this many months ahead; single meetings are kept beyond it
+    (:mod:`tc_calendar.sync.window`)."""
     poll_interval: float = 900.0
     """Seconds between safety-net incremental syncs while notifications work."""
     fallback_poll_interval: float = 30.0
