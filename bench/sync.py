@@ -2,7 +2,8 @@
 
 Runs the real sync service (exchangelib over 127.0.0.1 to ews_sim, a real SQLite store in a temporary directory).
 
-* Initial sync: N mailboxes, each organizing ``--meetings`` meetings with two other mailboxes as attendees.
+* Initial sync: N mailboxes, each organizing ``--meetings`` meetings with two other mailboxes as attendees (and
+  ``--far-meetings`` single meetings 4, 10 and 16 months ahead, which are kept beyond ``cache.forward``).
   Measures the time until every mailbox completed its first sync and the EWS requests it took, per operation
   and per mailbox. The baseline row is one mailbox; other rows are compared with it (requests per mailbox should
   stay flat: batching, not one request per item).
@@ -19,7 +20,8 @@ Runs the real sync service (exchangelib over 127.0.0.1 to ews_sim, a real SQLite
   not depend on how busy the machine is), and the CPU seconds this process used (with ``--separate-simulator``,
   the connector's alone).
 
-    .venv/bin/python bench/sync.py [--mailboxes 1,100,1000] [--meetings 3] [--changes 20] [--latency-ms 20]
+    .venv/bin/python bench/sync.py [--mailboxes 1,100,1000] [--meetings 3] [--far-meetings 0] [--changes 20]
+        [--latency-ms 20]
 """
 
 from __future__ import annotations
@@ -61,14 +63,21 @@ LOGIN, PASSWORD = "svc-bench", "Bench!pass1"
 START = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
 
 
-def scenario_of(mailboxes: int, meetings: int) -> tuple[dict[str, Any], list[str]]:
-    """N mailboxes, each organizing ``meetings`` meetings with the next two mailboxes as attendees."""
+#: Where ``--far-meetings`` are placed, in days ahead, in turn: 4, 10 and 16 months, beyond ``forward`` (2 months in
+#: FAST) and within the single meetings' safety limit (two years after the window's start).
+FAR_DAYS = (122, 305, 487)
+
+
+def scenario_of(mailboxes: int, meetings: int, far_meetings: int = 0) -> tuple[dict[str, Any], list[str]]:
+    """N mailboxes, each organizing ``meetings`` meetings (and ``far_meetings`` single meetings months beyond
+    ``cache.forward``) with the next two mailboxes as attendees."""
     users = [f"user{n:05d}@bench.test" for n in range(mailboxes)]
     entries = []
     for n, organizer in enumerate(users):
         others = [users[(n + k) % len(users)] for k in (1, 2) if len(users) > k]
-        for m in range(meetings):
-            start = START + timedelta(days=m, hours=n % 9)
+        days = list(range(meetings)) + [FAR_DAYS[m % len(FAR_DAYS)] + m for m in range(far_meetings)]
+        for m, day in enumerate(days):
+            start = START + timedelta(days=day, hours=n % 9)
             entries.append({"organizer": organizer, "subject": f"{organizer} #{m}", "start": start.isoformat(),
                             "duration": "30m", "required": others})
     scenario = {
@@ -158,9 +167,9 @@ class InProcessSimulator:
 
 
 async def run(
-    mailboxes: int, meetings: int, changes: int, workdir: Path, latency_ms: int, separate: bool
+    mailboxes: int, meetings: int, changes: int, workdir: Path, latency_ms: int, separate: bool, far_meetings: int = 0
 ) -> dict[str, Any]:
-    scenario, users = scenario_of(mailboxes, meetings)
+    scenario, users = scenario_of(mailboxes, meetings, far_meetings)
     sim: InProcessSimulator | SeparateSimulator = (
         SeparateSimulator(scenario, latency_ms, workdir) if separate else InProcessSimulator(scenario, latency_ms)
     )
@@ -227,6 +236,7 @@ async def run(
         "over_lower_bound": round(initial / lower_bound, 2) if lower_bound else None,
         "peak_rss_growth_kib_per_mailbox": round(rss_growth / mailboxes, 1),
         "meetings_per_organizer": meetings,
+        "far_meetings_per_organizer": far_meetings,
         "initial_sync_seconds": round(initial, 3),
         "initial_sync_cpu_seconds": round(cpu, 3),
         "store_writes_per_mailbox": round(commits / mailboxes, 2),
@@ -242,6 +252,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mailboxes", default="1,100,1000")
     parser.add_argument("--meetings", type=int, default=3)
+    parser.add_argument("--far-meetings", type=int, default=0,
+                        help="single meetings per organizer 4, 10 and 16 months ahead, beyond cache.forward")
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--latency-ms", type=int, default=20, help="added by the simulator to every EWS request")
     parser.add_argument("--separate-simulator", action="store_true",
@@ -251,7 +263,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for count in (int(n) for n in args.mailboxes.split(",")):
             rows.append(await run(count, args.meetings, args.changes, Path(tmp), args.latency_ms,
-                                      args.separate_simulator))
+                                      args.separate_simulator, args.far_meetings))
     base = rows[0]
     header = ("mailboxes", "initial s", "lower bound s", "x bound", "s/mailbox vs base", "req/mailbox", "p50 ms",
               "p95 ms", "RSS KiB/mbx", "CPU s", "writes/mbx", "SQL/mbx")

@@ -16,7 +16,7 @@ from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.providers.base import InvalidSyncStateError, MailboxNotification, NotificationKind, ProviderError
 from tc_calendar.records import ItemKind, Person, RemoteItem, SyncBatch, WindowSnapshot
-from tc_calendar.sync.window import SyncWindow
+from tc_calendar.sync.window import SyncWindow, WindowRead
 
 FAST = SyncOptions(
     auto_sync=True,
@@ -43,7 +43,7 @@ class FakeProvider:
         self.faults: dict[tuple[str, str], list[Exception]] = {}
         self.calls: list[tuple[str, str]] = []
         self.invalid_states: set[str] = set()
-        self.windows: list[SyncWindow] = []
+        self.reads: list[WindowRead] = []
         self.holds: dict[tuple[str, str], asyncio.Event] = {}
         self._queues: list[asyncio.Queue[MailboxNotification]] = []
         self._counter = 0
@@ -111,7 +111,8 @@ class FakeProvider:
             latest = await self._latest_sync_state(mailbox, sync_state)
         except InvalidSyncStateError:
             latest = await self._latest_sync_state(mailbox, None)
-        return WindowSnapshot(tuple([item async for item in self.initial_items(mailbox, window)]), latest)
+        items = [item async for item in self.initial_items(mailbox, WindowRead.of(window))]
+        return WindowSnapshot(tuple(items), latest)
 
     async def _latest_sync_state(self, mailbox: str, sync_state: str | None) -> str:
         while True:
@@ -130,14 +131,14 @@ class FakeProvider:
             raise ProviderError("no such mailbox", mailbox=mailbox)
         return box
 
-    async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
+    async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
         box = self._enter(mailbox, "initial_items")
-        self.windows.append(window)
+        self.reads.append(read)
         held = self.holds.get((mailbox, "initial_items"))
         if held is not None:
             await held.wait()
         for item in list(box.items.values()):
-            if window.overlaps(item.start, item.end):
+            if read.wants(item.start, item.end, recurring=item.kind is not ItemKind.SINGLE):
                 yield item
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:

@@ -11,13 +11,20 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from ews_sim.server import EwsSimulator
-from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern, World
+from ews_sim.world import (
+    DayOfWeek,
+    NoEndRecurrence,
+    NumberedRecurrence,
+    Recurrence,
+    WeeklyPattern,
+    World,
+)
 from tc_calendar.engine.mailboxes import pick_credential
 from tc_calendar.providers._ews_session import EndpointSettings
 from tc_calendar.providers.base import MailboxError, ProviderError, ThrottledError, TransientError
 from tc_calendar.providers.ews import EwsProvider
 from tc_calendar.records import ItemKind
-from tc_calendar.sync.window import window_at
+from tc_calendar.sync.window import WindowRead, slide_read, window_at
 
 LOGIN, PASSWORD = "svc-sync", "Sync!pass1"
 LOGIN2, PASSWORD2 = "svc-sync2", "Sync!pass2"
@@ -52,7 +59,8 @@ def https_sim() -> Iterator[EwsSimulator]:
 
 def provider_for(sim: EwsSimulator, **settings: object) -> EwsProvider:
     credentials = settings.pop("credentials", [(LOGIN, PASSWORD)])
-    options = {k: settings.pop(k) for k in ("fetch_chunk_size", "sync_page_size") if k in settings}
+    names = ("fetch_chunk_size", "sync_page_size", "calendar_view_page")
+    options = {k: settings.pop(k) for k in names if k in settings}
     endpoint = EndpointSettings(
         **{"url": sim.url, "auth": "basic", "timeout_seconds": 10, "server_version": "Exchange2016", **settings}  # type: ignore[arg-type]
     )
@@ -79,7 +87,7 @@ async def test_a_window_read_is_one_calendar_view_and_get_item_in_chunks(sim: Ew
         await provider.latest_sync_state(ALICE)  # warm up: the calendar folder is looked up once
         sim.world.gate.reset_counters()
 
-        items = [item async for item in provider.initial_items(ALICE, WINDOW)]
+        items = [item async for item in provider.initial_items(ALICE, WindowRead.of(WINDOW))]
     finally:
         await provider.aclose()
 
@@ -99,7 +107,7 @@ async def test_a_series_is_read_as_its_master_with_the_modified_occurrences_atta
     sim.world.update_occurrence(ALICE, meeting.uid, 2, start=moved, end=moved + HOUR, subject="Weekly (moved)")
     sim.world.delete_occurrence(ALICE, meeting.uid, 4)
 
-    items = [item async for item in provider.initial_items(BOB, WINDOW)]
+    items = [item async for item in provider.initial_items(BOB, WindowRead.of(WINDOW))]
 
     (master,) = items
     assert master.kind is ItemKind.MASTER and master.recurrence is not None
@@ -107,6 +115,61 @@ async def test_a_series_is_read_as_its_master_with_the_modified_occurrences_atta
     assert [(e.subject, e.start, e.recurrence_id) for e in master.exceptions] == [
         ("Weekly (moved)", moved, TOMORROW + timedelta(weeks=1))
     ]
+
+
+async def test_single_meetings_beyond_forward_come_with_the_same_calendar_view_and_series_stop_at_forward(
+    sim: EwsSimulator,
+) -> None:
+    for months in (4, 10):
+        start = TOMORROW + timedelta(days=30 * months)
+        sim.world.create_appointment(ALICE, f"In {months} months", start, start + HOUR)
+    weekly = Recurrence(WeeklyPattern((DayOfWeek(TOMORROW.strftime("%A")),)), NoEndRecurrence(TOMORROW.date()))
+    sim.world.create_meeting(ALICE, "Weekly", TOMORROW, TOMORROW + HOUR / 4, recurrence=weekly, time_zone="UTC")
+    provider = provider_for(sim)
+    try:
+        await provider.latest_sync_state(ALICE)  # warm up: the calendar folder is looked up once
+        sim.world.gate.reset_counters()
+
+        items = [item async for item in provider.initial_items(ALICE, WindowRead.of(WINDOW))]
+    finally:
+        await provider.aclose()
+
+    assert sorted(item.subject for item in items) == ["In 10 months", "In 4 months", "Weekly"]
+    assert requests_of(sim, "FindItem") == 1  # one view from the window's start to the singles' limit
+    # the singles; the master ids of the ~9 occurrences within forward (not of the ~95 beyond: 2 more); the master
+    assert requests_of(sim, "GetItem") == 3
+
+
+async def test_a_calendar_view_exchange_cuts_short_is_continued_from_its_last_start(sim: EwsSimulator) -> None:
+    for n in range(12):
+        start = TOMORROW + timedelta(days=n)
+        sim.world.create_appointment(ALICE, f"Day {n}", start, start + HOUR)
+    provider = provider_for(sim, calendar_view_page=5)
+    try:
+        items = [item async for item in provider.initial_items(ALICE, WindowRead.of(WINDOW))]
+    finally:
+        await provider.aclose()
+
+    assert sorted(item.subject for item in items) == sorted(f"Day {n}" for n in range(12))
+    assert requests_of(sim, "FindItem") == 3
+
+
+async def test_a_slide_reads_the_days_that_came_within_forward_and_within_the_singles_limit(sim: EwsSimulator) -> None:
+    tomorrow = window_at(NOW + timedelta(days=1), 1, 2)
+    near = WINDOW.end + timedelta(hours=10)
+    far = WINDOW.singles_end + timedelta(hours=10)
+    between = WINDOW.end + timedelta(days=30)
+    for subject, start in (("Near", near), ("Far", far), ("Between", between)):
+        sim.world.create_appointment(ALICE, subject, start, start + HOUR)
+    provider = provider_for(sim)
+    try:
+        items = [item async for item in provider.initial_items(ALICE, slide_read(WINDOW, tomorrow))]
+    finally:
+        await provider.aclose()
+
+    # "Near" is a single already kept (the window's singles reach far beyond it); only "Far" is new to read
+    assert [item.subject for item in items] == ["Far"]
+    assert requests_of(sim, "FindItem") == 2  # two one-day views, months apart
 
 
 async def test_incremental_changes_come_in_pages_with_a_sync_state(sim: EwsSimulator) -> None:
@@ -180,7 +243,7 @@ async def test_ntlm_and_detected_authentication_work(sim: EwsSimulator, auth: st
     sim.world.create_appointment(ALICE, "Dentist", TOMORROW, TOMORROW + HOUR)
     provider = provider_for(sim, auth=auth)
     try:
-        items = [item async for item in provider.initial_items(ALICE, WINDOW)]
+        items = [item async for item in provider.initial_items(ALICE, WindowRead.of(WINDOW))]
     finally:
         await provider.aclose()
 
@@ -193,7 +256,7 @@ async def test_tls_is_verified_against_the_ca_bundle(https_sim: EwsSimulator) ->
     trusted = provider_for(https_sim, ca_bundle=https_sim.certificate.cert_file)
     untrusted = provider_for(https_sim, credentials=[(LOGIN2, PASSWORD2)])
     try:
-        items = [item async for item in trusted.initial_items(ALICE, WINDOW)]
+        items = [item async for item in trusted.initial_items(ALICE, WindowRead.of(WINDOW))]
         with pytest.raises(TransientError, match="cannot reach Exchange"):
             await untrusted.latest_sync_state(BOB)
     finally:

@@ -18,7 +18,7 @@ from tc_calendar.providers import (
 )
 from tc_calendar.providers.ews_mapping import ItemMappingError
 from tc_calendar.records import ItemKind, RemoteItem, SyncBatch, WindowSnapshot
-from tc_calendar.sync.window import SyncWindow
+from tc_calendar.sync.window import SyncWindow, WindowRead
 
 ITEM = RemoteItem(
     mailbox="a@corp.example",
@@ -50,11 +50,11 @@ class InMemoryProvider:
         return [list(mailboxes)]
 
     async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
-        return WindowSnapshot(tuple([i async for i in self.initial_items(mailbox, window)]), "s1")
+        return WindowSnapshot(tuple([i async for i in self.initial_items(mailbox, WindowRead.of(window))]), "s1")
 
-    async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
+    async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
         for item in self.items:
-            if item.mailbox == mailbox and window.overlaps(item.start, item.end):
+            if item.mailbox == mailbox and read.wants(item.start, item.end, recurring=item.kind is not ItemKind.SINGLE):
                 yield item
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
@@ -75,7 +75,7 @@ async def test_an_in_memory_provider_satisfies_the_protocol_and_pages_changes() 
     provider = InMemoryProvider([ITEM])
     assert isinstance(provider, CalendarProvider)
     window = SyncWindow(datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC))
-    assert [i async for i in provider.initial_items("a@corp.example", window)] == [ITEM]
+    assert [i async for i in provider.initial_items("a@corp.example", WindowRead.of(window))] == [ITEM]
     assert (await provider.read_window("a@corp.example", window, None)).items == (ITEM,)
     first = await provider.sync_changes("a@corp.example", None)
     assert (first.items, first.sync_state, first.includes_last) == ((ITEM,), "s1", True)

@@ -248,3 +248,18 @@ def test_an_occurrence_read_on_its_own_wins_over_the_same_occurrence_expanded_fr
     second = seen[1]
     assert (second.item_id, second.occurrence.title) == ("master-1", "Weekly (as read)")
     assert second.occurrence.recurrence_summary == "Weekly on Monday until 2025-06-30"
+
+
+def test_a_single_meeting_beyond_forward_is_seen_and_an_occurrence_there_is_not() -> None:
+    """Guide 3.1.2: backward/forward bound recurring events; a single meeting is kept up to the safety limit."""
+    months_ahead = marketing_meeting(MAIL169, start=utc(2026, 4, 28, 8), end=utc(2026, 4, 28, 8, 30))
+    assert only(normalize_item(months_ahead, WINDOW, LINKS)).occurrence.start == utc(2026, 4, 28, 8)
+    occurrence = replace(months_ahead, kind=ItemKind.OCCURRENCE, recurrence_id=utc(2026, 4, 28, 8))
+    assert normalize_item(occurrence, WINDOW, LINKS) == []
+    beyond_limit = marketing_meeting(MAIL169, start=utc(2027, 6, 1, 8), end=utc(2027, 6, 1, 8, 30))
+    assert normalize_item(beyond_limit, WINDOW, LINKS) == []
+
+
+def test_a_single_meeting_older_than_the_windows_start_is_not_seen() -> None:
+    old = marketing_meeting(MAIL169, start=utc(2025, 5, 31, 8), end=utc(2025, 5, 31, 8, 30))
+    assert normalize_item(old, WINDOW, LINKS) == []

@@ -6,11 +6,13 @@ nothing else writes that mailbox's events. One cycle is either
 * a **window sync**: the provider's snapshot of the window with the checkpoint to continue from
   (:meth:`~tc_calendar.providers.base.CalendarProvider.read_window`: EWS takes SyncFolderItems' latest SyncState
   *first*, then reads the window with a CalendarView; Graph runs a calendarView/delta round), diffed against the
-  store. Used for the first sync, after an invalid checkpoint, when the window settings change, and when the
-  window slides for a provider whose checkpoint follows only its window (Graph's delta link). The diff emits only
-  real differences, so a resync of an unchanged calendar writes no change-log entry. A change that lands while
-  the window is read is replayed by the next incremental sync, which the diff makes a no-op, so nothing is lost
-  or doubled; or
+  store. Series are read within ``cache.backward``/``cache.forward``, single meetings from the same start up
+  to the safety limit (:mod:`tc_calendar.sync.window`). Used for the first sync, after an invalid checkpoint,
+  when the window settings change, and when the window slides for a provider whose checkpoint follows only its
+  window (Graph's delta link; a folder-wide checkpoint reads only what slid in). The diff emits only real
+  differences, so a resync of an unchanged calendar writes no change-log entry. A change that lands while the
+  window is read is replayed by the next incremental sync, which the diff makes a no-op, so nothing is lost or
+  doubled; or
 * an **incremental sync**: pages of changes (SyncFolderItems, delta) from the stored checkpoint.
 
 Every page of actions is applied in one store transaction together with the SyncState (``SaveCheckpoint``) it
@@ -57,7 +59,7 @@ from tc_calendar.records import RemoteItem, SyncBatch
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import MailboxState
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
-from tc_calendar.sync.window import SyncWindow, current_window, next_slide
+from tc_calendar.sync.window import SyncWindow, current_window, next_slide, slide_read
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -82,7 +84,10 @@ class SyncOptions:
     auto_sync: bool = False
     """``cache.autoSync``: ``False`` keeps out events last changed before the mailbox was first seen."""
     backward_months: int = 2
+    """``cache.backward``: series and single meetings are kept from this many months ago."""
     forward_months: int = 3
+    """``cache.forward``: series are expanded this many months ahead; single meetings are kept beyond it
+    (:mod:`tc_calendar.sync.window`)."""
     poll_interval: float = 900.0
     """Seconds between safety-net incremental syncs while notifications work."""
     fallback_poll_interval: float = 30.0
@@ -364,13 +369,13 @@ class MailboxWorker:
     ) -> None:
         """The daily move of the window, without reading it all again.
 
-        Only the part that slid in (``[old.end, new.end)``) is read from Exchange: its singles, and the series
-        with occurrences there, expanded over the whole new window. What slid out is dropped from the store's own
-        record. The SyncState stays: changes since the last incremental sync are picked up by the next one, and
-        replaying what the slice already brought is a no-op.
+        Only what slid in is read from Exchange (:func:`~tc_calendar.sync.window.slide_read`): the series with
+        occurrences in ``[old.end, new.end)``, expanded over the whole new window, and the single meetings that
+        came within the singles' limit. What slid out is dropped from the store's own record. The SyncState stays:
+        changes since the last incremental sync are picked up by the next one, and replaying what the slice
+        already brought is a no-op.
         """
-        fresh = SyncWindow(old.end, new.end)
-        items = [item async for item in self.provider.initial_items(self.email, fresh)]
+        items = [item async for item in self.provider.initial_items(self.email, slide_read(old, new))]
         admitted = await self._admit(items)
         stored = await self.context.store.stored_views(self.email)
         slid_out = [

@@ -36,7 +36,7 @@ from tc_calendar.providers.base import (
 from tc_calendar.providers.graph_notifications import GraphInbox
 from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus
-from tc_calendar.sync.window import SyncWindow, system_clock
+from tc_calendar.sync.window import SyncWindow, WindowRead, system_clock
 
 log = logging.getLogger(__name__)
 
@@ -494,7 +494,8 @@ class SyncService:
         request). False when it cannot tell within ``existence_check_timeout`` (then the mailbox is registered as a
         real one; its loop finds out later and forgets it)."""
         now = self._context.clock()
-        items = self._providers[provider_index].initial_items(email, SyncWindow(now, now + timedelta(seconds=1)))
+        second = SyncWindow(now, now + timedelta(seconds=1))
+        items = self._providers[provider_index].initial_items(email, WindowRead(second, second))
         try:
             async with asyncio.timeout(self._context.options.existence_check_timeout):
                 async for _ in items:

@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from tc_calendar.errors import TcCalendarError
 from tc_calendar.records import RemoteItem, SyncBatch, WindowSnapshot
-from tc_calendar.sync.window import SyncWindow
+from tc_calendar.sync.window import SyncWindow, WindowRead
 
 
 class NotificationKind(StrEnum):
@@ -123,15 +123,18 @@ class CalendarProvider(Protocol):
         ...
 
     async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
-        """Everything of the mailbox's calendar that has an occurrence overlapping ``window``, and the checkpoint
+        """What ``WindowRead.of(window)`` wants of the mailbox's calendar (series within ``window``, single
+        meetings up to ``window.singles_end``: :mod:`tc_calendar.sync.window`), and the checkpoint
         to continue from (see :class:`~tc_calendar.records.WindowSnapshot`). ``sync_state`` is the stored
         checkpoint, which a provider may continue from to find its new one faster (``None``: none or invalid)."""
         ...
 
-    def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
-        """Everything of the mailbox's calendar that has an occurrence overlapping ``window``: singles, and for
-        series either their master (with ``exceptions`` attached) or the occurrences the server expanded; the
-        sync core accepts both (:func:`tc_calendar.sync.normalize.normalize_items`)."""
+    def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
+        """What ``read`` wants of the mailbox's calendar (:class:`~tc_calendar.sync.window.WindowRead`): the
+        singles overlapping ``read.singles``, and every series with an occurrence overlapping ``read.series``, as
+        its master (with ``exceptions`` attached) or as the occurrences the server expanded; the sync core accepts
+        both (:func:`tc_calendar.sync.normalize.normalize_items`) and drops what lies outside the window, so
+        handing over more is harmless, only slower."""
         ...
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:

@@ -8,9 +8,10 @@ What it does on the wire, and why:
 * exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.engine.pool.BlockingPool`
   whose size is the account's concurrency budget (``maxConcurrency``). Streaming connections get their own
   threads, so a long-lived stream never eats the budget.
-* A window read is one FindItem with a CalendarView (ids of singles, occurrences and exceptions, expanded by
-  the server) followed by GetItem in chunks for the details (attendees, body, organizer): never one request per
-  item.
+* A window read is one FindItem with a CalendarView (ids, types and times of singles, occurrences and
+  exceptions, expanded by the server) from the window's start to the singles' limit (two years on, the most a
+  CalendarView spans), followed by GetItem in chunks for the details (attendees, body, organizer) of the singles
+  and of the series with occurrences within ``cache.forward``: never one request per item.
 * Incremental changes come from SyncFolderItems with the IdOnly shape, one page per call, then GetItem in
   chunks. SyncFolderItems on a calendar folder reports singles and recurring masters only (exceptions live
   inside their master), so for a master we also fetch its modified occurrences and hand them over as
@@ -28,10 +29,12 @@ import logging
 import random
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from exchangelib import EWSDateTime
-from exchangelib.properties import RecurringMasterItemId, StatusEvent
+from exchangelib import CalendarItem, EWSDateTime, FolderCollection, Q
+from exchangelib.fields import FieldPath
+from exchangelib.properties import CalendarView, RecurringMasterItemId, StatusEvent
 from exchangelib.services import GetStreamingEvents, SyncFolderItems
 
 from tc_calendar.engine.mailboxes import normalize_email, pick_credential
@@ -52,7 +55,7 @@ from tc_calendar.providers.base import (
     TransientError,
 )
 from tc_calendar.records import ItemKind, RemoteItem, SyncBatch, WindowSnapshot
-from tc_calendar.sync.window import SyncWindow
+from tc_calendar.sync.window import SyncWindow, WindowRead
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,12 @@ _IN_SERIES = ("Occurrence", "Exception")
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 200
 """Exchange accepts up to 200 subscription ids in one GetStreamingEvents request."""
+
+_VIEW_FIELDS = {FieldPath(field=CalendarItem.get_field_by_fieldname(name)) for name in ("type", "start", "end")}
+"""What a CalendarView asks for besides ids: enough to tell a single from an occurrence and where it lies."""
+
+CALENDAR_VIEW_PAGE = 1000
+"""Items asked of one CalendarView: Exchange's default EWSFindCountLimit, above which it cuts the answer."""
 
 
 class EwsProvider:
@@ -80,6 +89,7 @@ class EwsProvider:
         sync_page_size: int = 256,
         streaming_minutes: int = 30,
         stream_retry_seconds: float = 1.0,
+        calendar_view_page: int = CALENDAR_VIEW_PAGE,
     ) -> None:
         if not credentials:
             raise ValueError("an EWS provider needs at least one service account")
@@ -94,6 +104,7 @@ class EwsProvider:
         self._sync_page_size = sync_page_size
         self._streaming_minutes = streaming_minutes
         self._stream_retry_seconds = stream_retry_seconds
+        self._calendar_view_page = calendar_view_page
         self._closed = False
         self._streams = [0 for _ in self._accounts]
 
@@ -163,29 +174,35 @@ class EwsProvider:
 
     # ------------------------------------------------------------------------------------------ reads
 
-    async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
-        """Singles and series of the window: a CalendarView for what is in it, then GetItem in chunks.
+    async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
+        """Singles and series of a window (or of what slid in): CalendarViews for what is in it, then GetItem in
+        chunks.
 
-        The CalendarView (ids and item type only: FindItem cannot return UIDs, exchangelib treats them as a
-        GetItem field) finds every single, occurrence and exception in the window. Singles are fetched as they
-        are. For a series we fetch its *master* with its modified occurrences, exactly as an incremental sync does
-        when SyncFolderItems reports the master: first the master ids of the occurrences (GetItem with
+        One CalendarView per range of ``read.views()`` (one for a window sync; ids, item types and times only:
+        FindItem cannot return UIDs, exchangelib treats them as a GetItem field) lists every single, occurrence and
+        exception there. The singles ``read`` wants are fetched as they are. For a series with an occurrence or
+        exception ``read`` wants, we fetch its *master* with its modified occurrences, exactly as an incremental
+        sync does when SyncFolderItems reports the master: first the master ids of the occurrences (GetItem with
         ``RecurringMasterItemId``, ids only), then each master once. Both paths therefore give the sync core the
         same records, expand series the same way and file every occurrence under the master's item id, so a later
-        deletion of the master (reported by item id only) finds them and a window resync of an unchanged series
-        writes nothing.
+        deletion of the master reaches them and a window resync of an unchanged series writes nothing. Occurrences
+        the view lists beyond ``read.series`` (a window sync's view runs to the singles' limit) are not resolved.
         """
         mailbox = normalize_email(mailbox)
-        start, end = EWSDateTime.from_datetime(window.start), EWSDateTime.from_datetime(window.end)
-
-        def find(account: ServiceAccount) -> list[tuple[str, str, str]]:
-            calendar = account.calendar(mailbox)
-            view = calendar.view(start=start, end=end).only("id", "changekey", "type")
-            return [(i.id, i.changekey, str(i.type or "Single")) for i in view]
-
-        found = await self._call(mailbox, "FindItem", find)
-        singles = [(item_id, changekey) for item_id, changekey, kind in found if kind not in _IN_SERIES]
-        in_series = [RecurringMasterItemId(id=i, changekey=c) for i, c, kind in found if kind in _IN_SERIES]
+        found: dict[str, tuple[str, str, datetime, datetime]] = {}
+        for view in read.views():
+            for row in await self._calendar_view(mailbox, view):
+                found.setdefault(row[0], row[1:])
+        singles: list[tuple[str, str]] = []
+        in_series: list[RecurringMasterItemId] = []
+        for item_id, (key, kind, start, end) in found.items():
+            recurring = kind in _IN_SERIES
+            if not read.wants(start, end, recurring=recurring):
+                continue
+            if recurring:
+                in_series.append(RecurringMasterItemId(id=item_id, changekey=key))
+            else:
+                singles.append((item_id, key))
         for chunk in _chunks(singles, self._fetch_chunk_size):
             for item in await self._fetch(mailbox, chunk):
                 if item.kind is not ItemKind.MASTER:
@@ -199,6 +216,48 @@ class EwsProvider:
             masters.extend(await self._fetch(mailbox, id_chunk))
         for item in await self._with_exceptions(mailbox, masters):
             yield item
+
+    async def _calendar_view(self, mailbox: str, view: SyncWindow) -> list[tuple[str, str, str, datetime, datetime]]:
+        """Every item a CalendarView over ``view`` lists: (id, changekey, item type, start, end).
+
+        Exchange returns at most ``calendar_view_page`` items per CalendarView, earliest first, and a CalendarView
+        cannot be paged (exchangelib would ask for the same page again forever): when a view is full, the next one
+        starts at the last start listed, and items listed twice are kept once.
+        """
+        page_size = self._calendar_view_page
+        listed: list[tuple[str, str, str, datetime, datetime]] = []
+        seen: set[str] = set()
+        start = view.start
+        while True:
+            page = await self._view_page(mailbox, SyncWindow(start, view.end), page_size)
+            fresh = [row for row in page if row[0] not in seen]
+            seen.update(row[0] for row in fresh)
+            listed.extend(fresh)
+            if len(page) < page_size:
+                return listed
+            if not fresh:
+                raise ProviderError(
+                    f"more than {page_size} calendar items of {mailbox} overlap {start.isoformat()}: the calendar "
+                    "view cannot list them all",
+                    mailbox=mailbox,
+                )
+            start = max(start, max(row[3] for row in page))
+
+    async def _view_page(
+        self, mailbox: str, view: SyncWindow, page_size: int
+    ) -> list[tuple[str, str, str, datetime, datetime]]:
+        calendar_view = CalendarView(
+            start=EWSDateTime.from_datetime(view.start), end=EWSDateTime.from_datetime(view.end), max_items=page_size
+        )
+
+        def find(account: ServiceAccount) -> list[tuple[str, str, str, datetime, datetime]]:
+            # Not calendar.view().only(...): for "start" and "end" exchangelib also asks for StartTimeZone and
+            # EndTimeZone, a full time zone definition per item in the answer, which we would parse and never use.
+            folders = FolderCollection(account=account.account(mailbox), folders=[account.calendar(mailbox)])
+            found = folders.find_items(q=Q(), additional_fields=_VIEW_FIELDS, calendar_view=calendar_view)
+            return [(i.id, i.changekey, str(i.type or "Single"), _utc(i.start), _utc(i.end)) for i in found]
+
+        return await self._call(mailbox, "FindItem", find)
 
     async def _fetch_ids(self, mailbox: str, ids: Sequence[Any]) -> list[tuple[str, str | None]]:
         """GetItem returning only ids: resolves ``RecurringMasterItemId`` references to their masters."""
@@ -276,7 +335,7 @@ class EwsProvider:
             if sync_state is None:
                 raise
             latest = await self.latest_sync_state(mailbox, None)
-        items = [item async for item in self.initial_items(mailbox, window)]
+        items = [item async for item in self.initial_items(mailbox, WindowRead.of(window))]
         return WindowSnapshot(tuple(items), latest)
 
     async def latest_sync_state(self, mailbox: str, sync_state: str | None = None) -> str:
@@ -528,6 +587,11 @@ def _backoff(error: ProviderError, failures: int) -> float:
     if isinstance(error, ThrottledError):
         return error.backoff_seconds
     return float(min(60.0, 0.5 * 2.0**failures) * (0.5 + random.random() / 2))
+
+
+def _utc(value: Any) -> datetime:
+    """An EWSDateTime (or datetime) as an aware UTC datetime."""
+    return datetime.fromtimestamp(value.timestamp(), UTC)
 
 
 def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:

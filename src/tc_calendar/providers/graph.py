@@ -52,8 +52,8 @@ from tc_calendar.providers.base import (
     TransientError,
 )
 from tc_calendar.providers.graph_notifications import Delivery, GraphInbox, notification_urls
-from tc_calendar.records import RecurrencePattern, RemoteItem, SyncBatch, WindowSnapshot
-from tc_calendar.sync.window import SyncWindow
+from tc_calendar.records import ItemKind, RecurrencePattern, RemoteItem, SyncBatch, WindowSnapshot
+from tc_calendar.sync.window import SyncWindow, WindowRead
 
 log = logging.getLogger(__name__)
 
@@ -175,12 +175,16 @@ class GraphProvider:
     # ------------------------------------------------------------------------------------------ reads
 
     async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
-        """A new calendarView/delta round over ``window`` (``sync_state``, a delta link of an older round or
-        window, is not needed: a round's first pages list the whole window)."""
+        """A new calendarView/delta round over ``window`` up to its singles' limit (``sync_state``, a delta link of
+        an older round or window, is not needed: a round's first pages list the whole window).
+
+        A delta link follows only the range it was made for, so the round spans the single meetings' whole range
+        (:attr:`SyncWindow.singles_end`): a single meeting moved beyond ``cache.forward`` then stays in view. The
+        occurrences of series it lists beyond ``window.end`` are dropped by the sync core."""
         mailbox = normalize_email(mailbox)
         url = (
             f"{_user(mailbox)}/calendarView/delta?startDateTime={_instant(window.start)}"
-            f"&endDateTime={_instant(window.end)}"
+            f"&endDateTime={_instant(window.singles_end)}"
         )
         events: dict[str, JsonObject] = {}
         while True:
@@ -226,19 +230,21 @@ class GraphProvider:
         items = await self._items(mailbox, changed.values())
         return SyncBatch(mailbox, tuple(items), tuple(removed), str(next_link or delta_link), not next_link)
 
-    async def initial_items(self, mailbox: str, window: SyncWindow) -> AsyncIterator[RemoteItem]:
-        """The window's events through calendarView (no delta round: no checkpoint comes with them)."""
+    async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
+        """What ``read`` wants, through calendarView (no delta round: no checkpoint comes with them)."""
         mailbox = normalize_email(mailbox)
         select = ",".join(graph_mapping.SELECT_FIELDS)
-        url: str | None = (
-            f"{_user(mailbox)}/calendarView?startDateTime={_instant(window.start)}"
-            f"&endDateTime={_instant(window.end)}&$select={select}"
-        )
-        while url:
-            page = await self._get(mailbox, "calendarView", url)
-            for item in await self._items(mailbox, page.get("value") or ()):
-                yield item
-            url = page.get("@odata.nextLink")
+        for view in read.views():
+            url: str | None = (
+                f"{_user(mailbox)}/calendarView?startDateTime={_instant(view.start)}"
+                f"&endDateTime={_instant(view.end)}&$select={select}"
+            )
+            while url:
+                page = await self._get(mailbox, "calendarView", url)
+                for item in await self._items(mailbox, page.get("value") or ()):
+                    if read.wants(item.start, item.end, recurring=item.kind is not ItemKind.SINGLE):
+                        yield item
+                url = page.get("@odata.nextLink")
 
     async def _items(self, mailbox: str, events: Iterable[JsonObject]) -> list[RemoteItem]:
         """Map events to records, series instances with their series' pattern; masters only lend the pattern."""

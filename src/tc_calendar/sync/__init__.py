@@ -4,8 +4,9 @@ Nothing in this package does I/O; the provider adapters feed it and the store ap
 
 The path of one sync, module by module:
 
-* :mod:`~tc_calendar.sync.window`: which months are materialized (``cache.backward``/``cache.forward``), in
-  whole UTC days so the window moves once a day;
+* :mod:`~tc_calendar.sync.window`: which months are materialized: series within ``cache.backward``/
+  ``cache.forward``, single meetings from the same start up to a safety limit; in whole UTC days so the window
+  moves once a day;
 * :mod:`~tc_calendar.sync.normalize`: provider records of one mailbox -> :class:`SeenOccurrence` (what its user
   sees: visibility, own answer, roles, organizer copy), expanding series with
   :mod:`~tc_calendar.sync.recurrence`, describing bodies with :mod:`~tc_calendar.sync.html_text` and finding

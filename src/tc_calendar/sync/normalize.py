@@ -184,12 +184,16 @@ def _expand_master(
 
 
 def normalize_item(item: RemoteItem, window: SyncWindow, links: LinkFinder) -> list[SeenOccurrence]:
-    """The occurrences of one item that its mailbox's user sees inside ``window`` (none when not visible)."""
+    """The occurrences of one item that its mailbox's user sees in ``window`` (none when not visible).
+
+    Guide 3.1.2 bounds recurring events by ``backward``/``forward``: a series is expanded, and an occurrence or
+    exception handed over on its own is kept, within ``[window.start, window.end)``; a single meeting is kept from
+    ``window.start`` up to the safety limit ``window.singles_end`` (:meth:`SyncWindow.shows`)."""
     if not is_visible(item):
         return []
     if item.kind is ItemKind.MASTER and item.recurrence is not None:
         return _expand_master(item, item.recurrence, window, links)
-    if not window.overlaps(item.start, item.end):
+    if not window.shows(item.start, item.end, recurring=item.kind is not ItemKind.SINGLE):
         return []
     key = OccurrenceKey(item_uid(item), item.recurrence_id if _in_series(item) else None)
     summary = describe(item.recurrence) if item.recurrence is not None else None

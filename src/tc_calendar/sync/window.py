@@ -1,9 +1,17 @@
-"""The sync window: which stretch of time the connector materializes occurrences for.
+"""The sync window: which stretch of time the connector keeps events for.
 
-Seed 4.2: occurrences are kept for ``cache.backward`` months back and ``cache.forward`` months ahead. The window
-is aligned to whole UTC days so that it only moves once a day ("sliding daily"): every sync on the same day asks
-Exchange for exactly the same range, and a change of window is a deliberate, once-a-day event the sync loop can
-react to (drop what slid out, fetch what slid in).
+The admin guide (3.1.2) defines ``cache.backward`` and ``cache.forward`` as "the number of months back from / forward
+from the current date to display recurring events". So the window bounds *series*, not every event:
+
+* occurrences of a recurring series (and occurrences or exceptions a server hands over on their own) are kept
+  when they overlap ``[start, end)``: ``backward`` months back to ``forward`` months ahead;
+* a single (non-recurring) meeting is kept from the same ``start`` on, with no upper bound but a safety limit,
+  :data:`SINGLES_REACH` after ``start`` (Exchange's calendar views span at most two years, so one view still
+  reads the whole of it): :attr:`SyncWindow.singles_end`.
+
+The window is aligned to whole UTC days so that it only moves once a day ("sliding daily"): every sync on the same
+day asks the server for exactly the same range, and a change of window is a deliberate, once-a-day event the sync
+loop can react to (drop what slid out, fetch what slid in: :func:`slide_read`).
 """
 
 from __future__ import annotations
@@ -23,13 +31,25 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+SINGLES_REACH = relativedelta(years=2)
+"""How far after the window's start single meetings are kept: Exchange's CalendarView (and so the one request that
+reads a window) spans at most two years (``ErrorCalendarViewRangeTooBig`` beyond 732 days). With the guide's
+defaults (2 months back) a single meeting is kept up to 22 months ahead; one booked later still appears once the
+window has moved close enough."""
+
+
 class WindowError(ValueError):
     """The window settings cannot describe a time range (negative months, naive clock)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SyncWindow:
-    """A half-open range ``[start, end)`` of aware UTC datetimes."""
+    """A half-open range ``[start, end)`` of aware UTC datetimes.
+
+    As the sync window (:func:`window_at`), ``[start, end)`` bounds series and ``[start, singles_end)`` single
+    meetings (see the module documentation); the checkpoint stores ``start`` and ``end`` only, since the rest
+    follows from them.
+    """
 
     start: datetime
     end: datetime
@@ -51,6 +71,59 @@ class SyncWindow:
 
     def contains(self, instant: datetime) -> bool:
         return self.start <= instant < self.end
+
+    @property
+    def singles_end(self) -> datetime:
+        """Where single meetings stop being kept: :data:`SINGLES_REACH` after ``start`` (never before ``end``)."""
+        reach: datetime = self.start + SINGLES_REACH
+        return max(self.end, reach)
+
+    @property
+    def singles(self) -> SyncWindow:
+        """The range single meetings are kept in: ``[start, singles_end)``."""
+        return SyncWindow(self.start, self.singles_end)
+
+    def shows(self, start: datetime, end: datetime, *, recurring: bool) -> bool:
+        """Whether an event lasting ``[start, end)`` is kept: an occurrence of a series when it overlaps
+        ``[start, end)``, a single meeting when it overlaps ``[start, singles_end)``."""
+        return (self if recurring else self.singles).overlaps(start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRead:
+    """What a provider reads from the server for a window sync or a daily slide, and what it keeps of it.
+
+    ``series``: the range whose occurrences of recurring series are wanted (the provider hands over each such
+    series, as its master with its exceptions, or as the occurrences the server expanded); ``singles``: the range
+    whose single meetings are wanted. Either may be ``None`` (nothing of that kind to read). A provider reads
+    :meth:`views` (one calendar view when the two ranges touch, as for a window sync, so a window sync costs one
+    request; two small ones for a slide, whose ranges lie months apart) and keeps what :meth:`wants`.
+    """
+
+    series: SyncWindow | None
+    singles: SyncWindow | None
+
+    @classmethod
+    def of(cls, window: SyncWindow) -> WindowRead:
+        """A whole window: series in ``[start, end)``, singles in ``[start, singles_end)``."""
+        return cls(window, window.singles)
+
+    def views(self) -> tuple[SyncWindow, ...]:
+        """The ranges to ask a calendar view for: the hull of the two ranges when they overlap or touch, else each."""
+        ranges = sorted((r for r in (self.series, self.singles) if r is not None), key=lambda r: (r.start, r.end))
+        merged: list[SyncWindow] = []
+        for found in ranges:
+            if merged and found.start <= merged[-1].end:
+                merged[-1] = SyncWindow(merged[-1].start, max(merged[-1].end, found.end))
+            else:
+                merged.append(found)
+        return tuple(merged)
+
+    def wants(self, start: datetime, end: datetime, *, recurring: bool) -> bool:
+        """Whether an item a view listed is to be read: an occurrence or exception of a series overlapping
+        ``series``, or a single meeting overlapping ``singles``."""
+        wanted = self.series if recurring else self.singles
+        return wanted is not None and wanted.overlaps(start, end)
 
 
 def _midnight(day: date) -> datetime:
@@ -79,6 +152,17 @@ def window_at(now: datetime, backward_months: int, forward_months: int) -> SyncW
 def current_window(clock: Clock, backward_months: int, forward_months: int) -> SyncWindow:
     """The window for the clock's current time."""
     return window_at(clock(), backward_months, forward_months)
+
+
+def slide_read(old: SyncWindow, new: SyncWindow) -> WindowRead:
+    """What slid in when the window moved from ``old`` to ``new`` (forward, overlapping): series occurrences in
+    ``[old.end, new.end)`` and single meetings in ``[old.singles_end, new.singles_end)``. Singles between the two
+    ends are already kept (incremental sync keeps them current), so they are not read again."""
+    return WindowRead(_range(old.end, new.end), _range(old.singles_end, new.singles_end))
+
+
+def _range(start: datetime, end: datetime) -> SyncWindow | None:
+    return SyncWindow(start, end) if end > start else None
 
 
 def next_slide(now: datetime) -> datetime:
