@@ -224,7 +224,7 @@ def test_unknown_keys_that_are_no_misspelling_are_warned_about_with_path_and_lin
     path = write(tmp_path, """
         {
           "wsPort": 4315,
-          "colour": "blue",
+          "theme": "blue",
           "cache": {"backwardMonths": 2},
           "calendarProviders": []
         }
@@ -232,7 +232,7 @@ def test_unknown_keys_that_are_no_misspelling_are_warned_about_with_path_and_lin
     with caplog.at_level(logging.WARNING, logger="tc_calendar.config"):
         load_settings(path)
     messages = [record.getMessage() for record in caplog.records]
-    assert f"config warning: {path} line 3: colour: unknown key, ignored" in messages
+    assert f"config warning: {path} line 3: theme: unknown key, ignored" in messages
     assert (f"config warning: {path} line 4: cache.backwardMonths: unknown key, ignored (did you mean backward?)"
             in messages)
 

@@ -154,6 +154,7 @@ async def running_connector(
             return SyncService.from_settings(
                 licensed, store, notify=notify, metrics=metrics, options=sync_options,
                 provider_options=provider_options, graph_options=graph_options, graph_inbox=graph_inbox,
+                node_id=settings.cluster.node_id, lease_ttl=settings.cluster.lease_seconds,
             )  # fmt: skip
 
         sync = build_sync(licence)

@@ -218,6 +218,36 @@ async def test_a_released_lease_can_be_taken_at_once(store: Store) -> None:
     assert status is not None and status.lease_owner == "node-2"
 
 
+async def test_nodes_alive_divide_the_synchronized_mailboxes_and_a_silent_one_stops_counting(
+    clocked: tuple[Store, FakeClock],
+) -> None:
+    store, clock = clocked
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB), ConfiguredMailbox(CAROL)])
+    await store.set_mailbox_state(CAROL, MailboxState.OVER_LIMIT)
+
+    alone = await store.announce_node("node-1", TTL)
+    assert (alone.nodes, alone.mailboxes, alone.share) == (1, 2, 2)
+    together = await store.announce_node("node-2", TTL)
+    assert (together.nodes, together.share) == (2, 1)
+
+    clock.now += TTL - timedelta(seconds=1)
+    assert (await store.announce_node("node-2", TTL)).nodes == 2
+    clock.now += timedelta(seconds=2)  # node-1 said nothing for longer than the lease time
+    assert (await store.announce_node("node-2", TTL)).nodes == 1
+    await store.forget_node("node-2")
+    assert (await store.announce_node("node-3", TTL)).nodes == 1
+
+
+async def test_a_node_gives_up_some_of_its_leases_for_others_to_take(store: Store) -> None:
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB), ConfiguredMailbox(CAROL)])
+    assert await store.lease_mailboxes("node-1", 10, TTL) == [ALICE, BOB, CAROL]
+
+    await store.release_leases("node-2", [ALICE])  # not its lease: nothing happens
+    await store.release_leases("node-1", [BOB, CAROL])
+    assert await store.lease_mailboxes("node-2", 10, TTL) == [BOB, CAROL]
+    assert await store.renew_leases("node-1", TTL) == [ALICE]
+
+
 async def test_two_instances_sharing_one_database_never_lease_the_same_mailbox(database_url: str) -> None:
     """On PostgreSQL this is SELECT ... FOR UPDATE SKIP LOCKED; on SQLite, BEGIN IMMEDIATE."""
     emails = [f"user{n:03d}@example.com" for n in range(60)]

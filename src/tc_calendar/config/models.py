@@ -72,6 +72,23 @@ class DbConnectionConfig(_Section):
     user: NonEmptyStr
     password: EncryptedSecretOrEmpty = SecretStr("")
     database: NonEmptyStr = "calendar"
+    schema_: Annotated[str, Strict(), Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")] | None = Field(
+        default=None, alias="schema"
+    )
+    """A schema of its own in ``database`` (created if missing), so several connector installations can share one
+    database; absent: the server's default (``public``). Nodes of one installation use the same schema."""
+
+
+class ClusterSettings(_Section):
+    """``cluster``: several connector nodes on one PostgreSQL database share the mailboxes through leases.
+
+    ``nodeId`` names this node in the leases; absent: the host name, so a restarted node takes its own leases back
+    at once. Nodes on one host need distinct ids. A node that stops renewing (killed, cut off) loses its mailboxes
+    to the others ``leaseSeconds`` after its last renewal.
+    """
+
+    node_id: Annotated[str, Strict(), Field(min_length=1, max_length=200)] | None = None
+    lease_seconds: Annotated[Number, Field(ge=3)] = 90.0
 
 
 class CacheSettings(_Section):
@@ -453,6 +470,7 @@ class Settings(_Section):
     account_limit: Annotated[Int, Field(ge=1)] | None = None
     trueconf: TrueConfSettings | None = None
     launch: LaunchSettings = Field(default_factory=lambda: LaunchSettings.model_validate({}))
+    cluster: ClusterSettings = Field(default_factory=lambda: ClusterSettings.model_validate({}))
     api: ApiSettings = Field(default_factory=lambda: ApiSettings.model_validate({}))
     web: WebSettings = Field(default_factory=lambda: WebSettings.model_validate({}))
     link_rules: tuple[LinkRule, ...] = ()
@@ -508,7 +526,8 @@ class Settings(_Section):
         if db is None:
             return f"sqlite+aiosqlite:///{self.sqlite_file}"
         password = db.password.get_secret_value() or None
-        url = URL.create("postgresql+asyncpg", db.user, password, db.host, db.port, db.database)
+        query = {} if db.schema_ is None else {"schema": db.schema_}
+        url = URL.create("postgresql+asyncpg", db.user, password, db.host, db.port, db.database, query)
         return url.render_as_string(hide_password=False)
 
     def resolve(self, path: str) -> Path:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from tc_calendar.model import Change, Occurrence, OccurrenceKey, Response
 from tc_calendar.records import RemoteItem, SyncBatch
-from tc_calendar.store.mailboxes import SyncStart
+from tc_calendar.store.mailboxes import NodeCount, SyncStart
 from tc_calendar.store.records import ConfiguredMailbox, MailboxState, MailboxStatus
 from tc_calendar.sync.actions import Action
 from tc_calendar.sync.diff import StoredScope, StoredView
@@ -70,6 +70,12 @@ class SyncStore(Protocol):
     async def renew_leases(self, owner: str, ttl: timedelta) -> list[str]: ...
 
     async def release_lease(self, owner: str, email: str | None = None) -> None: ...
+
+    async def release_leases(self, owner: str, emails: Collection[str]) -> None: ...
+
+    async def announce_node(self, node: str, ttl: timedelta) -> NodeCount: ...
+
+    async def forget_node(self, node: str) -> None: ...
 
 
 class SyncPlanner(Protocol):

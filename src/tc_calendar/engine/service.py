@@ -193,11 +193,13 @@ class SyncService:
         node) and renew this node's mailbox leases, taking free ones and letting go of lost ones."""
         interval = min(self._context.options.roster_refresh_interval, self._lease_ttl / 3)
         failures = FailureLog(log, "mailbox housekeeping (roster and leases)")
+        wait = interval
         while not self._context.stopping.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._context.stopping.wait(), interval)
+                await asyncio.wait_for(self._context.stopping.wait(), wait)
             if self._context.stopping.is_set():
                 return
+            wait = interval
             try:
                 statuses = await self._store.list_mailboxes()
                 new = [
@@ -223,6 +225,7 @@ class SyncService:
                 await self._lease_round()
                 await self._reconcile()
                 await self._publish_states(statuses)
+                wait = self._next_round_in(statuses, interval)
             except Exception as exc:
                 failures.failed(exc)
             else:
@@ -304,16 +307,48 @@ class SyncService:
             statuses = await self._store.list_mailboxes()
             self._held |= {s.email for s in statuses if s.lease_owner == self.node_id}
             self._leases_loaded = True
+        count = await self._store.announce_node(self.node_id, ttl)
         kept = set(await self._store.renew_leases(self.node_id, ttl)) & self._held
         lost = self._held - kept
         if lost:
             log.warning("leases lost to another node: %s", ", ".join(sorted(lost)))
-        room = 1_000_000 if self._max_mailboxes is None else self._max_mailboxes - len(kept)
+        share = count.share if self._max_mailboxes is None else min(count.share, self._max_mailboxes)
+        if len(kept) > share:
+            kept -= await self._hand_over(kept, len(kept) - share, count.nodes)
+        room = share - len(kept)
         taken = await self._store.lease_mailboxes(self.node_id, room, ttl) if room > 0 else []
         if taken:
             total = len(kept) + len(taken)
             log.info("%s now synchronizes %d more mailboxes (%d in all)", self.node_id, len(taken), total)
         self._held = kept | set(taken)
+
+    async def _hand_over(self, held: set[str], count: int, nodes: int) -> set[str]:
+        """Give up ``count`` of the mailboxes this node holds (the last in priority order) so that other nodes get
+        their part; their loops end before the leases are released, so no two nodes ever sync one mailbox."""
+        order = {entry.email: index for index, entry in enumerate(self._roster.entries())}
+        given = sorted(held, key=lambda email: order.get(email, -1))[-count:]
+        async with self._lock:
+            tasks = [task for task in (self._tasks.pop(email, None) for email in given) if task is not None]
+            for email in given:
+                self._workers.pop(email, None)
+                self._accounts.pop(email, None)
+            for task in tasks:
+                task.cancel()  # an open transaction rolls back; the next holder resumes from the checkpoint
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._store.release_leases(self.node_id, given)
+        log.info("%s hands %d mailboxes to the other nodes (%d nodes share them)", self.node_id, len(given), nodes)
+        return set(given)
+
+    def _next_round_in(self, statuses: Sequence[MailboxStatus], interval: float) -> float:
+        """Seconds until the next housekeeping round: ``interval``, or sooner when another node's lease runs out
+        before that, so a dead node's mailboxes are taken over as soon as its leases expire."""
+        now = self._context.clock()
+        expiries = [
+            (s.lease_expires_at - now).total_seconds()
+            for s in statuses
+            if s.lease_owner not in (None, self.node_id) and s.lease_expires_at is not None and s.lease_expires_at > now
+        ]
+        return min([interval, *(expiry + 0.05 for expiry in expiries)])
 
     async def _apply_limit(self, statuses: Sequence[MailboxStatus] | None = None) -> None:
         """Store the roster's split: ``over_limit`` beyond the limit, and ``pending`` for a mailbox that was over
@@ -367,6 +402,7 @@ class SyncService:
                 await provider.aclose()
         with contextlib.suppress(Exception):  # an expired lease frees itself anyway
             await self._store.release_lease(self.node_id)
+            await self._store.forget_node(self.node_id)
         self._held.clear()
         self._leases_loaded = False
         self._workers.clear()

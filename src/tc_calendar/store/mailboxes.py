@@ -4,6 +4,10 @@ A lease says which connector instance synchronizes a mailbox until when. Several
 PostgreSQL: each takes free (or expired) mailboxes with ``SELECT ... FOR UPDATE SKIP LOCKED`` so two instances
 never take the same row, and a single conditional UPDATE for renewals. On SQLite the write transaction
 (``BEGIN IMMEDIATE``) gives the same exclusivity.
+
+Every instance also says it is alive (:func:`announce_node`, a row in ``nodes`` that expires with its leases), so
+each knows how many share the mailboxes and takes no more than its part: a node that starts later gets its part
+instead of finding everything taken by the first one.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from tc_calendar.store.records import (
     MailboxState,
     MailboxStatus,
 )
-from tc_calendar.store.tables import mailboxes, visibility
+from tc_calendar.store.tables import mailboxes, nodes, visibility
 
 #: States in which a mailbox is not synchronized, hence never leased.
 NOT_SYNCED = (MailboxState.DISABLED.value, MailboxState.OVER_LIMIT.value)
@@ -296,6 +300,48 @@ async def release(connection: AsyncConnection, owner: str, email: str | None) ->
     if email is not None:
         statement = statement.where(mailboxes.c.email == email.lower())
     await connection.execute(statement.values(lease_owner=None, lease_expires_at=None))
+
+
+async def release_some(connection: AsyncConnection, owner: str, emails: Sequence[str]) -> None:
+    """Give up ``owner``'s leases of ``emails`` (handed to other nodes, whose next round takes them)."""
+    for chunk in in_chunks(sorted({email.lower() for email in emails})):
+        statement = update(mailboxes).where(mailboxes.c.lease_owner == owner, mailboxes.c.email.in_(chunk))
+        await connection.execute(statement.values(lease_owner=None, lease_expires_at=None))
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCount:
+    """What a node sees of the nodes sharing the database: how many are alive (itself included) and how many
+    mailboxes they share."""
+
+    nodes: int
+    mailboxes: int
+
+    @property
+    def share(self) -> int:
+        """The most mailboxes one node should hold so that every node gets its part (rounded up)."""
+        return -(-self.mailboxes // max(1, self.nodes))
+
+
+async def announce_node(connection: AsyncConnection, node: str, now: datetime, ttl: timedelta) -> NodeCount:
+    """Say that ``node`` is alive until ``now + ttl``; forget nodes silent for longer than that; count both."""
+    statement = (
+        upsert_insert(connection, nodes)
+        .values(node_id=node, seen_at=now, expires_at=now + ttl)
+        .on_conflict_do_update(index_elements=["node_id"], set_={"seen_at": now, "expires_at": now + ttl})
+    )
+    await connection.execute(statement)
+    await connection.execute(delete(nodes).where(nodes.c.expires_at < now - ttl))
+    alive = await connection.scalar(select(func.count()).select_from(nodes).where(nodes.c.expires_at > now))
+    synced = await connection.scalar(
+        select(func.count()).select_from(mailboxes).where(mailboxes.c.state.not_in(NOT_SYNCED))
+    )
+    return NodeCount(int(alive or 1), int(synced or 0))
+
+
+async def forget_node(connection: AsyncConnection, node: str) -> None:
+    """``node`` stops: the others count without it from their next round on."""
+    await connection.execute(delete(nodes).where(nodes.c.node_id == node))
 
 
 def _free(now: datetime) -> Any:

@@ -23,7 +23,7 @@ from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Res
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
 from tc_calendar.store.engine import connection_limit, create_engine, is_postgresql, writer
 from tc_calendar.store.errors import DatabaseError
-from tc_calendar.store.mailboxes import SyncStart
+from tc_calendar.store.mailboxes import NodeCount, SyncStart
 from tc_calendar.store.notify import ChangeListener, ChangeListeners, PostgresChangeListener
 from tc_calendar.store.records import (
     ConfiguredMailbox,
@@ -344,6 +344,20 @@ class Store:
         """Release one lease, or all of ``owner``'s (at shutdown) when ``email`` is None."""
         async with self._write() as connection:
             await mailboxes.release(connection, owner, email)
+
+    async def release_leases(self, owner: str, emails: Collection[str]) -> None:
+        """Give up ``owner``'s leases of ``emails`` (more than its part, now that more nodes share the database)."""
+        async with self._write() as connection:
+            await mailboxes.release_some(connection, owner, list(emails))
+
+    async def announce_node(self, node: str, ttl: timedelta) -> NodeCount:
+        """Say that ``node`` is alive for ``ttl``; how many nodes are alive and how many mailboxes they share."""
+        async with self._write() as connection:
+            return await mailboxes.announce_node(connection, node, self._clock(), ttl)
+
+    async def forget_node(self, node: str) -> None:
+        async with self._write() as connection:
+            await mailboxes.forget_node(connection, node)
 
     # --- conference launches -------------------------------------------------------------------------------------
 

@@ -189,3 +189,11 @@ meta = Table(
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("node_id", String(200), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
