@@ -9,127 +9,36 @@ once, and every linked meeting's conference is started exactly once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
+from node_processes import (
+    SERVICE_LOGIN,
+    SERVICE_PASSWORD,
+    WITHIN,
+    Node,
+    eventually,
+    free_port,
+    holders,
+    listen,
+    write_config,
+)
 
 from ews_sim.server import EwsSimulator
 from ews_sim.world import World
-from tc_calendar.api.client import ApiClient, ServerAuth, Subscription
-from tc_calendar.crypto import SecretBox
 from tc_calendar.store import Store
 from tcs_sim.runner import SimServer
-from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, seed_world
+from tcs_sim.seed import seed_world
 from tcs_sim.state import World as TrueConfWorld
 
-SERVICE_LOGIN, SERVICE_PASSWORD = "svc-nodes", "Nodes!pass1"
 USERS = ["alice@corp.test", "bob@corp.test", "carol@corp.test", "dave@corp.test"]
-SERVER_ID, API_SECRET = "tcs.corp.test#vcs", "shared API secret of both nodes"
 LEASE_SECONDS = 6.0
-WITHIN = 40.0
 
 pytestmark = pytest.mark.postgres
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Node:
-    """One ``tc_calendar run`` process."""
-
-    name: str
-    config: Path
-    port: int
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tc_calendar", "run", "--config", str(self.config)],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
-            )  # fmt: skip
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@dataclass
-class Listener:
-    """A WebSocket client of one node, subscribed to every user's changes, keeping what it receives."""
-
-    client: ApiClient
-    subscription: Subscription
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
-
-    async def _follow(self) -> None:
-        async for note in self.subscription:
-            self.changes.extend(note["changes"])
-
-    def upserts(self) -> Counter[tuple[str, str]]:
-        """How many times each (user, title) arrived as an upsert."""
-        return Counter(
-            (c["user"], c["occurrence"]["title"]) for c in self.changes if c["kind"] == "upsert" and c["occurrence"]
-        )
-
-
-async def listen(node: Node) -> Listener:
-    async def connect() -> ApiClient | None:
-        try:
-            return await ApiClient.connect(node.url, ServerAuth(SERVER_ID, API_SECRET))
-        except OSError:
-            return None
-
-    client = await eventually(connect, what=f"{node.name}'s API to answer")
-    subscription = await client.subscribe("*")
-    listener = Listener(client, subscription)
-    listener.task = asyncio.create_task(listener._follow())
-    return listener
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], *, what: str, within: float = WITHIN) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within:.0f} s: {what}")
-        await asyncio.sleep(0.2)
 
 
 @pytest.fixture
@@ -149,38 +58,6 @@ def trueconf() -> Iterator[SimServer]:
         yield server
 
 
-def write_config(directory: Path, key: Path, name: str, database_url: str, exchange: EwsSimulator,
-                 trueconf: SimServer, port: int) -> Path:
-    box = SecretBox.load_or_create(key)
-    database = make_url(database_url)
-    directory.mkdir()
-    config = {
-        "wsPort": port,
-        "keyFile": str(key),
-        "dbConnectionConfig": {
-            "host": database.host, "port": database.port or 5432, "user": database.username,
-            "password": box.encrypt(database.password) if database.password else "",
-            "database": database.database, "schema": database.query["schema"],
-        },
-        "cluster": {"nodeId": name, "leaseSeconds": LEASE_SECONDS},
-        "launchConference": True,
-        "cache": {"autoSync": True, "backward": 1, "forward": 2},
-        "productWhitelist": {"tcs": [SERVER_ID]},
-        "api": {"host": "127.0.0.1", "secret": box.encrypt(API_SECRET)},
-        "trueconf": {"url": trueconf.url, "clientId": DEFAULT_CLIENT_ID,
-                     "clientSecret": box.encrypt(DEFAULT_CLIENT_SECRET)},
-        "calendarProviders": [{
-            "host": "127.0.0.1", "port": int(exchange.url.rsplit(":", 1)[1].split("/", 1)[0]), "scheme": "http",
-            "exchangeVersion": "Exchange2016", "auth": "basic", "path": "/EWS/Exchange.asmx", "type": "ews",
-            "credentials": [{"login": SERVICE_LOGIN, "password": box.encrypt(SERVICE_PASSWORD)}],
-            "users": USERS,
-        }],
-    }  # fmt: skip
-    path = directory / "config.json"
-    path.write_text(json.dumps(config, indent=2))
-    return path
-
-
 @pytest.fixture
 async def nodes(
     tmp_path: Path, postgres_database_url: str, exchange: EwsSimulator, trueconf: SimServer
@@ -189,7 +66,8 @@ async def nodes(
     made = []
     for name in ("node-a", "node-b"):
         port = free_port()
-        config = write_config(tmp_path / name, key, name, postgres_database_url, exchange, trueconf, port)
+        config = write_config(tmp_path / name, key, name, postgres_database_url, exchange, trueconf, port, USERS,
+                              LEASE_SECONDS)
         made.append(Node(name, config, port, tmp_path / f"{name}.log"))
     a, b = made
     try:
@@ -205,15 +83,6 @@ async def nodes(
 async def store(postgres_database_url: str) -> AsyncIterator[Store]:
     async with Store.open(postgres_database_url) as opened:
         yield opened
-
-
-async def holders(store: Store) -> dict[str, str | None]:
-    """Which node holds each mailbox's lease (leases run out by the wall clock)."""
-    now = datetime.now(UTC)
-    return {
-        s.email: s.lease_owner if s.lease_expires_at is not None and s.lease_expires_at > now else None
-        for s in await store.list_mailboxes()
-    }
 
 
 def meeting_at(start: datetime) -> tuple[datetime, datetime]:
@@ -293,10 +162,7 @@ async def test_two_nodes_share_the_mailboxes_and_one_takes_over_when_the_other_i
         sys.stderr.write(f"takeover after kill -9: {takeover:.1f} s (lease {LEASE_SECONDS:.0f} s)\n")
     finally:
         for listener in listeners:
-            if listener.task is not None:
-                listener.task.cancel()
-            with contextlib.suppress(Exception):
-                await listener.client.close()
+            await listener.close()
 
 
 async def launches_finished(store: Store, count: int) -> bool:
