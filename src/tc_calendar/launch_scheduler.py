@@ -8,10 +8,12 @@ Starting on time. Everything slow is done before the start, so that at the start
 
 1. ``policy.lead`` (a minute) before the start a pass *arms* the occurrence: a task of its own resolves the
    attendees to TrueConf users, reads the conference and sets its scheduled list (:func:`prepare_conference`).
-2. ``claim_ahead`` (two seconds) before the start the task looks once more: it reads the occurrence from the
-   store again, repeats the preparation (normally nothing is left to change) and claims the start in the store.
-3. At the start it calls ``run``. Occurrences starting at the same moment each have their own task, so they
-   start concurrently.
+2. ``claim_ahead`` (two seconds, plus ``claim_ahead_per_start`` for every other occurrence starting in the same
+   second) before the start the task looks once more: it reads the occurrence from the store again and claims the
+   start. A preparation that failed ahead is done here.
+3. At the start it writes down that it sends ``run``, then sends it. Occurrences starting at the same moment each
+   have their own task, so they start concurrently; their claims, and their notes that ``run`` is sent, are written
+   together, one transaction for all the tasks that reach that step in the same turn (:class:`Batch`).
 
 A change seen before the start *withdraws* the armed task (passes compare what they read with what was
 armed; a pass runs on every change this connector syncs): a rescheduled or changed occurrence is armed again
@@ -44,10 +46,11 @@ import contextlib
 import logging
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from tc_calendar.batching import Batch
 from tc_calendar.engine.backoff import BackoffPolicy
 from tc_calendar.failure_log import FailureLog
 from tc_calendar.metrics import Metrics
@@ -78,6 +81,8 @@ STALE_CLAIM = timedelta(minutes=2)
 PREPARE_LEAD = timedelta(minutes=1)
 #: How long before the start the preparation is checked once more and the start claimed.
 CLAIM_AHEAD = timedelta(seconds=2)
+#: How much earlier the last look and the claim happen for each other occurrence starting in the same second.
+CLAIM_AHEAD_PER_START = timedelta(milliseconds=10)
 #: Seconds a started conference's outcome waits to be written while other starts are still being sent.
 RECORD_AFTER_STARTS = 1.0
 
@@ -98,6 +103,9 @@ class SchedulerOptions:
     retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=5.0, cap=120.0, jitter=0.2))
     claim_ahead: timedelta = CLAIM_AHEAD
     """How long before the start the last check and the claim happen: longer than they take."""
+    claim_ahead_per_start: timedelta = CLAIM_AHEAD_PER_START
+    """Added to ``claim_ahead`` for every other occurrence starting within the same second: each needs its last
+    look, and they all happen before the start."""
     missed_lookback: timedelta = timedelta(hours=1)
     """How far beyond the grace period passes look back for starts nobody made, to record them as missed."""
 
@@ -157,6 +165,11 @@ class LaunchScheduler:
         self._none_starting = asyncio.Event()
         self._past: set[OccurrenceKey] = set()
         """Occurrences past the grace period whose launch record this launcher has seen final (or made so)."""
+        self._claims: Batch[tuple[OccurrenceKey, str, datetime], tuple[LaunchRecord, bool] | None] = Batch(
+            self._claim_together, None
+        )
+        self._runs_sent: Batch[OccurrenceKey, bool] = Batch(self._note_runs_sent, False)
+        self._last_looks: Batch[OccurrenceKey, Occurrence | None] = Batch(self._store.get_occurrences, None)
 
     def poke(self) -> None:
         """Something changed in the store (e.g. a reschedule): look at the schedule again now."""
@@ -202,6 +215,9 @@ class LaunchScheduler:
         since = now - options.policy.grace - options.missed_lookback
         due = await self._store.launches_between(since, now + options.lookahead)
         self._past &= {occurrence.key for occurrence in due}
+        records = await self._store.get_launches(
+            [o.key for o in due if o.key not in self._armed and o.start - options.policy.lead <= now]
+        )
         sleep = options.max_sleep
         for occurrence in due:
             armed = self._armed.get(occurrence.key)
@@ -212,7 +228,8 @@ class LaunchScheduler:
             decision = decide_launch(occurrence, now, options.policy)
             if decision.action is LaunchAction.LATER and decision.at is not None:
                 sleep = min(sleep, max(0.05, (decision.at - now).total_seconds()))
-            elif decision.launch and (armed is not None or await self._claimable(occurrence, now)):
+            elif decision.launch and (armed is not None or self._claimable_as(records.get(occurrence.key), occurrence,
+                                                                              now)):
                 self._arm(occurrence, previous=armed)
             elif decision.reason in (SkipReason.MISSED, SkipReason.ENDED) and armed is None:
                 await self._record_missed(occurrence, decision, now)
@@ -271,22 +288,22 @@ class LaunchScheduler:
             await asyncio.gather(previous.task, return_exceptions=True)
             if armed.withdrawn or not await self._claimable(occurrence, self._clock()):
                 return
-        last_look = occurrence.start - self._options.claim_ahead
         prepared: Preparation | None = None
-        if self._clock() < last_look:
+        if self._clock() < occurrence.start - self._options.claim_ahead:
             prepared = await self._prepare(occurrence)
-            await self._pause_until(armed, last_look)
+            # Counted after preparing: by then the pass has armed every occurrence starting with this one.
+            await self._pause_until(armed, occurrence.start - self._claim_ahead(occurrence))
         if armed.withdrawn:
             return
 
-        current = await self._store.get_occurrence(occurrence.key)
+        current = await self._last_looks.ask(occurrence.key)
         if current is None or fingerprint(current) != armed.shape:
             self.poke()  # changed since it was armed: a pass arms it as it is now
             return
         if not decide_launch(current, self._clock(), self._options.policy).launch:
             return
-        again = await self._prepare(current)
-        prepared = None if again is None else again if prepared is None else prepared.then(again)
+        if prepared is None:
+            prepared = await self._prepare(current)
         if armed.withdrawn:
             return
         claimed = await self._claim(current, self._clock())
@@ -299,6 +316,14 @@ class LaunchScheduler:
             return
         armed.committed = True
         await self._start(current, prepared, claimed.run_sent_at)
+
+    def _claim_ahead(self, occurrence: Occurrence) -> timedelta:
+        """How long before its start ``occurrence`` is looked at once more and claimed: longer when many start
+        with it, since all their last looks happen before the start."""
+        together = sum(
+            1 for armed in self._armed.values() if abs(armed.occurrence.start - occurrence.start) < timedelta(seconds=1)
+        )
+        return self._options.claim_ahead + self._options.claim_ahead_per_start * max(0, together - 1)
 
     async def _pause_until(self, armed: _Armed, at: datetime) -> None:
         """Sleep until ``at`` by the clock, or until the launch is withdrawn."""
@@ -348,7 +373,10 @@ class LaunchScheduler:
 
         async def before_run() -> None:
             nonlocal sent
-            await self._store.mark_run_sent(occurrence.key, self._owner)
+            if not await self._runs_sent.ask(occurrence.key):
+                raise LaunchNotFoundError(
+                    f"{self._owner} no longer holds the claim for {occurrence.key}: another connector took it over"
+                )
             sent = True
 
         self._starting += 1
@@ -409,7 +437,9 @@ class LaunchScheduler:
     # --- the claim ----------------------------------------------------------------------------------------------
 
     async def _claimable(self, occurrence: Occurrence, now: datetime) -> bool:
-        record = await self._store.get_launch(occurrence.key)
+        return self._claimable_as(await self._store.get_launch(occurrence.key), occurrence, now)
+
+    def _claimable_as(self, record: LaunchRecord | None, occurrence: Occurrence, now: datetime) -> bool:
         return record is None or self._may_claim(record, occurrence, now)
 
     def _may_claim(self, record: LaunchRecord, occurrence: Occurrence, now: datetime) -> bool:
@@ -424,15 +454,35 @@ class LaunchScheduler:
     async def _claim(self, occurrence: Occurrence, now: datetime) -> LaunchRecord | None:
         """Claim the start; the claim as taken (with ``run_sent_at`` of an earlier holder), None if not ours."""
         key = occurrence.key
-        record = await self._store.get_launch(key)
-        if record is None:
-            taken = await self._store.claim_launch(key, _conference_id(occurrence), occurrence.start, self._owner)
-        elif self._may_claim(record, occurrence, now):
-            taken = await self._take_over(occurrence, now)
-        else:
+        attempt = await self._claims.ask((key, _conference_id(occurrence), occurrence.start))
+        if attempt is None:
+            return None
+        record, claimed = attempt
+        if claimed:
+            return record
+        if not (self._may_claim(record, occurrence, now) and await self._take_over(occurrence, now)):
             return None
         # Read after taking it: a stale holder still alive can note ``run`` until the moment it lost the claim.
-        return await self._store.get_launch(key) if taken else None
+        return await self._store.get_launch(key)
+
+    async def _claim_together(
+        self, wanted: Sequence[tuple[OccurrenceKey, str, datetime]]
+    ) -> dict[tuple[OccurrenceKey, str, datetime], tuple[LaunchRecord, bool] | None]:
+        """The claims asked for at the same moment, in one transaction (:meth:`Store.claim_launches`)."""
+        unique = list({item[0]: item for item in wanted}.values())
+        found = await self._store.claim_launches(unique, self._owner)
+        answers: dict[tuple[OccurrenceKey, str, datetime], tuple[LaunchRecord, bool] | None] = {}
+        for item in unique:  # an occurrence asked for twice at once is claimed by one of the two only
+            answers[item] = found.get(item[0])
+        for item in wanted:
+            got = found.get(item[0])
+            answers.setdefault(item, None if got is None else (got[0], False))
+        return answers
+
+    async def _note_runs_sent(self, keys: Sequence[OccurrenceKey]) -> dict[OccurrenceKey, bool]:
+        """Write down at once that ``run`` is sent for every claim that reached its start now."""
+        marked = await self._store.mark_runs_sent(sorted(set(keys)), self._owner)
+        return {key: key in marked for key in keys}
 
     async def _take_over(self, occurrence: Occurrence, now: datetime) -> bool:
         """Claim a failed or handed-back start again, or one whose holder stopped mid-start; one node wins."""

@@ -10,20 +10,23 @@ the start, taken at once).
 
 Just before ``run`` is sent the holder writes down that it sends it (:func:`mark_run_sent`); a takeover keeps that
 note, so whoever holds the claim next knows that the conference may already have been started.
+
+Hundreds of conferences may start at the same moment: :func:`claim_many` and :func:`mark_runs_sent` do the same for
+many occurrences in one statement each, so the starts wait for one transaction instead of one each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, delete, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, case, delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import OccurrenceKey
 from tc_calendar.store._keys import encode_recurrence_id, key_of
-from tc_calendar.store._sql import upsert_insert
+from tc_calendar.store._sql import in_chunks, upsert_insert
 from tc_calendar.store.errors import LaunchNotFoundError
 from tc_calendar.store.records import LaunchRecord, LaunchState
 from tc_calendar.store.tables import launches
@@ -62,6 +65,41 @@ async def claim(
     return (await connection.execute(statement)).first() is not None
 
 
+async def claim_many(
+    connection: AsyncConnection,
+    wanted: Sequence[tuple[OccurrenceKey, str, datetime]],
+    owner: str,
+    now: datetime,
+) -> dict[OccurrenceKey, tuple[LaunchRecord, bool]]:
+    """:func:`claim` for many (key, conference ID, start) at once: each key's record, and whether this caller's row
+    was inserted (False: a record was there already; the caller may :func:`retry` it)."""
+    found: dict[OccurrenceKey, tuple[LaunchRecord, bool]] = {}
+    for chunk in in_chunks(list(wanted)):
+        keys = [(key.uid, encode_recurrence_id(key.recurrence_id)) for key, _, _ in chunk]
+        rows = [
+            {
+                "uid": uid, "recurrence_id": recurrence, "conference_id": conference_id, "scheduled_at": start,
+                "claimed_by": owner, "claimed_at": now, "state": LaunchState.CLAIMED.value, "attempts": 1,
+                "late": False,
+            }
+            for (uid, recurrence), (_, conference_id, start) in zip(keys, chunk, strict=True)
+        ]  # fmt: skip
+        statement = (
+            upsert_insert(connection, launches)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["uid", "recurrence_id"])
+            .returning(*launches.c)
+        )
+        for row in await connection.execute(statement):
+            found[key_of(row.uid, row.recurrence_id)] = (_record(row), True)
+        taken = [pair for (key, _, _), pair in zip(chunk, keys, strict=True) if key not in found]
+        if taken:
+            query = select(launches).where(tuple_(launches.c.uid, launches.c.recurrence_id).in_(taken))
+            for row in await connection.execute(query):
+                found.setdefault(key_of(row.uid, row.recurrence_id), (_record(row), False))
+    return found
+
+
 async def finish(
     connection: AsyncConnection,
     key: OccurrenceKey,
@@ -97,6 +135,29 @@ async def mark_run_sent(connection: AsyncConnection, key: OccurrenceKey, owner: 
     )
     if (await connection.execute(statement)).rowcount == 0:
         raise LaunchNotFoundError(f"{owner} no longer holds the claim for {key}: another connector took it over")
+
+
+async def mark_runs_sent(
+    connection: AsyncConnection, keys: Sequence[OccurrenceKey], owner: str, now: datetime
+) -> set[OccurrenceKey]:
+    """:func:`mark_run_sent` for many claims in one statement; returns those ``owner`` still holds (it must not send
+    ``run`` for the others)."""
+    marked: set[OccurrenceKey] = set()
+    for chunk in in_chunks(list(keys)):
+        statement = (
+            update(launches)
+            .where(
+                tuple_(launches.c.uid, launches.c.recurrence_id).in_(
+                    [(key.uid, encode_recurrence_id(key.recurrence_id)) for key in chunk]
+                ),
+                launches.c.state == LaunchState.CLAIMED.value,
+                launches.c.claimed_by == owner,
+            )
+            .values(run_sent_at=now)
+            .returning(launches.c.uid, launches.c.recurrence_id)
+        )
+        marked |= {key_of(row.uid, row.recurrence_id) for row in await connection.execute(statement)}
+    return marked
 
 
 async def release(
@@ -170,6 +231,17 @@ async def retry(
 async def get(connection: AsyncConnection, key: OccurrenceKey) -> LaunchRecord | None:
     row = (await connection.execute(select(launches).where(*_where(key)))).first()
     return None if row is None else _record(row)
+
+
+async def get_many(connection: AsyncConnection, keys: Sequence[OccurrenceKey]) -> dict[OccurrenceKey, LaunchRecord]:
+    """The launch records of those of ``keys`` that have one."""
+    found: dict[OccurrenceKey, LaunchRecord] = {}
+    for chunk in in_chunks(list(keys)):
+        pairs = [(key.uid, encode_recurrence_id(key.recurrence_id)) for key in chunk]
+        query = select(launches).where(tuple_(launches.c.uid, launches.c.recurrence_id).in_(pairs))
+        for row in await connection.execute(query):
+            found[key_of(row.uid, row.recurrence_id)] = _record(row)
+    return found
 
 
 async def list_launches(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, Select, and_, bindparam, or_, select
+from sqlalchemy import BindParameter, Row, Select, and_, bindparam, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import Attendee, Occurrence, OccurrenceKey, Response
@@ -44,6 +44,19 @@ async def get_occurrence(connection: AsyncConnection, key: OccurrenceKey) -> Occ
     )
     row = (await connection.execute(query)).first()
     return None if row is None else (await _with_attendees(connection, [row]))[0]
+
+
+async def get_occurrences(
+    connection: AsyncConnection, keys: Sequence[OccurrenceKey]
+) -> dict[OccurrenceKey, Occurrence]:
+    """:func:`get_occurrence` for many keys, a few queries in all; keys not stored are left out."""
+    found: dict[OccurrenceKey, Occurrence] = {}
+    for chunk in in_chunks(list(keys)):
+        pairs = [(key.uid, encode_recurrence_id(key.recurrence_id)) for key in chunk]
+        query = select(occurrences).where(tuple_(occurrences.c.uid, occurrences.c.recurrence_id).in_(pairs))
+        for occurrence in await _with_attendees(connection, list(await connection.execute(query))):
+            found[occurrence.key] = occurrence
+    return found
 
 
 async def conference_occurrences(connection: AsyncConnection, start: datetime, end: datetime) -> list[Occurrence]:

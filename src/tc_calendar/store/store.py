@@ -187,6 +187,11 @@ class Store:
         async with self._read() as connection:
             return await reads.get_occurrence(connection, key)
 
+    async def get_occurrences(self, keys: Collection[OccurrenceKey]) -> dict[OccurrenceKey, Occurrence]:
+        """Many occurrences in one read (keys not stored are left out)."""
+        async with self._read() as connection:
+            return await reads.get_occurrences(connection, list(keys))
+
     async def known_keys(self, mailbox: str) -> dict[OccurrenceKey, str]:
         """Key -> content hash of the mailbox's own copy: what the sync core diffs Exchange against."""
         async with self._read() as connection:
@@ -366,6 +371,19 @@ class Store:
         async with self._write() as connection:
             return await launches.claim(connection, key, conference_id, scheduled_at, owner, self._clock())
 
+    async def claim_launches(
+        self, wanted: Sequence[tuple[OccurrenceKey, str, datetime]], owner: str
+    ) -> dict[OccurrenceKey, tuple[LaunchRecord, bool]]:
+        """Claim many (key, conference ID, start) in one transaction: each key's record and whether ``owner`` just
+        claimed it (see :func:`launches.claim_many`)."""
+        async with self._write() as connection:
+            return await launches.claim_many(connection, wanted, owner, self._clock())
+
+    async def mark_runs_sent(self, keys: Sequence[OccurrenceKey], owner: str) -> set[OccurrenceKey]:
+        """:meth:`mark_run_sent` for many claims in one transaction; those ``owner`` still holds."""
+        async with self._write() as connection:
+            return await launches.mark_runs_sent(connection, keys, owner, self._clock())
+
     async def finish_launch(
         self,
         key: OccurrenceKey,
@@ -409,6 +427,11 @@ class Store:
     async def get_launch(self, key: OccurrenceKey) -> LaunchRecord | None:
         async with self._read() as connection:
             return await launches.get(connection, key)
+
+    async def get_launches(self, keys: Collection[OccurrenceKey]) -> dict[OccurrenceKey, LaunchRecord]:
+        """The launch records of those of ``keys`` that have one, in one read."""
+        async with self._read() as connection:
+            return await launches.get_many(connection, list(keys))
 
     async def list_launches(
         self, states: Collection[LaunchState] | None = None, limit: int = 1000
