@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from tc_calendar.addresses import pick_credential
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
-from tc_calendar.engine.mailboxes import pick_credential
 from tc_calendar.engine.ports import AccountFailureHook, Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.failure_log import describe, reported_elsewhere
 from tc_calendar.metrics import Metrics

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from tc_calendar.addresses import normalize_email
 from tc_calendar.engine.backoff import ThrottleGate
-from tc_calendar.engine.mailboxes import Admission, MailboxRoster, normalize_email
+from tc_calendar.engine.mailboxes import Admission, MailboxRoster
 from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub

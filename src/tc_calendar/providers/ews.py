@@ -37,7 +37,7 @@ from exchangelib.fields import FieldPath
 from exchangelib.properties import CalendarView, RecurringMasterItemId, StatusEvent
 from exchangelib.services import GetStreamingEvents, SyncFolderItems
 
-from tc_calendar.engine.mailboxes import normalize_email, pick_credential
+from tc_calendar.addresses import normalize_email, pick_credential
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import ews_mapping
 from tc_calendar.providers._ews_errors import map_error
