@@ -56,8 +56,7 @@ from tc_calendar.providers.base import (
     ThrottledError,
 )
 from tc_calendar.records import RemoteItem, SyncBatch
-from tc_calendar.store.mailboxes import SyncStart
-from tc_calendar.store.records import MailboxState
+from tc_calendar.store.records import MailboxState, SyncStart
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
 from tc_calendar.sync.window import SyncWindow, current_window, next_slide, slide_read
 

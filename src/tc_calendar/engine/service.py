@@ -35,8 +35,7 @@ from tc_calendar.providers.base import (
     NotificationKind,
 )
 from tc_calendar.providers.graph_notifications import GraphInbox
-from tc_calendar.store.mailboxes import SyncStart
-from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus
+from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus, SyncStart
 from tc_calendar.sync.window import SyncWindow, WindowRead, system_clock
 
 log = logging.getLogger(__name__)
