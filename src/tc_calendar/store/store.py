@@ -86,11 +86,6 @@ class Store:
         """A store on the (already migrated) database at ``url``; connections are made lazily."""
         return cls(create_engine(url, **engine_options), clock, connections=connection_limit(engine_options))
 
-    @property
-    def dialect(self) -> str:
-        """``"sqlite"`` or ``"postgresql"``."""
-        return self._engine.dialect.name
-
     async def close(self) -> None:
         if self._remote is not None:
             await self._remote.stop()
