@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from tc_calendar.addresses import pick_credential
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
-from tc_calendar.engine.mailboxes import pick_credential
 from tc_calendar.engine.ports import AccountFailureHook, Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.failure_log import describe, reported_elsewhere
 from tc_calendar.metrics import Metrics
@@ -56,8 +56,7 @@ from tc_calendar.providers.base import (
     ThrottledError,
 )
 from tc_calendar.records import RemoteItem, SyncBatch
-from tc_calendar.store.mailboxes import SyncStart
-from tc_calendar.store.records import MailboxState
+from tc_calendar.store.records import MailboxState, SyncStart
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
 from tc_calendar.sync.window import SyncWindow, current_window, next_slide, slide_read
 

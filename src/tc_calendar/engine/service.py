@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from tc_calendar.addresses import normalize_email
 from tc_calendar.engine.backoff import ThrottleGate
-from tc_calendar.engine.mailboxes import Admission, MailboxRoster, normalize_email
+from tc_calendar.engine.mailboxes import Admission, MailboxRoster
 from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
@@ -34,8 +35,7 @@ from tc_calendar.providers.base import (
     NotificationKind,
 )
 from tc_calendar.providers.graph_notifications import GraphInbox
-from tc_calendar.store.mailboxes import SyncStart
-from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus
+from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus, SyncStart
 from tc_calendar.sync.window import SyncWindow, WindowRead, system_clock
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ What it does on the wire, and why:
 
 * Every mailbox is read by impersonation (``ExchangeImpersonation`` header) with one of the provider's service
   accounts, picked by a stable hash of the address, so load spreads evenly and a mailbox always uses the same one.
-* exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.engine.pool.BlockingPool`
+* exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.providers.pool.BlockingPool`
   whose size is the account's concurrency budget (``maxConcurrency``). Streaming connections get their own
   threads, so a long-lived stream never eats the budget.
 * A window read is one FindItem with a CalendarView (ids, types and times of singles, occurrences and
@@ -37,8 +37,7 @@ from exchangelib.fields import FieldPath
 from exchangelib.properties import CalendarView, RecurringMasterItemId, StatusEvent
 from exchangelib.services import GetStreamingEvents, SyncFolderItems
 
-from tc_calendar.engine.mailboxes import normalize_email, pick_credential
-from tc_calendar.engine.pool import BlockingPool
+from tc_calendar.addresses import normalize_email, pick_credential
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import ews_mapping
 from tc_calendar.providers._ews_errors import map_error
@@ -54,6 +53,7 @@ from tc_calendar.providers.base import (
     ThrottledError,
     TransientError,
 )
+from tc_calendar.providers.pool import BlockingPool
 from tc_calendar.records import ItemKind, RemoteItem, SyncBatch, WindowSnapshot
 from tc_calendar.sync.window import SyncWindow, WindowRead
 

@@ -9,7 +9,6 @@ never take the same row, and a single conditional UPDATE for renewals. On SQLite
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +24,7 @@ from tc_calendar.store.records import (
     MailboxOrigin,
     MailboxState,
     MailboxStatus,
+    SyncStart,
 )
 from tc_calendar.store.tables import mailboxes, visibility
 
@@ -200,16 +200,6 @@ async def record_errors(connection: AsyncConnection, emails: Sequence[str], erro
     for chunk in in_chunks(emails):
         statement = update(mailboxes).where(mailboxes.c.email.in_(chunk))
         await connection.execute(statement.values(state=MailboxState.ERROR.value, last_error=error, last_error_at=now))
-
-
-@dataclass(frozen=True, slots=True)
-class SyncStart:
-    """What a mailbox's sync loop starts from: where it resumes, when the connector first saw the mailbox
-    (``cache.autoSync: false`` keeps out what was last changed before), and how many events it sees."""
-
-    checkpoint: MailboxCheckpoint
-    first_seen_at: datetime
-    event_count: int
 
 
 _CHECKPOINT_COLUMNS = (

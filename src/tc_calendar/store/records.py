@@ -87,6 +87,16 @@ class MailboxCheckpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncStart:
+    """What a mailbox's sync loop starts from: where it resumes, when the connector first saw the mailbox
+    (``cache.autoSync: false`` keeps out what was last changed before), and how many events it sees."""
+
+    checkpoint: MailboxCheckpoint
+    first_seen_at: datetime
+    event_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class LaunchRecord:
     """The claim row of one conference start."""
 

@@ -23,7 +23,6 @@ from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Res
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
 from tc_calendar.store.engine import connection_limit, create_engine, is_postgresql, writer
 from tc_calendar.store.errors import DatabaseError
-from tc_calendar.store.mailboxes import SyncStart
 from tc_calendar.store.notify import ChangeListener, ChangeListeners, PostgresChangeListener
 from tc_calendar.store.records import (
     ConfiguredMailbox,
@@ -32,6 +31,7 @@ from tc_calendar.store.records import (
     MailboxCheckpoint,
     MailboxState,
     MailboxStatus,
+    SyncStart,
     TrueConfUser,
 )
 from tc_calendar.sync.actions import Action, SaveCheckpoint
@@ -85,11 +85,6 @@ class Store:
     def open(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
         """A store on the (already migrated) database at ``url``; connections are made lazily."""
         return cls(create_engine(url, **engine_options), clock, connections=connection_limit(engine_options))
-
-    @property
-    def dialect(self) -> str:
-        """``"sqlite"`` or ``"postgresql"``."""
-        return self._engine.dialect.name
 
     async def close(self) -> None:
         if self._remote is not None:

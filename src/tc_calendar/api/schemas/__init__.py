@@ -114,7 +114,7 @@ class OccurrenceDoc(_Strict):
 
 class ChangeDoc(_Strict):
     cursor: int
-    kind: Literal["upsert", "delete", "conference_started", "conference_failed", "mailbox_state"]
+    kind: Literal["upsert", "delete", "conference_started", "conference_failed"]
     user: Email
     key: Key | None
     at: IsoTime

@@ -186,19 +186,10 @@ function followOpenOccurrence(changes) {
   }
 }
 
-/** A mailbox that was queued got synchronized (or failed): read its calendar and state again. */
-function mailboxChanged(changes) {
-  if (changes.some((change) => change.kind === 'mailbox_state' && change.user === state.user)) {
-    calendar.stale = true;
-    ensureLoaded();
-  }
-}
-
 session.addEventListener('changes', (event) => {
   followOpenOccurrence(event.detail);
   if (calendar.receive(event.detail)) render();
   else renderDetailsPanel();
-  mailboxChanged(event.detail);
 });
 session.addEventListener('reset', () => load());
 session.addEventListener('status', (event) => {
