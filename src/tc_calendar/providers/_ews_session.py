@@ -28,6 +28,7 @@ from exchangelib import (
     Version,
 )
 from exchangelib.folders import Calendar, Root
+from exchangelib.properties import DistinguishedFolderId, Mailbox
 from exchangelib.protocol import Protocol
 
 from tc_calendar.providers._tls import PolicyAdapter
@@ -136,8 +137,7 @@ class ServiceAccount:
     """One impersonation service account on one endpoint: its exchangelib configuration and its mailboxes.
 
     Accounts and calendar folders are created lazily and cached: building an ``Account`` costs nothing on the
-    wire once the protocol knows the server version, and the calendar folder costs one GetFolder per mailbox per
-    process (its id is needed to subscribe).
+    wire once the protocol knows the server version, and the calendar folder is named by its distinguished id.
     """
 
     def __init__(self, endpoint: EndpointSettings, login: str, password: str) -> None:
@@ -181,15 +181,22 @@ class ServiceAccount:
             return self._accounts.setdefault(mailbox, account)
 
     def calendar(self, mailbox: str) -> Calendar:
-        """The mailbox's default calendar folder, by its distinguished id (one GetFolder, then cached)."""
+        """A handle on the mailbox's default calendar folder: its distinguished id with the mailbox's address.
+
+        Every request that names the folder (FindItem, SyncFolderItems, Subscribe) accepts that id, so the handle
+        costs nothing on the wire: no GetFolder for its id.
+        """
         with self._lock:
             found = self._calendars.get(mailbox)
         if found is not None:
             return found
         account = self.account(mailbox)
-        # Root(account=...) is only a handle; Calendar.get_distinguished asks for the calendar alone, so we never
-        # walk the folder hierarchy (account.calendar would fetch the root and list its folders).
-        folder = Calendar.get_distinguished(root=Root(account=account))
+        folder = Calendar(
+            _distinguished_id=DistinguishedFolderId(
+                id=Calendar.DISTINGUISHED_FOLDER_ID, mailbox=Mailbox(email_address=mailbox)
+            ),
+            root=Root(account=account),
+        )
         with self._lock:
             return self._calendars.setdefault(mailbox, folder)
 

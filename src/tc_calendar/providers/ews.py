@@ -35,7 +35,9 @@ from typing import Any, TypeVar
 from exchangelib import CalendarItem, EWSDateTime, FolderCollection, Q
 from exchangelib.fields import FieldPath
 from exchangelib.properties import CalendarView, RecurringMasterItemId, StatusEvent
-from exchangelib.services import GetStreamingEvents, SyncFolderItems
+from exchangelib.services import GetStreamingEvents, SubscribeToStreaming, SyncFolderItems
+from exchangelib.services.sync_folder_hierarchy import SyncFolder
+from exchangelib.util import MNS
 
 from tc_calendar.engine.mailboxes import normalize_email, pick_credential
 from tc_calendar.engine.pool import BlockingPool
@@ -71,6 +73,19 @@ _VIEW_FIELDS = {FieldPath(field=CalendarItem.get_field_by_fieldname(name)) for n
 
 CALENDAR_VIEW_PAGE = 1000
 """Items asked of one CalendarView: Exchange's default EWSFindCountLimit, above which it cuts the answer."""
+
+
+class _SyncFolderItems(SyncFolderItems):  # type: ignore[misc]  # exchangelib has no type hints
+    """SyncFolderItems whose error answers raise their error.
+
+    exchangelib reads the SyncState of an answer before its ResponseClass, so an error answer (the mailbox is
+    unavailable, moving, unknown) fails with an AttributeError instead of its Exchange error.
+    """
+
+    def _get_element_container(self, message: Any, name: Any = None) -> Any:
+        if message.find(f"{{{MNS}}}SyncState") is None:
+            return super(SyncFolder, self)._get_element_container(message=message, name=name)
+        return super()._get_element_container(message=message, name=name)
 
 
 class EwsProvider:
@@ -358,7 +373,7 @@ class EwsProvider:
 
         def sync(account: ServiceAccount) -> tuple[list[tuple[str, str | None]], list[str], str, bool]:
             calendar = account.calendar(mailbox)
-            service = SyncFolderItems(account=account.account(mailbox))
+            service = _SyncFolderItems(account=account.account(mailbox))
             changed: dict[str, tuple[str, str | None]] = {}
             deleted: list[str] = []
             for change_type, item in service.call(
@@ -425,7 +440,10 @@ class EwsProvider:
 
     async def _subscribe(self, mailbox: str) -> str:
         def subscribe(account: ServiceAccount) -> str:
-            return str(account.calendar(mailbox).subscribe_to_streaming())
+            # Not calendar.subscribe_to_streaming(): exchangelib wants the folder's id there, which costs a GetFolder;
+            # Exchange takes the distinguished id with the mailbox as well.
+            folders = FolderCollection(account=account.account(mailbox), folders=[account.calendar(mailbox)])
+            return str(folders.subscribe_to_streaming(event_types=SubscribeToStreaming.EVENT_TYPES))
 
         return await self._call(mailbox, "Subscribe", subscribe)
 
