@@ -28,6 +28,7 @@ import contextlib
 import logging
 import random
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -403,7 +404,9 @@ class EwsProvider:
 
         Yields ``CHANGED`` when Exchange reports an event for a mailbox, and ``RESYNC`` for every mailbox of a
         connection whose subscription was (re)created or whose stream broke, since events may have been missed
-        in between; the consumer then runs an incremental sync (SyncFolderItems catches up from its state).
+        in between; the consumer then runs an incremental sync (SyncFolderItems catches up from its state). A
+        new subscription's ``RESYNC`` carries the time it was in place by (``since``): a sync that began after
+        it needs no other, so the first sync of a mailbox subscribed before it is not followed by a second.
         Mailboxes that cannot be subscribed (denied, not found) are left out and retried on each reconnect.
         Raises :class:`AuthError` when a service account is rejected and :class:`ProviderError` when streaming
         keeps failing, so the consumer can fall back to polling.
@@ -438,12 +441,15 @@ class EwsProvider:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _subscribe(self, mailbox: str) -> str:
-        def subscribe(account: ServiceAccount) -> str:
+    async def _subscribe(self, mailbox: str) -> tuple[str, float]:
+        """A streaming subscription for ``mailbox``: its id, and the ``time.monotonic()`` it was in place by."""
+
+        def subscribe(account: ServiceAccount) -> tuple[str, float]:
             # Not calendar.subscribe_to_streaming(): exchangelib wants the folder's id there, which costs a GetFolder;
             # Exchange takes the distinguished id with the mailbox as well.
             folders = FolderCollection(account=account.account(mailbox), folders=[account.calendar(mailbox)])
-            return str(folders.subscribe_to_streaming(event_types=SubscribeToStreaming.EVENT_TYPES))
+            subscription = str(folders.subscribe_to_streaming(event_types=SubscribeToStreaming.EVENT_TYPES))
+            return subscription, time.monotonic()
 
         return await self._call(mailbox, "Subscribe", subscribe)
 
@@ -456,12 +462,13 @@ class EwsProvider:
             missing = [m for m in mailboxes if m not in subscriptions.values()]
             # Subscribe concurrently; the service account's pool bounds how many requests are in flight.
             results = await asyncio.gather(*(self._subscribe(m) for m in missing), return_exceptions=True)
-            resubscribed: list[str] = []
+            resubscribed: list[tuple[str, float]] = []
             transient: TransientError | None = None
             for mailbox, result in zip(missing, results, strict=True):
-                if isinstance(result, str):
-                    subscriptions[result] = mailbox
-                    resubscribed.append(mailbox)
+                if isinstance(result, tuple):
+                    subscription, since = result
+                    subscriptions[subscription] = mailbox
+                    resubscribed.append((mailbox, since))
                 elif isinstance(result, MailboxError):
                     log.warning("cannot watch %s: %s", mailbox, result)
                 elif isinstance(result, AuthError):
@@ -475,8 +482,9 @@ class EwsProvider:
                 await asyncio.sleep(_backoff(transient, failures))
                 failures += 1
                 continue
-            for mailbox in resubscribed:
-                queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC))
+            for mailbox, since in resubscribed:
+                # Changes before the subscription were not notified: a sync that began reading after it has them.
+                queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC, since=since))
             if not subscriptions:
                 await asyncio.sleep(self._stream_retry_seconds * 30)
                 continue
