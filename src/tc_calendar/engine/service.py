@@ -438,7 +438,7 @@ class SyncService:
     def _on_notification(self, notification: MailboxNotification) -> None:
         worker = self._workers.get(notification.mailbox)
         if worker is not None:
-            worker.trigger(notification.kind)
+            worker.trigger(notification.kind, notification.since)
 
     def _on_health(self, mailboxes: Sequence[str], healthy: bool) -> None:
         for mailbox in mailboxes:
