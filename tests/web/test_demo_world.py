@@ -122,9 +122,9 @@ def test_in_the_demo_world_a_user_sees_the_standups_and_a_meeting_booked_in_exch
         expect(standups.first.get_by_role("img", name=re.compile("^Recurring"))).to_be_visible()
 
         page.get_by_role("button", name="Week", exact=True).click()
-        expect(page.locator("#view .agenda-day")).to_have_count(7)
+        expect(page.locator("#view .day-column")).to_have_count(7)
         booked = book_quick_sync(demo)
-        if page.locator(f'#view .agenda-day[data-day="{quick_sync_day(demo, booked)}"]').count() == 0:
+        if page.locator(f'#view .day-column[data-day="{quick_sync_day(demo, booked)}"]').count() == 0:
             page.get_by_role("button", name="Next week").click()  # booked in the last minute of a Sunday
         quick_sync = event_in(page.locator("#view"), f"Quick sync #{booked}")
         expect(quick_sync).to_have_count(1, timeout=30_000)

@@ -9,6 +9,7 @@ import {
   sameMonth, shortDayTitle, startOfWeek, todayKey, weekdayIndex,
 } from './dates.js';
 import { renderDays, renderMonth, weekDays } from './calendar.js';
+import { initialScroll, renderTimeGrid } from './timegrid.js';
 import { renderDetails } from './details.js';
 import { keyString } from './events.js';
 import { CalendarWindow } from './window.js';
@@ -238,12 +239,18 @@ function render() {
   } else if (state.view === 'month') {
     const days = monthGrid(state.anchor).flat().filter((day) => sameMonth(day, state.anchor));
     content = renderDays({ ...common, days, label: monthTitle(state.anchor), onlyBusy: true });
-  } else if (state.view === 'week') {
-    content = renderDays({ ...common, days: weekDays(startOfWeek(state.anchor)), label: periodTitle() });
+  } else if (narrowScreen.matches) {  // a phone lists the week's or the day's events
+    const days = state.view === 'week' ? weekDays(startOfWeek(state.anchor)) : [state.anchor];
+    content = renderDays({ ...common, days, label: periodTitle(), onOpenDay: state.view === 'week' ? common.onOpenDay : null });
   } else {
-    content = renderDays({ ...common, days: [state.anchor], label: periodTitle(), onOpenDay: null });
+    const days = state.view === 'week' ? weekDays(startOfWeek(state.anchor)) : [state.anchor];
+    content = renderTimeGrid({
+      ...common, days, now: Date.now(), label: periodTitle(), onOpenDay: state.view === 'week' ? common.onOpenDay : null,
+    });
   }
+  const scroll = gridScroll(content);
   replaceChildren($('view'), content);
+  scroll();
   $('view').dataset.view = state.view;
   $('period').textContent = periodTitle();
   const unit = state.view === 'month' ? 'month' : state.view === 'week' ? 'week' : 'day';
@@ -256,6 +263,18 @@ function render() {
     ? `The calendar of ${state.user} is queued for synchronization; its events appear as soon as it is synced.` : '');
   renderDetailsPanel();
   restoreFocus(focus);
+}
+
+let shownGrid = null;  // which days the time grid showed last: its scroll position is kept while they stay
+
+/** Keeps the time grid's scroll position over a re-render of the same days; a new grid starts near now or 07:00. */
+function gridScroll(content) {
+  const old = $('view').querySelector('.tg-scroll');
+  const days = [...content.querySelectorAll('.day-column')].map((column) => column.dataset.day);
+  const same = shownGrid !== null && days.join() === shownGrid;
+  const top = same && old ? old.scrollTop : initialScroll(days, Date.now());
+  shownGrid = days.length ? days.join() : null;
+  return () => { const grid = $('view').querySelector('.tg-scroll'); if (grid) grid.scrollTop = top; };
 }
 
 let detailsShown;  // the occurrence object the panel shows: re-rendered only when it changed
@@ -310,7 +329,7 @@ function setAnchor(day, { focusDay = false } = {}) {
 function setView(view, day = state.anchor, { focusContent = false } = {}) {
   state.view = view;
   setAnchor(day);
-  if (focusContent) $('view').querySelector('[role="gridcell"][tabindex="0"], .agenda')?.focus();
+  if (focusContent) $('view').querySelector('[role="gridcell"][tabindex="0"], .agenda, .timegrid')?.focus();
 }
 
 function step(direction) {
@@ -376,6 +395,11 @@ function onGridClick(event) {
   }
 }
 
+/** The time grids' current-time line and the dimming of past events follow the clock. */
+function followNow() {
+  setInterval(() => { if (state.view !== 'month' && !$('app').hidden) render(); }, 60 * 1000);
+}
+
 /** At local midnight "today" moves on: mark the new day (a page may stay open for days). */
 function followToday() {
   const tomorrow = localMidnight(addDays(todayKey(), 1));
@@ -386,6 +410,7 @@ function followToday() {
 async function start() {
   const wantedUser = readHash();
   followToday();
+  followNow();
   $('signin-form').addEventListener('submit', onSignIn);
   $('signout').addEventListener('click', () => { session.signOut(); showSignIn(); });
   $('user').addEventListener('change', (e) => selectUser(e.target.value));

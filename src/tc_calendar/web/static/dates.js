@@ -122,6 +122,16 @@ export function formatDateTime(iso, allDay = false, isEnd = false) {
   return dateTimeFormat.format(new Date(iso));
 }
 
+const zoneOffsetFormat = new Intl.DateTimeFormat('en-GB', { timeZoneName: 'shortOffset' });
+
+/** The browser's time zone, e.g. "Europe/Berlin". */
+export const zoneId = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** The zone's offset at `when`, e.g. "GMT+2", for the time grid's corner. */
+export function zoneName(when = Date.now()) {
+  return zoneOffsetFormat.formatToParts(new Date(when)).find((part) => part.type === 'timeZoneName')?.value ?? zoneId();
+}
+
 export const monthTitle = (key) => monthFormat.format(utcDate(key));
 export const longDayTitle = (key) => longDayFormat.format(utcDate(key));
 export const shortDayTitle = (key) => shortDayFormat.format(utcDate(key));
