@@ -18,6 +18,7 @@ import { h, replaceChildren } from './dom.js';
 const $ = (id) => document.getElementById(id);
 const VIEWS = ['month', 'week', 'day'];
 const narrowScreen = window.matchMedia('(max-width: 640px)');
+const HIDE_CANCELLED_KEY = 'tc-calendar.hide-cancelled';
 
 const state = {
   users: [],
@@ -27,7 +28,17 @@ const state = {
   openKey: null,           // the occurrence whose details are shown ...
   openOccurrence: null,    // ... as last heard of (null: deleted); kept when paging away from its month
   opener: null,            // keyString of the event the details were opened from (focus returns there)
+  hideCancelled: window.localStorage.getItem(HIDE_CANCELLED_KEY) === 'yes',  // as the TrueConf client's HIDE
 };
+
+const shownOccurrence = (occ) => !(state.hideCancelled && occ.cancelled);
+
+/** The loaded occurrences by day, without the cancelled ones when they are hidden. */
+function visibleByDay() {
+  const byDay = calendar.byDay();
+  if (state.hideCancelled) for (const [day, list] of byDay) byDay.set(day, list.filter(shownOccurrence));
+  return byDay;
+}
 
 const session = new LiveSession(apiUrl(window.location));
 const calendar = new CalendarWindow();
@@ -151,20 +162,49 @@ function wantedRange() {
 async function load() {
   const range = wantedRange();
   const ticket = calendar.beginLoad();
-  $('view').setAttribute('aria-busy', 'true');
+  setBusy(true);
   let result;
   try {
     result = await session.call('calendar.list', range);
   } catch (error) {
-    if (calendar.failLoad(ticket)) $('view').removeAttribute('aria-busy');
+    if (calendar.failLoad(ticket)) setBusy(false);
     if (!(error instanceof Disconnected)) showNotice(`Could not load the calendar: ${error.message}`);
     return; // after a reconnect the 'online' status loads again
   }
   if (!calendar.finishLoad(ticket, range, result)) return;
-  $('view').removeAttribute('aria-busy');
+  setBusy(false);
   const open = calendar.get(state.openKey);
   if (open) state.openOccurrence = open;
   render();
+}
+
+/** While the shown range loads, the view is veiled and says so: a slow connector never passes for free days. */
+function setBusy(busy) {
+  $('view').toggleAttribute('aria-busy', busy);
+  if (busy) showViewState('Loading…', 'loading');
+  else showViewState(...emptyState());
+}
+
+function showViewState(text, kind = '') {
+  const line = $('view-state');
+  line.textContent = text;
+  line.className = `view-state ${kind}`.trim();
+  line.hidden = !text;
+}
+
+/** The days the view shows (the month's own days for the month). */
+function shownDays() {
+  if (state.view === 'month') return monthGrid(state.anchor).flat().filter((day) => sameMonth(day, state.anchor));
+  return state.view === 'week' ? weekDays(startOfWeek(state.anchor)) : [state.anchor];
+}
+
+/** "No events …" once the shown range is loaded and has none; nothing otherwise. */
+function emptyState() {
+  if (!state.user || !calendar.holds(wantedRange()) || calendar.status !== 'synced') return [''];
+  const byDay = visibleByDay();
+  if (shownDays().some((day) => (byDay.get(day) ?? []).some(shownOccurrence))) return [''];
+  const period = state.view === 'month' ? `in ${monthTitle(state.anchor)}` : state.view === 'week' ? 'this week' : 'on this day';
+  return [`No events ${period}`, 'empty'];
 }
 
 const LOAD_DELAY_MS = 120;
@@ -174,7 +214,7 @@ let loadTimer = null;
 function ensureLoaded() {
   if (calendar.holds(wantedRange())) return;
   clearTimeout(loadTimer);
-  $('view').setAttribute('aria-busy', 'true');
+  setBusy(true);
   loadTimer = setTimeout(load, LOAD_DELAY_MS);
 }
 
@@ -205,7 +245,8 @@ session.addEventListener('reset', () => load());
 session.addEventListener('status', (event) => {
   const banner = $('banner');
   if (event.detail === 'reconnecting') {
-    banner.textContent = 'Connection lost — reconnecting…';
+    banner.textContent = session.hung ? 'The calendar connector is not answering — reconnecting…'
+      : 'Connection lost — reconnecting…';
     banner.hidden = false;
   } else if (event.detail === 'online') {
     banner.hidden = true;
@@ -231,7 +272,7 @@ function render() {
   if ($('app').hidden) return;
   const focus = focusDescriptor();
   const today = todayKey();
-  const byDay = calendar.byDay();
+  const byDay = visibleByDay();
   const common = { today, byDay, onOpenEvent: openDetails, onOpenDay: (day) => setView('day', day, { focusContent: true }) };
   let content;
   if (state.view === 'month' && !narrowScreen.matches) {
@@ -259,6 +300,7 @@ function render() {
   for (const button of document.querySelectorAll('[data-view]')) {
     button.setAttribute('aria-pressed', String(button.dataset.view === state.view));
   }
+  if (!$('view').hasAttribute('aria-busy')) showViewState(...emptyState());
   showNotice(calendar.status === 'queued'
     ? `The calendar of ${state.user} is queued for synchronization; its events appear as soon as it is synced.` : '');
   renderDetailsPanel();
@@ -421,6 +463,12 @@ async function start() {
     button.addEventListener('click', () => setView(button.dataset.view));
   }
   $('view').addEventListener('click', onGridClick);
+  $('hide-cancelled').checked = state.hideCancelled;
+  $('hide-cancelled').addEventListener('change', (event) => {
+    state.hideCancelled = event.target.checked;
+    window.localStorage.setItem(HIDE_CANCELLED_KEY, state.hideCancelled ? 'yes' : 'no');
+    render();
+  });
   document.addEventListener('keydown', onKeyDown);
   narrowScreen.addEventListener('change', () => render());
   // Changes missed while offline come from the resumed subscription; a load that failed meanwhile is redone.
