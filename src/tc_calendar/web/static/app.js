@@ -297,7 +297,7 @@ function render() {
   const unit = state.view === 'month' ? 'month' : state.view === 'week' ? 'week' : 'day';
   $('prev').setAttribute('aria-label', `Previous ${unit}`);
   $('next').setAttribute('aria-label', `Next ${unit}`);
-  for (const button of document.querySelectorAll('[data-view]')) {
+  for (const button of document.querySelectorAll('button[data-view]')) {
     button.setAttribute('aria-pressed', String(button.dataset.view === state.view));
   }
   if (!$('view').hasAttribute('aria-busy')) showViewState(...emptyState());
@@ -459,7 +459,7 @@ async function start() {
   $('prev').addEventListener('click', () => setAnchor(step(-1)));
   $('next').addEventListener('click', () => setAnchor(step(1)));
   $('today').addEventListener('click', () => setAnchor(todayKey()));
-  for (const button of document.querySelectorAll('[data-view]')) {
+  for (const button of document.querySelectorAll('button[data-view]')) {
     button.addEventListener('click', () => setView(button.dataset.view));
   }
   $('view').addEventListener('click', onGridClick);

@@ -127,10 +127,11 @@ export function renderTimeGrid({ days, today, byDay, now, onOpenEvent, onOpenDay
       }) : null);
     }));
 
-  return h('div', { class: 'timegrid', role: 'region', 'aria-label': label, tabindex: '-1' },
+  return h('div', { class: 'timegrid', role: 'region', 'aria-label': `Time grid, ${label}`, tabindex: '-1' },
     head,
     h('div', { class: 'tg-allday', ...columns }, h('div', { class: 'tg-gutter' }, 'All day'), barList),
-    h('div', { class: 'tg-scroll' }, body));
+    // Focusable, so the hours can be scrolled with the keyboard also on a day without events.
+    h('div', { class: 'tg-scroll', tabindex: '0', role: 'group', 'aria-label': 'Hours' }, body));
 }
 
 /** Where to scroll a fresh grid: an hour before now on today's grid, else 07:00. */
