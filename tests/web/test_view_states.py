@@ -9,7 +9,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, WebSocketRoute, expect
 from web_pages import day_cell, event_in, sign_in
 from web_server import LiveServer
-from web_world import ALICE, WEB_LOGIN, WEB_PASSWORD, occurrence, put, utc
+from web_world import ALICE, BOB, WEB_LOGIN, WEB_PASSWORD, occurrence, put, utc
 
 NOT_ANSWERING = "The calendar connector is not answering — reconnecting…"
 
@@ -119,3 +119,14 @@ def test_cancelled_meetings_can_be_hidden_and_the_choice_is_kept(page: Page, ser
     expect(page.locator("#view .event-title", has_text="Budget planning")).to_have_count(0)
     page.get_by_role("checkbox", name="Hide cancelled").uncheck()
     expect(page.locator("#view .event-title", has_text="Canceled: Budget planning")).to_have_count(1)
+
+
+def test_a_calendar_is_found_by_typing_part_of_its_address(page: Page, server: LiveServer) -> None:
+    sign_in(page, server)
+    expect(page.locator("#user-options option")).to_have_count(3)
+    search = page.get_by_role("combobox", name="Find a calendar by address")
+    search.fill("bob")
+    search.press("Enter")
+    expect(page.locator("#user")).to_have_value(BOB)
+    expect(event_in(day_cell(page, "2025-06-12"), "Bob's dentist appointment")).to_have_count(1)
+    expect(search).to_have_value("")

@@ -125,10 +125,23 @@ async function enterApp(wantedUser = null) {
   state.users = users;
   replaceChildren($('user'), users.map((u) => h('option', { value: u.email },
     u.state === 'ok' ? u.email : `${u.email} (${u.state})`)));
+  replaceChildren($('user-options'), users.map((u) => h('option', { value: u.email })));
   const emails = users.map((u) => u.email);
   const user = emails.includes(wantedUser) ? wantedUser : emails.includes(state.user) ? state.user : emails[0] ?? null;
   if (user) await selectUser(user);
   else { render(); showNotice('No calendars are synchronized yet.'); }
+}
+
+/** The search box: an address from its list, or the only calendar whose address contains the text. */
+function findUser() {
+  const text = $('user-search').value.trim().toLowerCase();
+  if (!text) return;
+  const exact = state.users.find((u) => u.email.toLowerCase() === text);
+  const matches = state.users.filter((u) => u.email.toLowerCase().includes(text));
+  const found = exact ?? (matches.length === 1 ? matches[0] : null);
+  if (!found) return;
+  $('user-search').value = '';
+  selectUser(found.email);
 }
 
 // ---- loading and live changes ----------------------------------------------------------------------------------
@@ -292,6 +305,7 @@ function render() {
   const scroll = gridScroll(content);
   replaceChildren($('view'), content);
   scroll();
+  if (narrowScreen.matches) showTodayOnPhone();
   $('view').dataset.view = state.view;
   $('period').textContent = periodTitle();
   const unit = state.view === 'month' ? 'month' : state.view === 'week' ? 'week' : 'day';
@@ -317,6 +331,18 @@ function gridScroll(content) {
   const top = same && old ? old.scrollTop : initialScroll(days, Date.now());
   shownGrid = days.length ? days.join() : null;
   return () => { const grid = $('view').querySelector('.tg-scroll'); if (grid) grid.scrollTop = top; };
+}
+
+let phoneScrolledFor = null;  // the month whose list was scrolled to today: once, not on every live change
+
+/** On a phone the month list opens at today, not at the 1st (when the month is loaded and holds today). */
+function showTodayOnPhone() {
+  const month = `${state.user} ${state.anchor.slice(0, 7)}`;
+  if (state.view !== 'month' || phoneScrolledFor === month || !calendar.holds(wantedRange())) return;
+  const today = $('view').querySelector('.agenda-day.today');
+  if (!today) return;
+  phoneScrolledFor = month;
+  today.scrollIntoView({ block: 'start' });
 }
 
 let detailsShown;  // the occurrence object the panel shows: re-rendered only when it changed
@@ -456,6 +482,8 @@ async function start() {
   $('signin-form').addEventListener('submit', onSignIn);
   $('signout').addEventListener('click', () => { session.signOut(); showSignIn(); });
   $('user').addEventListener('change', (e) => selectUser(e.target.value));
+  $('user-search').addEventListener('change', findUser);
+  $('user-search').addEventListener('keydown', (event) => { if (event.key === 'Enter') findUser(); });
   $('prev').addEventListener('click', () => setAnchor(step(-1)));
   $('next').addEventListener('click', () => setAnchor(step(1)));
   $('today').addEventListener('click', () => setAnchor(todayKey()));
