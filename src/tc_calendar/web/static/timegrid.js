@@ -134,8 +134,10 @@ export function renderTimeGrid({ days, today, byDay, now, onOpenEvent, onOpenDay
     h('div', { class: 'tg-scroll', tabindex: '0', role: 'group', 'aria-label': 'Hours' }, body));
 }
 
-/** Where to scroll a fresh grid: an hour before now on today's grid, else 07:00. */
+/** Where to scroll a fresh grid: to 07:00, the working day; on today's grid to an hour before now when now is
+ * before 07:00 or late enough to be out of sight from there. */
 export function initialScroll(days, now) {
-  const hours = days.includes(localDayKey(now)) ? Math.max(0, (now - localMidnight(localDayKey(now)).getTime()) / 3600000 - 1) : 7;
-  return Math.min(hours, 16) * HOUR_PX;
+  const hours = (now - localMidnight(localDayKey(now)).getTime()) / 3600000;
+  const start = days.includes(localDayKey(now)) && (hours < 7 || hours > 16) ? Math.max(0, hours - 1) : 7;
+  return Math.min(start, 16) * HOUR_PX;
 }
