@@ -139,6 +139,20 @@ async def test_server_info_counts_mailboxes_and_gives_the_latest_cursor(api: Har
     assert info["cursor"] == cursor and info["mailboxes"]["total"] == 1
 
 
+async def test_server_info_gives_the_sync_window_so_clients_can_say_what_is_not_synchronized(api: Harness) -> None:
+    """The harness's clock is Monday 9:00; the guide's default cache keeps 2 months back and series 3 ahead."""
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        info = await client.call("server.info")
+    validate("server.info.result.json", info)
+    assert MONDAY_9.date().isoformat() == "2026-06-29"
+    # series from 29 April to the end of 29 September; single meetings two years from the start
+    assert info["window"] == {
+        "start": "2026-04-29T00:00:00Z",
+        "end": "2026-09-30T00:00:00Z",
+        "singlesEnd": "2028-04-29T00:00:00Z",
+    }
+
+
 def test_the_calendar_list_example_in_the_protocol_document_follows_the_schemas() -> None:
     text = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
     block = text.split("### `calendar.list", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]

@@ -173,12 +173,21 @@ class ChangesNotifyParams(_Strict):
     changes: list[ChangeDoc]
 
 
+class SyncWindowDoc(_Strict):
+    start: IsoTime = Field(description="Nothing earlier is kept (cache.backward months back, at a UTC midnight)")
+    end: IsoTime = Field(description="Recurring series are kept until here (cache.forward months ahead)")
+    singlesEnd: IsoTime = Field(description="Single meetings are kept until here")
+
+
 class ServerInfoResult(_Strict):
     name: str
     version: str
     protocol: int
     cursor: int
     mailboxes: dict[str, int] = Field(description="Count of mailboxes per state, and total")
+    window: SyncWindowDoc | None = Field(
+        default=None, description="The sync window now (cache.backward/forward); null when not known"
+    )
 
 
 class MailboxDoc(_Strict):
