@@ -130,3 +130,22 @@ def test_a_calendar_is_found_by_typing_part_of_its_address(page: Page, server: L
     expect(page.locator("#user")).to_have_value(BOB)
     expect(event_in(day_cell(page, "2025-06-12"), "Bob's dentist appointment")).to_have_count(1)
     expect(search).to_have_value("")
+
+
+def test_months_outside_the_sync_window_say_what_is_not_synchronized(page: Page, server: LiveServer) -> None:
+    """The world's connector keeps 2 months back and series 3 months ahead of 18 June 2025 (the guide's defaults)."""
+    sign_in(page, server)
+    state = page.locator("#view-state")
+    expect(state).to_be_hidden()
+    for _ in range(4):
+        page.get_by_role("button", name="Next month").click()
+    expect(page.locator("#period")).to_have_text("October 2025")
+    expect(state).to_have_text(
+        "Recurring meetings after 18.09.2025 are not synchronized yet (cache.forward); single meetings are shown."
+        " No events in October 2025"
+    )
+    page.get_by_role("button", name="Today").click()
+    for _ in range(3):
+        page.get_by_role("button", name="Previous month").click()
+    expect(page.locator("#period")).to_have_text("March 2025")
+    expect(state).to_contain_text("Events before 18.04.2025 are not kept (cache.backward).")

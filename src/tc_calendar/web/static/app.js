@@ -5,7 +5,7 @@
 import { apiUrl, Disconnected, ERRORS, RpcError } from './rpc.js';
 import { LiveSession } from './session.js';
 import {
-  addDays, addMonths, isDayKey, localMidnight, longDayTitle, monthGrid, monthTitle, parseDayKey,
+  addDays, addMonths, formatDateTime, isDayKey, localMidnight, longDayTitle, monthGrid, monthTitle, parseDayKey,
   sameMonth, shortDayTitle, startOfWeek, todayKey, weekdayIndex,
 } from './dates.js';
 import { renderDays, renderMonth, weekDays } from './calendar.js';
@@ -28,6 +28,7 @@ const state = {
   openKey: null,           // the occurrence whose details are shown ...
   openOccurrence: null,    // ... as last heard of (null: deleted); kept when paging away from its month
   opener: null,            // keyString of the event the details were opened from (focus returns there)
+  window: null,            // server.info's sync window {start, end, singlesEnd}: months outside it say so
   hideCancelled: window.localStorage.getItem(HIDE_CANCELLED_KEY) === 'yes',  // as the TrueConf client's HIDE
 };
 
@@ -123,6 +124,7 @@ async function enterApp(wantedUser = null) {
     return;
   }
   state.users = users;
+  session.call('server.info', {}).then(takeInfo, () => {});
   replaceChildren($('user'), users.map((u) => h('option', { value: u.email },
     u.state === 'ok' ? u.email : `${u.email} (${u.state})`)));
   replaceChildren($('user-options'), users.map((u) => h('option', { value: u.email })));
@@ -195,7 +197,7 @@ async function load() {
 function setBusy(busy) {
   $('view').toggleAttribute('aria-busy', busy);
   if (busy) showViewState('Loading…', 'loading');
-  else showViewState(...emptyState());
+  else showViewState(...restingState());
 }
 
 function showViewState(text, kind = '') {
@@ -209,6 +211,36 @@ function showViewState(text, kind = '') {
 function shownDays() {
   if (state.view === 'month') return monthGrid(state.anchor).flat().filter((day) => sameMonth(day, state.anchor));
   return state.view === 'week' ? weekDays(startOfWeek(state.anchor)) : [state.anchor];
+}
+
+function takeInfo(info) {
+  if (JSON.stringify(info.window ?? null) === JSON.stringify(state.window)) return;
+  state.window = info.window ?? null;
+  if (!$('view').hasAttribute('aria-busy')) showViewState(...restingState());
+}
+
+const windowDate = (iso, daysBack = 0) => formatDateTime(`${addDays(iso.slice(0, 10), -daysBack)}T00:00:00Z`, true);
+
+/** What of the shown days the connector does not keep (cache.backward, cache.forward), from server.info. */
+function windowNote() {
+  const kept = state.window;
+  if (!kept) return '';
+  const days = shownDays();
+  const notes = [];
+  if (days[0] < kept.start.slice(0, 10)) notes.push(`Events before ${windowDate(kept.start)} are not kept (cache.backward).`);
+  if (days[days.length - 1] >= kept.singlesEnd.slice(0, 10)) {
+    notes.push(`Events after ${windowDate(kept.singlesEnd, 1)} are not synchronized.`);
+  } else if (days[days.length - 1] >= kept.end.slice(0, 10)) {
+    notes.push(`Recurring meetings after ${windowDate(kept.end, 1)} are not synchronized yet (cache.forward); single meetings are shown.`);
+  }
+  return notes.join(' ');
+}
+
+/** The view's state line when nothing loads: the window's note and "No events …", or nothing. */
+function restingState() {
+  const [empty, kind] = emptyState();
+  const text = [windowNote(), empty].filter(Boolean).join(' ');
+  return [text, empty ? kind : 'window'];
 }
 
 /** "No events …" once the shown range is loaded and has none; nothing otherwise. */
@@ -255,6 +287,7 @@ session.addEventListener('changes', (event) => {
   mailboxChanged(event.detail);
 });
 session.addEventListener('reset', () => load());
+session.addEventListener('info', (event) => takeInfo(event.detail));
 session.addEventListener('status', (event) => {
   const banner = $('banner');
   if (event.detail === 'reconnecting') {
@@ -314,7 +347,7 @@ function render() {
   for (const button of document.querySelectorAll('button[data-view]')) {
     button.setAttribute('aria-pressed', String(button.dataset.view === state.view));
   }
-  if (!$('view').hasAttribute('aria-busy')) showViewState(...emptyState());
+  if (!$('view').hasAttribute('aria-busy')) showViewState(...restingState());
   showNotice(calendar.status === 'queued'
     ? `The calendar of ${state.user} is queued for synchronization; its events appear as soon as it is synced.` : '');
   renderDetailsPanel();

@@ -6,7 +6,7 @@
 // A heartbeat (server.info every 10 s, answered within 10 s) finds a connector that hangs with the connection
 // still open; the session then gives the connection up and reconnects as after a drop.
 // Events: 'status' (detail: 'online' | 'reconnecting' | 'signed-out'; `hung` says whether the last drop was a
-// connector that stopped answering), 'changes' (detail: array of changes), 'reset' (the change log is behind our
+// connector that stopped answering), 'info' (detail: the heartbeat's server.info answer), 'changes' (detail: array of changes), 'reset' (the change log is behind our
 // cursor: reload everything).
 
 import { Disconnected, ERRORS, NO_ANSWER, RpcError, RpcSocket } from './rpc.js';
@@ -127,7 +127,9 @@ export class LiveSession extends EventTarget {
   #heartbeat(socket) {
     const beat = setInterval(() => {
       if (this.socket !== socket) { clearInterval(beat); return; }
-      socket.call('server.info', {}, ANSWER_WITHIN_MS).catch(() => {}); // no answer: the socket gives itself up
+      socket.call('server.info', {}, ANSWER_WITHIN_MS)
+        .then((info) => this.dispatchEvent(new CustomEvent('info', { detail: info })))
+        .catch(() => {}); // no answer: the socket gives itself up
     }, HEARTBEAT_EVERY_MS);
   }
 
