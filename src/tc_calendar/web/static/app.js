@@ -5,7 +5,7 @@
 import { apiUrl, Disconnected, ERRORS, RpcError } from './rpc.js';
 import { LiveSession } from './session.js';
 import {
-  addDays, addMonths, formatDateTime, isDayKey, localMidnight, longDayTitle, monthGrid, monthTitle, parseDayKey,
+  addDays, addMonths, browserZone, formatDateTime, isDayKey, setZone, localMidnight, longDayTitle, monthGrid, monthTitle, parseDayKey,
   sameMonth, shortDayTitle, startOfWeek, todayKey, weekdayIndex,
 } from './dates.js';
 import { renderDays, renderMonth, weekDays } from './calendar.js';
@@ -19,6 +19,7 @@ const $ = (id) => document.getElementById(id);
 const VIEWS = ['month', 'week', 'day'];
 const narrowScreen = window.matchMedia('(max-width: 640px)');
 const HIDE_CANCELLED_KEY = 'tc-calendar.hide-cancelled';
+const ZONE_KEY = 'tc-calendar.zone';
 
 const state = {
   users: [],
@@ -496,6 +497,24 @@ function onGridClick(event) {
   }
 }
 
+/** Times in the browser's zone, or in one chosen here (kept in the browser): days, ranges and grids follow it. */
+function setUpZonePicker() {
+  const picker = $('zone');
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const own = browserZone();
+  replaceChildren(picker, h('option', { value: '' }, `${own} (this device)`),
+    zones.filter((zone) => zone !== own).map((zone) => h('option', { value: zone }, zone)));
+  const saved = window.localStorage.getItem(ZONE_KEY) ?? '';
+  picker.value = zones.includes(saved) ? saved : '';
+  setZone(picker.value);
+  picker.addEventListener('change', () => {
+    window.localStorage.setItem(ZONE_KEY, picker.value);
+    setZone(picker.value);
+    shownGrid = null;
+    setAnchor(state.anchor);
+  });
+}
+
 /** The time grids' current-time line and the dimming of past events follow the clock. */
 function followNow() {
   setInterval(() => { if (state.view !== 'month' && !$('app').hidden) render(); }, 60 * 1000);
@@ -524,6 +543,7 @@ async function start() {
     button.addEventListener('click', () => setView(button.dataset.view));
   }
   $('view').addEventListener('click', onGridClick);
+  setUpZonePicker();
   $('hide-cancelled').checked = state.hideCancelled;
   $('hide-cancelled').addEventListener('change', (event) => {
     state.hideCancelled = event.target.checked;
