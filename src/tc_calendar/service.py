@@ -178,6 +178,7 @@ async def running_connector(
             server_name="tc-calendar",
             version=__version__,
             sync_window=partial(current_window, system_clock, settings.cache.backward, settings.cache.forward),
+            directory=store,
         )
         sync_running = False
         probe = HealthProbe(

@@ -120,6 +120,7 @@ async def running_api(
         server_name="tc-calendar-test",
         version="0.1.0",
         sync_window=lambda: window_at(MONDAY_9, 2, 3),  # the guide's default cache: 2 months back, 3 ahead
+        directory=store,
     )
     signal = ChangeSignal()
     app = create_app(services, signal=signal, notifier=store)

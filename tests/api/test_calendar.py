@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from api_harness import ALICE, BOB, MONDAY_9, Harness, meeting, put
 
 from tc_calendar.api.client import ApiClient, RpcError
-from tc_calendar.model import Response
+from tc_calendar.model import Attendee, Response, Role
 
 SCHEMAS = Path(__file__).parents[2] / "src" / "tc_calendar" / "api" / "schemas"
 
@@ -89,6 +90,24 @@ async def test_asking_for_a_user_not_yet_synced_queues_the_mailbox(api: Harness)
     assert mailbox["email"] == "new.user@example.com" and mailbox["origin"] == "on_demand"
     assert mailbox["state"] == "pending"
     validate("users.list.result.json", users)
+
+
+async def test_users_list_names_people_and_rooms_as_meetings_list_them(api: Harness) -> None:
+    room = "room.berlin@example.com"
+    await synced(api, ALICE, BOB, room, "quiet@example.com")
+    booked = meeting("booked")
+    booked = replace(booked, attendees=(*booked.attendees, Attendee(room, "Room Berlin", Role.RESOURCE)))
+    await api.apply(put(ALICE, booked))
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        users = await client.call("users.list")
+    validate("users.list.result.json", users)
+    found = {user["email"]: (user["name"], user["kind"]) for user in users["users"]}
+    assert found == {
+        ALICE: ("Alice", "person"),
+        BOB: ("Bob", "person"),
+        room: ("Room Berlin", "room"),
+        "quiet@example.com": (None, "person"),  # in no meeting: no name known
+    }
 
 
 async def test_a_user_over_the_account_limit_gets_32011(api: Harness) -> None:

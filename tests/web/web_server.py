@@ -140,6 +140,7 @@ class LiveServer:
                     version="0.1.0",
                     # the guide's default cache (2 months back, 3 ahead) on the world's today, as the page's clock
                     sync_window=lambda: window_at(datetime.fromisoformat(TODAY), 2, 3),
+                    directory=store,
                 )
                 app = create_app(services, signal=self._signal, extra_routes=web_routes())
                 sock = listening_socket("127.0.0.1", self.port)

@@ -46,7 +46,7 @@ from tc_calendar.api.errors import (
     UnknownUser,
 )
 from tc_calendar.api.limits import ApiLimits
-from tc_calendar.api.ports import CalendarReader, ChangeLog, MailboxRegistry
+from tc_calendar.api.ports import AttendeeDirectory, CalendarReader, ChangeLog, MailboxRegistry
 from tc_calendar.api.wire import occurrence_for, response_of, takes_part, time_from_wire, time_to_wire
 from tc_calendar.model import OccurrenceKey
 from tc_calendar.sync.window import SyncWindow
@@ -129,6 +129,8 @@ class ApiServices:
     version: str = "0"
     #: The sync window now, for ``server.info`` (the web page says which months are not synchronized); None: unknown.
     sync_window: Callable[[], SyncWindow] | None = None
+    #: Names and rooms for ``users.list``, from meetings' attendee lists (the store); None: addresses only.
+    directory: AttendeeDirectory | None = None
 
 
 P = TypeVar("P", bound=BaseModel)
@@ -360,10 +362,14 @@ class Methods:
 
     async def users_list(self, session: Session, p: s.EmptyParams) -> dict[str, Any]:
         mailboxes = await self.services.mailboxes.list_mailboxes()
+        directory = self.services.directory
+        known = await directory.attendee_directory([m.email for m in mailboxes]) if directory else {}
         return {
             "users": [
                 {
                     "email": m.email,
+                    "name": known.get(m.email, ("", False))[0] or None,
+                    "kind": "room" if known.get(m.email, ("", False))[1] else "person",
                     "state": str(m.state),
                     "origin": str(m.origin),
                     "lastSuccessAt": time_to_wire(m.last_success_at) if m.last_success_at else None,

@@ -192,6 +192,10 @@ class ServerInfoResult(_Strict):
 
 class MailboxDoc(_Strict):
     email: Email
+    name: str | None = Field(default=None, description="As meetings' attendee lists give it; null if unknown")
+    kind: Literal["person", "room"] = Field(
+        default="person", description="room: booked as a room or other resource (role Resource) in a meeting"
+    )
     state: str
     origin: str
     lastSuccessAt: IsoTime | None
