@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 from web_pages import day_cell, event_in, sign_in
 from web_server import LiveServer
-from web_world import ALICE, BOB, WEB_LOGIN, WEB_PASSWORD, occurrence, put, utc
+from web_world import ALICE, BOB, POSTMAN, WEB_LOGIN, WEB_PASSWORD, occurrence, put, utc
+
+from tc_calendar.model import Attendee, Role
 
 NOT_ANSWERING = "The calendar connector is not answering — reconnecting…"
 
@@ -121,11 +124,14 @@ def test_cancelled_meetings_can_be_hidden_and_the_choice_is_kept(page: Page, ser
     expect(page.locator("#view .event-title", has_text="Canceled: Budget planning")).to_have_count(1)
 
 
-def test_a_calendar_is_found_by_typing_part_of_its_address(page: Page, server: LiveServer) -> None:
+def test_a_calendar_is_found_by_typing_part_of_its_name_or_address(page: Page, server: LiveServer) -> None:
     sign_in(page, server)
     expect(page.locator("#user-options option")).to_have_count(3)
-    search = page.get_by_role("combobox", name="Find a calendar by address")
-    search.fill("bob")
+    search = page.get_by_role("combobox", name="Find a calendar by name or address")
+    search.fill("postman@")
+    search.press("Enter")
+    expect(page.locator("#user")).to_have_value(POSTMAN)
+    search.fill("Bo")
     search.press("Enter")
     expect(page.locator("#user")).to_have_value(BOB)
     expect(event_in(day_cell(page, "2025-06-12"), "Bob's dentist appointment")).to_have_count(1)
@@ -149,3 +155,21 @@ def test_months_outside_the_sync_window_say_what_is_not_synchronized(page: Page,
         page.get_by_role("button", name="Previous month").click()
     expect(page.locator("#period")).to_have_text("March 2025")
     expect(state).to_contain_text("Events before 18.04.2025 are not kept (cache.backward).")
+
+
+def test_the_user_picker_shows_names_with_rooms_apart_from_people(page: Page, own_server: LiveServer) -> None:
+    room = "room.berlin@example.com"
+    own_server.request_mailbox(room)
+    booked = occurrence("booked", "Room booking", utc(20, 9))
+    booked = dataclasses.replace(booked, attendees=(Attendee(room, "Room Berlin", Role.RESOURCE),))
+    own_server.apply([put(ALICE, booked)])
+    sign_in(page, own_server)
+    people = page.locator('#user optgroup[label="People"] option')
+    expect(people).to_have_text(["Alice <alice@example.com>", "Bob <bob@example.com>", "Postman <postman@example.com>"])
+    expect(page.locator('#user optgroup[label="Rooms"] option')).to_have_text(
+        ["Room Berlin <room.berlin@example.com> (pending)"]
+    )
+    search = page.get_by_role("combobox", name="Find a calendar by name or address")
+    search.fill("berlin")
+    search.press("Enter")
+    expect(page.locator("#user")).to_have_value(room)

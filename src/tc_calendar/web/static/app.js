@@ -126,21 +126,33 @@ async function enterApp(wantedUser = null) {
   }
   state.users = users;
   session.call('server.info', {}).then(takeInfo, () => {});
-  replaceChildren($('user'), users.map((u) => h('option', { value: u.email },
-    u.state === 'ok' ? u.email : `${u.email} (${u.state})`)));
-  replaceChildren($('user-options'), users.map((u) => h('option', { value: u.email })));
+  renderUserPicker(users);
   const emails = users.map((u) => u.email);
   const user = emails.includes(wantedUser) ? wantedUser : emails.includes(state.user) ? state.user : emails[0] ?? null;
   if (user) await selectUser(user);
   else { render(); showNotice('No calendars are synchronized yet.'); }
 }
 
-/** The search box: an address from its list, or the only calendar whose address contains the text. */
+const userLabel = (u) => `${u.name ? `${u.name} <${u.email}>` : u.email}${u.state === 'ok' ? '' : ` (${u.state})`}`;
+
+/** People, then rooms (users.list's kind), each by name; the search box offers the same names and addresses. */
+function renderUserPicker(users) {
+  const byName = (a, b) => (a.name || a.email).localeCompare(b.name || b.email);
+  const people = users.filter((u) => u.kind !== 'room').sort(byName);
+  const rooms = users.filter((u) => u.kind === 'room').sort(byName);
+  const options = (list) => list.map((u) => h('option', { value: u.email }, userLabel(u)));
+  replaceChildren($('user'),
+    rooms.length ? h('optgroup', { label: 'People' }, options(people)) : options(people),
+    rooms.length ? h('optgroup', { label: 'Rooms' }, options(rooms)) : null);
+  replaceChildren($('user-options'), [...people, ...rooms].map((u) => h('option', { value: u.email }, u.name || u.email)));
+}
+
+/** The search box: an address from its list, or the only calendar whose name or address contains the text. */
 function findUser() {
   const text = $('user-search').value.trim().toLowerCase();
   if (!text) return;
   const exact = state.users.find((u) => u.email.toLowerCase() === text);
-  const matches = state.users.filter((u) => u.email.toLowerCase().includes(text));
+  const matches = state.users.filter((u) => u.email.toLowerCase().includes(text) || (u.name ?? '').toLowerCase().includes(text));
   const found = exact ?? (matches.length === 1 ? matches[0] : null);
   if (!found) return;
   $('user-search').value = '';
