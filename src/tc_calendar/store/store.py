@@ -257,6 +257,11 @@ class Store:
         async with self._read() as connection:
             return await mailboxes.list_statuses(connection)
 
+    async def attendee_directory(self, emails: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        """Names of ``emails`` and whether each is a room, as meetings' attendee lists say (``users.list``)."""
+        async with self._read() as connection:
+            return await reads.attendee_directory(connection, [email.lower() for email in emails])
+
     async def get_mailbox(self, email: str) -> MailboxStatus | None:
         async with self._read() as connection:
             return await mailboxes.get_status(connection, email)
