@@ -233,3 +233,32 @@ def test_the_package_declares_its_config_and_what_it_needs(packages: tuple[Path,
                               timeout=120).stdout
     interpreter = re.search(rf"\./{PREFIX}/venv/bin/python3\.11 -> (\S+)", contents)
     assert interpreter is not None and interpreter.group(1) == "/usr/bin/python3.11"
+
+
+@pytest.mark.skipif(shutil.which("rpmbuild") is None, reason="rpmbuild is not installed (Debian: apt install rpm)")
+def test_the_rpm_holds_the_same_files_with_the_config_kept_on_upgrade(
+    packages: tuple[Path, Path], tmp_path: Path
+) -> None:
+    first, _ = packages
+    build = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "build-rpm"), "--version", "0.1.0-1", "--from-deb", str(first),
+         "--dist", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert build.returncode == 0, build.stderr[-4000:]
+    rpm = Path(build.stdout.strip().splitlines()[-1])
+
+    def query(*args: str) -> str:
+        return subprocess.run(["rpm", "--query", "--package", *args, str(rpm)], capture_output=True, text=True,
+                              check=True, timeout=120).stdout
+
+    assert query("--configfiles").split() == [f"/{CONFIG}"]
+    flags = query("--queryformat", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]").splitlines()
+    assert f"cn /{CONFIG}" in flags  # %config(noreplace): an upgrade never overwrites it
+    assert {"python3.11", "shadow-utils", "util-linux"} <= set(query("--requires").split())
+    files = set(query("--list").split())
+    assert {f"/{CONFIG}", f"/{COMMAND}", "/usr/lib/systemd/system/trueconf-calendar.service",
+            f"/{PREFIX}/share/doc/operations.md", f"/{PREFIX}/venv/bin/python3.11"} <= files
+    scripts = query("--scripts")
+    assert 'setpriv --reuid="${ids%%:*}"' in scripts  # the shared functions, their % intact
+    assert scripts.count("tc_migrate_database\n") >= 1
