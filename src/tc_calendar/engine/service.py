@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -505,10 +505,9 @@ class SyncService:
         except Exception:
             log.debug("%s: could not ask Exchange whether the mailbox exists", email, exc_info=True)
         finally:
-            closing = getattr(items, "aclose", None)
-            if closing is not None:
+            if isinstance(items, AsyncGenerator):
                 with contextlib.suppress(Exception):
-                    await closing()
+                    await items.aclose()
         return False
 
     async def _touch(self, email: str) -> None:
