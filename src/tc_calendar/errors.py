@@ -20,6 +20,11 @@ class TcCalendarError(Exception):
 
     exit_code: int = 1
 
+    logged_where_raised: bool = False
+    """Whether the code that raises this error has logged it already (the store logs a database outage once for
+    all its callers), so that a retry loop catching it logs it at DEBUG only
+    (:class:`~tc_calendar.failure_log.FailureLog`)."""
+
 
 class ConfigError(TcCalendarError):
     """``config.json`` cannot be used: missing, not JSON, or values that are wrong.

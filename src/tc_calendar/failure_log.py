@@ -13,6 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from tc_calendar.errors import TcCalendarError
+
 Clock = Callable[[], float]
 
 #: How often a failure that goes on is logged again, with its count.
@@ -26,10 +28,8 @@ def describe(error: BaseException) -> str:
 
 
 def reported_elsewhere(error: BaseException) -> bool:
-    """Whether the store has logged this failure already (the database is failing)."""
-    from tc_calendar.store.errors import DatabaseError
-
-    return isinstance(error, DatabaseError)
+    """Whether the code that raised this failure has logged it already (the store, when the database is failing)."""
+    return isinstance(error, TcCalendarError) and error.logged_where_raised
 
 
 class FailureLog:

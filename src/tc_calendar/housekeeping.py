@@ -12,9 +12,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from tc_calendar.failure_log import FailureLog
-from tc_calendar.store import Store
 from tc_calendar.sync.window import window_at
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,15 @@ CHANGE_LOG_RETENTION = timedelta(days=30)
 INTERVAL_SECONDS = 6 * 3600.0
 
 
-async def prune_once(store: Store, now: datetime, backward_months: int) -> tuple[int, int]:
+class PrunableStore(Protocol):
+    """What housekeeping needs of the store."""
+
+    async def prune_changes(self, before: datetime) -> int: ...
+
+    async def prune_launches(self, before: datetime) -> int: ...
+
+
+async def prune_once(store: PrunableStore, now: datetime, backward_months: int) -> tuple[int, int]:
     """Prune what is due at ``now``; returns (change-log entries, launch records) removed."""
     changes = await store.prune_changes(now - CHANGE_LOG_RETENTION)
     launches = await store.prune_launches(window_at(now, backward_months, 0).start)
@@ -33,7 +41,7 @@ async def prune_once(store: Store, now: datetime, backward_months: int) -> tuple
 
 
 async def run_housekeeping(
-    store: Store,
+    store: PrunableStore,
     backward_months: int,
     stop: asyncio.Event,
     *,

@@ -128,7 +128,6 @@ class ChangeKind(StrEnum):
     DELETE = "delete"
     CONFERENCE_STARTED = "conference_started"
     CONFERENCE_FAILED = "conference_failed"
-    MAILBOX_STATE = "mailbox_state"
 
 
 @dataclass(frozen=True, slots=True)

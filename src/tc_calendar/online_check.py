@@ -67,7 +67,7 @@ async def _check_graph(label: str, provider: GraphProviderSettings) -> CheckResu
 
 def _check_ews(label: str, provider: CalendarProvider) -> list[CheckResult]:
     """Runs in a worker thread: exchangelib is blocking."""
-    from tc_calendar.engine.mailboxes import pick_credential
+    from tc_calendar.addresses import pick_credential
     from tc_calendar.providers._ews_errors import map_error
     from tc_calendar.providers._ews_session import EndpointSettings, ServiceAccount
 

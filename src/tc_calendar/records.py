@@ -155,7 +155,6 @@ class RemoteItem:
 
     mailbox: str
     item_id: str
-    change_key: str
     uid: str
     kind: ItemKind
     subject: str

@@ -16,6 +16,7 @@ import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from tc_calendar import __version__
@@ -45,6 +46,7 @@ from tc_calendar.providers.graph_notifications import GraphInbox
 from tc_calendar.store import Store
 from tc_calendar.store.migrate import upgrade_async
 from tc_calendar.store.records import TrueConfUser
+from tc_calendar.sync.window import current_window, system_clock
 from tc_calendar.trueconf.client import TrueConfClient
 from tc_calendar.trueconf.launch_plan import LaunchPolicy
 from tc_calendar.trueconf.participants import ParticipantsMode
@@ -176,6 +178,8 @@ async def running_connector(
             limits=limits,
             server_name="tc-calendar",
             version=__version__,
+            sync_window=partial(current_window, system_clock, settings.cache.backward, settings.cache.forward),
+            directory=store,
         )
         sync_running = False
         probe = HealthProbe(

@@ -22,6 +22,7 @@ from tc_calendar.api.server import listening_socket, run_server
 from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
 from tc_calendar.store import Store
 from tc_calendar.sync.actions import PutOccurrence
+from tc_calendar.sync.window import window_at
 
 SERVER_ID = "tcs.example.com#vcs"
 SECRET = "correct horse battery staple"
@@ -118,6 +119,8 @@ async def running_api(
         limits=limits,
         server_name="tc-calendar-test",
         version="0.1.0",
+        sync_window=lambda: window_at(MONDAY_9, 2, 3),  # the guide's default cache: 2 months back, 3 ahead
+        directory=store,
     )
     signal = ChangeSignal()
     app = create_app(services, signal=signal, notifier=store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from api_harness import ALICE, BOB, MONDAY_9, Harness, meeting, put
 
 from tc_calendar.api.client import ApiClient, RpcError
-from tc_calendar.model import Response
+from tc_calendar.model import Attendee, Response, Role
 
 SCHEMAS = Path(__file__).parents[2] / "src" / "tc_calendar" / "api" / "schemas"
 
@@ -91,6 +92,24 @@ async def test_asking_for_a_user_not_yet_synced_queues_the_mailbox(api: Harness)
     validate("users.list.result.json", users)
 
 
+async def test_users_list_names_people_and_rooms_as_meetings_list_them(api: Harness) -> None:
+    room = "room.berlin@example.com"
+    await synced(api, ALICE, BOB, room, "quiet@example.com")
+    booked = meeting("booked")
+    booked = replace(booked, attendees=(*booked.attendees, Attendee(room, "Room Berlin", Role.RESOURCE)))
+    await api.apply(put(ALICE, booked))
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        users = await client.call("users.list")
+    validate("users.list.result.json", users)
+    found = {user["email"]: (user["name"], user["kind"]) for user in users["users"]}
+    assert found == {
+        ALICE: ("Alice", "person"),
+        BOB: ("Bob", "person"),
+        room: ("Room Berlin", "room"),
+        "quiet@example.com": (None, "person"),  # in no meeting: no name known
+    }
+
+
 async def test_a_user_over_the_account_limit_gets_32011(api: Harness) -> None:
     from tc_calendar.store.records import MailboxState
 
@@ -137,6 +156,20 @@ async def test_server_info_counts_mailboxes_and_gives_the_latest_cursor(api: Har
         info = await client.call("server.info")
     validate("server.info.result.json", info)
     assert info["cursor"] == cursor and info["mailboxes"]["total"] == 1
+
+
+async def test_server_info_gives_the_sync_window_so_clients_can_say_what_is_not_synchronized(api: Harness) -> None:
+    """The harness's clock is Monday 9:00; the guide's default cache keeps 2 months back and series 3 ahead."""
+    async with await ApiClient.connect(api.url, api.auth) as client:
+        info = await client.call("server.info")
+    validate("server.info.result.json", info)
+    assert MONDAY_9.date().isoformat() == "2026-06-29"
+    # series from 29 April to the end of 29 September; single meetings two years from the start
+    assert info["window"] == {
+        "start": "2026-04-29T00:00:00Z",
+        "end": "2026-09-30T00:00:00Z",
+        "singlesEnd": "2028-04-29T00:00:00Z",
+    }
 
 
 def test_the_calendar_list_example_in_the_protocol_document_follows_the_schemas() -> None:

@@ -56,7 +56,6 @@ class FakeProvider:
         item = RemoteItem(
             mailbox=mailbox,
             item_id=item_id,
-            change_key="1",
             uid=uid or f"uid-{self._counter}",
             kind=ItemKind.SINGLE,
             subject=subject,
@@ -73,9 +72,7 @@ class FakeProvider:
     def update(self, mailbox: str, item_id: str, **changes: object) -> None:
         box = self.mailboxes[mailbox]
         item = box.items[item_id]
-        box.items[item_id] = replace(
-            item, change_key=str(int(item.change_key) + 1), last_modified=datetime.now(UTC), **changes  # type: ignore[arg-type]
-        )
+        box.items[item_id] = replace(item, last_modified=datetime.now(UTC), **changes)  # type: ignore[arg-type]
         box.log.append(("change", item_id))
 
     def delete(self, mailbox: str, item_id: str) -> None:

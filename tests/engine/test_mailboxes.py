@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tc_calendar.engine.mailboxes import Admission, MailboxRoster, pick_credential
+from tc_calendar.addresses import pick_credential
+from tc_calendar.engine.mailboxes import Admission, MailboxRoster
 from tc_calendar.store.records import MailboxOrigin
 
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tc_calendar.licence_keys import BUILT_IN_PUBLIC_KEY, key_id, parse_public_key, trusted_keys
 from tc_calendar.licensing import (
     Edition,
     Licence,
@@ -23,7 +24,6 @@ from tc_calendar.licensing import (
     sign_licence,
     verify_licence,
 )
-from tc_calendar.licensing.keys import BUILT_IN_PUBLIC_KEY, key_id, parse_public_key, trusted_keys
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SERVER_KEY = Ed25519PrivateKey.generate()

@@ -16,11 +16,12 @@ def test_the_readme_layout_lists_every_simulator() -> None:
 
 
 def test_the_units_documentation_is_a_file_the_install_steps_install() -> None:
+    """The package installs it too (test_deb.py); here: the steps that install without a package."""
     unit = (ROOT / "packaging" / "trueconf-calendar.service").read_text()
     documented = re.findall(r"^Documentation=file://(\S+)$", unit, flags=re.MULTILINE)
     assert documented, "the unit names no local documentation"
     operations = (ROOT / "docs" / "operations.md").read_text()
-    install = operations.split("## Install (Linux)", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    install = operations.split("### Without a package", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     lines = install.replace("\\\n", " ").splitlines()
     steps = [" ".join(line.split(" #")[0].split()) for line in lines]  # without comments
     for path in map(Path, documented):

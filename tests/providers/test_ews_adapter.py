@@ -19,7 +19,7 @@ from ews_sim.world import (
     WeeklyPattern,
     World,
 )
-from tc_calendar.engine.mailboxes import pick_credential
+from tc_calendar.addresses import pick_credential
 from tc_calendar.providers._ews_session import EndpointSettings
 from tc_calendar.providers.base import MailboxError, ProviderError, ThrottledError, TransientError
 from tc_calendar.providers.ews import EwsProvider

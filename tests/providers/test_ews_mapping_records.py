@@ -23,7 +23,6 @@ from tc_calendar.sync.window import SyncWindow, WindowRead
 ITEM = RemoteItem(
     mailbox="a@corp.example",
     item_id="i1",
-    change_key="c1",
     uid="u1",
     kind=ItemKind.SINGLE,
     subject="Standup",

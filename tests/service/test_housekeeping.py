@@ -11,7 +11,7 @@ from tc_calendar.store.records import LaunchState
 
 
 async def test_entries_older_than_the_retention_and_launches_behind_the_window_are_pruned(store: Store) -> None:
-    old = await store.append_change(ChangeKind.MAILBOX_STATE, "alice@corp.test")
+    old = await store.append_change(ChangeKind.CONFERENCE_FAILED, "alice@corp.test")
     long_ago = old.at - timedelta(days=120)
     assert await store.claim_launch(OccurrenceKey("old-meeting"), "12345", long_ago, "node-a")
     await store.finish_launch(OccurrenceKey("old-meeting"), LaunchState.STARTED)

@@ -28,7 +28,7 @@ async def _make_history(store: Store) -> list[Change]:
     for hour in range(5):
         occurrence = meeting(f"uid-{hour}", start=MONDAY_9 + timedelta(hours=hour), attendees=(BOB, CAROL))
         written += await store.apply([put(ALICE, occurrence), put(BOB, occurrence), put(CAROL, occurrence)])
-        written.append(await store.append_change(ChangeKind.MAILBOX_STATE, ALICE, None, {"state": "ok"}))
+        written.append(await store.append_change(ChangeKind.CONFERENCE_FAILED, ALICE, None, {"error": "refused"}))
     written += await store.apply([put(BOB, meeting("uid-0", attendees=(BOB, CAROL)), response=Response.ACCEPTED)])
     return written
 
@@ -68,10 +68,10 @@ async def test_non_event_changes_carry_their_payload(store: Store) -> None:
 
 
 async def test_pruned_entries_are_gone_and_their_cursors_never_come_back(store: Store) -> None:
-    first = await store.append_change(ChangeKind.MAILBOX_STATE, ALICE)
+    first = await store.append_change(ChangeKind.CONFERENCE_FAILED, ALICE)
     assert await store.prune_changes(first.at + timedelta(seconds=1)) == 1
 
-    second = await store.append_change(ChangeKind.MAILBOX_STATE, ALICE)
+    second = await store.append_change(ChangeKind.CONFERENCE_FAILED, ALICE)
 
     assert second.cursor > first.cursor
     assert await store.changes_after(0) == [second]
@@ -80,8 +80,8 @@ async def test_pruned_entries_are_gone_and_their_cursors_never_come_back(store: 
 
 async def test_the_log_remembers_how_far_it_was_pruned_so_old_cursors_can_be_refused(store: Store) -> None:
     assert await store.pruned_through() == 0
-    first = await store.append_change(ChangeKind.MAILBOX_STATE, ALICE)
-    second = await store.append_change(ChangeKind.MAILBOX_STATE, BOB)
+    first = await store.append_change(ChangeKind.CONFERENCE_FAILED, ALICE)
+    second = await store.append_change(ChangeKind.CONFERENCE_FAILED, BOB)
     assert await store.prune_changes(second.at + timedelta(seconds=1)) == 2
 
     assert await store.pruned_through() == second.cursor > first.cursor
@@ -98,8 +98,8 @@ async def test_an_append_waits_until_an_earlier_appender_has_committed(postgres_
         async with Store.open(postgres_database_url) as other:
             async with writer(engine).begin() as connection:
                 await serialize_writers(connection)
-                [first] = await append(connection, [NewChange(ChangeKind.MAILBOX_STATE, ALICE, None)], MONDAY_9)
-                later = asyncio.create_task(other.append_change(ChangeKind.MAILBOX_STATE, BOB))
+                [first] = await append(connection, [NewChange(ChangeKind.CONFERENCE_FAILED, ALICE, None)], MONDAY_9)
+                later = asyncio.create_task(other.append_change(ChangeKind.CONFERENCE_FAILED, BOB))
                 await asyncio.sleep(0.3)
                 assert not later.done()
                 assert await other.changes_after(0) == []

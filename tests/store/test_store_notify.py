@@ -17,7 +17,7 @@ async def test_listeners_are_woken_by_commits_that_appended_entries_only(store: 
 
     await store.apply([put(ALICE, meeting())])
     await store.apply([put(ALICE, meeting())])  # nothing changed
-    await store.append_change(ChangeKind.MAILBOX_STATE, ALICE)
+    await store.append_change(ChangeKind.CONFERENCE_FAILED, ALICE)
 
     assert wakeups == ["woken", "woken"]
 

@@ -45,7 +45,7 @@ async def test_writers_waiting_for_the_change_log_leave_connections_to_everyone_
             asyncio.ensure_future(store.apply([put(ALICE, meeting(f"uid-{n}", start=MONDAY_9 + timedelta(hours=n)))]))
             for n in range(WRITERS)
         ]
-        writers.append(asyncio.ensure_future(store.append_change(ChangeKind.MAILBOX_STATE, BOB, None, {})))
+        writers.append(asyncio.ensure_future(store.append_change(ChangeKind.CONFERENCE_FAILED, BOB, None, {})))
         readers = [store.load_view(ALICE, MONDAY_9, MONDAY_9 + timedelta(days=1)) for _ in range(WRITERS)]
         others = [store.record_sync_error(BOB, "unrelated"), store.latest_cursor(), store.list_mailboxes()]
 

@@ -35,7 +35,6 @@ def marketing_meeting(mailbox: str, **changes: object) -> RemoteItem:
     item = RemoteItem(
         mailbox=mailbox,
         item_id=f"id-{mailbox}",
-        change_key="ck1",
         uid="uid-marketing",
         kind=ItemKind.SINGLE,
         subject="Marketing department meeting",

@@ -122,9 +122,9 @@ def test_in_the_demo_world_a_user_sees_the_standups_and_a_meeting_booked_in_exch
         expect(standups.first.get_by_role("img", name=re.compile("^Recurring"))).to_be_visible()
 
         page.get_by_role("button", name="Week", exact=True).click()
-        expect(page.locator("#view .agenda-day")).to_have_count(7)
+        expect(page.locator("#view .day-column")).to_have_count(7)
         booked = book_quick_sync(demo)
-        if page.locator(f'#view .agenda-day[data-day="{quick_sync_day(demo, booked)}"]').count() == 0:
+        if page.locator(f'#view .day-column[data-day="{quick_sync_day(demo, booked)}"]').count() == 0:
             page.get_by_role("button", name="Next week").click()  # booked in the last minute of a Sunday
         quick_sync = event_in(page.locator("#view"), f"Quick sync #{booked}")
         expect(quick_sync).to_have_count(1, timeout=30_000)
@@ -199,4 +199,31 @@ def test_in_the_demo_world_linked_plain_and_cancelled_meetings_look_as_the_guide
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "demo_world_cancelled.png"), full_page=True)
+        context.close()
+
+
+README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "demo-calendar.png"
+
+
+def test_the_readme_screenshot_shows_the_demos_week_as_a_time_grid_with_a_meetings_details(
+    browser: Browser, demo: DemoThread
+) -> None:
+    """docs/images/demo-calendar.png, as the README shows it: Sophie's week in the demo, a standup's details open."""
+    assert demo.demo is not None
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id=BROWSER_ZONE, locale="de-DE")
+    page = context.new_page()
+    try:
+        page.goto(f"{demo.demo.page_url}#user={SOPHIE}&view=week")
+        page.get_by_label("Login").fill(WEB_LOGIN)
+        page.get_by_label("Password").fill(demo.demo.world.web_password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#view .day-column")).to_have_count(7)
+        standup = event_in(page.locator("#view"), "Engineering standup").last
+        standup.locator(".event-open").click()
+        expect(page.get_by_role("dialog", name="Task information")).to_be_visible()
+        expect(page.locator("#view[aria-busy]")).to_have_count(0)
+        page.mouse.move(0, 0)
+        page.evaluate("document.activeElement?.blur()")  # no focus ring in the picture
+        page.screenshot(path=str(README_SCREENSHOT))
+    finally:
         context.close()

@@ -64,7 +64,7 @@ def test_a_linked_meeting_lists_every_response_and_offers_join(page: Page, serve
     expect(details_field(page, "my-response")).to_have_text("Organizer")
     expect(details_field(page, "start")).to_have_text("11.06.2025, 10:00")
     expect(details_field(page, "end")).to_have_text("11.06.2025, 11:00")
-    expect(details_field(page, "location")).to_have_text(CONFERENCE_URL)
+    expect(details_field(page, "location")).to_have_text("TrueConf conference")  # not the raw link
     expect(page.get_by_role("heading", name="Participants (5):")).to_be_visible()
     expected = {
         "Alice": "Organizer",

@@ -117,8 +117,8 @@ def test_a_busy_day_shows_more_and_opens_as_a_list_of_all_its_events(page: Page,
     times = [("09:00", "09:30"), ("10:00", "11:00"), ("11:00", "11:30"), ("12:00", "12:30"), ("17:00", "17:30")]
     expect(page.locator("#view .event-time")).to_have_text([time_range(*pair) for pair in times])
     page.get_by_role("button", name="Week", exact=True).click()
-    expect(page.locator("#view .agenda-day")).to_have_count(7)
-    expect(page.locator("#view .agenda-day").first).to_have_attribute("data-day", "2025-06-09")
+    expect(page.locator("#view .day-column")).to_have_count(7)
+    expect(page.locator("#view .day-column").first).to_have_attribute("data-day", "2025-06-09")
 
 
 def test_event_text_is_shown_as_text_and_never_run_as_html(page: Page, server: LiveServer) -> None:

@@ -24,6 +24,7 @@ def test_on_a_phone_the_month_is_a_list_of_busy_days_and_details_fill_the_screen
         expect(days.first).to_have_attribute("data-day", "2025-06-02")
         expect(page.locator('#view .agenda-day[data-day="2025-06-03"]')).to_have_count(0)  # no events: left out
         expect(page.locator('#view .agenda-day[data-day="2025-06-18"]')).to_contain_text("Today")
+        expect(page.locator('#view .agenda-day[data-day="2025-06-18"]')).to_be_in_viewport()  # opens at today
         review = event_in(page.locator('#view .agenda-day[data-day="2025-06-11"]'), "Project review")
         expect(review.get_by_role("link", name="Join Project review")).to_have_attribute("href", CONFERENCE_URL)
         width = page.evaluate("document.documentElement.scrollWidth")

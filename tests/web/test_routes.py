@@ -30,6 +30,16 @@ def test_the_page_and_its_modules_are_served_with_the_security_headers(http: htt
         assert script.headers["content-type"] == "text/javascript; charset=utf-8"
 
 
+def test_the_page_files_are_sent_compressed_to_browsers_that_accept_gzip(http: httpx.Client) -> None:
+    for name in ("", "app.js", "styles.css"):
+        compressed = http.get(f"{PAGE_PATH}/{name}", headers={"accept-encoding": "gzip"})
+        assert compressed.status_code == 200 and compressed.headers["content-encoding"] == "gzip", name
+        assert int(compressed.headers["content-length"]) < len(compressed.content) / 2, name  # decoded by httpx
+        assert compressed.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]
+    plain = http.get(f"{PAGE_PATH}/app.js", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text.startswith("//")
+
+
 def test_every_module_the_page_imports_is_there() -> None:
     sources = {p.name: p.read_text(encoding="utf-8") for p in STATIC_DIR.glob("*.js")}
     imported = {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from web_server import LiveServer
 from web_world import BROWSER_ZONE, TODAY, WEB_LOGIN, WEB_PASSWORD
@@ -12,11 +15,16 @@ from web_world import BROWSER_ZONE, TODAY, WEB_LOGIN, WEB_PASSWORD
 #: Screenshots of every test (gitignored).
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DESKTOP = {"width": 1360, "height": 900}
+#: axe-core from npm (tests/web/package.json; scripts/test runs ``npm ci`` when it is missing or stale).
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> Page:
-    """A page in a fresh context (own sessionStorage) in Berlin, German dates, the clock at the world's today."""
-    context = browser.new_context(viewport=viewport, timezone_id=BROWSER_ZONE, locale="de-DE", service_workers="block")
+def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP, **options: Any) -> Page:
+    """A page in a fresh context (own sessionStorage) in Berlin, German dates, the clock at the world's today;
+    ``options`` go to the context (``color_scheme="dark"``, ...)."""
+    context = browser.new_context(
+        viewport=viewport, timezone_id=BROWSER_ZONE, locale="de-DE", service_workers="block", **options
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.clock.set_fixed_time(TODAY)
@@ -74,3 +82,16 @@ def computed_style(locator: Locator, *properties: str, timeout: float = 10.0) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"no computed {properties} of {locator} within {timeout} s")
         locator.page.wait_for_timeout(100)
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's violations on the page as it is now, one line each (rule, impact, the first nodes)."""
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed ({AXE}): run `npm ci` in tests/web (scripts/test does)")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))  # through the DevTools protocol: the page's CSP allows it
+    found = page.evaluate(
+        "async () => (await window.axe.run(document)).violations.map((v) => ({id: v.id, impact: v.impact, "
+        "nodes: v.nodes.slice(0, 3).map((n) => [n.target.join(' '), n.failureSummary])}))"
+    )
+    return [json.dumps(violation) for violation in found]

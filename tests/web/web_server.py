@@ -12,10 +12,11 @@ import shutil
 import threading
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from web_world import MAILBOXES, WEB_LOGIN, WEB_PASSWORD
+from web_world import MAILBOXES, TODAY, WEB_LOGIN, WEB_PASSWORD
 
 from tc_calendar.api.app import create_app
 from tc_calendar.api.auth import AuthThrottle, ServerCredentials, SessionTokens, derive_token_key
@@ -26,6 +27,7 @@ from tc_calendar.api.registry import StoreMailboxRegistry
 from tc_calendar.api.server import listening_socket, run_server
 from tc_calendar.store import ConfiguredMailbox, Store, upgrade_async
 from tc_calendar.sync.actions import Action
+from tc_calendar.sync.window import window_at
 from tc_calendar.web import web_routes
 
 API_SECRET = "web-test-api-secret"
@@ -136,6 +138,9 @@ class LiveServer:
                     throttle=AuthThrottle(free_failures=self.free_failures),
                     limits=limits,
                     version="0.1.0",
+                    # the guide's default cache (2 months back, 3 ahead) on the world's today, as the page's clock
+                    sync_window=lambda: window_at(datetime.fromisoformat(TODAY), 2, 3),
+                    directory=store,
                 )
                 app = create_app(services, signal=self._signal, extra_routes=web_routes())
                 sock = listening_socket("127.0.0.1", self.port)

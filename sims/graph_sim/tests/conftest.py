@@ -11,33 +11,17 @@ HTTPS webhook receiver it trusts, both on real loopback sockets.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
-import msal
 import pytest
-from receiver import Receiver
+from graph_sim_receiver import Receiver
+from graph_sim_support import get_token, graph_client, make_world
 
 from ews_sim.world import World
 from graph_sim.server import GraphSimulator
 from graph_sim.testing import running
-
-ALICE = "alice@contoso.example"
-BOB = "bob@contoso.example"
-CAROL = "carol@contoso.example"
-ROOM = "room1@contoso.example"
-
-
-def make_world(world: World | None = None) -> World:
-    world = world if world is not None else World()
-    world.add_mailbox(ALICE, "Alice Adams", "Europe/Berlin")
-    world.add_mailbox(BOB, "Bob Brown", "America/New_York")
-    world.add_mailbox(CAROL, "Carol Clark", "Europe/Berlin")
-    world.add_mailbox(ROOM, "Room 1", "Europe/Berlin", auto_accept=True)
-    world.add_service_account("svc-trueconf", "secret", impersonation=True)
-    return world
 
 
 @pytest.fixture(autouse=True)
@@ -83,36 +67,9 @@ def graph_world(graph: GraphSimulator) -> World:
     return graph.world
 
 
-def msal_app(
-    sim: GraphSimulator, client_id: str | None = None, credential: object = None
-) -> msal.ConfidentialClientApplication:
-    return msal.ConfidentialClientApplication(
-        client_id or sim.client_id,
-        client_credential=credential if credential is not None else sim.client_secret,
-        authority=sim.authority,
-        verify=sim.ca_file,
-        instance_discovery=False,
-    )
-
-
-def get_token(sim: GraphSimulator, client_id: str | None = None, credential: object = None) -> str:
-    result = msal_app(sim, client_id, credential).acquire_token_for_client(["https://graph.microsoft.com/.default"])
-    assert "access_token" in result, result
-    return str(result["access_token"])
-
-
 @pytest.fixture
 def token(graph: GraphSimulator) -> Callable[..., str]:
     return lambda client_id=None, credential=None: get_token(graph, client_id, credential)
-
-
-def graph_client(sim: GraphSimulator, access_token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=sim.graph_url,
-        verify=ssl.create_default_context(cafile=sim.ca_file),
-        headers={"Authorization": f"Bearer {access_token}"},
-        timeout=30,
-    )
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import ssl
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from graph_sim_support import ALICE, BOB, CAROL, get_token, graph_client
 
-from conftest import ALICE, BOB, CAROL, get_token, graph_client
 from graph_sim.server import GraphSimulator
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import msal
-from certs import make_certificate
+from graph_sim_certs import make_certificate
+from graph_sim_support import ALICE, BOB, get_token
 
-from conftest import ALICE, BOB, get_token
 from graph_sim.server import GraphSimulator
 from graph_sim.testing import running
 

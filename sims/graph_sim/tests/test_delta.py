@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from graph_sim_support import ALICE, BOB
 
-from conftest import ALICE, BOB
 from ews_sim.world import DailyPattern, NumberedRecurrence, Recurrence
 from graph_sim.server import GraphSimulator
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import jsonschema
-from event_schema import EVENT, REMOVED
+from graph_event_schema import EVENT, REMOVED
+from graph_sim_support import ALICE, BOB, CAROL, ROOM
 
-from conftest import ALICE, BOB, CAROL, ROOM
 from ews_sim.world import AbsoluteMonthlyPattern, EndDateRecurrence, Recurrence
 from graph_sim.ids import rest_id
 from graph_sim.server import GraphSimulator

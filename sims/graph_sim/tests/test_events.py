@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from graph_sim_support import ALICE, BOB, CAROL
 
-from conftest import ALICE, BOB, CAROL
 from ews_sim.testing import running as running_ews
 from ews_sim.world import DayOfWeek, NoEndRecurrence, Recurrence, ResponseType, WeeklyPattern
 from graph_sim.ids import user_id

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import msal
-from certs import make_certificate
+from graph_sim_certs import make_certificate
+from graph_sim_support import ALICE, graph_client, msal_app
 
-from conftest import ALICE, graph_client, msal_app
 from graph_sim.server import GraphSimulator
 
 SCOPE = ["https://graph.microsoft.com/.default"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from graph_sim_support import ALICE, BOB, CAROL
 
-from conftest import ALICE, BOB, CAROL
 from ews_sim.world import DailyPattern, NumberedRecurrence, Recurrence
 from graph_sim.ids import rest_id
 from graph_sim.server import GraphSimulator

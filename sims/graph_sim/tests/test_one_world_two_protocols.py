@@ -21,8 +21,8 @@ from exchangelib import (
     FailFast,
     Version,
 )
+from graph_sim_support import ALICE, BOB
 
-from conftest import ALICE, BOB
 from ews_sim.server import EwsSimulator
 from ews_sim.testing import running as running_ews
 from graph_sim.ids import rest_id

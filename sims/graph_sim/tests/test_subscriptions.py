@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from receiver import Receiver
+from graph_sim_receiver import Receiver
+from graph_sim_support import ALICE, BOB, get_token, graph_client, make_world
 
-from conftest import ALICE, BOB, get_token, graph_client, make_world
 from graph_sim.ids import rest_id, user_id
 from graph_sim.server import GraphSimulator
 from graph_sim.testing import running

@@ -46,9 +46,10 @@ from tc_calendar.api.errors import (
     UnknownUser,
 )
 from tc_calendar.api.limits import ApiLimits
-from tc_calendar.api.ports import CalendarReader, ChangeLog, MailboxRegistry
+from tc_calendar.api.ports import AttendeeDirectory, CalendarReader, ChangeLog, MailboxRegistry
 from tc_calendar.api.wire import occurrence_for, response_of, takes_part, time_from_wire, time_to_wire
 from tc_calendar.model import OccurrenceKey
+from tc_calendar.sync.window import SyncWindow
 
 PROTOCOL_VERSION = 1
 AUTH_METHODS = frozenset({"auth.hello", "auth.prove", "auth.login", "auth.resume"})
@@ -100,6 +101,14 @@ class Session:
         return self.principal.name.casefold() == user.strip().casefold()
 
 
+def _window_doc(window: SyncWindow) -> dict[str, str]:
+    return {
+        "start": time_to_wire(window.start),
+        "end": time_to_wire(window.end),
+        "singlesEnd": time_to_wire(window.singles_end),
+    }
+
+
 @dataclass(frozen=True)
 class ApiServices:
     """Everything the methods need, shared by all connections of one app."""
@@ -118,6 +127,10 @@ class ApiServices:
     limits: ApiLimits = field(default_factory=ApiLimits)
     server_name: str = "tc-calendar"
     version: str = "0"
+    #: The sync window now, for ``server.info`` (the web page says which months are not synchronized); None: unknown.
+    sync_window: Callable[[], SyncWindow] | None = None
+    #: Names and rooms for ``users.list``, from meetings' attendee lists (the store); None: addresses only.
+    directory: AttendeeDirectory | None = None
 
 
 P = TypeVar("P", bound=BaseModel)
@@ -344,14 +357,19 @@ class Methods:
             "protocol": PROTOCOL_VERSION,
             "cursor": await self.services.changes.latest_cursor(),
             "mailboxes": counts,
+            "window": _window_doc(self.services.sync_window()) if self.services.sync_window else None,
         }
 
     async def users_list(self, session: Session, p: s.EmptyParams) -> dict[str, Any]:
         mailboxes = await self.services.mailboxes.list_mailboxes()
+        directory = self.services.directory
+        known = await directory.attendee_directory([m.email for m in mailboxes]) if directory else {}
         return {
             "users": [
                 {
                     "email": m.email,
+                    "name": known.get(m.email, ("", False))[0] or None,
+                    "kind": "room" if known.get(m.email, ("", False))[1] else "person",
                     "state": str(m.state),
                     "origin": str(m.origin),
                     "lastSuccessAt": time_to_wire(m.last_success_at) if m.last_success_at else None,

@@ -62,6 +62,12 @@ class MailboxRegistry(Protocol):
     async def list_mailboxes(self) -> Sequence[MailboxInfo]: ...
 
 
+class AttendeeDirectory(Protocol):
+    """What meetings' attendee lists say about addresses: a name, and whether it is a room (``users.list``)."""
+
+    async def attendee_directory(self, emails: Sequence[str]) -> dict[str, tuple[str, bool]]: ...
+
+
 class ChangeNotifier(Protocol):
     """Who calls back after a commit that appended change-log entries (the store; on PostgreSQL also for commits
     of other connector instances, through LISTEN/NOTIFY)."""

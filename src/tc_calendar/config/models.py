@@ -46,6 +46,7 @@ from tc_calendar.config._types import (
     TenantId,
 )
 from tc_calendar.config.certificates import CertificateFileError, normalize_thumbprint, read_certificate_credential
+from tc_calendar.licence_keys import parse_public_key
 
 DEFAULT_CONFIG_PATH = Path("/opt/trueconf/calendar/etc/calendar/config.json")
 CONFIG_PATH_CONTEXT_KEY = "config_path"
@@ -441,8 +442,6 @@ class RegistrationSettings(_Section):
     @field_validator("public_key")
     @classmethod
     def _is_a_key(cls, value: str | None) -> str | None:
-        from tc_calendar.licensing.keys import parse_public_key
-
         if value is not None:
             try:
                 parse_public_key(value)

@@ -14,11 +14,11 @@ This module is pure: no I/O, no clock. The runner persists registrations and sta
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tc_calendar.addresses import normalize_email
 from tc_calendar.store.records import MailboxOrigin
 
 
@@ -39,23 +39,6 @@ class RosterEntry:
     origin: MailboxOrigin
     provider: int
     admitted: bool
-
-
-def normalize_email(email: str) -> str:
-    """Mailbox identity: the SMTP address, trimmed and lower-cased (Exchange addresses are case-insensitive)."""
-    return email.strip().lower()
-
-
-def pick_credential(email: str, credential_count: int) -> int:
-    """The service account (index into ``credentials``) that serves ``email``.
-
-    Deterministic across restarts and processes (a hash of the address, not Python's salted ``hash``), so a
-    mailbox keeps its service account, its persisted streaming subscription stays valid, and load spreads evenly.
-    """
-    if credential_count < 1:
-        raise ValueError("a provider needs at least one credential")
-    digest = hashlib.sha256(normalize_email(email).encode()).digest()
-    return int.from_bytes(digest[:8], "big") % credential_count
 
 
 class MailboxRoster:

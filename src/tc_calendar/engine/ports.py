@@ -12,8 +12,7 @@ from typing import Protocol
 
 from tc_calendar.model import Change, Occurrence, OccurrenceKey, Response
 from tc_calendar.records import RemoteItem, SyncBatch
-from tc_calendar.store.mailboxes import NodeCount, SyncStart
-from tc_calendar.store.records import ConfiguredMailbox, MailboxState, MailboxStatus
+from tc_calendar.store.records import ConfiguredMailbox, MailboxState, MailboxStatus, NodeCount, SyncStart
 from tc_calendar.sync.actions import Action
 from tc_calendar.sync.diff import StoredScope, StoredView
 from tc_calendar.sync.window import SyncWindow

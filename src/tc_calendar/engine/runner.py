@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from tc_calendar.addresses import pick_credential
 from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
-from tc_calendar.engine.mailboxes import pick_credential
 from tc_calendar.engine.ports import AccountFailureHook, Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.failure_log import describe, reported_elsewhere
 from tc_calendar.metrics import Metrics
@@ -56,8 +56,7 @@ from tc_calendar.providers.base import (
     ThrottledError,
 )
 from tc_calendar.records import RemoteItem, SyncBatch
-from tc_calendar.store.mailboxes import SyncStart
-from tc_calendar.store.records import MailboxState
+from tc_calendar.store.records import MailboxState, SyncStart
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
 from tc_calendar.sync.window import SyncWindow, current_window, next_slide, slide_read
 
@@ -190,6 +189,10 @@ class MailboxWorker:
         self._window_slots = window_slots
         self._wake = asyncio.Event()
         self._pending_since: float | None = None
+        self._read_since: float | None = None
+        """When the latest read of changes from the checkpoint began (window or incremental sync)."""
+        self._resync_since: float | None = None
+        self._woken_by_change = False
         self._streaming = False
         self._checkpoint: _Checkpoint | None = None
         self._force_window_sync = False
@@ -208,11 +211,32 @@ class MailboxWorker:
 
     # ------------------------------------------------------------------------------------------ triggers
 
-    def trigger(self, kind: NotificationKind = NotificationKind.CHANGED) -> None:
-        """A change may be waiting in Exchange: run an incremental sync soon."""
+    def trigger(self, kind: NotificationKind = NotificationKind.CHANGED, since: float | None = None) -> None:
+        """A change may be waiting in Exchange: run an incremental sync soon.
+
+        A ``RESYNC`` for changes up to ``since`` (``time.monotonic()``: a subscription made then, every later
+        change is notified) needs no sync of its own when a read from the checkpoint begins after it: it is
+        dropped when this loop's latest read began later, and forgotten when the next read begins, unless
+        something else asked for a sync meanwhile. So the first sync of a mailbox subscribed before it reads
+        is not followed by a second one.
+        """
+        if kind is NotificationKind.RESYNC and since is not None:
+            if self._read_since is not None and self._read_since >= since:
+                return
+            self._resync_since = max(since, self._resync_since or since)
+        else:
+            self._woken_by_change = True
         if self._pending_since is None:
             self._pending_since = time.monotonic()
         self._wake.set()
+
+    def _reading(self) -> None:
+        """A read of changes from the checkpoint (window or incremental sync) begins now."""
+        self._read_since = time.monotonic()
+        if self._resync_since is not None and not self._woken_by_change and self._read_since >= self._resync_since:
+            self._wake.clear()
+            self._pending_since = None
+        self._resync_since = None
 
     def set_streaming(self, healthy: bool) -> None:
         """Whether notifications for this mailbox work; if not, poll at the short fallback interval."""
@@ -287,6 +311,7 @@ class MailboxWorker:
         pending_since = self._pending_since
         self._pending_since = None
         self._wake.clear()
+        self._woken_by_change = False
         self.cycles += 1
         try:
             checkpoint = await self._load_checkpoint()
@@ -346,6 +371,7 @@ class MailboxWorker:
     async def _read_window(self, window: SyncWindow, checkpoint: _Checkpoint) -> tuple[str, list[RemoteItem]]:
         """The provider's snapshot of the window with the checkpoint to continue from (see the module docstring)."""
         start_state = None if self._force_window_sync else checkpoint.sync_state
+        self._reading()
         snapshot = await self.provider.read_window(self.email, window, start_state)
         return snapshot.sync_state, list(snapshot.items)
 
@@ -386,6 +412,8 @@ class MailboxWorker:
         actions = self.context.planner.slide(self.email, admitted, slid_out, stored, new, checkpoint.sync_state)
         changes = await self._commit_last(actions, pending_since)
         self._checkpoint = _Checkpoint(checkpoint.sync_state, new)
+        if self._resync_since is not None:  # a slide reads no changes: the catch-up asked for is still due
+            self._wake.set()
         log.info(
             "%s: window moved to %s..%s: %d items read, %d changes",
             self.email,
@@ -401,6 +429,7 @@ class MailboxWorker:
         self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None
     ) -> None:
         sync_state = checkpoint.sync_state
+        self._reading()
         while True:
             batch = await self.provider.sync_changes(self.email, sync_state)
             admitted = await self._admit(list(batch.items))

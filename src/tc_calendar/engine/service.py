@@ -14,13 +14,14 @@ import dataclasses
 import logging
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
+from tc_calendar.addresses import normalize_email
 from tc_calendar.engine.backoff import ThrottleGate
-from tc_calendar.engine.mailboxes import Admission, MailboxRoster, normalize_email
+from tc_calendar.engine.mailboxes import Admission, MailboxRoster
 from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
@@ -34,8 +35,7 @@ from tc_calendar.providers.base import (
     NotificationKind,
 )
 from tc_calendar.providers.graph_notifications import GraphInbox
-from tc_calendar.store.mailboxes import SyncStart
-from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus
+from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus, SyncStart
 from tc_calendar.sync.window import SyncWindow, WindowRead, system_clock
 
 log = logging.getLogger(__name__)
@@ -474,7 +474,7 @@ class SyncService:
     def _on_notification(self, notification: MailboxNotification) -> None:
         worker = self._workers.get(notification.mailbox)
         if worker is not None:
-            worker.trigger(notification.kind)
+            worker.trigger(notification.kind, notification.since)
 
     def _on_health(self, mailboxes: Sequence[str], healthy: bool) -> None:
         for mailbox in mailboxes:
@@ -541,10 +541,9 @@ class SyncService:
         except Exception:
             log.debug("%s: could not ask Exchange whether the mailbox exists", email, exc_info=True)
         finally:
-            closing = getattr(items, "aclose", None)
-            if closing is not None:
+            if isinstance(items, AsyncGenerator):
                 with contextlib.suppress(Exception):
-                    await closing()
+                    await items.aclose()
         return False
 
     async def _touch(self, email: str) -> None:

@@ -2,7 +2,8 @@
 
 * :mod:`.licence` — the signed document, pure: build, verify, parse;
 * :mod:`.fingerprint` — which installation a licence belongs to;
-* :mod:`.keys` — the public keys licences are checked with;
+* :mod:`tc_calendar.licence_keys` — the public keys licences are checked with (outside this package, below
+  the configuration, which checks ``registration.publicKey`` when it reads ``config.json``);
 * :mod:`.client` — the registration server over HTTP;
 * :mod:`.registration` — online and offline registration, ``regoffline.crg``;
 * :mod:`.enforcement` — the account limit and the free edition's check-in with its grace period.

@@ -9,7 +9,7 @@ to verify): ``product`` (``"tc-calendar"``), ``edition`` (``"free"`` or ``"stand
 (integer, or ``null`` for no limit), ``productKey``, ``fingerprint`` (the installation it was issued for),
 ``issuedAt`` and ``expiresAt`` (ISO 8601 with a time zone; ``expiresAt`` ``null`` means it does not expire).
 ``signature`` is the Ed25519 signature of the payload bytes by the registration server; ``keyId`` names the key
-(see :func:`tc_calendar.licensing.keys.key_id`), so a file from a foreign key is reported as such rather than as
+(see :func:`tc_calendar.licence_keys.key_id`), so a file from a foreign key is reported as such rather than as
 tampered.
 
 Checks, in order, each with its own error: the file's shape, a trusted key, the signature, the payload, the
@@ -29,13 +29,13 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from tc_calendar.licence_keys import key_id
 from tc_calendar.licensing.errors import (
     LicenceExpiredError,
     LicenceFingerprintError,
     LicenceFormatError,
     LicenceSignatureError,
 )
-from tc_calendar.licensing.keys import key_id
 
 LICENCE_FORMAT = "tc-calendar-licence/1"
 PRODUCT = "tc-calendar"

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from tc_calendar import __version__
 from tc_calendar.config import RegistrationSettings, read_document, resolve_config_path
 from tc_calendar.errors import ConfigError
+from tc_calendar.licence_keys import trusted_keys
 from tc_calendar.licensing.client import RegistrationClient
 from tc_calendar.licensing.errors import (
     FreeOfflineRegistrationError,
@@ -39,7 +40,6 @@ from tc_calendar.licensing.errors import (
     RegistrationServerUnreachable,
 )
 from tc_calendar.licensing.fingerprint import installation_fingerprint
-from tc_calendar.licensing.keys import trusted_keys
 from tc_calendar.licensing.licence import PRODUCT, Edition, Licence, is_free_key, verify_licence
 
 REGISTERED = "Your product successfully registered. Now you can run tc_calendar"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from exchangelib import (
     Version,
 )
 from exchangelib.folders import Calendar, Root
+from exchangelib.properties import DistinguishedFolderId, Mailbox
 from exchangelib.protocol import Protocol
 
 from tc_calendar.providers._tls import PolicyAdapter
@@ -51,6 +52,31 @@ def tls_policy(endpoint: str, *, verify: bool, ca_bundle: str | None) -> bool | 
     return ca_bundle or True
 
 
+class _EwsAdapter(PolicyAdapter):
+    """The provider's TLS policy, and answers handed to exchangelib's parser in one piece.
+
+    exchangelib parses every answer from ``response.iter_content()``, whose default chunk is one byte: its reader
+    then grows a buffer byte by byte, which cost about a sixth of the CPU of an initial sync. An answer read in
+    full (every request but GetStreamingEvents) is already in memory, so it is handed over as it is. A streamed
+    answer keeps the default: a notification must be parsed as soon as its bytes arrive.
+    """
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().send(request, *args, **kwargs)
+        if not kwargs.get("stream"):
+            response.iter_content = _whole_by_default(response.iter_content)
+        return response
+
+
+def _whole_by_default(iter_content: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    """``iter_content`` whose chunk, when the caller names none, is the whole (already read) body."""
+
+    def whole(chunk_size: int | None = None, decode_unicode: bool = False) -> Iterator[Any]:
+        return iter_content(chunk_size, decode_unicode)
+
+    return whole
+
+
 def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
     """Make every session ``protocol`` creates from now on verify certificates as ``verify`` says."""
     make_session = type(protocol).raw_session
@@ -59,7 +85,7 @@ def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
     def raw_session(prefix: str, *args: Any, **kwargs: Any) -> Any:
         session = make_session(prefix, *args, **kwargs)
         # Same pool settings as exchangelib's own adapter (one connection, no urllib3 retries).
-        adapter = PolicyAdapter(
+        adapter = _EwsAdapter(
             verify,
             pool_connections=base._pool_connections,
             pool_maxsize=base._pool_maxsize,
@@ -111,8 +137,7 @@ class ServiceAccount:
     """One impersonation service account on one endpoint: its exchangelib configuration and its mailboxes.
 
     Accounts and calendar folders are created lazily and cached: building an ``Account`` costs nothing on the
-    wire once the protocol knows the server version, and the calendar folder costs one GetFolder per mailbox per
-    process (its id is needed to subscribe).
+    wire once the protocol knows the server version, and the calendar folder is named by its distinguished id.
     """
 
     def __init__(self, endpoint: EndpointSettings, login: str, password: str) -> None:
@@ -156,15 +181,22 @@ class ServiceAccount:
             return self._accounts.setdefault(mailbox, account)
 
     def calendar(self, mailbox: str) -> Calendar:
-        """The mailbox's default calendar folder, by its distinguished id (one GetFolder, then cached)."""
+        """A handle on the mailbox's default calendar folder: its distinguished id with the mailbox's address.
+
+        Every request that names the folder (FindItem, SyncFolderItems, Subscribe) accepts that id, so the handle
+        costs nothing on the wire: no GetFolder for its id.
+        """
         with self._lock:
             found = self._calendars.get(mailbox)
         if found is not None:
             return found
         account = self.account(mailbox)
-        # Root(account=...) is only a handle; Calendar.get_distinguished asks for the calendar alone, so we never
-        # walk the folder hierarchy (account.calendar would fetch the root and list its folders).
-        folder = Calendar.get_distinguished(root=Root(account=account))
+        folder = Calendar(
+            _distinguished_id=DistinguishedFolderId(
+                id=Calendar.DISTINGUISHED_FOLDER_ID, mailbox=Mailbox(email_address=mailbox)
+            ),
+            root=Root(account=account),
+        )
         with self._lock:
             return self._calendars.setdefault(mailbox, folder)
 

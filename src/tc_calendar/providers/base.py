@@ -23,7 +23,7 @@ class NotificationKind(StrEnum):
     CHANGED = "changed"
     """Something in the calendar changed: run an incremental sync of the mailbox."""
     RESYNC = "resync"
-    """Events may have been missed (subscription lost or expired): run a full sync of the mailbox."""
+    """Events may have been missed (a subscription made, lost or expired): sync the mailbox from its checkpoint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,10 @@ class MailboxNotification:
     mailbox: str
     kind: NotificationKind = NotificationKind.CHANGED
     item_ids: tuple[str, ...] = ()
+    since: float | None = None
+    """For ``RESYNC``: the ``time.monotonic()`` from which every change is notified (the subscription was in
+    place), so a sync that began reading the provider later already holds what may have been missed; None: no
+    such time is known, the mailbox is synced in any case."""
 
 
 # --------------------------------------------------------------------------------------------------- errors

@@ -5,7 +5,7 @@ What it does on the wire, and why:
 
 * Every mailbox is read by impersonation (``ExchangeImpersonation`` header) with one of the provider's service
   accounts, picked by a stable hash of the address, so load spreads evenly and a mailbox always uses the same one.
-* exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.engine.pool.BlockingPool`
+* exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.providers.pool.BlockingPool`
   whose size is the account's concurrency budget (``maxConcurrency``). Streaming connections get their own
   threads, so a long-lived stream never eats the budget.
 * A window read is one FindItem with a CalendarView (ids, types and times of singles, occurrences and
@@ -28,6 +28,7 @@ import contextlib
 import logging
 import random
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -35,10 +36,11 @@ from typing import Any, TypeVar
 from exchangelib import CalendarItem, EWSDateTime, FolderCollection, Q
 from exchangelib.fields import FieldPath
 from exchangelib.properties import CalendarView, RecurringMasterItemId, StatusEvent
-from exchangelib.services import GetStreamingEvents, SyncFolderItems
+from exchangelib.services import GetStreamingEvents, SubscribeToStreaming, SyncFolderItems
+from exchangelib.services.sync_folder_hierarchy import SyncFolder
+from exchangelib.util import MNS
 
-from tc_calendar.engine.mailboxes import normalize_email, pick_credential
-from tc_calendar.engine.pool import BlockingPool
+from tc_calendar.addresses import normalize_email, pick_credential
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import ews_mapping
 from tc_calendar.providers._ews_errors import map_error
@@ -54,6 +56,7 @@ from tc_calendar.providers.base import (
     ThrottledError,
     TransientError,
 )
+from tc_calendar.providers.pool import BlockingPool
 from tc_calendar.records import ItemKind, RemoteItem, SyncBatch, WindowSnapshot
 from tc_calendar.sync.window import SyncWindow, WindowRead
 
@@ -71,6 +74,19 @@ _VIEW_FIELDS = {FieldPath(field=CalendarItem.get_field_by_fieldname(name)) for n
 
 CALENDAR_VIEW_PAGE = 1000
 """Items asked of one CalendarView: Exchange's default EWSFindCountLimit, above which it cuts the answer."""
+
+
+class _SyncFolderItems(SyncFolderItems):  # type: ignore[misc]  # exchangelib has no type hints
+    """SyncFolderItems whose error answers raise their error.
+
+    exchangelib reads the SyncState of an answer before its ResponseClass, so an error answer (the mailbox is
+    unavailable, moving, unknown) fails with an AttributeError instead of its Exchange error.
+    """
+
+    def _get_element_container(self, message: Any, name: Any = None) -> Any:
+        if message.find(f"{{{MNS}}}SyncState") is None:
+            return super(SyncFolder, self)._get_element_container(message=message, name=name)
+        return super()._get_element_container(message=message, name=name)
 
 
 class EwsProvider:
@@ -358,7 +374,7 @@ class EwsProvider:
 
         def sync(account: ServiceAccount) -> tuple[list[tuple[str, str | None]], list[str], str, bool]:
             calendar = account.calendar(mailbox)
-            service = SyncFolderItems(account=account.account(mailbox))
+            service = _SyncFolderItems(account=account.account(mailbox))
             changed: dict[str, tuple[str, str | None]] = {}
             deleted: list[str] = []
             for change_type, item in service.call(
@@ -388,7 +404,9 @@ class EwsProvider:
 
         Yields ``CHANGED`` when Exchange reports an event for a mailbox, and ``RESYNC`` for every mailbox of a
         connection whose subscription was (re)created or whose stream broke, since events may have been missed
-        in between; the consumer then runs an incremental sync (SyncFolderItems catches up from its state).
+        in between; the consumer then runs an incremental sync (SyncFolderItems catches up from its state). A
+        new subscription's ``RESYNC`` carries the time it was in place by (``since``): a sync that began after
+        it needs no other, so the first sync of a mailbox subscribed before it is not followed by a second.
         Mailboxes that cannot be subscribed (denied, not found) are left out and retried on each reconnect.
         Raises :class:`AuthError` when a service account is rejected and :class:`ProviderError` when streaming
         keeps failing, so the consumer can fall back to polling.
@@ -423,9 +441,15 @@ class EwsProvider:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _subscribe(self, mailbox: str) -> str:
-        def subscribe(account: ServiceAccount) -> str:
-            return str(account.calendar(mailbox).subscribe_to_streaming())
+    async def _subscribe(self, mailbox: str) -> tuple[str, float]:
+        """A streaming subscription for ``mailbox``: its id, and the ``time.monotonic()`` it was in place by."""
+
+        def subscribe(account: ServiceAccount) -> tuple[str, float]:
+            # Not calendar.subscribe_to_streaming(): exchangelib wants the folder's id there, which costs a GetFolder;
+            # Exchange takes the distinguished id with the mailbox as well.
+            folders = FolderCollection(account=account.account(mailbox), folders=[account.calendar(mailbox)])
+            subscription = str(folders.subscribe_to_streaming(event_types=SubscribeToStreaming.EVENT_TYPES))
+            return subscription, time.monotonic()
 
         return await self._call(mailbox, "Subscribe", subscribe)
 
@@ -438,12 +462,13 @@ class EwsProvider:
             missing = [m for m in mailboxes if m not in subscriptions.values()]
             # Subscribe concurrently; the service account's pool bounds how many requests are in flight.
             results = await asyncio.gather(*(self._subscribe(m) for m in missing), return_exceptions=True)
-            resubscribed: list[str] = []
+            resubscribed: list[tuple[str, float]] = []
             transient: TransientError | None = None
             for mailbox, result in zip(missing, results, strict=True):
-                if isinstance(result, str):
-                    subscriptions[result] = mailbox
-                    resubscribed.append(mailbox)
+                if isinstance(result, tuple):
+                    subscription, since = result
+                    subscriptions[subscription] = mailbox
+                    resubscribed.append((mailbox, since))
                 elif isinstance(result, MailboxError):
                     log.warning("cannot watch %s: %s", mailbox, result)
                 elif isinstance(result, AuthError):
@@ -457,8 +482,9 @@ class EwsProvider:
                 await asyncio.sleep(_backoff(transient, failures))
                 failures += 1
                 continue
-            for mailbox in resubscribed:
-                queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC))
+            for mailbox, since in resubscribed:
+                # Changes before the subscription were not notified: a sync that began reading after it has them.
+                queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC, since=since))
             if not subscriptions:
                 await asyncio.sleep(self._stream_retry_seconds * 30)
                 continue

@@ -316,7 +316,6 @@ def to_remote_item(mailbox: str, item: Any, *, default_timezone: str | None = No
     return RemoteItem(
         mailbox=mailbox,
         item_id=str(item_id),
-        change_key=str(getattr(item, "changekey", None) or ""),
         uid=str(getattr(item, "uid", None) or ""),
         kind=kind,
         subject=subject,

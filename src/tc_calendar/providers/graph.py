@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from tc_calendar.addresses import normalize_email
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import graph_mapping
 from tc_calendar.providers._graph_http import GraphHttp, TokenSource
@@ -462,12 +463,6 @@ class GraphProvider:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-
-def normalize_email(email: str) -> str:
-    """The mailbox's identity as the engine uses it (trimmed, lower-case); kept here so that the provider does not
-    import the engine that drives it."""
-    return email.strip().lower()
 
 
 def _user(mailbox: str) -> str:

@@ -50,7 +50,6 @@ JsonObject = Mapping[str, Any]
 
 SELECT_FIELDS: tuple[str, ...] = (
     "id",
-    "changeKey",
     "iCalUId",
     "type",
     "seriesMasterId",
@@ -311,7 +310,6 @@ def to_remote_item(mailbox: str, event: JsonObject, *, recurrence: RecurrencePat
     return RemoteItem(
         mailbox=mailbox,
         item_id=str(item_id),
-        change_key=str(event.get("changeKey") or ""),
         uid=series_uid(str(event.get("iCalUId") or "")),
         kind=kind,
         subject=subject,

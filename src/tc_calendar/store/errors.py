@@ -12,6 +12,8 @@ class StoreError(TcCalendarError):
 class DatabaseError(StoreError):
     """The database refused or could not be reached; the operation was not applied (its transaction rolled back)."""
 
+    logged_where_raised = True  # the store's own FailureLog reports the outage
+
 
 class MailboxNotFoundError(StoreError):
     """An operation names a mailbox that was never registered; nothing was written."""

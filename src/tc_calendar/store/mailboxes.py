@@ -13,7 +13,6 @@ instead of finding everything taken by the first one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +28,8 @@ from tc_calendar.store.records import (
     MailboxOrigin,
     MailboxState,
     MailboxStatus,
+    NodeCount,
+    SyncStart,
 )
 from tc_calendar.store.tables import mailboxes, nodes, visibility
 
@@ -206,16 +207,6 @@ async def record_errors(connection: AsyncConnection, emails: Sequence[str], erro
         await connection.execute(statement.values(state=MailboxState.ERROR.value, last_error=error, last_error_at=now))
 
 
-@dataclass(frozen=True, slots=True)
-class SyncStart:
-    """What a mailbox's sync loop starts from: where it resumes, when the connector first saw the mailbox
-    (``cache.autoSync: false`` keeps out what was last changed before), and how many events it sees."""
-
-    checkpoint: MailboxCheckpoint
-    first_seen_at: datetime
-    event_count: int
-
-
 _CHECKPOINT_COLUMNS = (
     mailboxes.c.sync_state,
     mailboxes.c.window_start,
@@ -309,18 +300,6 @@ async def release_some(connection: AsyncConnection, owner: str, emails: Sequence
         await connection.execute(statement.values(lease_owner=None, lease_expires_at=None))
 
 
-@dataclass(frozen=True, slots=True)
-class NodeCount:
-    """What a node sees of the nodes sharing the database: how many are alive (itself included) and how many
-    mailboxes they share."""
-
-    nodes: int
-    mailboxes: int
-
-    @property
-    def share(self) -> int:
-        """The most mailboxes one node should hold so that every node gets its part (rounded up)."""
-        return -(-self.mailboxes // max(1, self.nodes))
 
 
 async def announce_node(connection: AsyncConnection, node: str, now: datetime, ttl: timedelta) -> NodeCount:

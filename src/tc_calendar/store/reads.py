@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, Select, and_, bindparam, or_, select, tuple_
+from sqlalchemy import BindParameter, Row, Select, and_, bindparam, case, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tc_calendar.model import Attendee, Occurrence, OccurrenceKey, Response
+from tc_calendar.model import Attendee, Occurrence, OccurrenceKey, Response, Role
 from tc_calendar.store._keys import encode_recurrence_id, key_of
 from tc_calendar.store._rows import attendee_from_row, occurrence_from_row
 from tc_calendar.store._sql import IN_LIST_SIZE, in_chunks
@@ -139,4 +139,32 @@ async def _attendees_of(connection: AsyncConnection, ids: Sequence[int]) -> dict
         )
         for row in await connection.execute(query):
             found[row.occurrence_id].append(attendee_from_row(row))
+    return found
+
+
+async def attendee_directory(connection: AsyncConnection, emails: Sequence[str]) -> dict[str, tuple[str, bool]]:
+    """How ``emails`` appear in meetings' attendee lists: e-mail -> (a display name, or '' if none is known; whether
+    it was booked as a room or other resource). Addresses in no meeting are left out.
+
+    Exchange gives no directory here, so what people and rooms are called is read from the meetings they are in.
+    """
+    found: dict[str, tuple[str, bool]] = {}
+    for chunk in in_chunks(sorted(set(emails))):
+        named = func.max(case((attendees.c.name != "", attendees.c.name)))
+        resource = func.max(case((attendees.c.role == Role.RESOURCE.value, 1), else_=0))
+        query = (
+            select(attendees.c.email, named, resource).where(attendees.c.email.in_(chunk)).group_by(attendees.c.email)
+        )
+        for email, name, is_resource in await connection.execute(query):
+            found[email] = (name or "", bool(is_resource))
+        # organizers are kept with their occurrence, not in the attendee list
+        organizer_name = func.max(case((occurrences.c.organizer_name != "", occurrences.c.organizer_name)))
+        query = (
+            select(occurrences.c.organizer_email, organizer_name)
+            .where(occurrences.c.organizer_email.in_(chunk))
+            .group_by(occurrences.c.organizer_email)
+        )
+        for email, name in await connection.execute(query):
+            name_so_far, is_resource = found.get(email, ("", False))
+            found[email] = (name_so_far or name or "", is_resource)
     return found

@@ -87,6 +87,16 @@ class MailboxCheckpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncStart:
+    """What a mailbox's sync loop starts from: where it resumes, when the connector first saw the mailbox
+    (``cache.autoSync: false`` keeps out what was last changed before), and how many events it sees."""
+
+    checkpoint: MailboxCheckpoint
+    first_seen_at: datetime
+    event_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class LaunchRecord:
     """The claim row of one conference start."""
 
@@ -113,3 +123,17 @@ class TrueConfUser:
     user_id: str
     display_name: str
     refreshed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCount:
+    """What a node sees of the nodes sharing the database: how many are alive (itself included) and how many
+    mailboxes they share."""
+
+    nodes: int
+    mailboxes: int
+
+    @property
+    def share(self) -> int:
+        """The most mailboxes one node should hold so that every node gets its part (rounded up)."""
+        return -(-self.mailboxes // max(1, self.nodes))

@@ -23,7 +23,6 @@ from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Res
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
 from tc_calendar.store.engine import connection_limit, create_engine, is_postgresql, writer
 from tc_calendar.store.errors import DatabaseError
-from tc_calendar.store.mailboxes import NodeCount, SyncStart
 from tc_calendar.store.notify import ChangeListener, ChangeListeners, PostgresChangeListener
 from tc_calendar.store.records import (
     ConfiguredMailbox,
@@ -32,6 +31,8 @@ from tc_calendar.store.records import (
     MailboxCheckpoint,
     MailboxState,
     MailboxStatus,
+    NodeCount,
+    SyncStart,
     TrueConfUser,
 )
 from tc_calendar.sync.actions import Action, SaveCheckpoint
@@ -85,11 +86,6 @@ class Store:
     def open(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
         """A store on the (already migrated) database at ``url``; connections are made lazily."""
         return cls(create_engine(url, **engine_options), clock, connections=connection_limit(engine_options))
-
-    @property
-    def dialect(self) -> str:
-        """``"sqlite"`` or ``"postgresql"``."""
-        return self._engine.dialect.name
 
     async def close(self) -> None:
         if self._remote is not None:
@@ -266,6 +262,11 @@ class Store:
     async def list_mailboxes(self) -> list[MailboxStatus]:
         async with self._read() as connection:
             return await mailboxes.list_statuses(connection)
+
+    async def attendee_directory(self, emails: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        """Names of ``emails`` and whether each is a room, as meetings' attendee lists say (``users.list``)."""
+        async with self._read() as connection:
+            return await reads.attendee_directory(connection, [email.lower() for email in emails])
 
     async def get_mailbox(self, email: str) -> MailboxStatus | None:
         async with self._read() as connection:

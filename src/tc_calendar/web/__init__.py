@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -61,12 +62,16 @@ async def _to_page(request: Request) -> Response:
 
 
 def web_routes() -> list[BaseRoute]:
-    """The page's routes, for ``create_app(extra_routes=...)``: ``/calendar/*`` files and a redirect from ``/``.
+    """The page's routes, for ``create_app(extra_routes=...)``: ``/calendar/*`` files (gzip-compressed when the
+    browser accepts it) and a redirect from ``/``.
 
     ``GET /`` over HTTP redirects to the page; a WebSocket upgrade on ``/`` still reaches the API (its route
     comes first and matches WebSocket requests only).
     """
     return [
         Route("/", _to_page, methods=["GET", "HEAD"]),
-        Mount(PAGE_PATH, app=PageFiles(directory=STATIC_DIR, html=True), name="calendar"),
+        # Compressed for browsers that accept gzip: the page's files shrink to about a quarter.
+        Mount(
+            PAGE_PATH, app=GZipMiddleware(PageFiles(directory=STATIC_DIR, html=True), minimum_size=500), name="calendar"
+        ),
     ]

@@ -114,7 +114,7 @@ class OccurrenceDoc(_Strict):
 
 class ChangeDoc(_Strict):
     cursor: int
-    kind: Literal["upsert", "delete", "conference_started", "conference_failed", "mailbox_state"]
+    kind: Literal["upsert", "delete", "conference_started", "conference_failed"]
     user: Email
     key: Key | None
     at: IsoTime
@@ -173,16 +173,29 @@ class ChangesNotifyParams(_Strict):
     changes: list[ChangeDoc]
 
 
+class SyncWindowDoc(_Strict):
+    start: IsoTime = Field(description="Nothing earlier is kept (cache.backward months back, at a UTC midnight)")
+    end: IsoTime = Field(description="Recurring series are kept until here (cache.forward months ahead)")
+    singlesEnd: IsoTime = Field(description="Single meetings are kept until here")
+
+
 class ServerInfoResult(_Strict):
     name: str
     version: str
     protocol: int
     cursor: int
     mailboxes: dict[str, int] = Field(description="Count of mailboxes per state, and total")
+    window: SyncWindowDoc | None = Field(
+        default=None, description="The sync window now (cache.backward/forward); null when not known"
+    )
 
 
 class MailboxDoc(_Strict):
     email: Email
+    name: str | None = Field(default=None, description="As meetings' attendee lists give it; null if unknown")
+    kind: Literal["person", "room"] = Field(
+        default="person", description="room: booked as a room or other resource (role Resource) in a meeting"
+    )
     state: str
     origin: str
     lastSuccessAt: IsoTime | None

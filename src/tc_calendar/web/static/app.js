@@ -5,10 +5,11 @@
 import { apiUrl, Disconnected, ERRORS, RpcError } from './rpc.js';
 import { LiveSession } from './session.js';
 import {
-  addDays, addMonths, isDayKey, localMidnight, longDayTitle, monthGrid, monthTitle, parseDayKey,
+  addDays, addMonths, browserZone, formatDateTime, isDayKey, setZone, localMidnight, longDayTitle, monthGrid, monthTitle, parseDayKey,
   sameMonth, shortDayTitle, startOfWeek, todayKey, weekdayIndex,
 } from './dates.js';
 import { renderDays, renderMonth, weekDays } from './calendar.js';
+import { initialScroll, renderTimeGrid } from './timegrid.js';
 import { renderDetails } from './details.js';
 import { keyString } from './events.js';
 import { CalendarWindow } from './window.js';
@@ -17,6 +18,8 @@ import { h, replaceChildren } from './dom.js';
 const $ = (id) => document.getElementById(id);
 const VIEWS = ['month', 'week', 'day'];
 const narrowScreen = window.matchMedia('(max-width: 640px)');
+const HIDE_CANCELLED_KEY = 'tc-calendar.hide-cancelled';
+const ZONE_KEY = 'tc-calendar.zone';
 
 const state = {
   users: [],
@@ -26,7 +29,18 @@ const state = {
   openKey: null,           // the occurrence whose details are shown ...
   openOccurrence: null,    // ... as last heard of (null: deleted); kept when paging away from its month
   opener: null,            // keyString of the event the details were opened from (focus returns there)
+  window: null,            // server.info's sync window {start, end, singlesEnd}: months outside it say so
+  hideCancelled: window.localStorage.getItem(HIDE_CANCELLED_KEY) === 'yes',  // as the TrueConf client's HIDE
 };
+
+const shownOccurrence = (occ) => !(state.hideCancelled && occ.cancelled);
+
+/** The loaded occurrences by day, without the cancelled ones when they are hidden. */
+function visibleByDay() {
+  const byDay = calendar.byDay();
+  if (state.hideCancelled) for (const [day, list] of byDay) byDay.set(day, list.filter(shownOccurrence));
+  return byDay;
+}
 
 const session = new LiveSession(apiUrl(window.location));
 const calendar = new CalendarWindow();
@@ -111,12 +125,38 @@ async function enterApp(wantedUser = null) {
     return;
   }
   state.users = users;
-  replaceChildren($('user'), users.map((u) => h('option', { value: u.email },
-    u.state === 'ok' ? u.email : `${u.email} (${u.state})`)));
+  session.call('server.info', {}).then(takeInfo, () => {});
+  renderUserPicker(users);
   const emails = users.map((u) => u.email);
   const user = emails.includes(wantedUser) ? wantedUser : emails.includes(state.user) ? state.user : emails[0] ?? null;
   if (user) await selectUser(user);
   else { render(); showNotice('No calendars are synchronized yet.'); }
+}
+
+const userLabel = (u) => `${u.name ? `${u.name} <${u.email}>` : u.email}${u.state === 'ok' ? '' : ` (${u.state})`}`;
+
+/** People, then rooms (users.list's kind), each by name; the search box offers the same names and addresses. */
+function renderUserPicker(users) {
+  const byName = (a, b) => (a.name || a.email).localeCompare(b.name || b.email);
+  const people = users.filter((u) => u.kind !== 'room').sort(byName);
+  const rooms = users.filter((u) => u.kind === 'room').sort(byName);
+  const options = (list) => list.map((u) => h('option', { value: u.email }, userLabel(u)));
+  replaceChildren($('user'),
+    rooms.length ? h('optgroup', { label: 'People' }, options(people)) : options(people),
+    rooms.length ? h('optgroup', { label: 'Rooms' }, options(rooms)) : null);
+  replaceChildren($('user-options'), [...people, ...rooms].map((u) => h('option', { value: u.email }, u.name || u.email)));
+}
+
+/** The search box: an address from its list, or the only calendar whose name or address contains the text. */
+function findUser() {
+  const text = $('user-search').value.trim().toLowerCase();
+  if (!text) return;
+  const exact = state.users.find((u) => u.email.toLowerCase() === text);
+  const matches = state.users.filter((u) => u.email.toLowerCase().includes(text) || (u.name ?? '').toLowerCase().includes(text));
+  const found = exact ?? (matches.length === 1 ? matches[0] : null);
+  if (!found) return;
+  $('user-search').value = '';
+  selectUser(found.email);
 }
 
 // ---- loading and live changes ----------------------------------------------------------------------------------
@@ -150,20 +190,79 @@ function wantedRange() {
 async function load() {
   const range = wantedRange();
   const ticket = calendar.beginLoad();
-  $('view').setAttribute('aria-busy', 'true');
+  setBusy(true);
   let result;
   try {
     result = await session.call('calendar.list', range);
   } catch (error) {
-    if (calendar.failLoad(ticket)) $('view').removeAttribute('aria-busy');
+    if (calendar.failLoad(ticket)) setBusy(false);
     if (!(error instanceof Disconnected)) showNotice(`Could not load the calendar: ${error.message}`);
     return; // after a reconnect the 'online' status loads again
   }
   if (!calendar.finishLoad(ticket, range, result)) return;
-  $('view').removeAttribute('aria-busy');
+  setBusy(false);
   const open = calendar.get(state.openKey);
   if (open) state.openOccurrence = open;
   render();
+}
+
+/** While the shown range loads, the view is veiled and says so: a slow connector never passes for free days. */
+function setBusy(busy) {
+  $('view').toggleAttribute('aria-busy', busy);
+  if (busy) showViewState('Loading…', 'loading');
+  else showViewState(...restingState());
+}
+
+function showViewState(text, kind = '') {
+  const line = $('view-state');
+  line.textContent = text;
+  line.className = `view-state ${kind}`.trim();
+  line.hidden = !text;
+}
+
+/** The days the view shows (the month's own days for the month). */
+function shownDays() {
+  if (state.view === 'month') return monthGrid(state.anchor).flat().filter((day) => sameMonth(day, state.anchor));
+  return state.view === 'week' ? weekDays(startOfWeek(state.anchor)) : [state.anchor];
+}
+
+function takeInfo(info) {
+  if (JSON.stringify(info.window ?? null) === JSON.stringify(state.window)) return;
+  state.window = info.window ?? null;
+  if (!$('view').hasAttribute('aria-busy')) showViewState(...restingState());
+}
+
+const windowDate = (iso, daysBack = 0) => formatDateTime(`${addDays(iso.slice(0, 10), -daysBack)}T00:00:00Z`, true);
+
+/** What of the shown days the connector does not keep (cache.backward, cache.forward), from server.info. */
+function windowNote() {
+  const kept = state.window;
+  if (!kept) return '';
+  const days = shownDays();
+  const notes = [];
+  if (days[0] < kept.start.slice(0, 10)) notes.push(`Events before ${windowDate(kept.start)} are not kept (cache.backward).`);
+  if (days[days.length - 1] >= kept.singlesEnd.slice(0, 10)) {
+    notes.push(`Events after ${windowDate(kept.singlesEnd, 1)} are not synchronized.`);
+  } else if (days[days.length - 1] >= kept.end.slice(0, 10)) {
+    notes.push(`Recurring meetings after ${windowDate(kept.end, 1)} are not synchronized yet (cache.forward); single meetings are shown.`);
+  }
+  return notes.join(' ');
+}
+
+/** The view's state line when nothing loads: the window's note and "No events …", or nothing. */
+function restingState() {
+  const [empty, kind] = emptyState();
+  const text = [windowNote(), empty].filter(Boolean).join(' ');
+  return [text, empty ? kind : 'window'];
+}
+
+/** "No events …" once the shown range is loaded and has none; nothing otherwise. */
+function emptyState() {
+  if (!state.user || !calendar.holds(wantedRange()) || calendar.status !== 'synced') return [''];
+  const byDay = visibleByDay();
+  if (shownDays().some((day) => (byDay.get(day) ?? []).some(shownOccurrence))) return [''];
+  const period = state.view === 'month' ? `in ${monthTitle(state.anchor)}` : state.view === 'week' ? 'this week' : 'on this day';
+  return [`No events ${period}`, 'empty'];
 }
 
 const LOAD_DELAY_MS = 120;
@@ -173,7 +272,7 @@ let loadTimer = null;
 function ensureLoaded() {
   if (calendar.holds(wantedRange())) return;
   clearTimeout(loadTimer);
-  $('view').setAttribute('aria-busy', 'true');
+  setBusy(true);
   loadTimer = setTimeout(load, LOAD_DELAY_MS);
 }
 
@@ -186,25 +285,18 @@ function followOpenOccurrence(changes) {
   }
 }
 
-/** A mailbox that was queued got synchronized (or failed): read its calendar and state again. */
-function mailboxChanged(changes) {
-  if (changes.some((change) => change.kind === 'mailbox_state' && change.user === state.user)) {
-    calendar.stale = true;
-    ensureLoaded();
-  }
-}
-
 session.addEventListener('changes', (event) => {
   followOpenOccurrence(event.detail);
   if (calendar.receive(event.detail)) render();
   else renderDetailsPanel();
-  mailboxChanged(event.detail);
 });
 session.addEventListener('reset', () => load());
+session.addEventListener('info', (event) => takeInfo(event.detail));
 session.addEventListener('status', (event) => {
   const banner = $('banner');
   if (event.detail === 'reconnecting') {
-    banner.textContent = 'Connection lost — reconnecting…';
+    banner.textContent = session.hung ? 'The calendar connector is not answering — reconnecting…'
+      : 'Connection lost — reconnecting…';
     banner.hidden = false;
   } else if (event.detail === 'online') {
     banner.hidden = true;
@@ -230,7 +322,7 @@ function render() {
   if ($('app').hidden) return;
   const focus = focusDescriptor();
   const today = todayKey();
-  const byDay = calendar.byDay();
+  const byDay = visibleByDay();
   const common = { today, byDay, onOpenEvent: openDetails, onOpenDay: (day) => setView('day', day, { focusContent: true }) };
   let content;
   if (state.view === 'month' && !narrowScreen.matches) {
@@ -238,24 +330,56 @@ function render() {
   } else if (state.view === 'month') {
     const days = monthGrid(state.anchor).flat().filter((day) => sameMonth(day, state.anchor));
     content = renderDays({ ...common, days, label: monthTitle(state.anchor), onlyBusy: true });
-  } else if (state.view === 'week') {
-    content = renderDays({ ...common, days: weekDays(startOfWeek(state.anchor)), label: periodTitle() });
+  } else if (narrowScreen.matches) {  // a phone lists the week's or the day's events
+    const days = state.view === 'week' ? weekDays(startOfWeek(state.anchor)) : [state.anchor];
+    content = renderDays({ ...common, days, label: periodTitle(), onOpenDay: state.view === 'week' ? common.onOpenDay : null });
   } else {
-    content = renderDays({ ...common, days: [state.anchor], label: periodTitle(), onOpenDay: null });
+    const days = state.view === 'week' ? weekDays(startOfWeek(state.anchor)) : [state.anchor];
+    content = renderTimeGrid({
+      ...common, days, now: Date.now(), label: periodTitle(), onOpenDay: state.view === 'week' ? common.onOpenDay : null,
+    });
   }
+  const scroll = gridScroll(content);
   replaceChildren($('view'), content);
+  scroll();
+  if (narrowScreen.matches) showTodayOnPhone();
   $('view').dataset.view = state.view;
   $('period').textContent = periodTitle();
   const unit = state.view === 'month' ? 'month' : state.view === 'week' ? 'week' : 'day';
   $('prev').setAttribute('aria-label', `Previous ${unit}`);
   $('next').setAttribute('aria-label', `Next ${unit}`);
-  for (const button of document.querySelectorAll('[data-view]')) {
+  for (const button of document.querySelectorAll('button[data-view]')) {
     button.setAttribute('aria-pressed', String(button.dataset.view === state.view));
   }
+  if (!$('view').hasAttribute('aria-busy')) showViewState(...restingState());
   showNotice(calendar.status === 'queued'
     ? `The calendar of ${state.user} is queued for synchronization; its events appear as soon as it is synced.` : '');
   renderDetailsPanel();
   restoreFocus(focus);
+}
+
+let shownGrid = null;  // which days the time grid showed last: its scroll position is kept while they stay
+
+/** Keeps the time grid's scroll position over a re-render of the same days; a new grid starts near now or 07:00. */
+function gridScroll(content) {
+  const old = $('view').querySelector('.tg-scroll');
+  const days = [...content.querySelectorAll('.day-column')].map((column) => column.dataset.day);
+  const same = shownGrid !== null && days.join() === shownGrid;
+  const top = same && old ? old.scrollTop : initialScroll(days, Date.now());
+  shownGrid = days.length ? days.join() : null;
+  return () => { const grid = $('view').querySelector('.tg-scroll'); if (grid) grid.scrollTop = top; };
+}
+
+let phoneScrolledFor = null;  // the month whose list was scrolled to today: once, not on every live change
+
+/** On a phone the month list opens at today, not at the 1st (when the month is loaded and holds today). */
+function showTodayOnPhone() {
+  const month = `${state.user} ${state.anchor.slice(0, 7)}`;
+  if (state.view !== 'month' || phoneScrolledFor === month || !calendar.holds(wantedRange())) return;
+  const today = $('view').querySelector('.agenda-day.today');
+  if (!today) return;
+  phoneScrolledFor = month;
+  today.scrollIntoView({ block: 'start' });
 }
 
 let detailsShown;  // the occurrence object the panel shows: re-rendered only when it changed
@@ -310,7 +434,7 @@ function setAnchor(day, { focusDay = false } = {}) {
 function setView(view, day = state.anchor, { focusContent = false } = {}) {
   state.view = view;
   setAnchor(day);
-  if (focusContent) $('view').querySelector('[role="gridcell"][tabindex="0"], .agenda')?.focus();
+  if (focusContent) $('view').querySelector('[role="gridcell"][tabindex="0"], .agenda, .timegrid')?.focus();
 }
 
 function step(direction) {
@@ -376,6 +500,29 @@ function onGridClick(event) {
   }
 }
 
+/** Times in the browser's zone, or in one chosen here (kept in the browser): days, ranges and grids follow it. */
+function setUpZonePicker() {
+  const picker = $('zone');
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const own = browserZone();
+  replaceChildren(picker, h('option', { value: '' }, `${own} (this device)`),
+    zones.filter((zone) => zone !== own).map((zone) => h('option', { value: zone }, zone)));
+  const saved = window.localStorage.getItem(ZONE_KEY) ?? '';
+  picker.value = zones.includes(saved) ? saved : '';
+  setZone(picker.value);
+  picker.addEventListener('change', () => {
+    window.localStorage.setItem(ZONE_KEY, picker.value);
+    setZone(picker.value);
+    shownGrid = null;
+    setAnchor(state.anchor);
+  });
+}
+
+/** The time grids' current-time line and the dimming of past events follow the clock. */
+function followNow() {
+  setInterval(() => { if (state.view !== 'month' && !$('app').hidden) render(); }, 60 * 1000);
+}
+
 /** At local midnight "today" moves on: mark the new day (a page may stay open for days). */
 function followToday() {
   const tomorrow = localMidnight(addDays(todayKey(), 1));
@@ -386,16 +533,26 @@ function followToday() {
 async function start() {
   const wantedUser = readHash();
   followToday();
+  followNow();
   $('signin-form').addEventListener('submit', onSignIn);
   $('signout').addEventListener('click', () => { session.signOut(); showSignIn(); });
   $('user').addEventListener('change', (e) => selectUser(e.target.value));
+  $('user-search').addEventListener('change', findUser);
+  $('user-search').addEventListener('keydown', (event) => { if (event.key === 'Enter') findUser(); });
   $('prev').addEventListener('click', () => setAnchor(step(-1)));
   $('next').addEventListener('click', () => setAnchor(step(1)));
   $('today').addEventListener('click', () => setAnchor(todayKey()));
-  for (const button of document.querySelectorAll('[data-view]')) {
+  for (const button of document.querySelectorAll('button[data-view]')) {
     button.addEventListener('click', () => setView(button.dataset.view));
   }
   $('view').addEventListener('click', onGridClick);
+  setUpZonePicker();
+  $('hide-cancelled').checked = state.hideCancelled;
+  $('hide-cancelled').addEventListener('change', (event) => {
+    state.hideCancelled = event.target.checked;
+    window.localStorage.setItem(HIDE_CANCELLED_KEY, state.hideCancelled ? 'yes' : 'no');
+    render();
+  });
   document.addEventListener('keydown', onKeyDown);
   narrowScreen.addEventListener('change', () => render());
   // Changes missed while offline come from the resumed subscription; a load that failed meanwhile is redone.

@@ -1,5 +1,6 @@
-// Calendar arithmetic on local dates ("day keys", YYYY-MM-DD) and formatting in the browser's time zone.
-// Day keys are computed with UTC arithmetic so that daylight-saving days never have 23 or 25 hours here.
+// Calendar arithmetic on local dates ("day keys", YYYY-MM-DD) and formatting in the shown time zone: the
+// browser's, or one chosen with setZone. Day keys are computed with UTC arithmetic so that daylight-saving days
+// never have 23 or 25 hours here.
 
 export const WEEKDAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'];
 const WEEKDAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -53,20 +54,67 @@ export function sameMonth(a, b) {
   return a.slice(0, 7) === b.slice(0, 7);
 }
 
-/** The local date of a Date (or ISO string) in the browser's time zone. */
+let shownZone = null;  // null: the browser's zone
+let formats = null;    // the zone's formatters, made when first needed
+
+/** Show times in `zone` (an IANA name such as "America/New_York"); null or '' for the browser's own. */
+export function setZone(zone) {
+  shownZone = zone || null;
+  formats = null;
+}
+
+export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
+/** The shown time zone, e.g. "Europe/Berlin". */
+export const zoneId = () => shownZone ?? browserZone();
+
+function zoned() {
+  if (formats) return formats;
+  const timeZone = zoneId();
+  formats = {
+    parts: new Intl.DateTimeFormat('en-US', {
+      timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+      second: 'numeric', hourCycle: 'h23',
+    }),
+    time: new Intl.DateTimeFormat(undefined, { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+    dateTime: new Intl.DateTimeFormat(undefined, {
+      timeZone, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }),
+    shortDate: new Intl.DateTimeFormat(undefined, { timeZone, day: '2-digit', month: '2-digit' }),
+    offset: new Intl.DateTimeFormat('en-GB', { timeZone, timeZoneName: 'shortOffset' }),
+  };
+  return formats;
+}
+
+/** The wall-clock fields of an instant in the shown zone. */
+function wallClock(ms) {
+  const fields = {};
+  for (const part of zoned().parts.formatToParts(new Date(ms))) fields[part.type] = Number(part.value);
+  return fields;
+}
+
+/** How far the shown zone's wall clock is ahead of UTC at an instant, in ms. */
+function offsetAt(ms) {
+  const f = wallClock(ms);
+  return Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second) - Math.floor(ms / 1000) * 1000;
+}
+
+/** The local date of a Date (or ISO string) in the shown time zone. */
 export function localDayKey(value) {
-  const d = new Date(value);
-  return dayKey(d.getFullYear(), d.getMonth() + 1, d.getDate());
+  const f = wallClock(new Date(value).getTime());
+  return dayKey(f.year, f.month, f.day);
 }
 
 export function todayKey() {
   return localDayKey(Date.now());
 }
 
-/** Local midnight of a day key as a Date. */
+/** Midnight of a day key in the shown zone as a Date (the first instant of that day there). */
 export function localMidnight(key) {
   const { year, month, day } = parseDayKey(key);
-  return new Date(year, month - 1, day);
+  const wall = Date.UTC(year, month - 1, day);
+  let instant = wall - offsetAt(wall);
+  instant = wall - offsetAt(instant);  // again with the offset in force then (a change of offset that night)
+  return new Date(instant);
 }
 
 /**
@@ -84,14 +132,9 @@ export function occurrenceDays(occ) {
   return days;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
-  day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-});
 const dateFormatUtc = new Intl.DateTimeFormat(undefined, {
   day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'UTC',
 });
-const shortDateFormat = new Intl.DateTimeFormat(undefined, { day: '2-digit', month: '2-digit' });
 const monthFormat = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 const longDayFormat = new Intl.DateTimeFormat('en-GB', {
   weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC',
@@ -100,7 +143,7 @@ const shortDayFormat = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day:
 
 const utcDate = (key) => new Date(`${key}T00:00:00Z`);
 
-export const formatTime = (iso) => timeFormat.format(new Date(iso));
+export const formatTime = (iso) => zoned().time.format(new Date(iso));
 
 /** "08:00 – 08:30"; "All day" for all-day events; dates added when the event spans several local days. */
 export function formatTimeRange(occ) {
@@ -108,9 +151,9 @@ export function formatTimeRange(occ) {
   const start = new Date(occ.start);
   const end = new Date(occ.end);
   if (localDayKey(start) === localDayKey(new Date(Math.max(start.getTime(), end.getTime() - 1)))) {
-    return `${timeFormat.format(start)} – ${timeFormat.format(end)}`;
+    return `${zoned().time.format(start)} – ${zoned().time.format(end)}`;
   }
-  return `${shortDateFormat.format(start)} ${timeFormat.format(start)} – ${shortDateFormat.format(end)} ${timeFormat.format(end)}`;
+  return `${zoned().shortDate.format(start)} ${zoned().time.format(start)} – ${zoned().shortDate.format(end)} ${zoned().time.format(end)}`;
 }
 
 /** "28.06.2025, 08:00" (in the browser's locale and zone); all-day bounds as plain dates. */
@@ -119,7 +162,12 @@ export function formatDateTime(iso, allDay = false, isEnd = false) {
     const d = new Date(iso);
     return dateFormatUtc.format(isEnd ? new Date(d.getTime() - 1) : d);
   }
-  return dateTimeFormat.format(new Date(iso));
+  return zoned().dateTime.format(new Date(iso));
+}
+
+/** The zone's offset at `when`, e.g. "GMT+2", for the time grid's corner. */
+export function zoneName(when = Date.now()) {
+  return zoned().offset.formatToParts(new Date(when)).find((part) => part.type === 'timeZoneName')?.value ?? zoneId();
 }
 
 export const monthTitle = (key) => monthFormat.format(utcDate(key));

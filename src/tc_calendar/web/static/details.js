@@ -4,7 +4,7 @@
 
 import { h } from './dom.js';
 import { formatDateTime } from './dates.js';
-import { joinLink, recurrenceMark } from './events.js';
+import { joinLink, recurrenceMark, shownLocation } from './events.js';
 
 const RESPONSE_LABELS = {
   Accepted: 'Accepted', Declined: 'Declined', Tentative: 'Tentative', NoResponse: 'No response', Organizer: 'Organizer',
@@ -67,7 +67,7 @@ export function renderDetails(occ, onClose) {
       field('Start time', formatDateTime(occ.start, occ.allDay), 'start'),
       field('End time', formatDateTime(occ.end, occ.allDay, true), 'end'),
       occ.allDay ? field('Duration', 'All day', 'all-day') : null,
-      occ.location ? field('Location', occ.location, 'location') : null,
+      shownLocation(occ) ? field('Location', shownLocation(occ), 'location') : null,
       occ.recurrence ? field('Repeats', [recurrenceMark(occ), ' ', occ.recurrence.summary || 'Recurring event',
         occ.recurrence.isException ? ' (changed occurrence)' : ''], 'recurrence') : null),
     description(occ.description),

@@ -1,13 +1,17 @@
 // Building DOM nodes without innerHTML: every piece of event data becomes a text node or an attribute value,
 // so a meeting titled "<img onerror=...>" shows those characters and runs nothing.
 
-/** Create an element. attrs: class, dataset, on<event> handlers, booleans, or plain attributes. */
+/**
+ * Create an element. attrs: class, dataset, style (an object of CSS properties, set through the CSSOM: the page's
+ * Content-Security-Policy refuses style attributes), on<event> handlers, booleans, or plain attributes.
+ */
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
     if (name === 'class') node.className = value;
     else if (name === 'dataset') Object.assign(node.dataset, value);
+    else if (name === 'style') for (const [property, text] of Object.entries(value)) node.style.setProperty(property, text);
     else if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? '' : String(value));
   }

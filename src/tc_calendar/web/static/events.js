@@ -7,6 +7,16 @@ import { formatTimeRange } from './dates.js';
 /** A stable string for an occurrence key {uid, recurrenceId}. */
 export const keyString = (key) => `${key.uid}\u0000${key.recurrenceId ?? ''}`;
 
+/** The location to show: a link to the event's own conference reads "TrueConf conference", not its URL. */
+export function shownLocation(occ) {
+  const text = (occ.location ?? '').trim();
+  if (!text) return '';
+  if (occ.conference && (text === occ.conference.url || /^(https?|trueconf):\/\/\S+$/i.test(text))) {
+    return 'TrueConf conference';
+  }
+  return text;
+}
+
 export function joinUrl(occ) {
   return occ.conference && !occ.cancelled ? safeUrl(occ.conference.url) : null;
 }
@@ -26,11 +36,15 @@ export function recurrenceMark(occ) {
   return h('span', { class: 'recurring', title: label, role: 'img', 'aria-label': label }, '↻');
 }
 
-/** One event row; onOpen(occ, button) when its title is activated. */
-export function eventItem(occ, onOpen, { compact = false } = {}) {
+/**
+ * One event row; onOpen(occ, button) when its title is activated. past: the event is over (time grids dim it and
+ * offer no Join); the indicator still says whether it had a conference.
+ */
+export function eventItem(occ, onOpen, { compact = false, past = false } = {}) {
   const linked = Boolean(joinUrl(occ));
   const classes = ['event', linked ? 'linked' : 'plain', occ.cancelled ? 'cancelled' : '', occ.allDay ? 'all-day' : '',
-    compact ? 'compact' : ''].filter(Boolean).join(' ');
+    compact ? 'compact' : '', past ? 'past' : ''].filter(Boolean).join(' ');
+  const location = shownLocation(occ);
   const time = formatTimeRange(occ);
   const open = h('button', {
     type: 'button', class: 'event-open',
@@ -43,14 +57,14 @@ export function eventItem(occ, onOpen, { compact = false } = {}) {
   h('span', { class: 'event-meta' },
     h('span', { class: 'event-time' }, time),
     compact ? null : recurrenceMark(occ),
-    !compact && occ.location ? h('span', { class: 'event-location' }, occ.location) : null));
+    !compact && location ? h('span', { class: 'event-location' }, location) : null));
   return h('li', {
     class: classes,
     dataset: { key: keyString(occ.key), conference: linked ? 'yes' : 'no' },
   },
   h('span', { class: `indicator ${linked ? 'indicator-conference' : 'indicator-plain'}`, 'aria-hidden': 'true' }),
   open,
-  joinLink(occ));
+  past ? null : joinLink(occ));
 }
 
 /** Sort for display: all-day first, then by start, then title. */

@@ -19,6 +19,9 @@ export class Disconnected extends Error {
   }
 }
 
+/** The close code of a connection given up because the connector did not answer in time (a hung server). */
+export const NO_ANSWER = 4408;
+
 export const ERRORS = Object.freeze({
   INVALID_PARAMS: -32602,
   NOT_AUTHENTICATED: -32001,
@@ -57,17 +60,32 @@ export class RpcSocket {
     ws.addEventListener('close', (e) => this.#closed(new Disconnected(e.code, e.reason)));
   }
 
-  call(method, params = {}) {
+  /**
+   * Call a method. timeoutMs: if no answer comes within it, the connector is taken for hung and the connection is
+   * given up at once (every pending call rejects with Disconnected(NO_ANSWER)); a TCP connection to a hung
+   * server would otherwise close only minutes later.
+   */
+  call(method, params = {}, timeoutMs = 0) {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = timeoutMs > 0
+        ? setTimeout(() => this.abandon(new Disconnected(NO_ANSWER, `no answer to ${method} within ${timeoutMs / 1000} s`)), timeoutMs)
+        : null;
+      const settle = (fn) => (value) => { clearTimeout(timer); fn(value); };
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
       this.ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
     });
   }
 
   close(code = 1000) {
     try { this.ws.close(code); } catch { /* already closing */ }
+  }
+
+  /** Give the connection up now, without waiting for the server's side of the close. */
+  abandon(error) {
+    this.#closed(error);
+    this.close();
   }
 
   #receive(text) {

@@ -3,10 +3,13 @@
 // It signs in (auth.login) or resumes (auth.resume with the token kept in sessionStorage), follows one user's
 // changes (changes.subscribe), and when the socket drops it reconnects with growing delays, resumes the session
 // and re-subscribes from the last cursor it received, so no change is missed or seen twice (protocol §3).
-// Events: 'status' (detail: 'online' | 'reconnecting' | 'signed-out'), 'changes' (detail: array of changes),
-// 'reset' (the change log is behind our cursor: reload everything).
+// A heartbeat (server.info every 10 s, answered within 10 s) finds a connector that hangs with the connection
+// still open; the session then gives the connection up and reconnects as after a drop.
+// Events: 'status' (detail: 'online' | 'reconnecting' | 'signed-out'; `hung` says whether the last drop was a
+// connector that stopped answering), 'info' (detail: the heartbeat's server.info answer), 'changes' (detail: array of changes), 'reset' (the change log is behind our
+// cursor: reload everything).
 
-import { Disconnected, ERRORS, RpcError, RpcSocket } from './rpc.js';
+import { Disconnected, ERRORS, NO_ANSWER, RpcError, RpcSocket } from './rpc.js';
 
 const TOKEN_KEY = 'tc-calendar.session';
 const FIRST_DELAY_MS = 500;
@@ -14,6 +17,9 @@ const MAX_DELAY_MS = 10000;
 // Session tokens live 12 hours (protocol §2.2) and are renewed by auth.resume. A page that stays connected
 // renews its token every hour on a short side connection, so a drop after a long day still resumes silently.
 const RENEW_EVERY_MS = 60 * 60 * 1000;
+const HEARTBEAT_EVERY_MS = 10 * 1000;
+/** How long the heartbeat and a reconnect's sign-in wait for an answer before taking the connector for hung. */
+const ANSWER_WITHIN_MS = 10 * 1000;
 
 export class LiveSession extends EventTarget {
   constructor(url, storage = window.sessionStorage) {
@@ -28,6 +34,7 @@ export class LiveSession extends EventTarget {
     this.status = 'signed-out';
     this.stopped = true;
     this.epoch = 0;            // bumped on every sign-in and sign-out: an older reconnect loop then gives up
+    this.hung = false;         // the last drop was a connector that stopped answering
   }
 
   get hasToken() {
@@ -107,12 +114,23 @@ export class LiveSession extends EventTarget {
     if (this.socket && this.socket !== socket) this.socket.close();
     this.socket = socket;
     socket.onnotify = (method, params) => this.#notified(method, params);
+    this.#heartbeat(socket);
     socket.onclose = (error) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.hung = error.code === NO_ANSWER;
       if (error.code === 4009) this.#expired();
       else if (!this.stopped) this.#reconnect();
     };
+  }
+
+  #heartbeat(socket) {
+    const beat = setInterval(() => {
+      if (this.socket !== socket) { clearInterval(beat); return; }
+      socket.call('server.info', {}, ANSWER_WITHIN_MS)
+        .then((info) => this.dispatchEvent(new CustomEvent('info', { detail: info })))
+        .catch(() => {}); // no answer: the socket gives itself up
+    }, HEARTBEAT_EVERY_MS);
   }
 
   #notified(method, params) {
@@ -142,16 +160,18 @@ export class LiveSession extends EventTarget {
       let resumed;
       try {
         socket = await RpcSocket.open(this.url);
-        resumed = await socket.call('auth.resume', { token });
+        resumed = await socket.call('auth.resume', { token }, ANSWER_WITHIN_MS);
       } catch (error) {
         socket?.close();
         if (!current()) return;
+        if (error instanceof Disconnected) this.hung = error.code === NO_ANSWER;
         if (error instanceof RpcError && error.code === ERRORS.LOGIN_FAILED) return this.#expired();
         if (error instanceof RpcError && error.data?.retryAfter) delay = Math.max(delay, error.data.retryAfter * 1000);
         continue;
       }
       if (!current()) { socket.close(); return; }
       this.storage.setItem(TOKEN_KEY, resumed.token);
+      this.hung = false;
       this.#adopt(socket);
       if (this.user) {
         try {

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tc_calendar.engine.pool import BlockingPool, PoolClosedError
+from tc_calendar.providers.pool import BlockingPool, PoolClosedError
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
