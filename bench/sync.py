@@ -26,7 +26,7 @@ Runs the real sync service (exchangelib over 127.0.0.1 to ews_sim, a real SQLite
 With ``--provider graph`` the whole connector (``running_connector``, as ``tc_calendar run``) reads the same
 scenario from the Graph simulator, once with change notifications (to the connector's own /graph/notifications,
 plain http on loopback) and once by polling. Per row: the initial sync against its lower bound (Graph operations x
-latency / 4 in flight per mailbox... across mailboxes: operations x latency / (4 x mailboxes)), Graph operations
+latency / (4 in flight per mailbox x mailboxes)), Graph operations
 per mailbox against the minimum (one delta page per ``maxpagesize`` events, plus one subscription with
 notifications), and change -> WebSocket client latency (p50, p95).
 
