@@ -22,6 +22,15 @@ Runs the real sync service (exchangelib over 127.0.0.1 to ews_sim, a real SQLite
 
     .venv/bin/python bench/sync.py [--mailboxes 1,100,1000] [--meetings 3] [--far-meetings 0] [--changes 20]
         [--latency-ms 20]
+
+With ``--provider graph`` the whole connector (``running_connector``, as ``tc_calendar run``) reads the same
+scenario from the Graph simulator, once with change notifications (to the connector's own /graph/notifications,
+plain http on loopback) and once by polling. Per row: the initial sync against its lower bound (Graph operations x
+latency / (4 in flight per mailbox x mailboxes)), Graph operations
+per mailbox against the minimum (one delta page per ``maxpagesize`` events, plus one subscription with
+notifications), and change -> WebSocket client latency (p50, p95).
+
+    .venv/bin/python bench/sync.py --provider graph [--mailboxes 1,50] [--changes 20] [--latency-ms 20]
 """
 
 from __future__ import annotations
@@ -248,6 +257,129 @@ async def run(
     }
 
 
+GRAPH_PAGE = 100
+"""The Graph provider's default odata.maxpagesize."""
+
+
+async def run_graph(
+    mailboxes: int, meetings: int, changes: int, workdir: Path, latency_ms: int, notifications: bool
+) -> dict[str, Any]:
+    """The connector over the Graph simulator (see the module docstring)."""
+    import socket
+
+    from graph_sim.testing import running as graph_running
+    from tc_calendar.api.client import ApiClient, WebAuth
+    from tc_calendar.config import load_settings
+    from tc_calendar.crypto import SecretBox
+    from tc_calendar.engine.runner import SyncOptions
+    from tc_calendar.service import running_connector
+
+    scenario, users = scenario_of(mailboxes, meetings)
+    scenario.pop("service_accounts")
+    directory = workdir / f"graph-{mailboxes}-{notifications}"
+    directory.mkdir()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    with graph_running(scenario=scenario, allow_http_notifications=True) as sim:
+        sim.gate.latency_ms = latency_ms
+        box = SecretBox.load_or_create(directory / "calendar.key")
+        entry: dict[str, Any] = {
+            "type": "graph", "tenantId": sim.tenant_id, "clientId": sim.client_id,
+            "clientSecret": box.encrypt(sim.client_secret), "authorityHost": sim.base_url, "graphHost": sim.base_url,
+            "caBundle": sim.ca_file, "users": users,
+            "pollIntervalSeconds": 600 if notifications else 1, "reconcileMinutes": 600,
+        }
+        if notifications:
+            entry["notificationUrl"] = f"http://127.0.0.1:{port}/graph/notifications"
+        config = {
+            "wsPort": port, "launchConference": False, "cache": {"autoSync": True, "backward": 1, "forward": 2},
+            "accountLimit": mailboxes, "productWhitelist": {"tcs": ["tcs.bench.test#vcs"]},
+            "calendarProviders": [entry], "sqlitePath": "calendar.db",
+            "web": {"users": {"admin": box.encrypt("bench")}},
+        }
+        path = directory / "config.json"
+        path.write_text(json.dumps(config))
+        settings = load_settings(path)
+        options = SyncOptions(auto_sync=True, backward_months=1, forward_months=2, poll_interval=600.0,
+                              fallback_poll_interval=600.0 if notifications else 1.0, max_window_syncs=16)
+        sim.gate.reset_counters()
+        started = time.perf_counter()
+        async with running_connector(settings, sock=listener, sync_options=options) as connector:
+            await connector.sync.wait_synced(within=600)
+            initial = time.perf_counter() - started
+            # The initial sync is over when every mailbox is subscribed and any catch-up round has run.
+            while notifications and len(sim.subscriptions.describe()) < mailboxes:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0 if notifications else 0.0)
+            initial_ops = sim.gate.counters()
+            client = await ApiClient.connect(connector.url, WebAuth("admin", "bench"))
+            latencies: list[float] = []
+            try:
+                subscription = await client.subscribe(users[:1])
+                for n in range(changes):
+                    start = START + timedelta(days=20, hours=n % 10, minutes=n)
+                    began = time.perf_counter()
+                    await asyncio.to_thread(sim.world.create_meeting, users[0], f"change {n}", start,
+                                            start + timedelta(minutes=30))
+                    async for note in subscription:
+                        if any(c["kind"] == "upsert" and c["occurrence"]["title"] == f"change {n}"
+                               for c in note["changes"]):
+                            break
+                    latencies.append(time.perf_counter() - began)
+            finally:
+                await client.close()
+    # Per-mailbox operations: not the token and discovery requests (one per provider), nor $batch envelopes.
+    per_mailbox = {op: n for op, n in initial_ops["operations"].items()
+                   if op not in ("token", "openid-configuration", "batch")}
+    operations = sum(row["total"] for op, row in per_mailbox.items())
+    events_per_mailbox = meetings * (1 + min(2, mailboxes - 1))  # its own meetings and those it is invited to
+    pages = -(-events_per_mailbox // GRAPH_PAGE)
+    minimum = max(1, pages) + (1 if notifications else 0)
+    lower_bound = operations * latency_ms / 1000 / (4 * mailboxes)
+    return {
+        "provider": "graph",
+        "changes_by": "notifications" if notifications else "polling (1 s)",
+        "mailboxes": mailboxes,
+        "latency_ms": latency_ms,
+        "initial_sync_seconds": round(initial, 3),
+        "lower_bound_seconds": round(lower_bound, 3),
+        "over_lower_bound": round(initial / lower_bound, 2) if lower_bound else None,
+        "graph_operations": {op: row["total"] for op, row in per_mailbox.items()},
+        "graph_http_requests": initial_ops.get("http_requests"),
+        "operations_per_mailbox": round(operations / mailboxes, 2),
+        "minimum_per_mailbox": minimum,
+        "over_minimum": round(operations / mailboxes / minimum, 2),
+        "latency_p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "latency_p95_ms": round(sorted(latencies)[int(0.95 * (len(latencies) - 1))] * 1000, 1) if latencies else None,
+    }
+
+
+async def main_graph(args: argparse.Namespace) -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in (int(n) for n in args.mailboxes.split(",")):
+            for notifications in (True, False):
+                rows.append(await run_graph(count, args.meetings, args.changes, Path(tmp), args.latency_ms,
+                                            notifications))
+    base = rows[0]
+    header = ("mailboxes", "changes by", "initial s", "lower bound s", "x bound", "s/mbx vs base", "ops/mbx",
+              "minimum", "x min", "p50 ms", "p95 ms")
+    widths = (9, 15, 9, 13, 7, 13, 7, 7, 5, 7, 7)
+    print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        ratio = (row["initial_sync_seconds"] / row["mailboxes"]) / (base["initial_sync_seconds"] / base["mailboxes"])
+        print(
+            f"{row['mailboxes']:>9} {row['changes_by']:>15} {row['initial_sync_seconds']:>9.2f} "
+            f"{row['lower_bound_seconds']:>13.2f} {row['over_lower_bound']!s:>7} {ratio:>13.2f} "
+            f"{row['operations_per_mailbox']:>7} {row['minimum_per_mailbox']:>7} {row['over_minimum']:>5} "
+            f"{row['latency_p50_ms']!s:>7} {row['latency_p95_ms']!s:>7}"
+        )
+    out = RESULTS.with_name("sync-graph.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mailboxes", default="1,100,1000")
@@ -258,7 +390,12 @@ async def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=20, help="added by the simulator to every EWS request")
     parser.add_argument("--separate-simulator", action="store_true",
                         help="run the simulator in its own process (the connector's own cost, without the simulator's)")
+    parser.add_argument("--provider", choices=("ews", "graph"), default="ews",
+                        help="graph: the connector over the Graph simulator, with notifications and with polling")
     args = parser.parse_args()
+    if args.provider == "graph":
+        await main_graph(args)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for count in (int(n) for n in args.mailboxes.split(",")):

@@ -158,3 +158,24 @@ def _delta_rounds(notified: Notified, mailbox: str) -> int:
     by_mailbox = notified.graph.gate.counters()["mailboxes"].get(mailbox, {})
     return sum(n for operation, n in by_mailbox.items() if "delta" in operation.lower())
 
+
+
+async def test_each_mailbox_is_subscribed_before_its_first_delta_round_so_no_catch_up_round_is_needed(
+    notified: Notified,
+) -> None:
+    """The first delta round waits for the mailbox's subscription: a change after the subscription is notified,
+    one before it is in the round. Initial sync: one delta page and one subscription per mailbox, nothing more;
+    and a change made at once after it still reaches the client."""
+    by_mailbox = notified.graph.gate.counters()["mailboxes"]
+    for mailbox in (ALICE, BOB):
+        rounds = sum(n for operation, n in by_mailbox[mailbox].items() if "delta" in operation.lower())
+        assert rounds == 1, by_mailbox[mailbox]
+    client = await ApiClient.connect(notified.connector.url, WebAuth(WEB_LOGIN, WEB_PASSWORD))
+    try:
+        subscription = await client.subscribe([BOB])
+        start = soon() + timedelta(hours=4)
+        notified.world.create_meeting(ALICE, "Right after the first sync", start, start + timedelta(hours=1),
+                                      required=[BOB])
+        await upserts(subscription, {BOB}, "Right after the first sync")
+    finally:
+        await client.close()

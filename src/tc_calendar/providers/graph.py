@@ -98,6 +98,7 @@ class GraphProvider:
         subscription_minutes: int = 4320,
         renew_before: float = 6 * 3600.0,
         series_patterns: bool = True,
+        subscribe_wait: float = 15.0,
     ) -> None:
         self.http = http
         self._page_size = page_size
@@ -108,6 +109,10 @@ class GraphProvider:
         self._subscription_minutes = min(subscription_minutes, MAX_SUBSCRIPTION_MINUTES)
         self._renew_before = renew_before
         self._series_patterns = series_patterns
+        self._subscribe_wait = subscribe_wait
+        self._first_attempts: dict[str, asyncio.Event] = {}
+        self._subscribed: set[str] = set()
+        self._read_unsubscribed: set[str] = set()
 
     @classmethod
     def from_settings(
@@ -183,6 +188,7 @@ class GraphProvider:
         (:attr:`SyncWindow.singles_end`): a single meeting moved beyond ``cache.forward`` then stays in view. The
         occurrences of series it lists beyond ``window.end`` are dropped by the sync core."""
         mailbox = normalize_email(mailbox)
+        await self._after_first_subscription(mailbox)
         url = (
             f"{_user(mailbox)}/calendarView/delta?startDateTime={_instant(window.start)}"
             f"&endDateTime={_instant(window.singles_end)}"
@@ -213,6 +219,7 @@ class GraphProvider:
             raise InvalidSyncStateError(
                 "no Graph delta link saved for this mailbox; reading the window", mailbox=mailbox
             )
+        await self._after_first_subscription(mailbox)
         page = await self._get(mailbox, "delta", sync_state)
         changed: dict[str, JsonObject] = {}
         removed: list[str] = []
@@ -305,6 +312,24 @@ class GraphProvider:
 
     # ------------------------------------------------------------------------------------------ changes
 
+    async def _after_first_subscription(self, mailbox: str) -> None:
+        """With notifications, a mailbox's first delta round waits (at most ``subscribe_wait`` seconds) for its
+        subscription: a change made after the subscription is notified, and every change before it is in the
+        round, so no catch-up round is needed. A read that could not wait is remembered, and the mailbox gets a
+        catch-up round once subscribed."""
+        if self._urls is None:
+            return
+        attempted = self._first_attempts.setdefault(mailbox, asyncio.Event())
+        if not attempted.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(attempted.wait(), self._subscribe_wait)
+        if mailbox not in self._subscribed:
+            self._read_unsubscribed.add(mailbox)
+
+    def _attempted(self, mailboxes: Iterable[str]) -> None:
+        for mailbox in mailboxes:
+            self._first_attempts.setdefault(mailbox, asyncio.Event()).set()
+
     async def watch(self, mailboxes: Sequence[str]) -> AsyncIterator[MailboxNotification]:
         """Wake-ups for delta rounds: change notifications when a notification URL is set, a timer otherwise,
         and a reconciling round for every mailbox each ``reconcile_interval``."""
@@ -359,6 +384,7 @@ class GraphProvider:
             )
             subscriptions[mailbox] = subscription
             inbox.register(subscription_id, mailbox, client_state, queue.put_nowait)
+            self._subscribed.add(mailbox)
 
         async def renew(subscription: _Subscription) -> None:
             expires = datetime.now(UTC) + timedelta(minutes=self._subscription_minutes)
@@ -392,15 +418,22 @@ class GraphProvider:
 
         async def resubscribe(mailbox: str) -> None:
             old = subscriptions.pop(mailbox, None)
+            self._subscribed.discard(mailbox)
             if old is not None:
                 inbox.unregister(old.id)
             with contextlib.suppress(ProviderError):
                 await subscribe(mailbox)
 
         try:
-            for mailbox in await subscribe_missing():
-                # Changes between the window sync and the subscription are caught by one delta round now.
-                yield MailboxNotification(mailbox, NotificationKind.CHANGED)
+            try:
+                subscribed = await subscribe_missing()
+            finally:
+                self._attempted(mailboxes)  # the first rounds waiting for these subscriptions go ahead
+            for mailbox in subscribed:
+                if mailbox in self._read_unsubscribed:
+                    # A round read this mailbox before it was subscribed: a change in between is caught now.
+                    self._read_unsubscribed.discard(mailbox)
+                    yield MailboxNotification(mailbox, NotificationKind.CHANGED)
             while True:
                 now_mono = loop.time()
                 due = min(next_reconcile, next_poll)
@@ -447,6 +480,7 @@ class GraphProvider:
         finally:
             for subscription in subscriptions.values():
                 inbox.unregister(subscription.id)
+                self._subscribed.discard(subscription.mailbox)
             await self._unsubscribe(list(subscriptions.values()))
 
     async def _unsubscribe(self, subscriptions: Sequence[_Subscription]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from graph_sim.api import Call, Reply
 from graph_sim.errors import GraphError, bad_request
@@ -80,7 +80,7 @@ async def _run_part(batch: Call, part: dict[str, Any], dispatch: Dispatch) -> di
     split = urlsplit(url)
     if split.scheme or split.netloc:
         return _part_error(part_id, 400, "BadRequest", "Invalid request URL: batch requests take relative URLs.")
-    path = split.path.lstrip("/")
+    path = unquote(split.path).lstrip("/")  # as in a plain request, whose path the server decodes
     if path.lower().startswith("v1.0/"):
         path = path[len("v1.0/") :]
     if path.lower().startswith("$batch"):
