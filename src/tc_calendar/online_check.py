@@ -91,7 +91,7 @@ def _check_ews(label: str, provider: CalendarProvider) -> list[CheckResult]:
             continue
         account = ServiceAccount(endpoint, credential.login, credential.password.get_secret_value())
         try:
-            account.calendar(mailbox)
+            account.account(mailbox).calendar  # noqa: B018  # one GetFolder, by impersonation: the check itself
         except Exception as exc:
             error = map_error(exc, mailbox=mailbox, login=credential.login, endpoint=provider.url)
             results.append(CheckResult(False, f"{label}: {error}"))

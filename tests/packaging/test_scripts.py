@@ -22,7 +22,7 @@ echo "python3 $*" >> "$CALLS"
 if [ "$1" = "--version" ]; then echo "Python 3.11.9"; exit 0; fi
 if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
   mkdir -p "$3/bin"
-  for tool in python tc_calendar ruff mypy; do
+  for tool in python tc_calendar ruff mypy lint-imports; do
     printf '#!/usr/bin/env bash\\necho "%s $*" >> "$CALLS"\\n' "$tool" > "$3/bin/$tool"
     chmod +x "$3/bin/$tool"
   done
@@ -87,7 +87,7 @@ def test_the_test_script_installs_its_extras_once(checkout: Path) -> None:
     ]
     second = run_script(checkout, "test", "-x")
     assert installs(second) == []
-    assert second[-3:] == ["ruff check src sims tests bench", "mypy ", "python -m pytest -x"]
+    assert second[-4:] == ["ruff check src sims tests bench", "mypy ", "lint-imports --no-logo", "python -m pytest -x"]
 
 
 def test_ci_always_installs_afresh() -> None:
