@@ -132,6 +132,23 @@ async def wait_for_health(http_url: str, status: int) -> None:
             await asyncio.sleep(0.2)
 
 
+async def wait_for_log(log: io.StringIO, since: int, text: str) -> None:
+    """Until ``text`` is logged after position ``since`` (the loops have found the database again)."""
+    async with asyncio.timeout(60):
+        while text not in log.getvalue()[since:]:  # noqa: ASYNC110 - polling a log buffer
+            await asyncio.sleep(0.1)
+
+
+async def wait_for_quiet_log(log: io.StringIO, quiet: float = 1.0) -> None:
+    """Until nothing new has been logged for ``quiet`` seconds (60 s at most)."""
+    async with asyncio.timeout(60):
+        while True:
+            size = len(log.getvalue())
+            await asyncio.sleep(quiet)
+            if len(log.getvalue()) == size:
+                return
+
+
 async def test_a_postgresql_outage_is_logged_once_with_a_count_and_once_on_recovery(
     tmp_path: Path,
     exchange: EwsSimulator,  # noqa: F811
@@ -164,7 +181,8 @@ async def test_a_postgresql_outage_is_logged_once_with_a_count_and_once_on_recov
         await asyncio.sleep(8)  # the outage lasts: every loop retries many times meanwhile
         relay.cut = False
         await wait_for_health(connector.http_url, 200)
-        await asyncio.sleep(3)  # the loops find the database again
+        await wait_for_log(info_log, outage_starts, "the database works again")
+        await wait_for_quiet_log(info_log)  # whatever else recovery logs is in, so too many lines are seen
         during = info_log.getvalue()[outage_starts:]
         for client in clients:
             await client.close()
