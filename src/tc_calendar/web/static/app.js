@@ -463,6 +463,11 @@ function closeDetails() {
 
 const DAY_MOVES = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -7, ArrowDown: 7 };
 
+/**
+ * The month grid is one tab stop (WAI-ARIA grid pattern): arrow keys move the selected day (Home/End: its week's
+ * Monday/Sunday), PageUp/PageDown the month, Enter or Space opens the day's events. An event inside the grid
+ * (focused by a click, or when its details close) moves the same way from its day, and Enter opens it.
+ */
 function onKeyDown(event) {
   if ($('app').hidden || event.altKey || event.ctrlKey || event.metaKey) return;
   const target = event.target;
@@ -473,21 +478,21 @@ function onKeyDown(event) {
     return;
   }
   if (target.closest?.('input, select, textarea')) return;
+  const cell = target.closest?.('[role="gridcell"]');
   if (event.key === 'PageUp' || event.key === 'PageDown') {
     event.preventDefault();
-    const cellFocused = target.matches?.('[role="gridcell"]');
-    setAnchor(step(event.key === 'PageUp' ? -1 : 1), { focusDay: cellFocused });
+    setAnchor(step(event.key === 'PageUp' ? -1 : 1), { focusDay: Boolean(cell) });
     return;
   }
-  if (!target.matches?.('[role="gridcell"]')) return;
-  const day = target.dataset.day;
+  if (!cell) return;
+  const day = cell.dataset.day;
   if (event.key in DAY_MOVES) {
     event.preventDefault();
     setAnchor(addDays(day, DAY_MOVES[event.key]), { focusDay: true });
   } else if (event.key === 'Home' || event.key === 'End') {
     event.preventDefault();
     setAnchor(addDays(day, event.key === 'Home' ? -weekdayIndex(day) : 6 - weekdayIndex(day)), { focusDay: true });
-  } else if (event.key === 'Enter' || event.key === ' ') {
+  } else if ((event.key === 'Enter' || event.key === ' ') && target === cell) {
     event.preventDefault();
     setView('day', day, { focusContent: true });
   }

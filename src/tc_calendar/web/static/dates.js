@@ -135,6 +135,7 @@ export function occurrenceDays(occ) {
 const dateFormatUtc = new Intl.DateTimeFormat(undefined, {
   day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'UTC',
 });
+const shortDateUtc = new Intl.DateTimeFormat(undefined, { day: '2-digit', month: '2-digit', timeZone: 'UTC' });
 const monthFormat = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 const longDayFormat = new Intl.DateTimeFormat('en-GB', {
   weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC',
@@ -145,9 +146,16 @@ const utcDate = (key) => new Date(`${key}T00:00:00Z`);
 
 export const formatTime = (iso) => zoned().time.format(new Date(iso));
 
-/** "08:00 – 08:30"; "All day" for all-day events; dates added when the event spans several local days. */
+/**
+ * "08:00 – 08:30"; "All day" for all-day events ("All day, 25.06. – 27.06." over several days); dates added when a
+ * timed event spans several local days.
+ */
 export function formatTimeRange(occ) {
-  if (occ.allDay) return 'All day';
+  if (occ.allDay) {
+    const days = occurrenceDays(occ);
+    if (days.length < 2) return 'All day';
+    return `All day, ${shortDateUtc.format(utcDate(days[0]))} – ${shortDateUtc.format(utcDate(days[days.length - 1]))}`;
+  }
   const start = new Date(occ.start);
   const end = new Date(occ.end);
   if (localDayKey(start) === localDayKey(new Date(Math.max(start.getTime(), end.getTime() - 1)))) {

@@ -38,9 +38,10 @@ export function recurrenceMark(occ) {
 
 /**
  * One event row; onOpen(occ, button) when its title is activated. past: the event is over (time grids dim it and
- * offer no Join); the indicator still says whether it had a conference.
+ * offer no Join); the indicator still says whether it had a conference. tabStop: false in the month grid, which
+ * is one tab stop (its selected day); there the event and its Join are still focusable, but only by script.
  */
-export function eventItem(occ, onOpen, { compact = false, past = false } = {}) {
+export function eventItem(occ, onOpen, { compact = false, past = false, tabStop = true } = {}) {
   const linked = Boolean(joinUrl(occ));
   const classes = ['event', linked ? 'linked' : 'plain', occ.cancelled ? 'cancelled' : '', occ.allDay ? 'all-day' : '',
     compact ? 'compact' : '', past ? 'past' : ''].filter(Boolean).join(' ');
@@ -58,13 +59,15 @@ export function eventItem(occ, onOpen, { compact = false, past = false } = {}) {
     h('span', { class: 'event-time' }, time),
     compact ? null : recurrenceMark(occ),
     !compact && location ? h('span', { class: 'event-location' }, location) : null));
+  const join = past ? null : joinLink(occ);
+  if (!tabStop) for (const node of [open, join]) node?.setAttribute('tabindex', '-1');
   return h('li', {
     class: classes,
     dataset: { key: keyString(occ.key), conference: linked ? 'yes' : 'no' },
   },
   h('span', { class: `indicator ${linked ? 'indicator-conference' : 'indicator-plain'}`, 'aria-hidden': 'true' }),
   open,
-  past ? null : joinLink(occ));
+  join);
 }
 
 /** Sort for display: all-day first, then by start, then title. */

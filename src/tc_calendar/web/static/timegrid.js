@@ -4,7 +4,7 @@
 
 import { h } from './dom.js';
 import { addDays, localDayKey, localMidnight, longDayTitle, occurrenceDays, shortDayTitle, zoneName } from './dates.js';
-import { eventItem } from './events.js';
+import { byStart, eventItem } from './events.js';
 
 export const HOUR_PX = 48;
 /** A short event still gets room for its title: it is drawn (and laid out) at least this long. */
@@ -48,18 +48,26 @@ export function dayPieces(day, occurrences) {
   return pieces;
 }
 
-/** Bars over `days`: {occ, first, span} (column indexes), placed in rows so that bars never overlap. */
-export function barRows(days, occurrences) {
+/**
+ * Bars over `days` (consecutive days): {occ, first, span, before, after} (column indexes; before/after: the
+ * occurrence goes on past the first/last day, so the bar's edge says it continues), each in the first lane
+ * (`row`) where it overlaps no other bar. isBarOcc picks the occurrences drawn as bars.
+ */
+export function barRows(days, occurrences, isBarOcc = isBar) {
   const bars = [];
   const seen = new Set();
-  for (const occ of occurrences.filter(isBar)) {
+  for (const occ of occurrences.filter(isBarOcc)) {
     const key = `${occ.key.uid}\u0000${occ.key.recurrenceId ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const covered = occurrenceDays(occ).map((day) => days.indexOf(day)).filter((i) => i >= 0);
-    if (covered.length) bars.push({ occ, first: Math.min(...covered), span: covered.length });
+    const own = occurrenceDays(occ);
+    const covered = own.map((day) => days.indexOf(day)).filter((i) => i >= 0);
+    if (!covered.length) continue;
+    bars.push({
+      occ, first: Math.min(...covered), span: covered.length, before: own[0] < days[0], after: own[own.length - 1] > days[days.length - 1],
+    });
   }
-  bars.sort((a, b) => a.first - b.first || b.span - a.span);
+  bars.sort((a, b) => a.first - b.first || b.span - a.span || byStart(a.occ, b.occ));
   const rows = [];  // per row: the first free column
   for (const bar of bars) {
     let row = rows.findIndex((free) => free <= bar.first);
@@ -68,6 +76,15 @@ export function barRows(days, occurrences) {
     bar.row = row;
   }
   return bars;
+}
+
+/** A bar's event row, with the marks of the edges where it continues past the shown days. */
+export function barItem(bar, onOpenEvent, options = {}) {
+  const item = eventItem(bar.occ, onOpenEvent, { compact: true, ...options });
+  item.classList.add('bar');
+  if (bar.before) item.classList.add('continues-before');
+  if (bar.after) item.classList.add('continues-after');
+  return item;
 }
 
 const hourLabel = (hour) => `${String(hour).padStart(2, '0')}:00`;
@@ -95,8 +112,7 @@ export function renderTimeGrid({ days, today, byDay, now, onOpenEvent, onOpenDay
 
   const barList = h('ul', { class: 'tg-bars', ...columns, 'aria-label': 'All-day and multi-day events' },
     bars.map((bar) => {
-      const item = eventItem(bar.occ, onOpenEvent, { compact: true, past: past(bar.occ) });
-      item.classList.add('bar');
+      const item = barItem(bar, onOpenEvent, { past: past(bar.occ) });
       item.style.gridColumn = `${bar.first + 1} / span ${bar.span}`;
       item.style.gridRow = String(bar.row + 1);
       return item;
