@@ -7,7 +7,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 from web_pages import day_cell, event_in, new_page, sign_in
 from web_server import LiveServer
-from web_world import CONFERENCE_URL
+from web_world import ALICE, CONFERENCE_URL, MULTI_DAY, put
 
 PHONE = {"width": 390, "height": 844}
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "calendar.png"
@@ -41,8 +41,11 @@ def test_on_a_phone_the_month_is_a_list_of_busy_days_and_details_fill_the_screen
         page.context.close()
 
 
-def test_the_readme_screenshot_shows_june_with_a_meetings_details(page: Page, server: LiveServer) -> None:
-    sign_in(page, server)
+def test_the_readme_screenshot_shows_june_with_a_meetings_details(page: Page, own_server: LiveServer) -> None:
+    """docs/images/calendar.png: Alice's June, with events over several days as bars, a meeting's details open."""
+    own_server.apply([put(ALICE, occ) for occ in MULTI_DAY])
+    sign_in(page, own_server)
+    expect(page.locator("#view .month .bar")).to_have_count(6)
     event_in(day_cell(page, "2025-06-11"), "Project review").locator(".event-open").click()
     expect(page.get_by_role("dialog", name="Task information")).to_be_visible()
     expect(page.locator("#view[aria-busy]")).to_have_count(0)

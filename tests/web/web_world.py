@@ -6,6 +6,7 @@ at 06:00Z is shown at 08:00. Alice is the user in focus; Bob has a calendar of h
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -142,6 +143,20 @@ BUSY_DAY = (
 )
 XSS = occurrence("xss", XSS_TITLE, utc(5, 9), description='<script>window.__pwned=2</script> & "quotes"')
 BOBS_OWN = occurrence("dentist", "Bob's dentist appointment", utc(12, 14), organizer=BOB)
+
+# Events over several days, added where a test asks for them (the month draws them as bars).
+EXHIBITION = dataclasses.replace(
+    occurrence("exhibition", "Summer exhibition", utc(25, 0), all_day=True, conference=CONFERENCE_URL),
+    end=utc(28, 0),
+)  # Wednesday 25 to Friday 27 June
+RETREAT = dataclasses.replace(
+    occurrence("retreat", "Team retreat", utc(12, 0), all_day=True), end=utc(25, 0)
+)  # Thursday 12 to Tuesday 24 June: three week rows of the month
+MIGRATION = occurrence("migration", "Server migration", utc(20, 21), 8 * 60)  # Berlin: Fri 23:00 to Sat 07:00
+TRIP = dataclasses.replace(
+    occurrence("trip", "Sales trip", utc(3, 0), all_day=True, cancelled=True), end=utc(5, 0)
+)  # Tuesday 3 and Wednesday 4 June, cancelled
+MULTI_DAY = (EXHIBITION, RETREAT, MIGRATION, TRIP)
 
 
 def seed_actions() -> list[PutOccurrence]:

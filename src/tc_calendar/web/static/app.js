@@ -28,7 +28,8 @@ const state = {
   anchor: todayKey(),      // the selected day; the shown month/week/day contains it
   openKey: null,           // the occurrence whose details are shown ...
   openOccurrence: null,    // ... as last heard of (null: deleted); kept when paging away from its month
-  opener: null,            // keyString of the event the details were opened from (focus returns there)
+  opener: null,            // keyString of the event the details were opened from (focus returns there) ...
+  openerDay: null,         // ... and its day: a bar over several weeks is in several cells
   window: null,            // server.info's sync window {start, end, singlesEnd}: months outside it say so
   hideCancelled: window.localStorage.getItem(HIDE_CANCELLED_KEY) === 'yes',  // as the TrueConf client's HIDE
 };
@@ -447,16 +448,18 @@ function openDetails(occ, opener) {
   state.openOccurrence = occ;
   detailsShown = undefined;
   state.opener = opener?.closest('[data-key]')?.dataset.key ?? null;
+  state.openerDay = opener?.closest('[data-day]')?.dataset.day ?? null;
   renderDetailsPanel();
   $('details-heading')?.focus();
 }
 
 function closeDetails() {
-  const opener = state.opener;
-  state.openKey = state.opener = state.openOccurrence = null;
+  const { opener, openerDay } = state;
+  state.openKey = state.opener = state.openerDay = state.openOccurrence = null;
   renderDetailsPanel();
   if (opener) {
-    const item = [...$('view').querySelectorAll('[data-key]')].find((node) => node.dataset.key === opener);
+    const items = [...$('view').querySelectorAll('[data-key]')].filter((node) => node.dataset.key === opener);
+    const item = items.find((node) => node.closest('[data-day]')?.dataset.day === openerDay) ?? items[0];
     item?.querySelector('.event-open')?.focus();
   }
 }

@@ -1,9 +1,11 @@
 // The calendar views: the month grid (weeks Monday to Sunday, other months' days dimmed, events over several
-// days as bars) and the day lists used for a day, a week, and the whole month on a phone. Pure rendering: state and events come from app.js.
+// days as bars) and the day lists used for a day, a week, and the whole month on a phone. Pure rendering: state
+// and events come from app.js.
 
 import { h } from './dom.js';
 import {
-  WEEKDAYS, addDays, longDayTitle, monthGrid, monthTitle, occurrenceDays, parseDayKey, sameMonth, shortDayTitle, weekdayName,
+  WEEKDAYS, addDays, formatTime, longDayTitle, monthGrid, monthTitle, occurrenceDays, parseDayKey, sameMonth,
+  shortDayTitle, weekdayName,
 } from './dates.js';
 import { eventItem } from './events.js';
 import { barItem, barRows } from './timegrid.js';
@@ -57,6 +59,9 @@ function dayCell({ day, anchor, today, events, lanes, bars, onOpenEvent, onOpenD
   // The same height in every cell of the row, so that a bar's lane lines up across the days it covers.
   lanes ? h(bars.length ? 'ul' : 'div', { class: 'day-bars', style: { '--lanes': String(lanes) } }, bars.map((bar) => {
     const item = barItem(bar, onOpenEvent, { tabStop: false });
+    // A timed bar shows where it starts, as a calendar's bars do; its whole range is in its label and details.
+    const time = item.querySelector('.event-time');
+    if (time && !bar.occ.allDay) time.textContent = bar.before ? '' : formatTime(bar.occ.start);
     item.style.setProperty('--lane', String(bar.row));
     item.style.setProperty('--span', String(bar.span));
     return item;
