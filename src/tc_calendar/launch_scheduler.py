@@ -57,8 +57,16 @@ from tc_calendar.metrics import Metrics
 from tc_calendar.model import ChangeKind, Occurrence, OccurrenceKey
 from tc_calendar.store import LaunchNotFoundError, Store
 from tc_calendar.store.records import LaunchRecord, LaunchState
-from tc_calendar.trueconf.errors import ConferenceNotFoundError, TrueConfError, TrueConfUnavailableError
-from tc_calendar.trueconf.launch_plan import LaunchAction, LaunchDecision, LaunchPolicy, SkipReason, decide_launch
+from tc_calendar.trueconf.errors import TrueConfError
+from tc_calendar.trueconf.launch_plan import (
+    LaunchAction,
+    LaunchDecision,
+    LaunchFailure,
+    LaunchPolicy,
+    SkipReason,
+    decide_launch,
+    failure_of,
+)
 from tc_calendar.trueconf.launcher import (
     ConferenceApi,
     LaunchOutcome,
@@ -367,9 +375,8 @@ class LaunchScheduler:
                                             late)
             return
         outcome: LaunchOutcome | None = None
-        error = ""
+        failure: LaunchFailure | None = None
         sent = False
-        run_refused = False
 
         async def before_run() -> None:
             nonlocal sent
@@ -396,15 +403,11 @@ class LaunchScheduler:
         except LaunchNotFoundError as exc:  # taken over as stale while it was being started: the new holder's now
             log.warning("not starting conference for %r: %s", occurrence.title, exc)
             return
-        except ConferenceNotFoundError as exc:
-            error = f"permanent: {exc}"
-            run_refused = sent
         except TrueConfError as exc:
-            error = str(exc)
-            run_refused = sent and not (isinstance(exc, TrueConfUnavailableError) and exc.maybe_done)
+            failure = failure_of(exc, sent)
         except Exception as exc:  # unexpected: record it rather than lose the launch silently
             log.exception("starting conference for %s failed unexpectedly", occurrence.key.uid)
-            error = f"{type(exc).__name__}: {exc}"
+            failure = failure_of(exc, sent)
         finally:
             self._starting -= 1
             if not self._starting:
@@ -412,9 +415,9 @@ class LaunchScheduler:
         # Writing the outcome takes the event loop for a while: let other conferences starting now go first.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._none_starting.wait(), RECORD_AFTER_STARTS)
-        if outcome is None:
-            await self._failed(occurrence, error, late, run_refused)
-        else:
+        if failure is not None:
+            await self._failed(occurrence, failure, late)
+        elif outcome is not None:
             await self._started(occurrence, outcome, decision)
 
     async def _prepare_or_raise(self, occurrence: Occurrence) -> Preparation:
@@ -527,7 +530,7 @@ class LaunchScheduler:
         if record.state is LaunchState.RELEASED:
             return True
         if record.state is LaunchState.FAILED:
-            return not (record.last_error or "").startswith("permanent:")
+            return not record.permanent
         return record.state is LaunchState.CLAIMED and record.claimed_at < now - STALE_CLAIM
 
     async def _release(self, armed: _Armed) -> None:
@@ -546,7 +549,7 @@ class LaunchScheduler:
         self.poke()
 
     def _retry_due(self, record: LaunchRecord, now: datetime) -> bool:
-        if record.last_error and record.last_error.startswith("permanent:"):
+        if record.permanent:
             return False
         finished = record.finished_at or record.claimed_at
         return now >= finished + timedelta(seconds=self._options.retry.delay(record.attempts))
@@ -571,10 +574,11 @@ class LaunchScheduler:
         }
         await self._record(occurrence, ChangeKind.CONFERENCE_STARTED, payload, "started")
 
-    async def _failed(self, occurrence: Occurrence, error: str, late: bool, run_refused: bool) -> None:
-        await self._store.finish_launch(occurrence.key, LaunchState.FAILED, error, late, run_refused=run_refused)
-        retrying = not error.startswith("permanent:") and decide_launch(
-            occurrence, self._clock(), self._options.policy).launch
+    async def _failed(self, occurrence: Occurrence, failure: LaunchFailure, late: bool) -> None:
+        await self._store.finish_launch(occurrence.key, LaunchState.FAILED, failure.error, late,
+                                        run_refused=failure.run_refused, permanent=failure.permanent)
+        error = failure.shown
+        retrying = not failure.permanent and decide_launch(occurrence, self._clock(), self._options.policy).launch
         log.warning("could not start conference for %r: %s%s", occurrence.title, error,
                     "" if retrying else "; giving up")
         if not retrying:

@@ -35,6 +35,9 @@ from tc_calendar.store.tables import launches
 RETRYABLE = (LaunchState.FAILED.value, LaunchState.RELEASED.value)
 #: The last error of a claim taken over from a connector that stopped mid-start.
 INTERRUPTED = "interrupted: the connector stopped"
+#: How a failure that retrying cannot help is stored: its ``last_error`` starts with this (the column that
+#: administrators read); :attr:`LaunchRecord.permanent` is read from it.
+PERMANENT = "permanent: "
 
 
 async def claim(
@@ -108,14 +111,20 @@ async def finish(
     late: bool,
     now: datetime,
     run_refused: bool = False,
+    permanent: bool = False,
 ) -> None:
     """Record how a claimed start ended (``started``, ``failed`` or ``skipped``); :func:`release` hands one back.
 
     ``run_refused``: TrueConf Server answered the ``run`` sent by this attempt that it did not start the conference,
-    so the note of :func:`mark_run_sent` is taken back.
+    so the note of :func:`mark_run_sent` is taken back. ``permanent``: a failure that retrying cannot help; the
+    launch is never claimed again by the launcher (:attr:`LaunchRecord.permanent`).
     """
     if state is LaunchState.RELEASED:
         raise ValueError("a claim is handed back with release(), which checks that the caller still holds it")
+    if permanent:
+        if state is not LaunchState.FAILED:
+            raise ValueError(f"only a failed launch fails for good, not a {state.value} one")
+        error = PERMANENT + (error or "")
     finished_at = None if state is LaunchState.CLAIMED else now
     values: dict[str, Any] = {"state": state.value, "last_error": error, "late": late, "finished_at": finished_at}
     if run_refused:
@@ -281,4 +290,5 @@ def _record(row: Row[Any]) -> LaunchRecord:
         last_error=row.last_error,
         finished_at=row.finished_at,
         run_sent_at=row.run_sent_at,
+        permanent=row.state == LaunchState.FAILED.value and (row.last_error or "").startswith(PERMANENT.strip()),
     )

@@ -393,11 +393,13 @@ class Store:
         late: bool = False,
         *,
         run_refused: bool = False,
+        permanent: bool = False,
     ) -> None:
         """Record how a claimed start ended; ``run_refused`` when TrueConf Server answered the ``run`` of this
-        attempt that it did not start (see :func:`launches.finish`)."""
+        attempt that it did not start, ``permanent`` for a failure retrying cannot help (see
+        :func:`launches.finish`)."""
         async with self._write() as connection:
-            await launches.finish(connection, key, state, error, late, self._clock(), run_refused)
+            await launches.finish(connection, key, state, error, late, self._clock(), run_refused, permanent)
 
     async def mark_run_sent(self, key: OccurrenceKey, owner: str) -> None:
         """Write down that ``owner`` sends ``run`` now; raises :class:`LaunchNotFoundError` when the claim is no
