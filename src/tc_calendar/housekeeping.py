@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.failure_log import FailureLog
 from tc_calendar.sync.window import window_at
 
@@ -45,7 +45,7 @@ async def run_housekeeping(
     backward_months: int,
     stop: asyncio.Event,
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: WallClock = utc_now,
     interval: float = INTERVAL_SECONDS,
 ) -> None:
     """Prune at start and every ``interval`` seconds until ``stop``; a failure is logged and tried again later."""

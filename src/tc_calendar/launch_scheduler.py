@@ -48,10 +48,11 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.batching import Batch
-from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.failure_log import FailureLog
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import ChangeKind, Occurrence, OccurrenceKey
@@ -80,7 +81,6 @@ from tc_calendar.trueconf.users import UserResolver
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 #: A claim older than this that never finished belongs to a connector that stopped mid-start; take it over.
@@ -152,7 +152,7 @@ class LaunchScheduler:
         *,
         options: SchedulerOptions | None = None,
         owner: str | None = None,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: WallClock = utc_now,
         sleep: Sleep = asyncio.sleep,
         metrics: Metrics | None = None,
     ) -> None:

@@ -29,6 +29,7 @@ from tc_calendar.api.methods import ApiServices
 from tc_calendar.api.ports import MailboxInfo, MailboxRequest
 from tc_calendar.api.secret import ensure_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
+from tc_calendar.clocks import utc_now
 from tc_calendar.config import Settings
 from tc_calendar.crypto import SecretBox
 from tc_calendar.engine.service import SyncService
@@ -46,7 +47,7 @@ from tc_calendar.providers.graph_notifications import GraphInbox
 from tc_calendar.store import Store
 from tc_calendar.store.migrate import upgrade_async
 from tc_calendar.store.records import TrueConfUser
-from tc_calendar.sync.window import current_window, system_clock
+from tc_calendar.sync.window import current_window
 from tc_calendar.trueconf.client import TrueConfClient
 from tc_calendar.trueconf.launch_plan import LaunchPolicy
 from tc_calendar.trueconf.participants import ParticipantsMode
@@ -178,7 +179,7 @@ async def running_connector(
             limits=limits,
             server_name="tc-calendar",
             version=__version__,
-            sync_window=partial(current_window, system_clock, settings.cache.backward, settings.cache.forward),
+            sync_window=partial(current_window, utc_now, settings.cache.backward, settings.cache.forward),
             directory=store,
         )
         sync_running = False

@@ -18,7 +18,7 @@ from launching_support import Clock, scheduler
 
 from ews_sim.server import EwsSimulator
 from ews_sim.world import SimClock, World
-from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService

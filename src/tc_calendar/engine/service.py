@@ -20,9 +20,10 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from tc_calendar.addresses import normalize_email
-from tc_calendar.engine.backoff import ThrottleGate
+from tc_calendar.backoff import ThrottleGate
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.engine.mailboxes import Admission, MailboxRoster
-from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
+from tc_calendar.engine.ports import NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
 from tc_calendar.failure_log import FailureLog
@@ -36,7 +37,7 @@ from tc_calendar.providers.base import (
 )
 from tc_calendar.providers.graph_notifications import GraphInbox
 from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus, SyncStart
-from tc_calendar.sync.window import SyncWindow, WindowRead, system_clock
+from tc_calendar.sync.window import SyncWindow, WindowRead
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class SyncService:
         options: SyncOptions | None = None,
         account_limit: int | None = None,
         notify: NotifyHook | None = None,
-        clock: Clock = system_clock,
+        clock: WallClock = utc_now,
         metrics: Metrics | None = None,
         node_id: str | None = None,
         lease_ttl: float = 90.0,
@@ -120,7 +121,7 @@ class SyncService:
         *,
         notify: NotifyHook | None = None,
         metrics: Metrics | None = None,
-        clock: Clock = system_clock,
+        clock: WallClock = utc_now,
         options: SyncOptions | None = None,
         planner: SyncPlanner | None = None,
         provider_options: dict[str, Any] | None = None,

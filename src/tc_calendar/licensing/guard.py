@@ -16,9 +16,10 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.licensing.client import RegistrationClient
 from tc_calendar.licensing.enforcement import CHECK_IN_INTERVAL, GRACE_PERIOD, LicenceStatus, Standing, decide
 from tc_calendar.licensing.errors import LicenceError, RegistrationError, RegistrationServerUnreachable
@@ -30,12 +31,7 @@ log = logging.getLogger("tc_calendar.licensing")
 WARNING_REMINDER = timedelta(days=1)
 """How often an unchanged grace-period warning is logged again."""
 
-Clock = Callable[[], datetime]
 StatusHook = Callable[[LicenceStatus], Awaitable[None]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +96,7 @@ class LicenceGuard:
         *,
         configured_limit: int | None = None,
         client: RegistrationClient | None = None,
-        clock: Clock = utc_now,
+        clock: WallClock = utc_now,
         interval: timedelta = CHECK_IN_INTERVAL,
         grace: timedelta = GRACE_PERIOD,
     ) -> None:

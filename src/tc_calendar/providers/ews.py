@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -41,6 +40,7 @@ from exchangelib.services.sync_folder_hierarchy import SyncFolder
 from exchangelib.util import MNS
 
 from tc_calendar.addresses import normalize_email, pick_credential
+from tc_calendar.backoff import STREAM_RETRY
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import ews_mapping
 from tc_calendar.providers._ews_errors import map_error
@@ -479,8 +479,8 @@ class EwsProvider:
                 elif isinstance(result, BaseException):
                     raise result
             if transient is not None and not subscriptions:
-                await asyncio.sleep(_backoff(transient, failures))
                 failures += 1
+                await asyncio.sleep(_retry_delay(transient, failures))
                 continue
             for mailbox, since in resubscribed:
                 # Changes before the subscription were not notified: a sync that began reading after it has them.
@@ -510,7 +510,7 @@ class EwsProvider:
                 if failures >= 8:
                     queue.put_nowait(ProviderError(f"streaming keeps failing: {exc}"))
                     return
-                await asyncio.sleep(_backoff(exc, failures))
+                await asyncio.sleep(_retry_delay(exc, failures))
 
     async def _stream(
         self,
@@ -609,10 +609,10 @@ def _result_label(error: ProviderError) -> str:
     return type(error).__name__.removesuffix("Error").lower() or "error"
 
 
-def _backoff(error: ProviderError, failures: int) -> float:
-    if isinstance(error, ThrottledError):
-        return error.backoff_seconds
-    return float(min(60.0, 0.5 * 2.0**failures) * (0.5 + random.random() / 2))
+def _retry_delay(error: ProviderError, failures: int) -> float:
+    """How long the streaming connection waits before trying again: as long as Exchange asked when it throttles,
+    else the stream back-off the engine uses too."""
+    return STREAM_RETRY.delay(failures, asked=error.backoff_seconds if isinstance(error, ThrottledError) else None)
 
 
 def _utc(value: Any) -> datetime:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.failure_log import FailureLog
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
@@ -38,13 +39,7 @@ from tc_calendar.store.records import (
 from tc_calendar.sync.actions import Action, SaveCheckpoint
 from tc_calendar.sync.diff import StoredScope, StoredView
 
-Clock = Callable[[], datetime]
-
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _describe(error: BaseException) -> str:
@@ -57,7 +52,7 @@ def _describe(error: BaseException) -> str:
 class Store:
     """Async repository over SQLite or PostgreSQL; build it with :meth:`open` and close it when done."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now, *, connections: int | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, clock: WallClock = utc_now, *, connections: int | None = None) -> None:
         """``connections``: how many connections ``engine``'s pool hands out at once (None: no limit)."""
         self._engine = engine
         self._writer = writer(engine)
@@ -83,7 +78,7 @@ class Store:
         self._outage = FailureLog(log, "the database", leave_database_errors=False)
 
     @classmethod
-    def open(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
+    def open(cls, url: str, *, clock: WallClock = utc_now, **engine_options: Any) -> Store:
         """A store on the (already migrated) database at ``url``; connections are made lazily."""
         return cls(create_engine(url, **engine_options), clock, connections=connection_limit(engine_options))
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.trueconf.errors import TrueConfUnavailableError
 from tc_calendar.trueconf.models import TrueConfUser
 
 log = logging.getLogger(__name__)
 
-Now = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +138,7 @@ class UserResolver:
         cache: UserDirectoryCache,
         *,
         explicit: Mapping[str, str] | None = None,
-        now: Now = lambda: datetime.now(UTC),
+        now: WallClock = utc_now,
         max_age: timedelta = timedelta(hours=24),
         min_refresh_interval: timedelta = timedelta(minutes=5),
         retry_after_failure: timedelta = timedelta(seconds=15),
