@@ -81,6 +81,8 @@ class RunningConnector:
     sync: SyncService
     metrics: Metrics
     server: RunningServer
+    change_signal: ChangeSignal
+    """What wakes the change feed; the store fires it after each commit that appended to the change log."""
     launcher: LaunchScheduler | None = None
 
     @property
@@ -133,7 +135,6 @@ async def running_connector(
         if secret.source == "generated":
             log.warning(secret_notice(secret))
         metrics = Metrics()
-        change_signal = ChangeSignal()
 
         launcher: LaunchScheduler | None = None
         trueconf: TrueConfClient | None = None
@@ -145,8 +146,8 @@ async def running_connector(
                         "started; add trueconf.url and its credentials (docs/configuration.md)")
 
         def notify(changes: Sequence[Change]) -> None:
+            """After a sync commit: count it, and look at the schedule again. (The store wakes the change feed.)"""
             metrics.changes.inc(len(changes))
-            change_signal.notify_new_changes()
             if launcher is not None:
                 launcher.poke()
 
@@ -191,7 +192,7 @@ async def running_connector(
         extra_routes = [*ops_routes(probe, metrics), *web_routes()]
         if graph_inbox is not None:
             extra_routes += graph_routes(graph_inbox)
-        app = create_app(services, signal=change_signal, notifier=store, extra_routes=extra_routes)
+        app = create_app(services, notifier=store, extra_routes=extra_routes)
         metrics.ws_clients.set_function(lambda: float(len(app.state.api.connections)))
         tls_cert = settings.resolve(settings.api.tls_cert) if settings.api.tls_cert else None
         tls_key = settings.resolve(settings.api.tls_key) if settings.api.tls_key else None
@@ -208,7 +209,7 @@ async def running_connector(
             if licence.sync_allowed:
                 await sync.start()
                 sync_running = True
-            connector = RunningConnector(settings, store, sync, metrics, server, launcher)
+            connector = RunningConnector(settings, store, sync, metrics, server, app.state.api.signal, launcher)
 
             async def on_licence_change(status: LicenceStatus) -> None:
                 """Pause, resume, or restart synchronization with a new account limit."""

@@ -2,11 +2,12 @@
 
 Pushes are driven from the store's change log, never from memory of what was sent: a subscription is only a
 cursor, so a client that reconnects and resumes from its last cursor gets every later change exactly once, in
-order. Wake-ups come from :class:`ChangeSignal` (the store or sync engine calls ``notify_new_changes`` after a
-commit); a poll every ``poll_interval`` seconds is the safety net (other processes, PostgreSQL writers on other
-nodes, a missed signal). Recent changes are kept in a bounded ring, already rendered to JSON, so a thousand live
-subscribers cost one log read; subscribers further behind read the log themselves. The ring is bounded in
-entries and in characters, so memory stays bounded whatever the events' descriptions.
+order. Wake-ups come from :class:`ChangeSignal`, whose ``notify_new_changes`` the app registers as the store's
+change listener (:mod:`tc_calendar.store.notify`: once per commit, this node's or another's); a poll every
+``poll_interval`` seconds is the safety net (a missed signal, a lost PostgreSQL connection). Recent changes are
+kept in a bounded ring, already rendered to JSON, so a thousand live subscribers cost one log read; subscribers
+further behind read the log themselves. The ring is bounded in entries and in characters, so memory stays bounded
+whatever the events' descriptions.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class ChangeSignal:
     def __init__(self) -> None:
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.notified = 0
+        """How many wake-ups were sent (one per commit that appended to the change log)."""
 
     def _ensure(self) -> asyncio.Event:
         if self._event is None:
@@ -44,6 +47,7 @@ class ChangeSignal:
 
     def notify_new_changes(self) -> None:
         """Call after committing change-log entries; safe from any thread."""
+        self.notified += 1
         event, loop = self._event, self._loop
         if event is None or loop is None:
             return

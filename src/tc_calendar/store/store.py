@@ -167,7 +167,7 @@ class Store:
         async with self._write(logged=True) as connection:
             changes = await applying.apply_actions(connection, actions, self._clock())
         if changes:
-            self._listeners.fire()
+            self._listeners.fire(changes[-1].cursor)
         return changes
 
     async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]:
@@ -229,7 +229,7 @@ class Store:
         async with self._write(logged=True) as connection:
             await changelog.serialize_writers(connection)
             (change,) = await changelog.append(connection, [entry], self._clock())
-        self._listeners.fire()
+        self._listeners.fire(change.cursor)
         return change
 
     async def pruned_through(self) -> int:
