@@ -216,11 +216,6 @@ _CHECKPOINT_COLUMNS = (
 )
 
 
-async def load_checkpoint(connection: AsyncConnection, email: str) -> MailboxCheckpoint | None:
-    row = (await connection.execute(select(*_CHECKPOINT_COLUMNS).where(mailboxes.c.email == email.lower()))).first()
-    return None if row is None else _checkpoint(row)
-
-
 async def load_sync_starts(connection: AsyncConnection, emails: Sequence[str]) -> dict[str, SyncStart]:
     """The sync starts of those of ``emails`` that are registered, by lower-case address, a few queries in all."""
     found: dict[str, SyncStart] = {}
@@ -238,7 +233,7 @@ def _checkpoint(row: Row[*tuple[Any, ...]]) -> MailboxCheckpoint:
 async def lease_free(connection: AsyncConnection, owner: str, limit: int, now: datetime, ttl: timedelta) -> list[str]:
     """Lease up to ``limit`` synchronizable mailboxes nobody holds (or whose lease expired); returns them.
 
-    Mailboxes ``owner`` already holds are not returned again: keep them with :func:`renew`.
+    Mailboxes ``owner`` already holds are not returned again: keep them with :func:`renew_all`.
     """
     query = (
         select(mailboxes.c.id, mailboxes.c.email)
@@ -260,16 +255,6 @@ async def lease_one(connection: AsyncConnection, email: str, owner: str, now: da
         update(mailboxes)
         .where(mailboxes.c.email == email.lower(), or_(_free(now), mailboxes.c.lease_owner == owner))
         .values(lease_owner=owner, lease_expires_at=now + ttl)
-    )
-    return bool((await connection.execute(statement)).rowcount == 1)
-
-
-async def renew(connection: AsyncConnection, email: str, owner: str, now: datetime, ttl: timedelta) -> bool:
-    """Extend a lease ``owner`` still holds; False when it was lost (expired and taken by another instance)."""
-    statement = (
-        update(mailboxes)
-        .where(mailboxes.c.email == email.lower(), mailboxes.c.lease_owner == owner)
-        .values(lease_expires_at=now + ttl)
     )
     return bool((await connection.execute(statement)).rowcount == 1)
 

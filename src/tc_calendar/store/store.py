@@ -29,14 +29,13 @@ from tc_calendar.store.records import (
     ConfiguredMailbox,
     LaunchRecord,
     LaunchState,
-    MailboxCheckpoint,
     MailboxState,
     MailboxStatus,
     NodeCount,
     SyncStart,
     TrueConfUser,
 )
-from tc_calendar.sync.actions import Action, SaveCheckpoint
+from tc_calendar.sync.actions import Action
 from tc_calendar.sync.diff import StoredScope, StoredView
 
 log = logging.getLogger(__name__)
@@ -183,11 +182,6 @@ class Store:
         async with self._read() as connection:
             return await reads.get_occurrences(connection, list(keys))
 
-    async def known_keys(self, mailbox: str) -> dict[OccurrenceKey, str]:
-        """Key -> content hash of the mailbox's own copy: what the sync core diffs Exchange against."""
-        async with self._read() as connection:
-            return await reads.known_keys(connection, mailbox.lower())
-
     async def item_ids(self, mailbox: str) -> dict[OccurrenceKey, str]:
         """Key -> Exchange item id each occurrence came from in the mailbox."""
         async with self._read() as connection:
@@ -215,11 +209,6 @@ class Store:
     async def latest_cursor(self) -> int:
         async with self._read() as connection:
             return await changelog.latest_cursor(connection)
-
-    async def earliest_cursor(self) -> int | None:
-        """The oldest entry kept; a client resuming from below it minus one missed pruned entries."""
-        async with self._read() as connection:
-            return await changelog.earliest_cursor(connection)
 
     async def append_change(
         self, kind: ChangeKind, user: str, key: OccurrenceKey | None = None, payload: dict[str, object] | None = None
@@ -301,25 +290,11 @@ class Store:
         async with self._write() as connection:
             await mailboxes.record_errors(connection, sorted({e.lower() for e in emails}), error, self._clock())
 
-    async def load_checkpoint(self, email: str) -> MailboxCheckpoint | None:
-        async with self._read() as connection:
-            return await mailboxes.load_checkpoint(connection, email)
-
     async def load_sync_starts(self, emails: Collection[str]) -> dict[str, SyncStart]:
         """Checkpoint and first-seen time of each registered mailbox of ``emails`` (by lower-case address), read
         together: the sync loops of many mailboxes start at once."""
         async with self._read() as connection:
             return await mailboxes.load_sync_starts(connection, list(emails))
-
-    async def save_checkpoint(
-        self, email: str, sync_state: str | None, window_start: datetime, window_end: datetime
-    ) -> None:
-        """Save a checkpoint alone (with changes, put a :class:`SaveCheckpoint` in the :meth:`apply` batch)."""
-        await self.apply([SaveCheckpoint(email, sync_state, window_start, window_end)])
-
-    async def save_subscription(self, email: str, subscription_id: str | None, watermark: str | None) -> None:
-        async with self._write() as connection:
-            await mailboxes.update_mailbox(connection, email, subscription_id=subscription_id, watermark=watermark)
 
     async def lease_mailboxes(self, owner: str, limit: int, ttl: timedelta) -> list[str]:
         """Lease up to ``limit`` more mailboxes that nobody holds (or whose lease expired); returns them."""
@@ -335,11 +310,6 @@ class Store:
         """Extend all of ``owner``'s leases at once (one write per node and round, not one per mailbox)."""
         async with self._write() as connection:
             return await mailboxes.renew_all(connection, owner, self._clock(), ttl)
-
-    async def renew_lease(self, email: str, owner: str, ttl: timedelta) -> bool:
-        """False when the lease was lost: stop synchronizing that mailbox."""
-        async with self._write() as connection:
-            return await mailboxes.renew(connection, email, owner, self._clock(), ttl)
 
     async def release_lease(self, owner: str, email: str | None = None) -> None:
         """Release one lease, or all of ``owner``'s (at shutdown) when ``email`` is None."""
@@ -376,7 +346,8 @@ class Store:
             return await launches.claim_many(connection, wanted, owner, self._clock())
 
     async def mark_runs_sent(self, keys: Sequence[OccurrenceKey], owner: str) -> set[OccurrenceKey]:
-        """:meth:`mark_run_sent` for many claims in one transaction; those ``owner`` still holds."""
+        """Write down that ``owner`` sends ``run`` now for many claims, in one transaction; returns those ``owner``
+        still holds (see :func:`launches.mark_runs_sent`)."""
         async with self._write() as connection:
             return await launches.mark_runs_sent(connection, keys, owner, self._clock())
 
@@ -395,12 +366,6 @@ class Store:
         :func:`launches.finish`)."""
         async with self._write() as connection:
             await launches.finish(connection, key, state, error, late, self._clock(), run_refused, permanent)
-
-    async def mark_run_sent(self, key: OccurrenceKey, owner: str) -> None:
-        """Write down that ``owner`` sends ``run`` now; raises :class:`LaunchNotFoundError` when the claim is no
-        longer ``owner``'s (see :func:`launches.mark_run_sent`)."""
-        async with self._write() as connection:
-            await launches.mark_run_sent(connection, key, owner, self._clock())
 
     async def release_launch(self, key: OccurrenceKey, owner: str, state: LaunchState, reason: str) -> None:
         """Hand back ``owner``'s claim in progress as ``released`` or ``skipped``; see :func:`launches.release`."""
@@ -436,10 +401,6 @@ class Store:
     ) -> list[LaunchRecord]:
         async with self._read() as connection:
             return await launches.list_launches(connection, states, limit)
-
-    async def pending_launches(self, limit: int = 1000) -> list[LaunchRecord]:
-        """Claimed but not finished (e.g. the instance stopped in between)."""
-        return await self.list_launches([LaunchState.CLAIMED], limit)
 
     async def prune_launches(self, before: datetime) -> int:
         """Forget finished launches scheduled before ``before`` (keep it behind the sync window's start)."""
