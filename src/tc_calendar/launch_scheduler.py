@@ -50,6 +50,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.batching import Batch
 from tc_calendar.clocks import WallClock, utc_now
@@ -123,7 +124,7 @@ def fingerprint(occurrence: Occurrence) -> tuple[object, ...]:
     attending, declined = people(occurrence)
     conference = occurrence.conference.conference_id if occurrence.conference else None
     return (occurrence.start, occurrence.end, occurrence.cancelled, occurrence.all_day, conference,
-            tuple(p.email.lower() for p in attending), tuple(p.email.lower() for p in declined))
+            tuple(MailboxAddress(p.email) for p in attending), tuple(MailboxAddress(p.email) for p in declined))
 
 
 @dataclass(eq=False)
@@ -593,7 +594,7 @@ class LaunchScheduler:
         # Who declined is out of the meeting (Exchange removed it from their calendar): not told.
         attending, _ = people(occurrence)
         for person in attending:
-            await self._store.append_change(kind, person.email.lower(), occurrence.key, payload)
+            await self._store.append_change(kind, MailboxAddress(person.email), occurrence.key, payload)
 
 
 def _conference_id(occurrence: Occurrence) -> str:

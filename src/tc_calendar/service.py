@@ -26,7 +26,7 @@ from tc_calendar.api.feed import ChangeSignal
 from tc_calendar.api.graph_routes import graph_routes
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.methods import ApiServices
-from tc_calendar.api.ports import MailboxInfo, MailboxRequest
+from tc_calendar.api.registry import OnDemandRegistry
 from tc_calendar.api.secret import ensure_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
 from tc_calendar.clocks import utc_now
@@ -55,21 +55,6 @@ from tc_calendar.trueconf.users import StoreUserCache, UserResolver
 from tc_calendar.web import web_routes
 
 log = logging.getLogger(__name__)
-
-
-class SyncMailboxRegistry:
-    """The API's view of the roster: asking for a mailbox goes to the sync engine, which knows the limit."""
-
-    def __init__(self, sync: SyncService, store: Store) -> None:
-        self.sync = sync
-        """Replaced when the licence pauses and resumes synchronization (a stopped SyncService does not restart)."""
-        self._store = store
-
-    async def request_mailbox(self, email: str) -> MailboxRequest:
-        return await self.sync.request_mailbox(email)
-
-    async def list_mailboxes(self) -> Sequence[MailboxInfo]:
-        return await self._store.list_mailboxes()
 
 
 @dataclass
@@ -162,7 +147,7 @@ async def running_connector(
             )  # fmt: skip
 
         sync = build_sync(licence)
-        registry = SyncMailboxRegistry(sync, store)
+        registry = OnDemandRegistry(store, sync)
         limits = limits or ApiLimits()
         services = ApiServices(
             calendar=store,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from tc_calendar.addresses import normalize_email
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.backoff import ThrottleGate
 from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.engine.mailboxes import Admission, MailboxRoster
@@ -76,7 +76,7 @@ class SyncService:
             raise ValueError("configured_users needs one list of users per provider")
         self._store = store
         self._providers = list(providers)
-        self._configured = [[normalize_email(user) for user in users] for users in configured_users]
+        self._configured = [[MailboxAddress(user) for user in users] for users in configured_users]
         self._account_limit = account_limit
         self._metrics = metrics
         self._context = EngineContext(
@@ -494,7 +494,7 @@ class SyncService:
         Before a mailbox asked for the first time is registered, the provider is asked whether it exists, so an
         unknown address never enters the roster or the store.
         """
-        address = normalize_email(email)
+        address = MailboxAddress(email)
         dropping = self._drops.get(address)
         if dropping is not None:
             await dropping
@@ -558,19 +558,15 @@ class SyncService:
         with contextlib.suppress(Exception):  # the request is served anyway; the next one records it
             await self._store.touch_mailbox(email)
 
-    async def on_mailbox_requested(self, email: str) -> None:
-        """The API's hook after it registered an on-demand mailbox (``StoreMailboxRegistry(on_request=...)``)."""
-        await self.request_mailbox(email)
-
     def trigger(self, email: str) -> None:
         """Ask for an incremental sync of ``email`` now (e.g. from an admin command)."""
-        worker = self._workers.get(normalize_email(email))
+        worker = self._workers.get(MailboxAddress(email))
         if worker is not None:
             worker.trigger(NotificationKind.CHANGED)
 
     async def wait_synced(self, emails: Sequence[str] | None = None, within: float = 30.0) -> None:
         """Wait until the given (default: all admitted) mailboxes completed a sync cycle once."""
-        workers = [self._workers[normalize_email(e)] for e in emails] if emails else list(self._workers.values())
+        workers = [self._workers[MailboxAddress(e)] for e in emails] if emails else list(self._workers.values())
         await asyncio.wait_for(asyncio.gather(*(w.synced_once.wait() for w in workers)), within)
 
     async def status(self) -> list[MailboxRuntime]:

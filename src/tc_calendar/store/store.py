@@ -18,6 +18,7 @@ from typing import Any, Self
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.failure_log import FailureLog
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
@@ -171,7 +172,7 @@ class Store:
 
     async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]:
         async with self._read() as connection:
-            return await reads.load_view(connection, user.lower(), start, end)
+            return await reads.load_view(connection, MailboxAddress(user), start, end)
 
     async def get_occurrence(self, key: OccurrenceKey) -> Occurrence | None:
         async with self._read() as connection:
@@ -185,13 +186,13 @@ class Store:
     async def item_ids(self, mailbox: str) -> dict[OccurrenceKey, str]:
         """Key -> Exchange item id each occurrence came from in the mailbox."""
         async with self._read() as connection:
-            return await reads.item_ids(connection, mailbox.lower())
+            return await reads.item_ids(connection, MailboxAddress(mailbox))
 
     async def stored_views(self, mailbox: str, scope: StoredScope | None = None) -> dict[OccurrenceKey, StoredView]:
         """Key -> item id, own-copy hash, answer and whether it is the organizer's copy, for the sync core; only the
         part an incremental page can touch when ``scope`` is given."""
         async with self._read() as connection:
-            return await reads.stored_views(connection, mailbox.lower(), scope)
+            return await reads.stored_views(connection, MailboxAddress(mailbox), scope)
 
     async def launches_between(self, start: datetime, end: datetime) -> list[Occurrence]:
         """Occurrences with a conference link, not cancelled, starting in ``[start, end)``, by start."""
@@ -202,7 +203,7 @@ class Store:
 
     async def changes_after(self, cursor: int, users: set[str] | None = None, limit: int = 1000) -> list[Change]:
         """Entries after ``cursor`` in order (for ``users`` only, unless None); resume from the last one's cursor."""
-        wanted = None if users is None else {user.lower() for user in users}
+        wanted: set[str] | None = None if users is None else {MailboxAddress(user) for user in users}
         async with self._read() as connection:
             return await changelog.changes_after(connection, cursor, wanted, limit)
 
@@ -214,7 +215,7 @@ class Store:
         self, kind: ChangeKind, user: str, key: OccurrenceKey | None = None, payload: dict[str, object] | None = None
     ) -> Change:
         """Append one entry that is not about event content (conference started or failed, mailbox state)."""
-        entry = changelog.NewChange(kind, user.lower(), key, dict(payload or {}))
+        entry = changelog.NewChange(kind, MailboxAddress(user), key, dict(payload or {}))
         async with self._write(logged=True) as connection:
             await changelog.serialize_writers(connection)
             (change,) = await changelog.append(connection, [entry], self._clock())
@@ -250,7 +251,7 @@ class Store:
     async def attendee_directory(self, emails: Sequence[str]) -> dict[str, tuple[str, bool]]:
         """Names of ``emails`` and whether each is a room, as meetings' attendee lists say (``users.list``)."""
         async with self._read() as connection:
-            return await reads.attendee_directory(connection, [email.lower() for email in emails])
+            return await reads.attendee_directory(connection, [MailboxAddress(email) for email in emails])
 
     async def get_mailbox(self, email: str) -> MailboxStatus | None:
         async with self._read() as connection:
@@ -288,7 +289,7 @@ class Store:
         """The same failure for many mailboxes in one transaction (a service account Exchange rejects), so a
         reader sees all of them in error or none."""
         async with self._write() as connection:
-            await mailboxes.record_errors(connection, sorted({e.lower() for e in emails}), error, self._clock())
+            await mailboxes.record_errors(connection, sorted({MailboxAddress(e) for e in emails}), error, self._clock())
 
     async def load_sync_starts(self, emails: Collection[str]) -> dict[str, SyncStart]:
         """Checkpoint and first-seen time of each registered mailbox of ``emails`` (by lower-case address), read
