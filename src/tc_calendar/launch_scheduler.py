@@ -54,9 +54,9 @@ from tc_calendar.addresses import MailboxAddress
 from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.batching import Batch
 from tc_calendar.clocks import WallClock, utc_now
-from tc_calendar.failure_log import FailureLog
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import ChangeKind, Occurrence, OccurrenceKey
+from tc_calendar.runtime import repeat
 from tc_calendar.store import LaunchNotFoundError, Store
 from tc_calendar.store.records import LaunchRecord, LaunchState
 from tc_calendar.trueconf.errors import TrueConfError
@@ -185,26 +185,12 @@ class LaunchScheduler:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Pass over the schedule until ``stop`` is set; then :meth:`close`."""
-        failures = FailureLog(log, "the conference launcher's pass over the schedule")
+        """Pass over the schedule until ``stop`` is set; then :meth:`close`. A pass comes at once on :meth:`poke`
+        (even one made during a pass), else when the last pass said; a failed pass is tried again after
+        ``max_sleep``."""
         try:
-            while not stop.is_set():
-                self._wake.clear()  # before the pass: a change made during the pass brings another one
-                try:
-                    sleep = await self.run_once()
-                except Exception as exc:  # a store hiccup must not end the launcher; the next pass retries
-                    failures.failed(exc)
-                    sleep = self._options.max_sleep
-                else:
-                    failures.succeeded()
-                with contextlib.suppress(TimeoutError):
-                    waiter = asyncio.ensure_future(self._wake.wait())
-                    stopper = asyncio.ensure_future(stop.wait())
-                    try:
-                        await asyncio.wait({waiter, stopper}, timeout=sleep, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        waiter.cancel()
-                        stopper.cancel()
+            await repeat(self.run_once, what="the conference launcher's pass over the schedule", log=log,
+                         interval=self._options.max_sleep, stop=stop, wake=self._wake)
         finally:
             await self.close()
 

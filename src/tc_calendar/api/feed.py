@@ -24,8 +24,8 @@ from typing import Any
 from tc_calendar.api import jsonrpc
 from tc_calendar.api.ports import CalendarReader, ChangeLog
 from tc_calendar.api.wire import change_to_wire, response_of
-from tc_calendar.failure_log import FailureLog
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
+from tc_calendar.runtime import repeat
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,9 @@ class ChangeSignal:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
 
-    async def wait(self, within: float) -> None:
-        """Return at the next signal or after ``within`` seconds, whichever is first."""
-        event = self._ensure()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), within)
-        event.clear()
+    def wakeup(self) -> asyncio.Event:
+        """The event a signal sets, in the running event loop (a loop's ``wake``)."""
+        return self._ensure()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +177,12 @@ class ChangeFeed:
         """The poller task: wait for a signal (or the poll interval), then read the log."""
         if not self._started:
             await self.start()
-        failures = FailureLog(log, "reading the change log for subscribers")
-        while True:
-            try:
-                await self.poll_once()
-            except Exception as exc:  # the next poll retries; subscribers keep their cursors
-                failures.failed(exc)
-            else:
-                failures.succeeded()
-            await self._signal.wait(self._poll_interval)
+
+        async def poll() -> None:  # a failed read is tried again at the next round; subscribers keep their cursors
+            await self.poll_once()
+
+        await repeat(poll, what="reading the change log for subscribers", log=log, interval=self._poll_interval,
+                     wake=self._signal.wakeup())
 
     async def read_after(self, cursor: int, users: frozenset[str] | None, limit: int) -> tuple[list[FeedEntry], int]:
         """Changes after ``cursor`` for ``users`` (``None``: all), at most ``limit``; and the cursor to go on from.

@@ -26,7 +26,6 @@ from tc_calendar.engine.mailboxes import Admission, MailboxRoster
 from tc_calendar.engine.ports import NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
-from tc_calendar.failure_log import FailureLog
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers.base import (
     CalendarProvider,
@@ -36,6 +35,7 @@ from tc_calendar.providers.base import (
     NotificationKind,
 )
 from tc_calendar.providers.graph_notifications import GraphInbox
+from tc_calendar.runtime import repeat
 from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus, SyncStart
 from tc_calendar.sync.window import SyncWindow, WindowRead
 
@@ -193,44 +193,36 @@ class SyncService:
         """Every few seconds: pick up mailboxes registered on demand elsewhere (the API's registry, another
         node) and renew this node's mailbox leases, taking free ones and letting go of lost ones."""
         interval = min(self._context.options.roster_refresh_interval, self._lease_ttl / 3)
-        failures = FailureLog(log, "mailbox housekeeping (roster and leases)")
-        wait = interval
-        while not self._context.stopping.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._context.stopping.wait(), wait)
-            if self._context.stopping.is_set():
-                return
-            wait = interval
-            try:
+
+        async def round_() -> float:
+            statuses = await self._store.list_mailboxes()
+            new = [
+                s.email
+                for s in statuses
+                if s.origin is MailboxOrigin.ON_DEMAND
+                and s.state is not MailboxState.DISABLED
+                and self._roster.get(s.email) is None
+            ]
+            for email in new:
+                self._roster.request(email)
+            gone = await self._dropped_elsewhere(statuses)
+            for email in gone:
+                await self._drop(email)
+            idle = self._idle_on_demand(statuses)
+            for email in idle:
+                log.info("%s: no client asked for this calendar in %s; no longer synchronized", email,
+                         timedelta(seconds=self._context.options.on_demand_idle))
+                await self._drop(email)
+            if new or gone or idle:
                 statuses = await self._store.list_mailboxes()
-                new = [
-                    s.email
-                    for s in statuses
-                    if s.origin is MailboxOrigin.ON_DEMAND
-                    and s.state is not MailboxState.DISABLED
-                    and self._roster.get(s.email) is None
-                ]
-                for email in new:
-                    self._roster.request(email)
-                gone = await self._dropped_elsewhere(statuses)
-                for email in gone:
-                    await self._drop(email)
-                idle = self._idle_on_demand(statuses)
-                for email in idle:
-                    log.info("%s: no client asked for this calendar in %s; no longer synchronized", email,
-                             timedelta(seconds=self._context.options.on_demand_idle))
-                    await self._drop(email)
-                if new or gone or idle:
-                    statuses = await self._store.list_mailboxes()
-                    await self._apply_limit(statuses)
-                await self._lease_round()
-                await self._reconcile()
-                await self._publish_states(statuses)
-                wait = self._next_round_in(statuses, interval)
-            except Exception as exc:
-                failures.failed(exc)
-            else:
-                failures.succeeded()
+                await self._apply_limit(statuses)
+            await self._lease_round()
+            await self._reconcile()
+            await self._publish_states(statuses)
+            return self._next_round_in(statuses, interval)
+
+        await repeat(round_, what="mailbox housekeeping (roster and leases)", log=log, interval=interval,
+                     stop=self._context.stopping, first_after=interval)
 
     async def _dropped_elsewhere(self, statuses: Sequence[MailboxStatus]) -> list[str]:
         """On-demand mailboxes on this node's roster that are no longer in the store (another node dropped them)."""

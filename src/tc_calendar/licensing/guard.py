@@ -11,7 +11,6 @@ Time comes from an injectable clock so the grace period is tested exactly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from tc_calendar.licensing.enforcement import CHECK_IN_INTERVAL, GRACE_PERIOD, L
 from tc_calendar.licensing.errors import LicenceError, RegistrationError, RegistrationServerUnreachable
 from tc_calendar.licensing.licence import Edition, Licence
 from tc_calendar.licensing.registration import Installation, load_licence, write_atomically
+from tc_calendar.runtime import repeat
 
 log = logging.getLogger("tc_calendar.licensing")
 
@@ -154,24 +154,16 @@ class LicenceGuard:
         pause or may resume, or its account limit changed (a licence registered while running). The first
         check-in runs here, not in :meth:`open`, so a registration server that does not answer never delays the
         service's start."""
-        first = True
-        while not stop.is_set():
-            if not first:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._interval.total_seconds())
-                if stop.is_set():
-                    return
-            first = False
+
+        async def check() -> None:
             before = self.status
-            try:
-                status = await self.check()
-            except Exception:
-                log.exception("licence check failed")
-                continue
+            status = await self.check()
             if before is None or before.sync_allowed != status.sync_allowed or (
                 status.sync_allowed and before.account_limit != status.account_limit
             ):
                 await on_change(status)
+
+        await repeat(check, what="the licence check", log=log, interval=self._interval.total_seconds(), stop=stop)
 
     def _conclude(self, licence: Licence | None, *, check_in_error: str | None) -> LicenceStatus:
         status = decide(
