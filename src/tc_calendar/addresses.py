@@ -1,7 +1,8 @@
 """Mailbox addresses: the one form in which the connector compares them, and which service account serves one.
 
-Below the providers and the engine, so that a provider, the sync engine and ``check-config --online`` agree on
-a mailbox's identity and on its service account without importing each other.
+Below the providers and the engine, so that a provider, the sync engine, the store, the launcher, the API and
+``check-config --online`` agree on a mailbox's identity and on its service account without importing each other.
+Wherever an address crosses from one module to another as a mailbox's identity it is a :class:`MailboxAddress`.
 """
 
 from __future__ import annotations
@@ -9,9 +10,19 @@ from __future__ import annotations
 import hashlib
 
 
-def normalize_email(email: str) -> str:
-    """Mailbox identity: the SMTP address, trimmed and lower-cased (Exchange addresses are case-insensitive)."""
-    return email.strip().lower()
+class MailboxAddress(str):
+    """A mailbox's identity: its SMTP address, trimmed and lower-cased (Exchange addresses are case-insensitive).
+
+    A ``str``, so it goes into SQL, JSON and log lines as it is; two addresses that differ only in case or in
+    surrounding blanks are the same :class:`MailboxAddress`. Building one from one is free.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, text: str) -> MailboxAddress:
+        if type(text) is cls:
+            return text
+        return super().__new__(cls, text.strip().lower())
 
 
 def pick_credential(email: str, credential_count: int) -> int:
@@ -22,5 +33,5 @@ def pick_credential(email: str, credential_count: int) -> int:
     """
     if credential_count < 1:
         raise ValueError("a provider needs at least one credential")
-    digest = hashlib.sha256(normalize_email(email).encode()).digest()
+    digest = hashlib.sha256(MailboxAddress(email).encode()).digest()
     return int.from_bytes(digest[:8], "big") % credential_count

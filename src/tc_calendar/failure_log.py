@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
+from tc_calendar.clocks import Monotonic
 from tc_calendar.errors import TcCalendarError
-
-Clock = Callable[[], float]
 
 #: How often a failure that goes on is logged again, with its count.
 REPEAT_EVERY = 60.0
@@ -41,7 +39,7 @@ class FailureLog:
         what: str,
         *,
         every: float = REPEAT_EVERY,
-        clock: Clock = time.monotonic,
+        clock: Monotonic = time.monotonic,
         leave_database_errors: bool = True,
     ) -> None:
         """``leave_database_errors``: log a :class:`DatabaseError` at DEBUG only (the store's log reported it)."""

@@ -8,13 +8,12 @@ while their occurrence is inside the sync window, so ``tc_calendar status`` can 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from tc_calendar.failure_log import FailureLog
+from tc_calendar.clocks import WallClock, utc_now
+from tc_calendar.runtime import repeat
 from tc_calendar.sync.window import window_at
 
 log = logging.getLogger(__name__)
@@ -45,17 +44,13 @@ async def run_housekeeping(
     backward_months: int,
     stop: asyncio.Event,
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: WallClock = utc_now,
     interval: float = INTERVAL_SECONDS,
 ) -> None:
-    """Prune at start and every ``interval`` seconds until ``stop``; a failure is logged and tried again later."""
-    failures = FailureLog(log, "housekeeping")
-    while not stop.is_set():
-        try:
-            await prune_once(store, clock(), backward_months)
-        except Exception as exc:  # the database may be briefly unavailable; the next round tries again
-            failures.failed(exc)
-        else:
-            failures.succeeded()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+    """Prune at start and every ``interval`` seconds until ``stop``; a failure (the database may be briefly
+    unavailable) is logged and tried again the next round."""
+
+    async def prune() -> None:
+        await prune_once(store, clock(), backward_months)
+
+    await repeat(prune, what="housekeeping", log=log, interval=interval, stop=stop)

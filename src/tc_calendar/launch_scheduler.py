@@ -48,17 +48,27 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from tc_calendar.addresses import MailboxAddress
+from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.batching import Batch
-from tc_calendar.engine.backoff import BackoffPolicy
-from tc_calendar.failure_log import FailureLog
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import ChangeKind, Occurrence, OccurrenceKey
+from tc_calendar.runtime import repeat
 from tc_calendar.store import LaunchNotFoundError, Store
 from tc_calendar.store.records import LaunchRecord, LaunchState
-from tc_calendar.trueconf.errors import ConferenceNotFoundError, TrueConfError, TrueConfUnavailableError
-from tc_calendar.trueconf.launch_plan import LaunchAction, LaunchDecision, LaunchPolicy, SkipReason, decide_launch
+from tc_calendar.trueconf.errors import TrueConfError
+from tc_calendar.trueconf.launch_plan import (
+    LaunchAction,
+    LaunchDecision,
+    LaunchFailure,
+    LaunchPolicy,
+    SkipReason,
+    decide_launch,
+    failure_of,
+)
 from tc_calendar.trueconf.launcher import (
     ConferenceApi,
     LaunchOutcome,
@@ -72,7 +82,6 @@ from tc_calendar.trueconf.users import UserResolver
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
 #: A claim older than this that never finished belongs to a connector that stopped mid-start; take it over.
@@ -115,7 +124,7 @@ def fingerprint(occurrence: Occurrence) -> tuple[object, ...]:
     attending, declined = people(occurrence)
     conference = occurrence.conference.conference_id if occurrence.conference else None
     return (occurrence.start, occurrence.end, occurrence.cancelled, occurrence.all_day, conference,
-            tuple(p.email.lower() for p in attending), tuple(p.email.lower() for p in declined))
+            tuple(MailboxAddress(p.email) for p in attending), tuple(MailboxAddress(p.email) for p in declined))
 
 
 @dataclass(eq=False)
@@ -144,7 +153,7 @@ class LaunchScheduler:
         *,
         options: SchedulerOptions | None = None,
         owner: str | None = None,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: WallClock = utc_now,
         sleep: Sleep = asyncio.sleep,
         metrics: Metrics | None = None,
     ) -> None:
@@ -176,26 +185,12 @@ class LaunchScheduler:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Pass over the schedule until ``stop`` is set; then :meth:`close`."""
-        failures = FailureLog(log, "the conference launcher's pass over the schedule")
+        """Pass over the schedule until ``stop`` is set; then :meth:`close`. A pass comes at once on :meth:`poke`
+        (even one made during a pass), else when the last pass said; a failed pass is tried again after
+        ``max_sleep``."""
         try:
-            while not stop.is_set():
-                self._wake.clear()  # before the pass: a change made during the pass brings another one
-                try:
-                    sleep = await self.run_once()
-                except Exception as exc:  # a store hiccup must not end the launcher; the next pass retries
-                    failures.failed(exc)
-                    sleep = self._options.max_sleep
-                else:
-                    failures.succeeded()
-                with contextlib.suppress(TimeoutError):
-                    waiter = asyncio.ensure_future(self._wake.wait())
-                    stopper = asyncio.ensure_future(stop.wait())
-                    try:
-                        await asyncio.wait({waiter, stopper}, timeout=sleep, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        waiter.cancel()
-                        stopper.cancel()
+            await repeat(self.run_once, what="the conference launcher's pass over the schedule", log=log,
+                         interval=self._options.max_sleep, stop=stop, wake=self._wake)
         finally:
             await self.close()
 
@@ -367,9 +362,8 @@ class LaunchScheduler:
                                             late)
             return
         outcome: LaunchOutcome | None = None
-        error = ""
+        failure: LaunchFailure | None = None
         sent = False
-        run_refused = False
 
         async def before_run() -> None:
             nonlocal sent
@@ -396,15 +390,11 @@ class LaunchScheduler:
         except LaunchNotFoundError as exc:  # taken over as stale while it was being started: the new holder's now
             log.warning("not starting conference for %r: %s", occurrence.title, exc)
             return
-        except ConferenceNotFoundError as exc:
-            error = f"permanent: {exc}"
-            run_refused = sent
         except TrueConfError as exc:
-            error = str(exc)
-            run_refused = sent and not (isinstance(exc, TrueConfUnavailableError) and exc.maybe_done)
+            failure = failure_of(exc, sent)
         except Exception as exc:  # unexpected: record it rather than lose the launch silently
             log.exception("starting conference for %s failed unexpectedly", occurrence.key.uid)
-            error = f"{type(exc).__name__}: {exc}"
+            failure = failure_of(exc, sent)
         finally:
             self._starting -= 1
             if not self._starting:
@@ -412,9 +402,9 @@ class LaunchScheduler:
         # Writing the outcome takes the event loop for a while: let other conferences starting now go first.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._none_starting.wait(), RECORD_AFTER_STARTS)
-        if outcome is None:
-            await self._failed(occurrence, error, late, run_refused)
-        else:
+        if failure is not None:
+            await self._failed(occurrence, failure, late)
+        elif outcome is not None:
             await self._started(occurrence, outcome, decision)
 
     async def _prepare_or_raise(self, occurrence: Occurrence) -> Preparation:
@@ -527,7 +517,7 @@ class LaunchScheduler:
         if record.state is LaunchState.RELEASED:
             return True
         if record.state is LaunchState.FAILED:
-            return not (record.last_error or "").startswith("permanent:")
+            return not record.permanent
         return record.state is LaunchState.CLAIMED and record.claimed_at < now - STALE_CLAIM
 
     async def _release(self, armed: _Armed) -> None:
@@ -546,7 +536,7 @@ class LaunchScheduler:
         self.poke()
 
     def _retry_due(self, record: LaunchRecord, now: datetime) -> bool:
-        if record.last_error and record.last_error.startswith("permanent:"):
+        if record.permanent:
             return False
         finished = record.finished_at or record.claimed_at
         return now >= finished + timedelta(seconds=self._options.retry.delay(record.attempts))
@@ -571,10 +561,11 @@ class LaunchScheduler:
         }
         await self._record(occurrence, ChangeKind.CONFERENCE_STARTED, payload, "started")
 
-    async def _failed(self, occurrence: Occurrence, error: str, late: bool, run_refused: bool) -> None:
-        await self._store.finish_launch(occurrence.key, LaunchState.FAILED, error, late, run_refused=run_refused)
-        retrying = not error.startswith("permanent:") and decide_launch(
-            occurrence, self._clock(), self._options.policy).launch
+    async def _failed(self, occurrence: Occurrence, failure: LaunchFailure, late: bool) -> None:
+        await self._store.finish_launch(occurrence.key, LaunchState.FAILED, failure.error, late,
+                                        run_refused=failure.run_refused, permanent=failure.permanent)
+        error = failure.shown
+        retrying = not failure.permanent and decide_launch(occurrence, self._clock(), self._options.policy).launch
         log.warning("could not start conference for %r: %s%s", occurrence.title, error,
                     "" if retrying else "; giving up")
         if not retrying:
@@ -589,7 +580,7 @@ class LaunchScheduler:
         # Who declined is out of the meeting (Exchange removed it from their calendar): not told.
         attending, _ = people(occurrence)
         for person in attending:
-            await self._store.append_change(kind, person.email.lower(), occurrence.key, payload)
+            await self._store.append_change(kind, MailboxAddress(person.email), occurrence.key, payload)
 
 
 def _conference_id(occurrence: Occurrence) -> str:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -26,9 +26,10 @@ from tc_calendar.api.feed import ChangeSignal
 from tc_calendar.api.graph_routes import graph_routes
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.methods import ApiServices
-from tc_calendar.api.ports import MailboxInfo, MailboxRequest
+from tc_calendar.api.registry import OnDemandRegistry
 from tc_calendar.api.secret import ensure_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
+from tc_calendar.clocks import utc_now
 from tc_calendar.config import Settings
 from tc_calendar.crypto import SecretBox
 from tc_calendar.engine.service import SyncService
@@ -43,10 +44,11 @@ from tc_calendar.model import Change
 from tc_calendar.ops_routes import HealthProbe, ops_routes
 from tc_calendar.providers.factory import needs_graph_inbox
 from tc_calendar.providers.graph_notifications import GraphInbox
+from tc_calendar.runtime import Loops
 from tc_calendar.store import Store
 from tc_calendar.store.migrate import upgrade_async
 from tc_calendar.store.records import TrueConfUser
-from tc_calendar.sync.window import current_window, system_clock
+from tc_calendar.sync.window import current_window
 from tc_calendar.trueconf.client import TrueConfClient
 from tc_calendar.trueconf.launch_plan import LaunchPolicy
 from tc_calendar.trueconf.participants import ParticipantsMode
@@ -56,19 +58,42 @@ from tc_calendar.web import web_routes
 log = logging.getLogger(__name__)
 
 
-class SyncMailboxRegistry:
-    """The API's view of the roster: asking for a mailbox goes to the sync engine, which knows the limit."""
+class LicensedSync:
+    """The sync engine under the licence: running while the licence allows synchronization, rebuilt with the new
+    account limit when it changes (a stopped :class:`SyncService` does not restart), paused when it no longer
+    allows it. The API's registry always asks the current engine."""
 
-    def __init__(self, sync: SyncService, store: Store) -> None:
-        self.sync = sync
-        """Replaced when the licence pauses and resumes synchronization (a stopped SyncService does not restart)."""
-        self._store = store
+    def __init__(
+        self,
+        build: Callable[[LicenceStatus], SyncService],
+        licence: LicenceStatus,
+        registry: OnDemandRegistry,
+    ) -> None:
+        self._build = build
+        self._registry = registry
+        self.service = build(licence)
+        registry.sync = self.service
+        self._allowed = licence.sync_allowed
+        self.running = False
+        """Whether synchronization runs now (``/health`` says so)."""
 
-    async def request_mailbox(self, email: str) -> MailboxRequest:
-        return await self.sync.request_mailbox(email)
+    async def start(self) -> None:
+        if self._allowed:
+            await self.service.start()
+            self.running = True
 
-    async def list_mailboxes(self) -> Sequence[MailboxInfo]:
-        return await self._store.list_mailboxes()
+    async def follow(self, status: LicenceStatus) -> None:
+        """The licence changed (the guard's hook): pause, resume, or restart with a new account limit."""
+        self.running = False
+        await self.service.stop()
+        self._allowed = status.sync_allowed
+        if status.sync_allowed:
+            self.service = self._registry.sync = self._build(status)
+            await self.start()
+
+    async def stop(self) -> None:
+        self.running = False
+        await self.service.stop()
 
 
 @dataclass
@@ -77,10 +102,17 @@ class RunningConnector:
 
     settings: Settings
     store: Store
-    sync: SyncService
+    licensed: LicensedSync
     metrics: Metrics
     server: RunningServer
+    change_signal: ChangeSignal
+    """What wakes the change feed; the store fires it after each commit that appended to the change log."""
     launcher: LaunchScheduler | None = None
+
+    @property
+    def sync(self) -> SyncService:
+        """The sync engine now (a licence change replaces it)."""
+        return self.licensed.service
 
     @property
     def url(self) -> str:
@@ -97,6 +129,62 @@ async def _mailbox_states(store: Store) -> dict[str, int]:
     for mailbox in await store.list_mailboxes():
         counts[str(mailbox.state)] = counts.get(str(mailbox.state), 0) + 1
     return counts
+
+
+def _sync_committed(metrics: Metrics, launcher: LaunchScheduler | None, changes: Sequence[Change]) -> None:
+    """The sync engine's hook after a commit: count it, and have the launcher look at the schedule again (the
+    store wakes the change feed itself)."""
+    metrics.changes.inc(len(changes))
+    if launcher is not None:
+        launcher.poke()
+
+
+async def _api_secret(settings: Settings, store: Store) -> tuple[str, bytes]:
+    """The API secret (generated and stored on first start unless configured) and the session token key derived
+    from it; both are kept out of log lines."""
+    box = SecretBox.load_or_create(settings.key_file)
+    secret = await ensure_api_secret(store, _plain(settings.api.secret), box)
+    token_key = derive_token_key(secret.value)
+    hide_secrets([secret.value, token_key.hex(), base64.urlsafe_b64encode(token_key).decode().rstrip("=")])
+    if secret.source == "generated":
+        log.warning(secret_notice(secret))
+    return secret.value, token_key
+
+
+def _api_services(
+    settings: Settings, store: Store, registry: OnDemandRegistry, secret: str, token_key: bytes, limits: ApiLimits
+) -> ApiServices:
+    return ApiServices(
+        calendar=store,
+        changes=store,
+        mailboxes=registry,
+        credentials=ServerCredentials.build(
+            list(settings.product_whitelist.tcs),
+            secret,
+            {server: value.get_secret_value() for server, value in settings.api.secrets.items()},
+        ),
+        web_users={login: value.get_secret_value() for login, value in settings.web.users.items()},
+        tokens=SessionTokens(token_key, ttl=limits.session_token_ttl),
+        throttle=AuthThrottle(),
+        server_throttle=AuthThrottle(),
+        limits=limits,
+        server_name="tc-calendar",
+        version=__version__,
+        sync_window=partial(current_window, utc_now, settings.cache.backward, settings.cache.forward),
+        directory=store,
+    )
+
+
+def _trueconf_and_launcher(
+    settings: Settings, store: Store, metrics: Metrics
+) -> tuple[TrueConfClient | None, LaunchScheduler | None]:
+    if settings.launch_conference and settings.trueconf is not None:
+        trueconf = TrueConfClient.from_settings(settings.trueconf)
+        return trueconf, build_launcher(settings, store, trueconf, metrics)
+    if settings.launch_conference:
+        log.warning("launchConference is true but the trueconf section is missing: conferences will not be "
+                    "started; add trueconf.url and its credentials (docs/configuration.md)")
+    return None, None
 
 
 @contextlib.asynccontextmanager
@@ -121,76 +209,31 @@ async def running_connector(
         Installation.from_settings(settings.config_dir, settings.registration), configured_limit=settings.account_limit
     )
     licence = guard.open()
-    url = settings.database_url
-    await upgrade_async(url)
-    store = Store.open(url)
+    await upgrade_async(settings.database_url)
+    store = Store.open(settings.database_url)
     try:
-        box = SecretBox.load_or_create(settings.key_file)
-        secret = await ensure_api_secret(store, _plain(settings.api.secret), box)
-        token_key = derive_token_key(secret.value)
-        hide_secrets([secret.value, token_key.hex(), base64.urlsafe_b64encode(token_key).decode().rstrip("=")])
-        if secret.source == "generated":
-            log.warning(secret_notice(secret))
+        secret, token_key = await _api_secret(settings, store)
         metrics = Metrics()
-        change_signal = ChangeSignal()
-
-        launcher: LaunchScheduler | None = None
-        trueconf: TrueConfClient | None = None
-        if settings.launch_conference and settings.trueconf is not None:
-            trueconf = TrueConfClient.from_settings(settings.trueconf)
-            launcher = build_launcher(settings, store, trueconf, metrics)
-        elif settings.launch_conference:
-            log.warning("launchConference is true but the trueconf section is missing: conferences will not be "
-                        "started; add trueconf.url and its credentials (docs/configuration.md)")
-
-        def notify(changes: Sequence[Change]) -> None:
-            metrics.changes.inc(len(changes))
-            change_signal.notify_new_changes()
-            if launcher is not None:
-                launcher.poke()
-
+        trueconf, launcher = _trueconf_and_launcher(settings, store, metrics)
         graph_inbox = GraphInbox() if needs_graph_inbox(settings.calendar_providers) else None
-
-        def build_sync(status: LicenceStatus) -> SyncService:
-            licensed = settings.model_copy(update={"account_limit": status.account_limit})
-            return SyncService.from_settings(
-                licensed, store, notify=notify, metrics=metrics, options=sync_options,
-                provider_options=provider_options, graph_options=graph_options, graph_inbox=graph_inbox,
-                node_id=settings.cluster.node_id, lease_ttl=settings.cluster.lease_seconds,
-            )  # fmt: skip
-
-        sync = build_sync(licence)
-        registry = SyncMailboxRegistry(sync, store)
+        build_sync = partial(
+            _build_sync, settings, store, notify=partial(_sync_committed, metrics, launcher), metrics=metrics,
+            options=sync_options, provider_options=provider_options, graph_options=graph_options,
+            graph_inbox=graph_inbox,
+        )  # fmt: skip
+        registry = OnDemandRegistry(store)
+        licensed = LicensedSync(build_sync, licence, registry)
         limits = limits or ApiLimits()
-        services = ApiServices(
-            calendar=store,
-            changes=store,
-            mailboxes=registry,
-            credentials=ServerCredentials.build(
-                list(settings.product_whitelist.tcs),
-                secret.value,
-                {server: value.get_secret_value() for server, value in settings.api.secrets.items()},
-            ),
-            web_users={login: value.get_secret_value() for login, value in settings.web.users.items()},
-            tokens=SessionTokens(token_key, ttl=limits.session_token_ttl),
-            throttle=AuthThrottle(),
-            server_throttle=AuthThrottle(),
-            limits=limits,
-            server_name="tc-calendar",
-            version=__version__,
-            sync_window=partial(current_window, system_clock, settings.cache.backward, settings.cache.forward),
-            directory=store,
-        )
-        sync_running = False
         probe = HealthProbe(
             store_ping=store.latest_cursor,
-            sync_running=lambda: sync_running,
+            sync_running=lambda: licensed.running,
             mailbox_states=lambda: _mailbox_states(store),
         )
         extra_routes = [*ops_routes(probe, metrics), *web_routes()]
         if graph_inbox is not None:
             extra_routes += graph_routes(graph_inbox)
-        app = create_app(services, signal=change_signal, notifier=store, extra_routes=extra_routes)
+        app = create_app(_api_services(settings, store, registry, secret, token_key, limits), notifier=store,
+                         extra_routes=extra_routes)
         metrics.ws_clients.set_function(lambda: float(len(app.state.api.connections)))
         tls_cert = settings.resolve(settings.api.tls_cert) if settings.api.tls_cert else None
         tls_key = settings.resolve(settings.api.tls_key) if settings.api.tls_key else None
@@ -204,44 +247,34 @@ async def running_connector(
             sock=sock,
             trusted_proxies=settings.api.trusted_proxies,
         ) as server:
-            if licence.sync_allowed:
-                await sync.start()
-                sync_running = True
-            connector = RunningConnector(settings, store, sync, metrics, server, launcher)
-
-            async def on_licence_change(status: LicenceStatus) -> None:
-                """Pause, resume, or restart synchronization with a new account limit."""
-                nonlocal sync_running
-                sync_running = False
-                await connector.sync.stop()
-                if status.sync_allowed:
-                    connector.sync = registry.sync = build_sync(status)
-                    await connector.sync.start()
-                    sync_running = True
-
+            await licensed.start()
             await store.listen_to_other_instances()  # PostgreSQL: changes made by other nodes wake our clients too
-            stop_launcher = asyncio.Event()
-            launching = asyncio.create_task(launcher.run(stop_launcher)) if launcher else None
-            guarding = asyncio.create_task(guard.run(stop_launcher, on_licence_change))
-            housekeeping = asyncio.create_task(run_housekeeping(store, settings.cache.backward, stop_launcher))
+            loops = Loops()
+            if launcher is not None:
+                loops.start("conference launcher", launcher.run)
+            # A check-in in flight may wait for its timeout; nothing in it needs finishing: cancelled at shutdown.
+            loops.start("licence guard", partial(guard.run, on_change=licensed.follow), cancel=True)
+            loops.start("housekeeping", partial(run_housekeeping, store, settings.cache.backward))
             log.info("tc-calendar %s: API on %s, web calendar on %s/calendar/", __version__, server.url,
                      server.url.replace("ws", "http", 1).removesuffix("/ws"))
             try:
-                yield connector
+                yield RunningConnector(settings, store, licensed, metrics, server, app.state.api.signal, launcher)
             finally:
-                sync_running = False
-                stop_launcher.set()
-                guarding.cancel()  # a check-in in flight may wait for its timeout; nothing in it needs finishing
-                with contextlib.suppress(asyncio.CancelledError):
-                    await guarding
-                await connector.sync.stop()
-                if launching is not None:
-                    await launching
-                await housekeeping
+                await loops.stop_all()
+                await licensed.stop()
+                await loops.wait()
                 if trueconf is not None:
                     await trueconf.aclose()
     finally:
         await store.close()
+
+
+def _build_sync(settings: Settings, store: Store, status: LicenceStatus, **options: Any) -> SyncService:
+    """The sync engine for the account limit ``status`` allows."""
+    licensed = settings.model_copy(update={"account_limit": status.account_limit})
+    return SyncService.from_settings(
+        licensed, store, node_id=settings.cluster.node_id, lease_ttl=settings.cluster.lease_seconds, **options
+    )
 
 
 def build_launcher(settings: Settings, store: Store, client: TrueConfClient, metrics: Metrics) -> LaunchScheduler:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.config import Settings
 from tc_calendar.database_access import require_initialized
 from tc_calendar.health import sync_verdict
@@ -34,8 +35,8 @@ def _when(moment: datetime | None, now: datetime) -> str:
 
 def not_registered(mailboxes: Sequence[MailboxStatus], configured: Sequence[str]) -> list[str]:
     """The ``configured`` users the store does not know yet: the service has not run since they were listed."""
-    known = {m.email.lower() for m in mailboxes}
-    return [email for email in dict.fromkeys(e.lower() for e in configured) if email not in known]
+    known = {MailboxAddress(m.email) for m in mailboxes}
+    return [email for email in dict.fromkeys(MailboxAddress(e) for e in configured) if email not in known]
 
 
 def render_mailboxes(mailboxes: Sequence[MailboxStatus], now: datetime, configured: Sequence[str] = ()) -> list[str]:

@@ -17,7 +17,7 @@ from tc_calendar.api.client import ServerAuth
 from tc_calendar.api.feed import ChangeSignal
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.methods import ApiServices
-from tc_calendar.api.registry import StoreMailboxRegistry
+from tc_calendar.api.registry import OnDemandRegistry
 from tc_calendar.api.server import listening_socket, run_server
 from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role
 from tc_calendar.store import Store
@@ -110,7 +110,7 @@ async def running_api(
     services = ApiServices(
         calendar=store,
         changes=store,
-        mailboxes=StoreMailboxRegistry(store),
+        mailboxes=OnDemandRegistry(store),
         credentials=ServerCredentials.build([SERVER_ID, OTHER_SERVER_ID], SECRET, {OTHER_SERVER_ID: OTHER_SECRET}),
         web_users=web_users,
         tokens=SessionTokens(derive_token_key(SECRET), limits.session_token_ttl),

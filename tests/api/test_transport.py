@@ -24,7 +24,7 @@ from tc_calendar.api.client import ApiClient, Disconnected, ServerAuth
 from tc_calendar.api.errors import InsecureTransport
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.methods import ApiServices, Methods, Session
-from tc_calendar.api.registry import StoreMailboxRegistry
+from tc_calendar.api.registry import OnDemandRegistry
 from tc_calendar.api.schemas import AuthLoginParams
 from tc_calendar.api.server import run_server
 from tc_calendar.store import Store
@@ -58,7 +58,7 @@ def services(store: Store, limits: ApiLimits | None = None) -> ApiServices:
     return ApiServices(
         calendar=store,
         changes=store,
-        mailboxes=StoreMailboxRegistry(store),
+        mailboxes=OnDemandRegistry(store),
         credentials=ServerCredentials.build([SERVER_ID], SECRET, {}),
         web_users=WEB_USERS,
         tokens=SessionTokens(derive_token_key(SECRET), limits.session_token_ttl),

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.providers.base import InvalidSyncStateError, MailboxNotification, NotificationKind, ProviderError
 from tc_calendar.records import ItemKind, Person, RemoteItem, SyncBatch, WindowSnapshot

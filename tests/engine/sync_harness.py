@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ews_sim.server import EwsSimulator
-from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService

@@ -13,6 +13,7 @@ import pytest
 from engine_fakes import FAST, FakeProvider
 from sync_harness import eventually
 
+from store_reads import checkpoint_of
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService
@@ -307,7 +308,7 @@ async def test_a_user_removed_from_the_configuration_no_longer_shows_stale_event
         assert await second.titles(BOB) == []
         assert await second.titles(ALICE) == ["Standup"]
         assert await second.state(BOB) is MailboxState.DISABLED
-        checkpoint = await store.load_checkpoint(BOB)
+        checkpoint = await checkpoint_of(store, BOB)
         assert checkpoint is not None and checkpoint.sync_state is None
     finally:
         await service.stop(grace_seconds=2)
@@ -342,7 +343,7 @@ async def test_the_window_slides_with_the_days(harness: Harness) -> None:
     assert moved.series is not None and moved.singles is not None
     # only what slid in was read from the server: series up to the new forward end, singles up to the new limit
     assert (moved.series.start, moved.singles.start) == (first.series.end, first.singles.end)
-    status = await harness.store.load_checkpoint(ALICE)
+    status = await checkpoint_of(harness.store, ALICE)
     assert status is not None and status.window_end == moved.series.end
 
 
@@ -395,12 +396,12 @@ async def test_a_cancellation_seen_by_the_attendee_before_the_organizer_drops_th
     await service.start()
     try:
         await service.wait_synced(within=30)
-        bob_before = await store.load_checkpoint(BOB)
+        bob_before = await checkpoint_of(store, BOB)
         provider.update(BOB, attendee_item, is_cancelled=True)  # Exchange marks the attendee's copy first
         await provider.notify(BOB)
 
         async def bobs_copy_applied() -> bool:  # the organizer's copy still holds the shared content
-            return await store.load_checkpoint(BOB) != bob_before
+            return await checkpoint_of(store, BOB) != bob_before
 
         await eventually(bobs_copy_applied)
         provider.delete(ALICE, organizer_item)  # then the organizer's item goes

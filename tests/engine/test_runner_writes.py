@@ -29,7 +29,7 @@ class RecordingStore:
     """The real store; notes the calls the sync loops make about one mailbox's events and status."""
 
     NOTED = frozenset({"apply", "set_mailbox_state", "record_sync_success", "record_sync_error"})
-    READS = frozenset({"get_mailbox", "load_checkpoint", "load_sync_starts", "stored_views"})
+    READS = frozenset({"get_mailbox", "load_sync_starts", "stored_views"})
 
     def __init__(self, store: Store) -> None:
         self._store = store

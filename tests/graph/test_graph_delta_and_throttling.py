@@ -13,7 +13,7 @@ from graph_support import ALICE, BOB, CAROL, eventually, make_world
 from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern, World
 from graph_sim.server import GraphSimulator
 from graph_sim.testing import running as graph_running
-from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService

@@ -18,7 +18,8 @@ from launching_support import Clock, scheduler
 
 from ews_sim.server import EwsSimulator
 from ews_sim.world import SimClock, World
-from tc_calendar.engine.backoff import BackoffPolicy
+from store_reads import checkpoint_of
+from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService
@@ -58,7 +59,7 @@ async def synced_to(service: SyncService, store: Store, clock: Clock) -> None:
     for user in (ALICE, BOB):
         service.trigger(user)
     for _ in range(1500):
-        checkpoints = [await store.load_checkpoint(user) for user in (ALICE, BOB)]
+        checkpoints = [await checkpoint_of(store, user) for user in (ALICE, BOB)]
         if all(c is not None and c.window_end == window.end for c in checkpoints):
             return
         await asyncio.sleep(0.02)

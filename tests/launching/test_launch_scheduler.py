@@ -165,3 +165,49 @@ async def test_many_passes_on_several_instances_start_the_conference_exactly_onc
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_conference_that_does_not_exist_fails_for_good_and_is_not_retried(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    await put(store, meeting())
+    tcs.world.delete_conference(CID)  # the event links to a conference deleted since
+    clock.now = START
+    launcher = scheduler(store, trueconf, clock)
+
+    await launcher.run_once()
+    await launcher.wait_idle()
+    record = await store.get_launch(OccurrenceKey("weekly-sync-uid"))
+    assert record is not None and record.state is LaunchState.FAILED and record.permanent
+    assert record.last_error is not None and record.last_error.startswith("permanent: ")
+    [failed] = [c for c in await store.changes_after(0) if c.kind is ChangeKind.CONFERENCE_FAILED and c.user == ALICE]
+    assert failed.payload["error"] == record.last_error  # clients are told at once: nothing will be retried
+
+    clock.now = START + timedelta(minutes=5)  # well past the back-off, within the grace period
+    await launcher.run_once()
+    await launcher.wait_idle()
+    again = await store.get_launch(OccurrenceKey("weekly-sync-uid"))
+    assert again is not None and again.attempts == 1 and again.state is LaunchState.FAILED
+
+    clock.now = START + timedelta(minutes=20)  # beyond the grace period it is not recorded as missed either
+    await launcher.run_once()
+    await launcher.wait_idle()
+    final = await store.get_launch(OccurrenceKey("weekly-sync-uid"))
+    assert final is not None and final.state is LaunchState.FAILED and final.permanent
+
+
+async def test_a_failure_is_permanent_only_when_stored_as_such(store: Store, clock: Clock) -> None:
+    """Rows written before the failure kind was typed carry it only as the ``permanent:`` prefix; they read the
+    same as rows written now."""
+    key = OccurrenceKey("weekly-sync-uid")
+    clock.now = START
+    assert await store.claim_launch(key, CID, START, "node-a")
+    await store.finish_launch(key, LaunchState.FAILED, "permanent: TrueConf Server has no conference", False)
+    old = await store.get_launch(key)
+    assert old is not None and old.permanent
+
+    other = OccurrenceKey("other-uid")
+    assert await store.claim_launch(other, CID, START, "node-a")
+    await store.finish_launch(other, LaunchState.FAILED, "TrueConf Server is unavailable (503)", False)
+    transient = await store.get_launch(other)
+    assert transient is not None and not transient.permanent

@@ -197,3 +197,42 @@ async def test_a_linked_meeting_starts_its_conference_on_trueconf_server_when_it
 
         mailboxes, launches, cursor = await collect(settings)
         assert "4455667788" in render(mailboxes, launches, cursor, datetime.now(UTC))
+
+
+async def test_every_commit_wakes_the_change_feed_once(tmp_path: Path, exchange: EwsSimulator) -> None:
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=8, minute=0, second=0, microsecond=0)
+    meeting = exchange.world.create_meeting(ALICE, "Planning", start, start + timedelta(minutes=30), required=[BOB])
+    settings = load_settings(write_config(tmp_path, exchange))
+
+    async with running_connector(settings, host="127.0.0.1", port=0, sync_options=quick_sync()) as connector:
+        await connector.sync.wait_synced(within=30)
+        store = connector.store
+        commits = 0
+        apply = store.apply
+
+        async def counted(actions: Any) -> Any:  # the sync engine's commits, counted as they are made
+            nonlocal commits
+            changes = await apply(actions)
+            commits += bool(changes)
+            return changes
+
+        store.apply = counted  # type: ignore[method-assign]
+        woken_before = connector.change_signal.notified
+        client = await ApiClient.connect(connector.url, WebAuth(WEB_LOGIN, WEB_PASSWORD))
+        try:
+            subscription = await client.subscribe([BOB])
+            moved = start + timedelta(hours=1)
+            exchange.world.update_meeting(ALICE, meeting.uid, start=moved, end=moved + timedelta(minutes=30))
+
+            async def upserted() -> None:
+                async for note in subscription:
+                    if any(c["kind"] == "upsert" and c["user"] == BOB for c in note["changes"]):
+                        return
+                raise AssertionError("the subscription ended")
+
+            await asyncio.wait_for(upserted(), 30)
+        finally:
+            await client.close()
+
+        assert commits >= 1
+        assert connector.change_signal.notified - woken_before == commits

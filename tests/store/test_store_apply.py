@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
 
+from store_reads import checkpoint_of, own_copy_hashes
 from tc_calendar.model import ChangeKind, OccurrenceKey, Response, Sensitivity
 from tc_calendar.store import ConfiguredMailbox, MailboxNotFoundError, Store
 from tc_calendar.sync.actions import DropItem, DropOccurrence, SaveCheckpoint
@@ -178,7 +179,7 @@ async def test_a_checkpoint_is_saved_with_the_changes_it_covers(store: Store) ->
 
     await store.apply([put(ALICE, meeting()), SaveCheckpoint(ALICE, "sync-state-1", *WEEK)])
 
-    checkpoint = await store.load_checkpoint(ALICE)
+    checkpoint = await checkpoint_of(store, ALICE)
     assert checkpoint is not None
     assert (checkpoint.sync_state, checkpoint.window_start, checkpoint.window_end) == ("sync-state-1", *WEEK)
 
@@ -188,10 +189,10 @@ async def test_the_sync_core_diffs_against_each_mailboxs_own_hashes_and_item_ids
     stale_attendee_copy = put(BOB, meeting(title="Old title"), item_id="b1")
     await store.apply([organizer_copy, stale_attendee_copy])
 
-    assert await store.known_keys(BOB) == {meeting().key: stale_attendee_copy.content_hash}
+    assert await own_copy_hashes(store, BOB) == {meeting().key: stale_attendee_copy.content_hash}
     assert await store.item_ids(BOB) == {meeting().key: "b1"}
-    assert await store.known_keys(ALICE) == {meeting().key: organizer_copy.content_hash}
-    assert await store.known_keys(CAROL) == {}
+    assert await own_copy_hashes(store, ALICE) == {meeting().key: organizer_copy.content_hash}
+    assert await own_copy_hashes(store, CAROL) == {}
 
 
 async def test_stored_views_tell_the_sync_core_what_each_mailbox_last_put(store: Store) -> None:

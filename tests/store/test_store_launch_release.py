@@ -28,7 +28,7 @@ async def test_a_released_claim_is_listed_as_released_not_failed(store: Store) -
     assert record.finished_at is not None
     assert await store.list_launches([LaunchState.RELEASED]) == [record]
     assert await store.list_launches([LaunchState.FAILED]) == []
-    assert await store.pending_launches() == []
+    assert await store.list_launches([LaunchState.CLAIMED]) == []
 
 
 async def test_another_node_claims_a_released_launch_and_only_one_of_many_wins(store: Store) -> None:

@@ -55,7 +55,7 @@ async def test_finishing_records_the_outcome(store: Store) -> None:
     assert record is not None
     assert (record.state, record.late, record.last_error) == (LaunchState.STARTED, True, None)
     assert record.finished_at is not None
-    assert await store.pending_launches() == []
+    assert await store.list_launches([LaunchState.CLAIMED]) == []
     assert await store.list_launches([LaunchState.STARTED]) == [record]
 
 
@@ -74,7 +74,7 @@ async def test_a_failed_launch_may_be_retried_by_one_caller(store: Store) -> Non
     record = await store.get_launch(KEY)
     assert record is not None
     assert (record.state, record.attempts, record.finished_at) == (LaunchState.CLAIMED, 2, None)
-    assert await store.pending_launches() == [record]
+    assert await store.list_launches([LaunchState.CLAIMED]) == [record]
 
 
 async def test_a_started_launch_is_not_retried(store: Store) -> None:
@@ -153,7 +153,7 @@ async def test_a_sent_start_is_remembered_by_whoever_takes_the_claim_over(databa
     now = [MONDAY_9]
     async with Store.open(database_url, clock=lambda: now[0]) as store:
         await store.claim_launch(KEY, "team", MONDAY_9, "node-dead")
-        await store.mark_run_sent(KEY, "node-dead")
+        assert await store.mark_runs_sent([KEY], "node-dead") == {KEY}
         now[0] = MONDAY_9 + timedelta(minutes=3)
 
         assert await store.retry_launch(KEY, "node-2", stale_before=now[0] - timedelta(minutes=2))
@@ -165,15 +165,14 @@ async def test_a_sent_start_is_remembered_by_whoever_takes_the_claim_over(databa
 async def test_a_holder_whose_claim_was_taken_over_cannot_note_a_start(store: Store) -> None:
     await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
 
-    with pytest.raises(LaunchNotFoundError):
-        await store.mark_run_sent(KEY, "node-2")
+    assert await store.mark_runs_sent([KEY], "node-2") == set()  # it must not send run
     record = await store.get_launch(KEY)
     assert record is not None and record.run_sent_at is None
 
 
 async def test_a_start_the_server_refused_is_no_longer_noted_as_sent(store: Store) -> None:
     await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
-    await store.mark_run_sent(KEY, "node-1")
+    await store.mark_runs_sent([KEY], "node-1")
 
     await store.finish_launch(KEY, LaunchState.FAILED, "HTTP 503", run_refused=True)
 
@@ -183,7 +182,7 @@ async def test_a_start_the_server_refused_is_no_longer_noted_as_sent(store: Stor
 
 async def test_a_start_sent_for_an_earlier_time_is_forgotten_when_the_meeting_moves(store: Store) -> None:
     await store.claim_launch(KEY, "team", MONDAY_9, "node-1")
-    await store.mark_run_sent(KEY, "node-1")
+    await store.mark_runs_sent([KEY], "node-1")
     await store.finish_launch(KEY, LaunchState.FAILED, "read timeout")
 
     moved = MONDAY_9 + timedelta(hours=2)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
 
+from store_reads import checkpoint_of, save_checkpoint
 from tc_calendar.store import (
     ConfiguredMailbox,
     MailboxNotFoundError,
@@ -115,7 +116,7 @@ async def test_a_success_recorded_with_a_page_commits_with_it_and_keeps_the_last
     await store.apply([put(ALICE, meeting()), SaveCheckpoint(ALICE, "state-1", *window), RecordSyncSuccess(ALICE)])
 
     status = await store.get_mailbox(ALICE)
-    checkpoint = await store.load_checkpoint(ALICE)
+    checkpoint = await checkpoint_of(store, ALICE)
     assert status is not None and checkpoint is not None
     assert (status.state, status.last_success_at, status.event_count) == (MailboxState.OK, clock.now, 1)
     assert status.last_error == "ErrorServerBusy"  # kept for admins, as record_sync_success does
@@ -155,20 +156,18 @@ async def test_updating_an_unknown_mailbox_is_an_error(store: Store) -> None:
         await store.set_mailbox_state(CAROL, MailboxState.SYNCING)
 
 
-async def test_checkpoint_and_subscription_are_kept(store: Store) -> None:
+async def test_the_checkpoint_is_kept(store: Store) -> None:
     await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
-    assert await store.load_checkpoint(BOB) is None
+    assert await checkpoint_of(store, BOB) is None
 
-    await store.save_checkpoint(ALICE, "sync-state", MONDAY_9, MONDAY_9 + timedelta(days=30))
-    await store.save_subscription(ALICE, "subscription-1", "watermark-7")
+    await save_checkpoint(store, ALICE, "sync-state", MONDAY_9, MONDAY_9 + timedelta(days=30))
 
-    checkpoint = await store.load_checkpoint(ALICE)
+    checkpoint = await checkpoint_of(store, ALICE)
     assert checkpoint is not None
-    assert (checkpoint.sync_state, checkpoint.window_end, checkpoint.subscription_id, checkpoint.watermark) == (
+    assert (checkpoint.sync_state, checkpoint.window_start, checkpoint.window_end) == (
         "sync-state",
+        MONDAY_9,
         MONDAY_9 + timedelta(days=30),
-        "subscription-1",
-        "watermark-7",
     )
 
 
@@ -186,8 +185,8 @@ async def test_a_leased_mailbox_is_not_given_to_another_owner_until_its_lease_ex
 
     clock.now += TTL + timedelta(seconds=1)
     assert await store.lease_mailbox(ALICE, "node-2", TTL)
-    assert not await store.renew_lease(ALICE, "node-1", TTL)
-    assert await store.renew_lease(ALICE, "node-2", TTL)
+    assert await store.renew_leases("node-1", TTL) == []  # node-1 learns that it lost the lease
+    assert await store.renew_leases("node-2", TTL) == [ALICE, BOB]
 
 
 async def test_a_node_renews_all_its_leases_at_once_and_learns_which_it_lost(

@@ -59,3 +59,24 @@ async def test_an_instance_hears_the_commits_of_another_instance(postgres_databa
         await writer.apply([put(ALICE, meeting())])
 
         await asyncio.wait_for(woken.wait(), 30)
+
+
+@pytest.mark.postgres
+async def test_an_instance_that_listens_is_woken_once_for_its_own_commit(postgres_database_url: str) -> None:
+    """Its own NOTIFY comes back to it too; that is the same commit, already announced."""
+    async with Store.open(postgres_database_url) as store, Store.open(postgres_database_url) as other:
+        wakeups: list[str] = []
+        later = asyncio.Event()
+        store.add_change_listener(lambda: wakeups.append("woken"))
+        store.add_change_listener(later.set)
+        await store.listen_to_other_instances()
+        wakeups.clear()
+
+        await store.apply([put(ALICE, meeting())])
+        assert wakeups == ["woken"]
+        later.clear()
+        # PostgreSQL delivers notifications in commit order: once the other instance's is heard, ours was too.
+        await other.append_change(ChangeKind.CONFERENCE_FAILED, ALICE)
+        await asyncio.wait_for(later.wait(), 30)
+
+        assert wakeups == ["woken", "woken"]

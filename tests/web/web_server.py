@@ -23,7 +23,7 @@ from tc_calendar.api.auth import AuthThrottle, ServerCredentials, SessionTokens,
 from tc_calendar.api.feed import ChangeSignal
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.methods import ApiServices
-from tc_calendar.api.registry import StoreMailboxRegistry
+from tc_calendar.api.registry import OnDemandRegistry
 from tc_calendar.api.server import listening_socket, run_server
 from tc_calendar.store import ConfiguredMailbox, Store, upgrade_async
 from tc_calendar.sync.actions import Action
@@ -131,7 +131,7 @@ class LiveServer:
                 services = ApiServices(
                     calendar=store,
                     changes=store,
-                    mailboxes=StoreMailboxRegistry(store),
+                    mailboxes=OnDemandRegistry(store),
                     credentials=ServerCredentials.build([], API_SECRET, {}),
                     web_users={WEB_LOGIN: WEB_PASSWORD},
                     tokens=SessionTokens(derive_token_key(API_SECRET), limits.session_token_ttl),

@@ -16,7 +16,7 @@ from tc_calendar.api.feed import ChangeSignal
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.methods import ApiServices
 from tc_calendar.api.ports import CalendarReader, ChangeLog, ChangeNotifier, MailboxRegistry, MetaStore
-from tc_calendar.api.registry import StoreMailboxRegistry
+from tc_calendar.api.registry import OnDemandRegistry
 from tc_calendar.api.secret import ApiSecret, ensure_api_secret, read_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
 
@@ -31,8 +31,8 @@ __all__ = [
     "ChangeSignal",
     "MailboxRegistry",
     "MetaStore",
+    "OnDemandRegistry",
     "RunningServer",
-    "StoreMailboxRegistry",
     "create_app",
     "ensure_api_secret",
     "read_api_secret",

@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from tc_calendar.api.errors import LoginFailed
+from tc_calendar.clocks import Monotonic
 
 ALGORITHM = "HMAC-SHA256"
-Clock = Callable[[], float]
 
 
 def new_challenge() -> str:
@@ -109,7 +109,8 @@ class IssuedToken:
 class SessionTokens:
     """Stateless web session tokens: ``base64url(json{sub, exp}) "." base64url(HMAC-SHA256(key, payload))``."""
 
-    def __init__(self, key: bytes, ttl: float, clock: Clock = time.time) -> None:
+    def __init__(self, key: bytes, ttl: float, clock: Callable[[], float] = time.time) -> None:
+        """``clock``: seconds since the epoch (an expiry inside the token must mean the same after a restart)."""
         self._key = key
         self._ttl = ttl
         self._clock = clock
@@ -152,7 +153,7 @@ class AuthThrottle:
         base_delay: float = 1.0,
         max_delay: float = 300.0,
         max_addresses: int = 10_000,
-        clock: Clock = time.monotonic,
+        clock: Monotonic = time.monotonic,
     ) -> None:
         self._free = free_failures
         self._base = base_delay

@@ -2,11 +2,12 @@
 
 Pushes are driven from the store's change log, never from memory of what was sent: a subscription is only a
 cursor, so a client that reconnects and resumes from its last cursor gets every later change exactly once, in
-order. Wake-ups come from :class:`ChangeSignal` (the store or sync engine calls ``notify_new_changes`` after a
-commit); a poll every ``poll_interval`` seconds is the safety net (other processes, PostgreSQL writers on other
-nodes, a missed signal). Recent changes are kept in a bounded ring, already rendered to JSON, so a thousand live
-subscribers cost one log read; subscribers further behind read the log themselves. The ring is bounded in
-entries and in characters, so memory stays bounded whatever the events' descriptions.
+order. Wake-ups come from :class:`ChangeSignal`, whose ``notify_new_changes`` the app registers as the store's
+change listener (:mod:`tc_calendar.store.notify`: once per commit, this node's or another's); a poll every
+``poll_interval`` seconds is the safety net (a missed signal, a lost PostgreSQL connection). Recent changes are
+kept in a bounded ring, already rendered to JSON, so a thousand live subscribers cost one log read; subscribers
+further behind read the log themselves. The ring is bounded in entries and in characters, so memory stays bounded
+whatever the events' descriptions.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any
 from tc_calendar.api import jsonrpc
 from tc_calendar.api.ports import CalendarReader, ChangeLog
 from tc_calendar.api.wire import change_to_wire, response_of
-from tc_calendar.failure_log import FailureLog
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
+from tc_calendar.runtime import repeat
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class ChangeSignal:
     def __init__(self) -> None:
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.notified = 0
+        """How many wake-ups were sent (one per commit that appended to the change log)."""
 
     def _ensure(self) -> asyncio.Event:
         if self._event is None:
@@ -44,6 +47,7 @@ class ChangeSignal:
 
     def notify_new_changes(self) -> None:
         """Call after committing change-log entries; safe from any thread."""
+        self.notified += 1
         event, loop = self._event, self._loop
         if event is None or loop is None:
             return
@@ -57,12 +61,9 @@ class ChangeSignal:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
 
-    async def wait(self, within: float) -> None:
-        """Return at the next signal or after ``within`` seconds, whichever is first."""
-        event = self._ensure()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), within)
-        event.clear()
+    def wakeup(self) -> asyncio.Event:
+        """The event a signal sets, in the running event loop (a loop's ``wake``)."""
+        return self._ensure()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,15 +177,12 @@ class ChangeFeed:
         """The poller task: wait for a signal (or the poll interval), then read the log."""
         if not self._started:
             await self.start()
-        failures = FailureLog(log, "reading the change log for subscribers")
-        while True:
-            try:
-                await self.poll_once()
-            except Exception as exc:  # the next poll retries; subscribers keep their cursors
-                failures.failed(exc)
-            else:
-                failures.succeeded()
-            await self._signal.wait(self._poll_interval)
+
+        async def poll() -> None:  # a failed read is tried again at the next round; subscribers keep their cursors
+            await self.poll_once()
+
+        await repeat(poll, what="reading the change log for subscribers", log=log, interval=self._poll_interval,
+                     wake=self._signal.wakeup())
 
     async def read_after(self, cursor: int, users: frozenset[str] | None, limit: int) -> tuple[list[FeedEntry], int]:
         """Changes after ``cursor`` for ``users`` (``None``: all), at most ``limit``; and the cursor to go on from.

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-Clock = Callable[[], float]
+from tc_calendar.clocks import Monotonic
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +38,7 @@ class ApiLimits:
 class TokenBucket:
     """Classic token bucket: ``rate`` tokens a second, at most ``burst`` saved up."""
 
-    def __init__(self, rate: float, burst: int, clock: Clock = time.monotonic) -> None:
+    def __init__(self, rate: float, burst: int, clock: Monotonic = time.monotonic) -> None:
         self._rate = rate
         self._burst = float(burst)
         self._tokens = float(burst)

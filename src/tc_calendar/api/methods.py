@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.api import schemas as s
 from tc_calendar.api.auth import (
     ALGORITHM,
@@ -154,7 +155,7 @@ def _time(name: str, text: str) -> datetime:
 
 
 def _email(text: str) -> str:
-    email = text.strip().lower()
+    email = MailboxAddress(text)
     if "@" not in email:
         raise InvalidParams(f"user: {text!r} is not an e-mail address")
     return email

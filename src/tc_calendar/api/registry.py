@@ -1,15 +1,18 @@
-"""A :class:`MailboxRegistry` over the store: the default way ``calendar.list`` queues a mailbox on demand.
+"""The one :class:`~tc_calendar.api.ports.MailboxRegistry`: how ``calendar.list`` asks for a mailbox on demand.
 
-The store remembers the request (so it survives restarts and is seen by every node); ``on_request`` wakes the
-sync engine at once instead of at its next scan. The engine, which knows the licence limit, sets the state
-``over_limit`` on mailboxes beyond it; this registry reports that state back to the asking client.
+With a sync engine in the same process (``tc_calendar run``), the engine answers: it knows the licence limit, so a
+mailbox beyond it is answered ``over_limit`` on the very first request, and an address Exchange does not know
+``unknown``. Without one (an API serving a store that another process fills), the store remembers the request
+(it survives restarts and every node sees it) and reports the state the engine set: ``over_limit`` once the
+engine has seen the request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.api.ports import MailboxInfo, MailboxRequest
 
 
@@ -21,18 +24,26 @@ class MailboxStore(Protocol):
     async def list_mailboxes(self) -> Sequence[MailboxInfo]: ...
 
 
-class StoreMailboxRegistry:
-    def __init__(self, store: MailboxStore, on_request: Callable[[str], Awaitable[None]] | None = None) -> None:
+class MailboxRequester(Protocol):
+    """The sync engine's side: admit a mailbox a client asked for, and say where it stands."""
+
+    async def request_mailbox(self, email: str) -> MailboxRequest: ...
+
+
+class OnDemandRegistry:
+    def __init__(self, store: MailboxStore, sync: MailboxRequester | None = None) -> None:
         self._store = store
-        self._on_request = on_request
+        self.sync = sync
+        """The sync engine, if it runs in this process; replaced when the licence pauses and resumes
+        synchronization (a stopped engine does not restart)."""
 
     async def request_mailbox(self, email: str) -> MailboxRequest:
-        email = email.strip().lower()
-        status = await self._store.get_mailbox(email)
+        address = MailboxAddress(email)
+        if self.sync is not None:
+            return await self.sync.request_mailbox(address)
+        status = await self._store.get_mailbox(address)
         if status is None:
-            await self._store.register_on_demand_mailbox(email)
-            if self._on_request is not None:
-                await self._on_request(email)
+            await self._store.register_on_demand_mailbox(address)
             return "queued"
         state = str(status.state)
         if state == "over_limit":

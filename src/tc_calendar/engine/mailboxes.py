@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tc_calendar.addresses import normalize_email
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.store.records import MailboxOrigin
 
 
@@ -61,12 +61,12 @@ class MailboxRoster:
         self._domains: dict[str, int] = {}
         for provider, users in enumerate(configured):
             for user in users:
-                email = normalize_email(user)
+                email: str = MailboxAddress(user)
                 self._domains.setdefault(email.rpartition("@")[2], provider)
                 self._append(email, MailboxOrigin.CONFIG, provider)
         self._provider_count = max(1, len(configured))
         for email in on_demand:
-            self._append(normalize_email(email), MailboxOrigin.ON_DEMAND, self.provider_for(email))
+            self._append(MailboxAddress(email), MailboxOrigin.ON_DEMAND, self.provider_for(email))
 
     @property
     def limit(self) -> int | None:
@@ -81,7 +81,7 @@ class MailboxRoster:
 
     def provider_for(self, email: str) -> int:
         """An on-demand mailbox goes to the provider that already serves its domain, else to the first one."""
-        return self._domains.get(normalize_email(email).rpartition("@")[2], 0)
+        return self._domains.get(MailboxAddress(email).rpartition("@")[2], 0)
 
     def _is_admitted(self, position: int) -> bool:
         return self._limit is None or position < self._limit
@@ -100,7 +100,7 @@ class MailboxRoster:
         return [entry for entry in self.entries() if not entry.admitted]
 
     def get(self, email: str) -> RosterEntry | None:
-        position = self._index.get(normalize_email(email))
+        position = self._index.get(MailboxAddress(email))
         if position is None:
             return None
         address, origin, provider = self._order[position]
@@ -109,7 +109,7 @@ class MailboxRoster:
     def forget(self, email: str) -> bool:
         """Remove an on-demand mailbox (Exchange does not know it, or nobody asked for it for long); the ones
         after it move up, so one over the limit may be admitted. Config mailboxes stay: True when removed."""
-        position = self._index.get(normalize_email(email))
+        position = self._index.get(MailboxAddress(email))
         if position is None or self._order[position][1] is not MailboxOrigin.ON_DEMAND:
             return False
         del self._order[position]
@@ -118,7 +118,7 @@ class MailboxRoster:
 
     def request(self, email: str) -> Admission:
         """Add an on-demand mailbox (if new) and say whether it is within the limit."""
-        address = normalize_email(email)
+        address = MailboxAddress(email)
         known = self.get(address)
         if known is not None:
             return Admission.ALREADY_ADMITTED if known.admitted else Admission.OVER_LIMIT

@@ -110,4 +110,3 @@ class SyncPlanner(Protocol):
     ) -> list[Action]: ...
 
 
-Clock = Callable[[], datetime]

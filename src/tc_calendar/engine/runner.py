@@ -40,8 +40,9 @@ from datetime import datetime
 from typing import TypeVar
 
 from tc_calendar.addresses import pick_credential
-from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
-from tc_calendar.engine.ports import AccountFailureHook, Clock, NotifyHook, SyncPlanner, SyncStore
+from tc_calendar.backoff import BackoffPolicy, ThrottleGate
+from tc_calendar.clocks import WallClock
+from tc_calendar.engine.ports import AccountFailureHook, NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.failure_log import describe, reported_elsewhere
 from tc_calendar.metrics import Metrics
 from tc_calendar.model import Change
@@ -131,7 +132,7 @@ class EngineContext:
         planner: SyncPlanner,
         options: SyncOptions,
         *,
-        clock: Clock,
+        clock: WallClock,
         notify: NotifyHook | None,
         metrics: Metrics | None,
         account_failed: AccountFailureHook | None = None,
@@ -256,8 +257,8 @@ class MailboxWorker:
                 await self._cycle()
                 failures = 0
                 wait = options.poll_interval if self._streaming else options.fallback_poll_interval
-            except ThrottledError as exc:
-                self.gate.hold(exc.backoff_seconds)
+            except ThrottledError as exc:  # every mailbox of the service account waits as long as Exchange asked
+                self.gate.hold(options.transient_retry.delay(failures, asked=exc.backoff_seconds))
                 # "<mailbox>: Exchange throttles service account ...; backing off 30.0s", as docs/operations.md says
                 log.info("%s", exc if exc.mailbox else f"{self.email}: {exc}")
                 self._wake.set()

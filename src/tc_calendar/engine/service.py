@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from tc_calendar.addresses import normalize_email
-from tc_calendar.engine.backoff import ThrottleGate
+from tc_calendar.addresses import MailboxAddress
+from tc_calendar.backoff import ThrottleGate
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.engine.mailboxes import Admission, MailboxRoster
-from tc_calendar.engine.ports import Clock, NotifyHook, SyncPlanner, SyncStore
+from tc_calendar.engine.ports import NotifyHook, SyncPlanner, SyncStore
 from tc_calendar.engine.runner import EngineContext, MailboxWorker, SyncOptions
 from tc_calendar.engine.streaming import NotificationHub
-from tc_calendar.failure_log import FailureLog
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers.base import (
     CalendarProvider,
@@ -35,8 +35,9 @@ from tc_calendar.providers.base import (
     NotificationKind,
 )
 from tc_calendar.providers.graph_notifications import GraphInbox
+from tc_calendar.runtime import repeat
 from tc_calendar.store.records import ConfiguredMailbox, MailboxOrigin, MailboxState, MailboxStatus, SyncStart
-from tc_calendar.sync.window import SyncWindow, WindowRead, system_clock
+from tc_calendar.sync.window import SyncWindow, WindowRead
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class SyncService:
         options: SyncOptions | None = None,
         account_limit: int | None = None,
         notify: NotifyHook | None = None,
-        clock: Clock = system_clock,
+        clock: WallClock = utc_now,
         metrics: Metrics | None = None,
         node_id: str | None = None,
         lease_ttl: float = 90.0,
@@ -75,7 +76,7 @@ class SyncService:
             raise ValueError("configured_users needs one list of users per provider")
         self._store = store
         self._providers = list(providers)
-        self._configured = [[normalize_email(user) for user in users] for users in configured_users]
+        self._configured = [[MailboxAddress(user) for user in users] for users in configured_users]
         self._account_limit = account_limit
         self._metrics = metrics
         self._context = EngineContext(
@@ -120,7 +121,7 @@ class SyncService:
         *,
         notify: NotifyHook | None = None,
         metrics: Metrics | None = None,
-        clock: Clock = system_clock,
+        clock: WallClock = utc_now,
         options: SyncOptions | None = None,
         planner: SyncPlanner | None = None,
         provider_options: dict[str, Any] | None = None,
@@ -192,44 +193,36 @@ class SyncService:
         """Every few seconds: pick up mailboxes registered on demand elsewhere (the API's registry, another
         node) and renew this node's mailbox leases, taking free ones and letting go of lost ones."""
         interval = min(self._context.options.roster_refresh_interval, self._lease_ttl / 3)
-        failures = FailureLog(log, "mailbox housekeeping (roster and leases)")
-        wait = interval
-        while not self._context.stopping.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._context.stopping.wait(), wait)
-            if self._context.stopping.is_set():
-                return
-            wait = interval
-            try:
+
+        async def round_() -> float:
+            statuses = await self._store.list_mailboxes()
+            new = [
+                s.email
+                for s in statuses
+                if s.origin is MailboxOrigin.ON_DEMAND
+                and s.state is not MailboxState.DISABLED
+                and self._roster.get(s.email) is None
+            ]
+            for email in new:
+                self._roster.request(email)
+            gone = await self._dropped_elsewhere(statuses)
+            for email in gone:
+                await self._drop(email)
+            idle = self._idle_on_demand(statuses)
+            for email in idle:
+                log.info("%s: no client asked for this calendar in %s; no longer synchronized", email,
+                         timedelta(seconds=self._context.options.on_demand_idle))
+                await self._drop(email)
+            if new or gone or idle:
                 statuses = await self._store.list_mailboxes()
-                new = [
-                    s.email
-                    for s in statuses
-                    if s.origin is MailboxOrigin.ON_DEMAND
-                    and s.state is not MailboxState.DISABLED
-                    and self._roster.get(s.email) is None
-                ]
-                for email in new:
-                    self._roster.request(email)
-                gone = await self._dropped_elsewhere(statuses)
-                for email in gone:
-                    await self._drop(email)
-                idle = self._idle_on_demand(statuses)
-                for email in idle:
-                    log.info("%s: no client asked for this calendar in %s; no longer synchronized", email,
-                             timedelta(seconds=self._context.options.on_demand_idle))
-                    await self._drop(email)
-                if new or gone or idle:
-                    statuses = await self._store.list_mailboxes()
-                    await self._apply_limit(statuses)
-                await self._lease_round()
-                await self._reconcile()
-                await self._publish_states(statuses)
-                wait = self._next_round_in(statuses, interval)
-            except Exception as exc:
-                failures.failed(exc)
-            else:
-                failures.succeeded()
+                await self._apply_limit(statuses)
+            await self._lease_round()
+            await self._reconcile()
+            await self._publish_states(statuses)
+            return self._next_round_in(statuses, interval)
+
+        await repeat(round_, what="mailbox housekeeping (roster and leases)", log=log, interval=interval,
+                     stop=self._context.stopping, first_after=interval)
 
     async def _dropped_elsewhere(self, statuses: Sequence[MailboxStatus]) -> list[str]:
         """On-demand mailboxes on this node's roster that are no longer in the store (another node dropped them)."""
@@ -493,7 +486,7 @@ class SyncService:
         Before a mailbox asked for the first time is registered, the provider is asked whether it exists, so an
         unknown address never enters the roster or the store.
         """
-        address = normalize_email(email)
+        address = MailboxAddress(email)
         dropping = self._drops.get(address)
         if dropping is not None:
             await dropping
@@ -557,19 +550,15 @@ class SyncService:
         with contextlib.suppress(Exception):  # the request is served anyway; the next one records it
             await self._store.touch_mailbox(email)
 
-    async def on_mailbox_requested(self, email: str) -> None:
-        """The API's hook after it registered an on-demand mailbox (``StoreMailboxRegistry(on_request=...)``)."""
-        await self.request_mailbox(email)
-
     def trigger(self, email: str) -> None:
         """Ask for an incremental sync of ``email`` now (e.g. from an admin command)."""
-        worker = self._workers.get(normalize_email(email))
+        worker = self._workers.get(MailboxAddress(email))
         if worker is not None:
             worker.trigger(NotificationKind.CHANGED)
 
     async def wait_synced(self, emails: Sequence[str] | None = None, within: float = 30.0) -> None:
         """Wait until the given (default: all admitted) mailboxes completed a sync cycle once."""
-        workers = [self._workers[normalize_email(e)] for e in emails] if emails else list(self._workers.values())
+        workers = [self._workers[MailboxAddress(e)] for e in emails] if emails else list(self._workers.values())
         await asyncio.wait_for(asyncio.gather(*(w.synced_once.wait() for w in workers)), within)
 
     async def status(self) -> list[MailboxRuntime]:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
-from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.backoff import STREAM_RETRY, BackoffPolicy
 from tc_calendar.providers.base import CalendarProvider, MailboxNotification, ProviderError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class NotificationHub:
         self._provider = provider
         self._on_notification = on_notification
         self._on_health = on_health
-        self._retry = retry or BackoffPolicy(base=2.0, cap=300.0)
+        self._retry = retry or STREAM_RETRY
         self._tasks: list[asyncio.Task[None]] = []
         self._watched: set[str] = set()
 

@@ -11,31 +11,27 @@ Time comes from an injectable clock so the grace period is tested exactly.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.licensing.client import RegistrationClient
 from tc_calendar.licensing.enforcement import CHECK_IN_INTERVAL, GRACE_PERIOD, LicenceStatus, Standing, decide
 from tc_calendar.licensing.errors import LicenceError, RegistrationError, RegistrationServerUnreachable
 from tc_calendar.licensing.licence import Edition, Licence
 from tc_calendar.licensing.registration import Installation, load_licence, write_atomically
+from tc_calendar.runtime import repeat
 
 log = logging.getLogger("tc_calendar.licensing")
 
 WARNING_REMINDER = timedelta(days=1)
 """How often an unchanged grace-period warning is logged again."""
 
-Clock = Callable[[], datetime]
 StatusHook = Callable[[LicenceStatus], Awaitable[None]]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +96,7 @@ class LicenceGuard:
         *,
         configured_limit: int | None = None,
         client: RegistrationClient | None = None,
-        clock: Clock = utc_now,
+        clock: WallClock = utc_now,
         interval: timedelta = CHECK_IN_INTERVAL,
         grace: timedelta = GRACE_PERIOD,
     ) -> None:
@@ -158,24 +154,16 @@ class LicenceGuard:
         pause or may resume, or its account limit changed (a licence registered while running). The first
         check-in runs here, not in :meth:`open`, so a registration server that does not answer never delays the
         service's start."""
-        first = True
-        while not stop.is_set():
-            if not first:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._interval.total_seconds())
-                if stop.is_set():
-                    return
-            first = False
+
+        async def check() -> None:
             before = self.status
-            try:
-                status = await self.check()
-            except Exception:
-                log.exception("licence check failed")
-                continue
+            status = await self.check()
             if before is None or before.sync_allowed != status.sync_allowed or (
                 status.sync_allowed and before.account_limit != status.account_limit
             ):
                 await on_change(status)
+
+        await repeat(check, what="the licence check", log=log, interval=self._interval.total_seconds(), stop=stop)
 
     def _conclude(self, licence: Licence | None, *, check_in_error: str | None) -> LicenceStatus:
         status = decide(

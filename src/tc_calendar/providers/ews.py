@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -40,7 +39,8 @@ from exchangelib.services import GetStreamingEvents, SubscribeToStreaming, SyncF
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
 from exchangelib.util import MNS
 
-from tc_calendar.addresses import normalize_email, pick_credential
+from tc_calendar.addresses import MailboxAddress, pick_credential
+from tc_calendar.backoff import STREAM_RETRY
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import ews_mapping
 from tc_calendar.providers._ews_errors import map_error
@@ -159,7 +159,7 @@ class EwsProvider:
         """Groups of mailboxes that can share one notification connection (same service account, <= 200)."""
         by_account: dict[int, list[str]] = {}
         for mailbox in mailboxes:
-            by_account.setdefault(self.credential_index(mailbox), []).append(normalize_email(mailbox))
+            by_account.setdefault(self.credential_index(mailbox), []).append(MailboxAddress(mailbox))
         groups: list[list[str]] = []
         for index in sorted(by_account):
             members = by_account[index]
@@ -204,7 +204,7 @@ class EwsProvider:
         deletion of the master reaches them and a window resync of an unchanged series writes nothing. Occurrences
         the view lists beyond ``read.series`` (a window sync's view runs to the singles' limit) are not resolved.
         """
-        mailbox = normalize_email(mailbox)
+        mailbox = MailboxAddress(mailbox)
         found: dict[str, tuple[str, str, datetime, datetime]] = {}
         for view in read.views():
             for row in await self._calendar_view(mailbox, view):
@@ -307,7 +307,7 @@ class EwsProvider:
         return mapped
 
     async def get_items(self, mailbox: str, item_ids: Sequence[str]) -> list[RemoteItem]:
-        mailbox = normalize_email(mailbox)
+        mailbox = MailboxAddress(mailbox)
         found: list[RemoteItem] = []
         for chunk in _chunks([(item_id, None) for item_id in item_ids], self._fetch_chunk_size):
             found.extend(await self._fetch(mailbox, chunk))
@@ -334,7 +334,7 @@ class EwsProvider:
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
         """One page of SyncFolderItems (IdOnly), then the changed items in full."""
-        mailbox = normalize_email(mailbox)
+        mailbox = MailboxAddress(mailbox)
         changed, deleted, state, last = await self._sync_page(mailbox, sync_state)
         items: list[RemoteItem] = []
         for chunk in _chunks(changed, self._fetch_chunk_size):
@@ -361,7 +361,7 @@ class EwsProvider:
         from, not the (possibly years of) items it would list, so nothing is fetched here. Take the state
         *before* the window read: a change in between is then replayed, never missed.
         """
-        mailbox = normalize_email(mailbox)
+        mailbox = MailboxAddress(mailbox)
         while True:
             _, _, sync_state, last = await self._sync_page(mailbox, sync_state)
             if last:
@@ -479,8 +479,8 @@ class EwsProvider:
                 elif isinstance(result, BaseException):
                     raise result
             if transient is not None and not subscriptions:
-                await asyncio.sleep(_backoff(transient, failures))
                 failures += 1
+                await asyncio.sleep(_retry_delay(transient, failures))
                 continue
             for mailbox, since in resubscribed:
                 # Changes before the subscription were not notified: a sync that began reading after it has them.
@@ -510,7 +510,7 @@ class EwsProvider:
                 if failures >= 8:
                     queue.put_nowait(ProviderError(f"streaming keeps failing: {exc}"))
                     return
-                await asyncio.sleep(_backoff(exc, failures))
+                await asyncio.sleep(_retry_delay(exc, failures))
 
     async def _stream(
         self,
@@ -609,10 +609,10 @@ def _result_label(error: ProviderError) -> str:
     return type(error).__name__.removesuffix("Error").lower() or "error"
 
 
-def _backoff(error: ProviderError, failures: int) -> float:
-    if isinstance(error, ThrottledError):
-        return error.backoff_seconds
-    return float(min(60.0, 0.5 * 2.0**failures) * (0.5 + random.random() / 2))
+def _retry_delay(error: ProviderError, failures: int) -> float:
+    """How long the streaming connection waits before trying again: as long as Exchange asked when it throttles,
+    else the stream back-off the engine uses too."""
+    return STREAM_RETRY.delay(failures, asked=error.backoff_seconds if isinstance(error, ThrottledError) else None)
 
 
 def _utc(value: Any) -> datetime:

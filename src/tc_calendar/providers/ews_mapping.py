@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.model import Response, Sensitivity
 from tc_calendar.providers.base import ProviderError
 from tc_calendar.records import (
@@ -169,7 +170,7 @@ def strip_cancelled_prefix(subject: str, *, flagged_cancelled: bool = False) -> 
 
 
 def _email(mailbox: Any) -> str:
-    return str(getattr(mailbox, "email_address", None) or "").strip().lower()
+    return MailboxAddress(str(getattr(mailbox, "email_address", None) or ""))
 
 
 def _person(mailbox: Any) -> Person | None:
@@ -280,7 +281,7 @@ def to_remote_item(mailbox: str, item: Any, *, default_timezone: str | None = No
 
     ``default_timezone`` (the mailbox's zone) is used when the item names none, for all-day dates.
     """
-    mailbox = mailbox.lower()
+    mailbox = MailboxAddress(mailbox)
     item_id = getattr(item, "id", None)
     start, end = getattr(item, "start", None), getattr(item, "end", None)
     if not item_id or start is None or end is None:

@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from tc_calendar.addresses import normalize_email
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import graph_mapping
 from tc_calendar.providers._graph_http import GraphHttp, TokenSource
@@ -160,7 +160,7 @@ class GraphProvider:
 
     def throttle_key(self, mailbox: str) -> str:
         """Exchange Online throttles an app per mailbox: a throttled mailbox waits alone."""
-        return normalize_email(mailbox)
+        return MailboxAddress(mailbox)
 
     def credential_key(self, mailbox: str) -> str:
         """Every mailbox of a Graph provider is read by its one app registration."""
@@ -168,7 +168,7 @@ class GraphProvider:
 
     def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
         """Groups of up to :data:`WATCH_GROUP` mailboxes, whose subscriptions are kept by one task."""
-        members = [normalize_email(m) for m in mailboxes]
+        members: list[str] = [MailboxAddress(m) for m in mailboxes]
         return [members[start : start + WATCH_GROUP] for start in range(0, len(members), WATCH_GROUP)]
 
     def _headers(self) -> dict[str, str]:
@@ -187,7 +187,7 @@ class GraphProvider:
         A delta link follows only the range it was made for, so the round spans the single meetings' whole range
         (:attr:`SyncWindow.singles_end`): a single meeting moved beyond ``cache.forward`` then stays in view. The
         occurrences of series it lists beyond ``window.end`` are dropped by the sync core."""
-        mailbox = normalize_email(mailbox)
+        mailbox = MailboxAddress(mailbox)
         await self._after_first_subscription(mailbox)
         url = (
             f"{_user(mailbox)}/calendarView/delta?startDateTime={_instant(window.start)}"
@@ -214,7 +214,7 @@ class GraphProvider:
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
         """The next page of the delta round from ``sync_state`` (a next or delta link)."""
-        mailbox = normalize_email(mailbox)
+        mailbox = MailboxAddress(mailbox)
         if not sync_state or not sync_state.startswith(("https://", "http://")):
             raise InvalidSyncStateError(
                 "no Graph delta link saved for this mailbox; reading the window", mailbox=mailbox
@@ -240,7 +240,7 @@ class GraphProvider:
 
     async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
         """What ``read`` wants, through calendarView (no delta round: no checkpoint comes with them)."""
-        mailbox = normalize_email(mailbox)
+        mailbox = MailboxAddress(mailbox)
         select = ",".join(graph_mapping.SELECT_FIELDS)
         for view in read.views():
             url: str | None = (
@@ -333,7 +333,7 @@ class GraphProvider:
     async def watch(self, mailboxes: Sequence[str]) -> AsyncIterator[MailboxNotification]:
         """Wake-ups for delta rounds: change notifications when a notification URL is set, a timer otherwise,
         and a reconciling round for every mailbox each ``reconcile_interval``."""
-        members = [normalize_email(m) for m in mailboxes]
+        members: list[str] = [MailboxAddress(m) for m in mailboxes]
         if self._urls is None or self._inbox is None:
             async for notification in self._poll(members):
                 yield notification

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.model import Response, Sensitivity
 from tc_calendar.providers.base import ProviderError
 from tc_calendar.providers.ews_mapping import strip_cancelled_prefix
@@ -165,7 +166,7 @@ def series_uid(ical_uid: str) -> str:
 
 def _email(value: JsonObject | None) -> str:
     address = (value or {}).get("emailAddress") or {}
-    return str(address.get("address") or "").strip().lower()
+    return MailboxAddress(str(address.get("address") or ""))
 
 
 def _person(value: JsonObject | None) -> Person | None:
@@ -282,7 +283,7 @@ def to_remote_item(mailbox: str, event: JsonObject, *, recurrence: RecurrencePat
     ``recurrence`` is the pattern of the event's series when the caller read the series master (an instance
     does not carry it), so an occurrence shows its series' description as through EWS.
     """
-    mailbox = mailbox.lower()
+    mailbox = MailboxAddress(mailbox)
     item_id = event.get("id")
     if not item_id:
         raise GraphMappingError("an event without an id; skipped", mailbox=mailbox)

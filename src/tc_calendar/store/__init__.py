@@ -23,11 +23,10 @@ from tc_calendar.store.records import (
     MailboxStatus,
     TrueConfUser,
 )
-from tc_calendar.store.store import Clock, Store
+from tc_calendar.store.store import Store
 
 __all__ = [
     "ChangeListener",
-    "Clock",
     "ConfiguredMailbox",
     "DatabaseError",
     "LaunchNotFoundError",

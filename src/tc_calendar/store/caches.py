@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.store._sql import in_chunks, upsert_insert
 from tc_calendar.store.errors import StoreError
 from tc_calendar.store.records import TrueConfUser
@@ -17,8 +18,8 @@ async def upsert_trueconf_users(connection: AsyncConnection, users: Sequence[Tru
     if not users:
         return
     rows = {
-        user.email.lower(): {
-            "email": user.email.lower(),
+        MailboxAddress(user.email): {
+            "email": MailboxAddress(user.email),
             "user_id": user.user_id,
             "display_name": user.display_name,
             "refreshed_at": user.refreshed_at,
@@ -35,7 +36,7 @@ async def upsert_trueconf_users(connection: AsyncConnection, users: Sequence[Tru
 
 async def lookup_trueconf_users(connection: AsyncConnection, emails: Iterable[str]) -> dict[str, TrueConfUser]:
     """Cached users by lower-case e-mail; addresses not cached are absent from the result."""
-    wanted = sorted({email.lower() for email in emails})
+    wanted = sorted({MailboxAddress(email) for email in emails})
     found: dict[str, TrueConfUser] = {}
     for chunk in in_chunks(wanted):
         query = select(trueconf_users).where(trueconf_users.c.email.in_(chunk))

@@ -7,8 +7,8 @@ never see 10. Every transaction that appends therefore first takes one transacti
 the previous writer's entries are visible. SQLite needs nothing: it has one writer at a time.
 
 Cursors increase but are not contiguous (a rolled-back transaction leaves a hole): resume with "after my last
-cursor", never by counting. Old entries may be pruned; a client whose cursor is below
-:func:`earliest_cursor` minus one has missed entries and must reload its view.
+cursor", never by counting. Old entries may be pruned; a client whose cursor is below :func:`pruned_through`
+has missed entries and must reload its view.
 """
 
 from __future__ import annotations
@@ -81,12 +81,6 @@ async def latest_cursor(connection: AsyncConnection) -> int:
     """
     value = (await connection.execute(select(func.max(change_log.c.cursor)))).scalar()
     return max(int(value or 0), await pruned_through(connection))
-
-
-async def earliest_cursor(connection: AsyncConnection) -> int | None:
-    """The oldest cursor still in the log, None when the log is empty."""
-    value = (await connection.execute(select(func.min(change_log.c.cursor)))).scalar()
-    return None if value is None else int(value)
 
 
 PRUNED_THROUGH = "changelog.pruned_through"

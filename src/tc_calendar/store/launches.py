@@ -8,10 +8,10 @@ A finished claim is taken again with :func:`retry`, an UPDATE guarded by the row
 caller wins: ``failed`` rows (the launcher waits out a back-off first) and ``released`` ones (handed back before
 the start, taken at once).
 
-Just before ``run`` is sent the holder writes down that it sends it (:func:`mark_run_sent`); a takeover keeps that
+Just before ``run`` is sent the holder writes down that it sends it (:func:`mark_runs_sent`); a takeover keeps that
 note, so whoever holds the claim next knows that the conference may already have been started.
 
-Hundreds of conferences may start at the same moment: :func:`claim_many` and :func:`mark_runs_sent` do the same for
+Hundreds of conferences may start at the same moment: :func:`claim_many` and :func:`mark_runs_sent` work on
 many occurrences in one statement each, so the starts wait for one transaction instead of one each.
 """
 
@@ -35,6 +35,9 @@ from tc_calendar.store.tables import launches
 RETRYABLE = (LaunchState.FAILED.value, LaunchState.RELEASED.value)
 #: The last error of a claim taken over from a connector that stopped mid-start.
 INTERRUPTED = "interrupted: the connector stopped"
+#: How a failure that retrying cannot help is stored: its ``last_error`` starts with this (the column that
+#: administrators read); :attr:`LaunchRecord.permanent` is read from it.
+PERMANENT = "permanent: "
 
 
 async def claim(
@@ -108,14 +111,20 @@ async def finish(
     late: bool,
     now: datetime,
     run_refused: bool = False,
+    permanent: bool = False,
 ) -> None:
     """Record how a claimed start ended (``started``, ``failed`` or ``skipped``); :func:`release` hands one back.
 
     ``run_refused``: TrueConf Server answered the ``run`` sent by this attempt that it did not start the conference,
-    so the note of :func:`mark_run_sent` is taken back.
+    so the note of :func:`mark_runs_sent` is taken back. ``permanent``: a failure that retrying cannot help; the
+    launch is never claimed again by the launcher (:attr:`LaunchRecord.permanent`).
     """
     if state is LaunchState.RELEASED:
         raise ValueError("a claim is handed back with release(), which checks that the caller still holds it")
+    if permanent:
+        if state is not LaunchState.FAILED:
+            raise ValueError(f"only a failed launch fails for good, not a {state.value} one")
+        error = PERMANENT + (error or "")
     finished_at = None if state is LaunchState.CLAIMED else now
     values: dict[str, Any] = {"state": state.value, "last_error": error, "late": late, "finished_at": finished_at}
     if run_refused:
@@ -125,23 +134,11 @@ async def finish(
         raise LaunchNotFoundError(f"no launch was claimed for {key}")
 
 
-async def mark_run_sent(connection: AsyncConnection, key: OccurrenceKey, owner: str, now: datetime) -> None:
-    """Write down, before ``run`` is sent, that ``owner`` is sending it; raises :class:`LaunchNotFoundError` when
-    ``owner`` no longer holds the claim (taken over as stale meanwhile): then it must not send ``run``."""
-    statement = (
-        update(launches)
-        .where(*_where(key), launches.c.state == LaunchState.CLAIMED.value, launches.c.claimed_by == owner)
-        .values(run_sent_at=now)
-    )
-    if (await connection.execute(statement)).rowcount == 0:
-        raise LaunchNotFoundError(f"{owner} no longer holds the claim for {key}: another connector took it over")
-
-
 async def mark_runs_sent(
     connection: AsyncConnection, keys: Sequence[OccurrenceKey], owner: str, now: datetime
 ) -> set[OccurrenceKey]:
-    """:func:`mark_run_sent` for many claims in one statement; returns those ``owner`` still holds (it must not send
-    ``run`` for the others)."""
+    """Write down, before ``run`` is sent, that ``owner`` is sending it, for many claims in one statement; returns
+    those ``owner`` still holds (it must not send ``run`` for the others: they were taken over as stale)."""
     marked: set[OccurrenceKey] = set()
     for chunk in in_chunks(list(keys)):
         statement = (
@@ -202,7 +199,7 @@ async def retry(
     the launcher's back-off. ``scheduled_at`` and ``conference_id`` record what is started now (a rescheduled meeting
     keeps its key but not its start time), so listings show the time it really starts.
 
-    The note that ``run`` was sent (:func:`mark_run_sent`) is kept: the new holder must know that the conference may
+    The note that ``run`` was sent (:func:`mark_runs_sent`) is kept: the new holder must know that the conference may
     have been started. Only a new start time clears it.
     """
     claimable: ColumnElement[bool] = launches.c.state.in_(RETRYABLE)
@@ -281,4 +278,5 @@ def _record(row: Row[Any]) -> LaunchRecord:
         last_error=row.last_error,
         finished_at=row.finished_at,
         run_sent_at=row.run_sent_at,
+        permanent=row.state == LaunchState.FAILED.value and (row.last_error or "").startswith(PERMANENT.strip()),
     )

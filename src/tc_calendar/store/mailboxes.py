@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Row, Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.store._sql import in_chunks, upsert_insert
 from tc_calendar.store.changelog import serialize_writers
 from tc_calendar.store.errors import MailboxNotFoundError
@@ -50,7 +51,7 @@ async def register_config(connection: AsyncConnection, entries: Sequence[Configu
     await serialize_writers(connection)  # a new row's event_count must not miss a concurrent apply()
     wanted: dict[str, tuple[int, int]] = {}
     for entry in entries:
-        wanted.setdefault(entry.email.lower(), (entry.provider_index, len(wanted)))
+        wanted.setdefault(MailboxAddress(entry.email), (entry.provider_index, len(wanted)))
     columns = (mailboxes.c.email, mailboxes.c.origin, mailboxes.c.config_order, mailboxes.c.provider_index)
     query: Select[Any] = select(*columns, mailboxes.c.state)
     existing = {row.email: row for row in await connection.execute(query)}
@@ -131,14 +132,14 @@ async def register_on_demand(connection: AsyncConnection, email: str, provider_i
     statement = (
         upsert_insert(connection, mailboxes)
         .values(
-            email=email.lower(),
+            email=MailboxAddress(email),
             provider_index=provider_index,
             origin=MailboxOrigin.ON_DEMAND.value,
             requested_at=now,
             last_requested_at=now,
             state=MailboxState.PENDING.value,
             first_seen_at=now,
-            event_count=_seen_by(email.lower()),
+            event_count=_seen_by(MailboxAddress(email)),
         )
         .on_conflict_do_nothing(index_elements=["email"])
         .returning(mailboxes.c.id)
@@ -153,7 +154,7 @@ async def list_statuses(connection: AsyncConnection) -> list[MailboxStatus]:
 
 
 async def get_status(connection: AsyncConnection, email: str) -> MailboxStatus | None:
-    row = (await connection.execute(_status_query().where(mailboxes.c.email == email.lower()))).first()
+    row = (await connection.execute(_status_query().where(mailboxes.c.email == MailboxAddress(email)))).first()
     return None if row is None else _status(row)
 
 
@@ -188,16 +189,16 @@ def _status(row: Row[Any]) -> MailboxStatus:
 async def forget_on_demand(connection: AsyncConnection, email: str) -> bool:
     """Delete an on-demand mailbox's row; True when there was one (config mailboxes are never deleted)."""
     statement = delete(mailboxes).where(
-        mailboxes.c.email == email.lower(), mailboxes.c.origin == MailboxOrigin.ON_DEMAND.value
+        mailboxes.c.email == MailboxAddress(email), mailboxes.c.origin == MailboxOrigin.ON_DEMAND.value
     )
     return bool((await connection.execute(statement)).rowcount)
 
 
 async def update_mailbox(connection: AsyncConnection, email: str, **values: Any) -> None:
     """Set columns of one mailbox; :class:`MailboxNotFoundError` when it is not registered."""
-    statement = update(mailboxes).where(mailboxes.c.email == email.lower()).values(**values)
+    statement = update(mailboxes).where(mailboxes.c.email == MailboxAddress(email)).values(**values)
     if (await connection.execute(statement)).rowcount == 0:
-        raise MailboxNotFoundError(email.lower())
+        raise MailboxNotFoundError(MailboxAddress(email))
 
 
 async def record_errors(connection: AsyncConnection, emails: Sequence[str], error: str, now: datetime) -> None:
@@ -216,16 +217,11 @@ _CHECKPOINT_COLUMNS = (
 )
 
 
-async def load_checkpoint(connection: AsyncConnection, email: str) -> MailboxCheckpoint | None:
-    row = (await connection.execute(select(*_CHECKPOINT_COLUMNS).where(mailboxes.c.email == email.lower()))).first()
-    return None if row is None else _checkpoint(row)
-
-
 async def load_sync_starts(connection: AsyncConnection, emails: Sequence[str]) -> dict[str, SyncStart]:
     """The sync starts of those of ``emails`` that are registered, by lower-case address, a few queries in all."""
     found: dict[str, SyncStart] = {}
     query = select(mailboxes.c.email, mailboxes.c.first_seen_at, mailboxes.c.event_count, *_CHECKPOINT_COLUMNS)
-    for chunk in in_chunks(sorted({email.lower() for email in emails})):
+    for chunk in in_chunks(sorted({MailboxAddress(email) for email in emails})):
         for row in await connection.execute(query.where(mailboxes.c.email.in_(chunk))):
             found[row.email] = SyncStart(_checkpoint(row), row.first_seen_at, int(row.event_count))
     return found
@@ -238,7 +234,7 @@ def _checkpoint(row: Row[*tuple[Any, ...]]) -> MailboxCheckpoint:
 async def lease_free(connection: AsyncConnection, owner: str, limit: int, now: datetime, ttl: timedelta) -> list[str]:
     """Lease up to ``limit`` synchronizable mailboxes nobody holds (or whose lease expired); returns them.
 
-    Mailboxes ``owner`` already holds are not returned again: keep them with :func:`renew`.
+    Mailboxes ``owner`` already holds are not returned again: keep them with :func:`renew_all`.
     """
     query = (
         select(mailboxes.c.id, mailboxes.c.email)
@@ -258,18 +254,8 @@ async def lease_one(connection: AsyncConnection, email: str, owner: str, now: da
     """Take (or renew) the lease of one mailbox if nobody else holds it; True when ``owner`` now holds it."""
     statement = (
         update(mailboxes)
-        .where(mailboxes.c.email == email.lower(), or_(_free(now), mailboxes.c.lease_owner == owner))
+        .where(mailboxes.c.email == MailboxAddress(email), or_(_free(now), mailboxes.c.lease_owner == owner))
         .values(lease_owner=owner, lease_expires_at=now + ttl)
-    )
-    return bool((await connection.execute(statement)).rowcount == 1)
-
-
-async def renew(connection: AsyncConnection, email: str, owner: str, now: datetime, ttl: timedelta) -> bool:
-    """Extend a lease ``owner`` still holds; False when it was lost (expired and taken by another instance)."""
-    statement = (
-        update(mailboxes)
-        .where(mailboxes.c.email == email.lower(), mailboxes.c.lease_owner == owner)
-        .values(lease_expires_at=now + ttl)
     )
     return bool((await connection.execute(statement)).rowcount == 1)
 
@@ -289,13 +275,13 @@ async def release(connection: AsyncConnection, owner: str, email: str | None) ->
     """Give up ``owner``'s lease of ``email``, or of every mailbox when ``email`` is None (shutdown)."""
     statement = update(mailboxes).where(mailboxes.c.lease_owner == owner)
     if email is not None:
-        statement = statement.where(mailboxes.c.email == email.lower())
+        statement = statement.where(mailboxes.c.email == MailboxAddress(email))
     await connection.execute(statement.values(lease_owner=None, lease_expires_at=None))
 
 
 async def release_some(connection: AsyncConnection, owner: str, emails: Sequence[str]) -> None:
     """Give up ``owner``'s leases of ``emails`` (handed to other nodes, whose next round takes them)."""
-    for chunk in in_chunks(sorted({email.lower() for email in emails})):
+    for chunk in in_chunks(sorted({MailboxAddress(email) for email in emails})):
         statement = update(mailboxes).where(mailboxes.c.lease_owner == owner, mailboxes.c.email.in_(chunk))
         await connection.execute(statement.values(lease_owner=None, lease_expires_at=None))
 

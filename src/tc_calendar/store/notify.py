@@ -1,10 +1,11 @@
 """Telling interested parts of the connector that the change log grew.
 
 Readers (the WebSocket feed) resume from cursors, so a wake-up carries no data and may be lost or repeated: it
-only saves a poll interval. Within one process the store fires its listeners after each commit that appended
-entries. Across connector instances sharing one PostgreSQL, every appending transaction also sends
-``NOTIFY tc_calendar_changes`` (delivered at commit), and :class:`PostgresChangeListener` turns those into the same
-local wake-up.
+only saves a poll interval. This is the one path from a commit to its readers: within one process the store fires
+its listeners after each commit that appended entries. Across connector instances sharing one PostgreSQL, every
+appending transaction also sends ``NOTIFY tc_calendar_changes`` with its last cursor (delivered at commit, to this
+instance as well), and :class:`PostgresChangeListener` turns those into the same local wake-up.
+:class:`ChangeListeners` wakes once per cursor, whichever of the two arrives first.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ChangeListeners:
 
     def __init__(self) -> None:
         self._listeners: list[ChangeListener] = []
+        self._woken_through = 0
+        """The highest cursor the listeners were woken for: a later wake-up for it or below is a repeat."""
 
     def add(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
@@ -42,7 +45,13 @@ class ChangeListeners:
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
 
-    def fire(self) -> None:
+    def fire(self, through: int | None = None) -> None:
+        """Wake the listeners for entries up to cursor ``through``, unless they were woken for it already (a commit
+        of this instance is announced both locally and by its own NOTIFY). ``None``: entries unknown, always wake."""
+        if through is not None:
+            if through <= self._woken_through:
+                return
+            self._woken_through = through
         for listener in list(self._listeners):
             try:
                 listener()
@@ -118,5 +127,10 @@ class PostgresChangeListener:
                 with contextlib.suppress(Exception):
                     await driver.remove_listener(CHANNEL, self._on_notification)
 
-    def _on_notification(self, *_: object) -> None:
-        self._listeners.fire()
+    def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        """asyncpg's listener callback; ``payload`` is the last cursor the notifying transaction appended."""
+        try:
+            through: int | None = int(payload)
+        except ValueError:
+            through = None
+        self._listeners.fire(through)

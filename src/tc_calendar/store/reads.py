@@ -69,12 +69,6 @@ async def conference_occurrences(connection: AsyncConnection, start: datetime, e
     return await _with_attendees(connection, await _ordered(connection, query))
 
 
-async def known_keys(connection: AsyncConnection, mailbox: str) -> dict[OccurrenceKey, str]:
-    """Key -> content hash of this mailbox's own copy, for every occurrence the mailbox sees."""
-    query = _mailbox_copies(mailbox).add_columns(visibility.c.content_hash)
-    return {key_of(row.uid, row.recurrence_id): row.content_hash for row in await connection.execute(query)}
-
-
 async def item_ids(connection: AsyncConnection, mailbox: str) -> dict[OccurrenceKey, str]:
     """Key -> Exchange item id the occurrence came from in this mailbox."""
     query = _mailbox_copies(mailbox).add_columns(visibility.c.item_id)

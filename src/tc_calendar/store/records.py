@@ -113,6 +113,8 @@ class LaunchRecord:
     run_sent_at: datetime | None = None
     """When a holder of the claim sent ``run``, unless TrueConf Server answered that it did not start the
     conference: set, the conference may have been started even if no outcome was recorded."""
+    permanent: bool = False
+    """A ``failed`` launch that retrying cannot help (the linked conference does not exist): never retried."""
 
 
 @dataclass(frozen=True, slots=True)

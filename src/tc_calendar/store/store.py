@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from tc_calendar.addresses import MailboxAddress
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.failure_log import FailureLog
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
@@ -28,23 +30,16 @@ from tc_calendar.store.records import (
     ConfiguredMailbox,
     LaunchRecord,
     LaunchState,
-    MailboxCheckpoint,
     MailboxState,
     MailboxStatus,
     NodeCount,
     SyncStart,
     TrueConfUser,
 )
-from tc_calendar.sync.actions import Action, SaveCheckpoint
+from tc_calendar.sync.actions import Action
 from tc_calendar.sync.diff import StoredScope, StoredView
 
-Clock = Callable[[], datetime]
-
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _describe(error: BaseException) -> str:
@@ -57,7 +52,7 @@ def _describe(error: BaseException) -> str:
 class Store:
     """Async repository over SQLite or PostgreSQL; build it with :meth:`open` and close it when done."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now, *, connections: int | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, clock: WallClock = utc_now, *, connections: int | None = None) -> None:
         """``connections``: how many connections ``engine``'s pool hands out at once (None: no limit)."""
         self._engine = engine
         self._writer = writer(engine)
@@ -83,7 +78,7 @@ class Store:
         self._outage = FailureLog(log, "the database", leave_database_errors=False)
 
     @classmethod
-    def open(cls, url: str, *, clock: Clock = utc_now, **engine_options: Any) -> Store:
+    def open(cls, url: str, *, clock: WallClock = utc_now, **engine_options: Any) -> Store:
         """A store on the (already migrated) database at ``url``; connections are made lazily."""
         return cls(create_engine(url, **engine_options), clock, connections=connection_limit(engine_options))
 
@@ -172,12 +167,12 @@ class Store:
         async with self._write(logged=True) as connection:
             changes = await applying.apply_actions(connection, actions, self._clock())
         if changes:
-            self._listeners.fire()
+            self._listeners.fire(changes[-1].cursor)
         return changes
 
     async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]:
         async with self._read() as connection:
-            return await reads.load_view(connection, user.lower(), start, end)
+            return await reads.load_view(connection, MailboxAddress(user), start, end)
 
     async def get_occurrence(self, key: OccurrenceKey) -> Occurrence | None:
         async with self._read() as connection:
@@ -188,21 +183,16 @@ class Store:
         async with self._read() as connection:
             return await reads.get_occurrences(connection, list(keys))
 
-    async def known_keys(self, mailbox: str) -> dict[OccurrenceKey, str]:
-        """Key -> content hash of the mailbox's own copy: what the sync core diffs Exchange against."""
-        async with self._read() as connection:
-            return await reads.known_keys(connection, mailbox.lower())
-
     async def item_ids(self, mailbox: str) -> dict[OccurrenceKey, str]:
         """Key -> Exchange item id each occurrence came from in the mailbox."""
         async with self._read() as connection:
-            return await reads.item_ids(connection, mailbox.lower())
+            return await reads.item_ids(connection, MailboxAddress(mailbox))
 
     async def stored_views(self, mailbox: str, scope: StoredScope | None = None) -> dict[OccurrenceKey, StoredView]:
         """Key -> item id, own-copy hash, answer and whether it is the organizer's copy, for the sync core; only the
         part an incremental page can touch when ``scope`` is given."""
         async with self._read() as connection:
-            return await reads.stored_views(connection, mailbox.lower(), scope)
+            return await reads.stored_views(connection, MailboxAddress(mailbox), scope)
 
     async def launches_between(self, start: datetime, end: datetime) -> list[Occurrence]:
         """Occurrences with a conference link, not cancelled, starting in ``[start, end)``, by start."""
@@ -213,7 +203,7 @@ class Store:
 
     async def changes_after(self, cursor: int, users: set[str] | None = None, limit: int = 1000) -> list[Change]:
         """Entries after ``cursor`` in order (for ``users`` only, unless None); resume from the last one's cursor."""
-        wanted = None if users is None else {user.lower() for user in users}
+        wanted: set[str] | None = None if users is None else {MailboxAddress(user) for user in users}
         async with self._read() as connection:
             return await changelog.changes_after(connection, cursor, wanted, limit)
 
@@ -221,20 +211,15 @@ class Store:
         async with self._read() as connection:
             return await changelog.latest_cursor(connection)
 
-    async def earliest_cursor(self) -> int | None:
-        """The oldest entry kept; a client resuming from below it minus one missed pruned entries."""
-        async with self._read() as connection:
-            return await changelog.earliest_cursor(connection)
-
     async def append_change(
         self, kind: ChangeKind, user: str, key: OccurrenceKey | None = None, payload: dict[str, object] | None = None
     ) -> Change:
         """Append one entry that is not about event content (conference started or failed, mailbox state)."""
-        entry = changelog.NewChange(kind, user.lower(), key, dict(payload or {}))
+        entry = changelog.NewChange(kind, MailboxAddress(user), key, dict(payload or {}))
         async with self._write(logged=True) as connection:
             await changelog.serialize_writers(connection)
             (change,) = await changelog.append(connection, [entry], self._clock())
-        self._listeners.fire()
+        self._listeners.fire(change.cursor)
         return change
 
     async def pruned_through(self) -> int:
@@ -266,7 +251,7 @@ class Store:
     async def attendee_directory(self, emails: Sequence[str]) -> dict[str, tuple[str, bool]]:
         """Names of ``emails`` and whether each is a room, as meetings' attendee lists say (``users.list``)."""
         async with self._read() as connection:
-            return await reads.attendee_directory(connection, [email.lower() for email in emails])
+            return await reads.attendee_directory(connection, [MailboxAddress(email) for email in emails])
 
     async def get_mailbox(self, email: str) -> MailboxStatus | None:
         async with self._read() as connection:
@@ -304,27 +289,13 @@ class Store:
         """The same failure for many mailboxes in one transaction (a service account Exchange rejects), so a
         reader sees all of them in error or none."""
         async with self._write() as connection:
-            await mailboxes.record_errors(connection, sorted({e.lower() for e in emails}), error, self._clock())
-
-    async def load_checkpoint(self, email: str) -> MailboxCheckpoint | None:
-        async with self._read() as connection:
-            return await mailboxes.load_checkpoint(connection, email)
+            await mailboxes.record_errors(connection, sorted({MailboxAddress(e) for e in emails}), error, self._clock())
 
     async def load_sync_starts(self, emails: Collection[str]) -> dict[str, SyncStart]:
         """Checkpoint and first-seen time of each registered mailbox of ``emails`` (by lower-case address), read
         together: the sync loops of many mailboxes start at once."""
         async with self._read() as connection:
             return await mailboxes.load_sync_starts(connection, list(emails))
-
-    async def save_checkpoint(
-        self, email: str, sync_state: str | None, window_start: datetime, window_end: datetime
-    ) -> None:
-        """Save a checkpoint alone (with changes, put a :class:`SaveCheckpoint` in the :meth:`apply` batch)."""
-        await self.apply([SaveCheckpoint(email, sync_state, window_start, window_end)])
-
-    async def save_subscription(self, email: str, subscription_id: str | None, watermark: str | None) -> None:
-        async with self._write() as connection:
-            await mailboxes.update_mailbox(connection, email, subscription_id=subscription_id, watermark=watermark)
 
     async def lease_mailboxes(self, owner: str, limit: int, ttl: timedelta) -> list[str]:
         """Lease up to ``limit`` more mailboxes that nobody holds (or whose lease expired); returns them."""
@@ -340,11 +311,6 @@ class Store:
         """Extend all of ``owner``'s leases at once (one write per node and round, not one per mailbox)."""
         async with self._write() as connection:
             return await mailboxes.renew_all(connection, owner, self._clock(), ttl)
-
-    async def renew_lease(self, email: str, owner: str, ttl: timedelta) -> bool:
-        """False when the lease was lost: stop synchronizing that mailbox."""
-        async with self._write() as connection:
-            return await mailboxes.renew(connection, email, owner, self._clock(), ttl)
 
     async def release_lease(self, owner: str, email: str | None = None) -> None:
         """Release one lease, or all of ``owner``'s (at shutdown) when ``email`` is None."""
@@ -381,7 +347,8 @@ class Store:
             return await launches.claim_many(connection, wanted, owner, self._clock())
 
     async def mark_runs_sent(self, keys: Sequence[OccurrenceKey], owner: str) -> set[OccurrenceKey]:
-        """:meth:`mark_run_sent` for many claims in one transaction; those ``owner`` still holds."""
+        """Write down that ``owner`` sends ``run`` now for many claims, in one transaction; returns those ``owner``
+        still holds (see :func:`launches.mark_runs_sent`)."""
         async with self._write() as connection:
             return await launches.mark_runs_sent(connection, keys, owner, self._clock())
 
@@ -393,17 +360,13 @@ class Store:
         late: bool = False,
         *,
         run_refused: bool = False,
+        permanent: bool = False,
     ) -> None:
         """Record how a claimed start ended; ``run_refused`` when TrueConf Server answered the ``run`` of this
-        attempt that it did not start (see :func:`launches.finish`)."""
+        attempt that it did not start, ``permanent`` for a failure retrying cannot help (see
+        :func:`launches.finish`)."""
         async with self._write() as connection:
-            await launches.finish(connection, key, state, error, late, self._clock(), run_refused)
-
-    async def mark_run_sent(self, key: OccurrenceKey, owner: str) -> None:
-        """Write down that ``owner`` sends ``run`` now; raises :class:`LaunchNotFoundError` when the claim is no
-        longer ``owner``'s (see :func:`launches.mark_run_sent`)."""
-        async with self._write() as connection:
-            await launches.mark_run_sent(connection, key, owner, self._clock())
+            await launches.finish(connection, key, state, error, late, self._clock(), run_refused, permanent)
 
     async def release_launch(self, key: OccurrenceKey, owner: str, state: LaunchState, reason: str) -> None:
         """Hand back ``owner``'s claim in progress as ``released`` or ``skipped``; see :func:`launches.release`."""
@@ -439,10 +402,6 @@ class Store:
     ) -> list[LaunchRecord]:
         async with self._read() as connection:
             return await launches.list_launches(connection, states, limit)
-
-    async def pending_launches(self, limit: int = 1000) -> list[LaunchRecord]:
-        """Claimed but not finished (e.g. the instance stopped in between)."""
-        return await self.list_launches([LaunchState.CLAIMED], limit)
 
     async def prune_launches(self, before: datetime) -> int:
         """Forget finished launches scheduled before ``before`` (keep it behind the sync window's start)."""

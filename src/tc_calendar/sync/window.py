@@ -16,20 +16,12 @@ loop can react to (drop what slid out, fetch what slid in: :func:`slide_read`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-Clock = Callable[[], datetime]
-"""Returns the current time, timezone-aware; injected so tests control time exactly."""
-
-
-def system_clock() -> datetime:
-    """The real clock, in UTC."""
-    return datetime.now(UTC)
-
+from tc_calendar.clocks import WallClock
 
 SINGLES_REACH = relativedelta(years=2)
 """How far after the window's start single meetings are kept: Exchange's CalendarView (and so the one request that
@@ -149,7 +141,7 @@ def window_at(now: datetime, backward_months: int, forward_months: int) -> SyncW
     return SyncWindow(_midnight(start), _midnight(end))
 
 
-def current_window(clock: Clock, backward_months: int, forward_months: int) -> SyncWindow:
+def current_window(clock: WallClock, backward_months: int, forward_months: int) -> SyncWindow:
     """The window for the clock's current time."""
     return window_at(clock(), backward_months, forward_months)
 

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
 
+from tc_calendar.clocks import Monotonic
 from tc_calendar.trueconf._envelope import parse_error
 from tc_calendar.trueconf.errors import TrueConfAuthError, TrueConfError, TrueConfUnavailableError
-
-Clock = Callable[[], float]
-"""Monotonic seconds; injectable so tests move time instead of sleeping."""
 
 TOKEN_PATH = "/oauth2/v1/token"
 
@@ -77,7 +74,7 @@ class ClientCredentials:
 
     can_refresh = True
 
-    def __init__(self, client_id: str, client_secret: str, *, clock: Clock = time.monotonic,
+    def __init__(self, client_id: str, client_secret: str, *, clock: Monotonic = time.monotonic,
                  refresh_ratio: float = 0.8) -> None:
         self._client_id = client_id
         self._client_secret = client_secret

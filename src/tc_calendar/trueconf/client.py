@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from tc_calendar.clocks import Monotonic
 from tc_calendar.trueconf._envelope import error_for, is_token_rejected, parse_error
-from tc_calendar.trueconf.auth import ClientCredentials, Clock, StaticToken, TokenSource
+from tc_calendar.trueconf.auth import ClientCredentials, StaticToken, TokenSource
 from tc_calendar.trueconf.errors import TrueConfAuthError, TrueConfError, TrueConfUnavailableError
 from tc_calendar.trueconf.flavour import ApiFlavour, flavour_for
 from tc_calendar.trueconf.models import Conference, Invitation, Participant, TrueConfUser
@@ -75,7 +76,7 @@ class TrueConfClient:
         verify: bool = True,
         ca_bundle: str | Path | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        clock: Clock | None = None,
+        clock: Monotonic | None = None,
     ) -> TrueConfClient:
         """Build a client from plain settings: OAuth2 client credentials if given, else a static token."""
         auth: TokenSource
@@ -89,7 +90,7 @@ class TrueConfClient:
         return cls(url, auth, api_version=api_version, verify=tls_verify(verify, ca_bundle), timeout=timeout)
 
     @classmethod
-    def from_settings(cls, settings: TrueConfSettings, *, clock: Clock | None = None) -> TrueConfClient:
+    def from_settings(cls, settings: TrueConfSettings, *, clock: Monotonic | None = None) -> TrueConfClient:
         """Build a client from the ``trueconf`` section of ``config.json``."""
         return cls.connect(
             settings.url,

@@ -6,6 +6,9 @@ The scheduler asks :func:`decide_launch` for every occurrence near its start; it
 ``on_time`` but within the grace period (``launch.graceMinutes``), e.g. after a restart: we still start,
 and record how late. Beyond the grace period, or once the event has ended, starting would surprise people
 more than help them, so we skip it.
+
+When an attempt fails, :func:`failure_of` says what that means for the next one (:class:`LaunchFailure`): most
+failures are retried after a back-off within the grace period; a conference that does not exist never is.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from tc_calendar.model import Occurrence
+from tc_calendar.trueconf.errors import ConferenceNotFoundError, TrueConfError, TrueConfUnavailableError
 
 DEFAULT_ON_TIME = timedelta(minutes=1)
 
@@ -84,3 +88,31 @@ def decide_launch(occurrence: Occurrence, now: datetime, policy: LaunchPolicy | 
     if lateness <= policy.grace:
         return LaunchDecision(LaunchAction.LATE, lateness=lateness)
     return LaunchDecision(LaunchAction.NEVER, lateness=lateness, reason=SkipReason.MISSED)
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchFailure:
+    """How one attempt to start a conference failed, and what that means for the next attempt."""
+
+    error: str
+    """What went wrong, as shown to administrators and in the ``conference failed`` change."""
+    permanent: bool = False
+    """Trying again cannot help (the linked conference does not exist): the launch stays ``failed``."""
+    run_refused: bool = False
+    """TrueConf Server answered the ``run`` of this attempt that it did not start the conference, so that ``run``
+    is known not to have started it."""
+
+    @property
+    def shown(self) -> str:
+        """The error as administrators and clients see it: a permanent one says so."""
+        return f"permanent: {self.error}" if self.permanent else self.error
+
+
+def failure_of(exc: Exception, run_sent: bool) -> LaunchFailure:
+    """Classify what an attempt raised; ``run_sent``: the attempt had sent ``run`` when it failed."""
+    if isinstance(exc, ConferenceNotFoundError):
+        return LaunchFailure(str(exc), permanent=True, run_refused=run_sent)
+    if isinstance(exc, TrueConfError):
+        maybe_started = isinstance(exc, TrueConfUnavailableError) and exc.maybe_done
+        return LaunchFailure(str(exc), run_refused=run_sent and not maybe_started)
+    return LaunchFailure(f"{type(exc).__name__}: {exc}")  # unexpected: recorded rather than lost silently

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tc_calendar.addresses import MailboxAddress
 from tc_calendar.model import Attendee, Occurrence, Response, Role
 from tc_calendar.trueconf.models import Invitation
 
@@ -72,9 +73,9 @@ def people(occurrence: Occurrence) -> tuple[tuple[Attendee, ...], tuple[Attendee
     declined: dict[str, Attendee] = {}
     everyone: list[Attendee] = [occurrence.organizer] if occurrence.organizer else []
     everyone += [a for a in occurrence.attendees if a.role is not Role.RESOURCE]
-    organizer = occurrence.organizer.email.lower() if occurrence.organizer else None
+    organizer = MailboxAddress(occurrence.organizer.email) if occurrence.organizer else None
     for person in everyone:
-        email = person.email.lower()
+        email = MailboxAddress(person.email)
         if email in attending or email in declined:
             continue
         if person.response is Response.DECLINED and email != organizer:
@@ -87,7 +88,7 @@ def people(occurrence: Occurrence) -> tuple[tuple[Attendee, ...], tuple[Attendee
 def emails(occurrence: Occurrence) -> tuple[str, ...]:
     """Lower-case e-mails of everyone a plan needs mapped (to invite or to remove), for the user resolver."""
     attending, declined = people(occurrence)
-    return tuple(p.email.lower() for p in (*attending, *declined))
+    return tuple(MailboxAddress(p.email) for p in (*attending, *declined))
 
 
 def plan_participants(occurrence: Occurrence, user_ids: Mapping[str, str], mode: ParticipantsMode) -> ParticipantPlan:
@@ -98,9 +99,9 @@ def plan_participants(occurrence: Occurrence, user_ids: Mapping[str, str], mode:
     def ids(group: Iterable[Attendee]) -> tuple[str, ...]:
         found: list[str] = []
         for person in group:
-            user_id = user_ids.get(person.email.lower())
+            user_id = user_ids.get(MailboxAddress(person.email))
             if user_id is None:
-                unmapped.append(person.email.lower())
+                unmapped.append(MailboxAddress(person.email))
             elif user_id.lower() not in (f.lower() for f in found):
                 found.append(user_id)
         return tuple(found)

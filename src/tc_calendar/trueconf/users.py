@@ -16,15 +16,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
+from tc_calendar.addresses import MailboxAddress
+from tc_calendar.clocks import WallClock, utc_now
 from tc_calendar.trueconf.errors import TrueConfUnavailableError
 from tc_calendar.trueconf.models import TrueConfUser
 
 log = logging.getLogger(__name__)
 
-Now = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +62,10 @@ class InMemoryUserCache:
 
     async def upsert(self, entries: Sequence[DirectoryEntry]) -> None:
         for entry in entries:
-            self.entries[entry.email.lower()] = entry
+            self.entries[MailboxAddress(entry.email)] = entry
 
     async def lookup(self, emails: Iterable[str]) -> dict[str, DirectoryEntry]:
-        return {e.lower(): self.entries[e.lower()] for e in emails if e.lower() in self.entries}
+        return {MailboxAddress(e): self.entries[MailboxAddress(e)] for e in emails if MailboxAddress(e) in self.entries}
 
 
 class TrueConfUserRecord(Protocol):
@@ -120,7 +121,7 @@ def build_directory(users: Iterable[TrueConfUser], now: datetime) -> tuple[list[
     """
     by_email: dict[str, list[TrueConfUser]] = {}
     for user in users:
-        email = user.email.strip().lower()
+        email = MailboxAddress(user.email)
         if email and user.is_active and user.id:
             by_email.setdefault(email, []).append(user)
     entries = [DirectoryEntry(email, found[0].id, found[0].display_name, now)
@@ -138,14 +139,14 @@ class UserResolver:
         cache: UserDirectoryCache,
         *,
         explicit: Mapping[str, str] | None = None,
-        now: Now = lambda: datetime.now(UTC),
+        now: WallClock = utc_now,
         max_age: timedelta = timedelta(hours=24),
         min_refresh_interval: timedelta = timedelta(minutes=5),
         retry_after_failure: timedelta = timedelta(seconds=15),
     ) -> None:
         self._source = source
         self._cache = cache
-        self._explicit = {email.lower(): user_id for email, user_id in (explicit or {}).items()}
+        self._explicit: dict[str, str] = {MailboxAddress(email): user_id for email, user_id in (explicit or {}).items()}
         self._now = now
         self._max_age = max_age
         self._min_refresh_interval = min_refresh_interval
@@ -173,7 +174,7 @@ class UserResolver:
 
     async def resolve(self, emails: Iterable[str]) -> dict[str, str]:
         """TrueConf user IDs by lower-case e-mail; addresses with no TrueConf account are absent."""
-        wanted = list(dict.fromkeys(e.lower() for e in emails))
+        wanted: list[str] = list(dict.fromkeys(MailboxAddress(e) for e in emails))
         resolved = {e: self._explicit[e] for e in wanted if e in self._explicit}
         rest = [e for e in wanted if e not in resolved]
         if not rest:

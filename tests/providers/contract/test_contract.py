@@ -25,7 +25,7 @@ from contract_world import (
     change_calendars,
 )
 
-from tc_calendar.engine.backoff import BackoffPolicy
+from tc_calendar.backoff import BackoffPolicy
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService

@@ -1,4 +1,9 @@
-"""How long to wait after a failure: exponential back-off with jitter, and a gate shared by one service account.
+"""How long to wait after a failure: the one back-off policy, and a gate shared by one service account.
+
+Every retry loop of the connector (a mailbox's sync, a notification stream, the EWS streaming connection, a
+conference launch) waits :meth:`BackoffPolicy.delay`; what differs between them is only the numbers of their
+policy object. A wait the server asked for (EWS ``BackOffMilliseconds``, Graph ``Retry-After``) is passed as
+``asked`` and honoured as given.
 
 Throttling in Exchange is per service account (EWS throttling policy budgets are charged to the caller), so
 when one mailbox's request gets ``ErrorServerBusy`` every mailbox on that account waits the server's
@@ -23,11 +28,19 @@ class BackoffPolicy:
     cap: float = 300.0
     jitter: float = 0.5
 
-    def delay(self, failures: int, rand: Callable[[], float] = random.random) -> float:
+    def delay(self, failures: int, rand: Callable[[], float] = random.random, *, asked: float | None = None) -> float:
+        """Seconds to wait after the ``failures``-th failure in a row; ``asked``: the server said how long."""
+        if asked is not None:
+            return max(0.0, asked)
         if failures <= 0:
             return 0.0
         raw = min(self.cap, self.base * 2.0 ** (failures - 1))
         return float(raw * (1 - self.jitter * rand()))
+
+
+#: Reconnecting a notification stream: the EWS provider's reconnects of its streaming connection and the engine's
+#: restarts of a provider's stream that gave up (:class:`tc_calendar.engine.streaming.NotificationHub`).
+STREAM_RETRY = BackoffPolicy(base=1.0, cap=300.0)
 
 
 class ThrottleGate:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tc_calendar.engine.backoff import BackoffPolicy, ThrottleGate
+from tc_calendar.backoff import BackoffPolicy, ThrottleGate
 
 
 def test_delay_doubles_up_to_the_cap_and_jitter_only_shortens_it() -> None:
@@ -35,3 +35,11 @@ async def test_waiting_at_the_gate_takes_the_server_back_off() -> None:
     await asyncio.wait_for(gate.wait(), 2)
 
     assert time.monotonic() - started >= 0.19
+
+
+def test_a_wait_the_server_asked_for_is_honoured_as_given() -> None:
+    """EWS ``BackOffMilliseconds`` and Graph ``Retry-After`` decide the wait, whatever the failure count."""
+    policy = BackoffPolicy(base=1.0, cap=10.0, jitter=0.5)
+    assert policy.delay(1, asked=42.0) == 42.0
+    assert policy.delay(9, asked=0.25) == 0.25
+    assert policy.delay(3, asked=-1.0) == 0.0
