@@ -23,7 +23,7 @@ from tc_calendar.store._copies import occurrence_from_json, occurrence_to_json
 from tc_calendar.store._keys import key_of
 from tc_calendar.store._sql import in_chunks
 from tc_calendar.store.tables import attendees, occurrences, visibility
-from tc_calendar.sync.merge import HeldCopy, Shown
+from tc_calendar.sync.merge import HeldCopy, Kept, Shown
 
 CopyKey = tuple[str, int]  # (mailbox, occurrence id)
 
@@ -43,7 +43,7 @@ def copy_values(copy: HeldCopy) -> dict[str, Any]:
         "my_response": copy.my_response.value,
         "content_hash": copy.content_hash,
         "from_organizer_copy": copy.from_organizer_copy,
-        "copy_content": None if copy.kept is None else occurrence_to_json(copy.kept),
+        "copy_content": None if copy.kept is None else occurrence_to_json(copy.kept.occurrence()),
     }
 
 
@@ -52,7 +52,9 @@ def _shown(row: Any) -> Shown:
 
 
 def _held_copy(row: Any) -> HeldCopy:
-    kept = None if row.copy_content is None else occurrence_from_json(row.copy_content)
+    """A copy as stored; its kept version (JSON) is decoded only if the merge shows it."""
+    data = row.copy_content
+    kept = None if data is None else Kept(decode=functools.partial(occurrence_from_json, data))
     return HeldCopy(row.item_id, Response(row.my_response), row.copy_hash, row.from_organizer_copy, kept)
 
 

@@ -27,7 +27,7 @@ whole batch in memory and is the reference the store is tested against.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -46,6 +46,28 @@ class Shown:
     end: datetime
 
 
+class Kept:
+    """A copy's own version of a meeting, kept while it differs from the shown content.
+
+    It is read only when it is shown (the organizer's copy went), so a store may keep it encoded and pass a
+    ``decode`` that reads it then. Two kept versions of copies with the same content hash are the same version.
+    """
+
+    __slots__ = ("_decode", "_occurrence")
+
+    def __init__(self, occurrence: Occurrence | None = None, decode: Callable[[], Occurrence] | None = None) -> None:
+        if (occurrence is None) == (decode is None):
+            raise ValueError("a kept version is an occurrence or a way to decode one")
+        self._occurrence = occurrence
+        self._decode = decode
+
+    def occurrence(self) -> Occurrence:
+        if self._occurrence is None:
+            assert self._decode is not None
+            self._occurrence = self._decode()
+        return self._occurrence
+
+
 @dataclass(frozen=True, slots=True)
 class HeldCopy:
     """One mailbox's copy of a meeting."""
@@ -55,7 +77,12 @@ class HeldCopy:
     content_hash: str
     from_organizer_copy: bool
     #: This mailbox's own version while it differs from the shown content (see the module's rules).
-    kept: Occurrence | None = None
+    kept: Kept | None = field(default=None, compare=False)
+    #: Whether a version is kept (compared instead of the version itself: that is fixed by ``content_hash``).
+    keeps: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keeps", self.kept is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +147,7 @@ def put(meeting: Meeting, change: PutOccurrence) -> Merged:
     ):
         # The same content, now from this copy: nobody's view changes, but this copy is the source from now on.
         shown = replace(shown, source_mailbox=mailbox, source_is_organizer=change.from_organizer_copy)
-    kept = incoming if shown.content_hash != change.content_hash else None
+    kept = Kept(incoming) if shown.content_hash != change.content_hash else None
     copy = HeldCopy(change.item_id, change.my_response, change.content_hash, change.from_organizer_copy, kept)
     previous = meeting.copies.get(mailbox)
     copies = {**meeting.copies, mailbox: copy}
@@ -159,7 +186,7 @@ def drop(meeting: Meeting, mailbox: str) -> Merged:
     for user, copy in sorted(copies.items()):
         if copy.kept is None or copy.content_hash == shown.content_hash:
             continue
-        promoted = copy.kept
+        promoted = copy.kept.occurrence()
         shown = Shown(copy.content_hash, user, copy.from_organizer_copy, promoted.start, promoted.end)
         copies[user] = replace(copy, kept=None)
         told = tuple(Note(ChangeKind.UPSERT, viewer, held.my_response) for viewer, held in sorted(copies.items()))
