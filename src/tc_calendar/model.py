@@ -8,9 +8,10 @@ which the provider adapter converts).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -110,6 +111,70 @@ class Occurrence:
         if self.cancelled and not self.title.startswith("Canceled: "):
             return f"Canceled: {self.title}"
         return self.title
+
+
+class FieldKind(StrEnum):
+    """What kind of value an :class:`Occurrence` field holds, which decides how each layer writes it."""
+
+    TEXT = "text"  # str
+    OPTIONAL_TEXT = "optional text"  # str | None
+    FLAG = "flag"  # bool
+    TIME = "time"  # datetime, timezone-aware
+    PERSON = "person"  # Attendee | None
+    PEOPLE = "people"  # tuple[Attendee, ...]
+    CONFERENCE = "conference"  # ConferenceLink | None
+    CHOICE = "choice"  # a member of OccurrenceField.choices
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceField:
+    """One field of :class:`Occurrence`, declared once in :data:`OCCURRENCE_FIELDS`.
+
+    The content hash (``sync/content_hash.py``), the kept copies (``store/_copies.py``), the store's rows
+    (``store/tables.py``, ``store/_rows.py``) and the wire (``api/wire.py``) are all derived from that tuple, so a
+    new field needs its declaration here, a migration adding its column(s), and the page that shows it.
+    """
+
+    name: str
+    kind: FieldKind
+    #: The ``occurrences`` column, or the prefix of its columns (``organizer_email``, ...); empty: ``name``.
+    column: str = ""
+    #: The enumeration of a ``CHOICE`` field.
+    choices: type[StrEnum] | None = None
+    #: A detail of the meeting, hidden from someone who sees a private meeting only as a busy time.
+    detail: bool = False
+    #: False for a field added after content hashes were stored: it enters the hash only when it differs from its
+    #: default, so the stored hashes of every other occurrence stay valid and an upgrade rewrites nothing.
+    hashed_when_default: bool = True
+
+    @property
+    def column_name(self) -> str:
+        return self.column or self.name
+
+    @property
+    def default(self) -> Any:
+        """The field's default in :class:`Occurrence` (``dataclasses.MISSING`` for a required field)."""
+        return _DEFAULTS[self.name]
+
+
+#: Every field of :class:`Occurrence` but its key, in the order the wire shows them.
+OCCURRENCE_FIELDS: tuple[OccurrenceField, ...] = (
+    OccurrenceField("title", FieldKind.TEXT, detail=True),
+    OccurrenceField("start", FieldKind.TIME, column="start_at"),
+    OccurrenceField("end", FieldKind.TIME, column="end_at"),
+    OccurrenceField("all_day", FieldKind.FLAG),
+    OccurrenceField("location", FieldKind.TEXT, detail=True),
+    OccurrenceField("description", FieldKind.TEXT, detail=True),
+    OccurrenceField("organizer", FieldKind.PERSON, detail=True),
+    OccurrenceField("attendees", FieldKind.PEOPLE, detail=True),
+    OccurrenceField("cancelled", FieldKind.FLAG),
+    OccurrenceField("is_exception", FieldKind.FLAG),
+    OccurrenceField("recurrence_summary", FieldKind.OPTIONAL_TEXT),
+    OccurrenceField("conference", FieldKind.CONFERENCE, detail=True),
+    OccurrenceField("sensitivity", FieldKind.CHOICE, choices=Sensitivity, hashed_when_default=False),
+)
+
+_DEFAULTS: dict[str, Any] = {spec.name: spec.default for spec in fields(Occurrence)}
 
 
 @dataclass(frozen=True, slots=True)

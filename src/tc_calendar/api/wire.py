@@ -7,10 +7,23 @@ convention of TrueConf's own WebSocket and REST APIs. The shapes are specified b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from tc_calendar.model import Attendee, Change, ChangeKind, Occurrence, OccurrenceKey, Response, Role
+from tc_calendar.model import (
+    OCCURRENCE_FIELDS,
+    Attendee,
+    Change,
+    ChangeKind,
+    ConferenceLink,
+    FieldKind,
+    Occurrence,
+    OccurrenceKey,
+    Response,
+    Role,
+)
 
 
 def time_to_wire(value: datetime) -> str:
@@ -65,30 +78,111 @@ def response_of(occurrence: Occurrence, user: str) -> Response:
 
 
 def occurrence_to_wire(occurrence: Occurrence, my_response: Response | None) -> dict[str, Any]:
-    """Everything the calendar view shows (seed 4.1): title, times, people and their answers, the Join link."""
+    """Everything the calendar view shows (seed 4.1): title, times, people and their answers, the Join link.
+
+    Each field of :data:`~tc_calendar.model.OCCURRENCE_FIELDS` goes on the wire in its declared order, under its
+    name in camelCase (``all_day`` -> ``allDay``), unless :data:`_SHOWN` shows it in a way of its own.
+    """
+    doc: dict[str, Any] = {"key": key_to_wire(occurrence.key)}
+    for spec in OCCURRENCE_FIELDS:
+        shown = _SHOWN.get(spec.name)
+        if shown is not None:
+            doc.update(shown(occurrence, my_response))
+        else:
+            doc[_camel(spec.name)] = _VALUE[spec.kind](getattr(occurrence, spec.name))
+    return doc
+
+
+def _title(occurrence: Occurrence, _: Response | None) -> dict[str, Any]:
+    return {"title": occurrence.title, "displayTitle": occurrence.display_title}
+
+
+def _attendees(occurrence: Occurrence, my_response: Response | None) -> dict[str, Any]:
+    """The people, organizer first, then the viewer's own answer."""
+    return {
+        "attendees": [attendee_to_wire(a) for a in people_of(occurrence)],
+        "myResponse": my_response.value if my_response is not None else None,
+    }
+
+
+def _recurrence(occurrence: Occurrence, _: Response | None) -> dict[str, Any]:
+    """``recurrence_summary`` and ``is_exception`` together, for an occurrence of a series."""
     recurrence = None
     if occurrence.key.recurrence_id is not None or occurrence.recurrence_summary:
         recurrence = {"summary": occurrence.recurrence_summary, "isException": occurrence.is_exception}
+    return {"recurrence": recurrence}
+
+
+def _conference(occurrence: Occurrence, _: Response | None) -> dict[str, Any]:
     conference = None
     if occurrence.conference is not None and not occurrence.cancelled:  # a cancelled event has no Join (seed 4.2.3)
         conference = {"id": occurrence.conference.conference_id, "url": occurrence.conference.url}
-    return {
-        "key": key_to_wire(occurrence.key),
-        "title": occurrence.title,
-        "displayTitle": occurrence.display_title,
-        "start": time_to_wire(occurrence.start),
-        "end": time_to_wire(occurrence.end),
-        "allDay": occurrence.all_day,
-        "location": occurrence.location,
-        "description": occurrence.description,
-        "organizer": person_to_wire(occurrence.organizer) if occurrence.organizer else None,
-        "attendees": [attendee_to_wire(a) for a in people_of(occurrence)],
-        "myResponse": my_response.value if my_response is not None else None,
-        "cancelled": occurrence.cancelled,
-        "recurrence": recurrence,
-        "conference": conference,
-        "private": occurrence.private,
-    }
+    return {"conference": conference}
+
+
+def _private(occurrence: Occurrence, _: Response | None) -> dict[str, Any]:
+    return {"private": occurrence.private}
+
+
+def _nothing(occurrence: Occurrence, _: Response | None) -> dict[str, Any]:
+    return {}
+
+
+#: The fields the wire shows in a way of their own; every other field by :data:`_VALUE`.
+_SHOWN: dict[str, Callable[[Occurrence, Response | None], dict[str, Any]]] = {
+    "title": _title,
+    "attendees": _attendees,
+    "is_exception": _nothing,  # in "recurrence"
+    "recurrence_summary": _recurrence,
+    "conference": _conference,
+    "sensitivity": _private,
+}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _choice(value: StrEnum) -> str:
+    return value.value
+
+
+def _person_or_none(person: Attendee | None) -> dict[str, Any] | None:
+    return person_to_wire(person) if person is not None else None
+
+
+def _people(people: tuple[Attendee, ...]) -> list[dict[str, Any]]:
+    return [attendee_to_wire(person) for person in people]
+
+
+def _link(link: ConferenceLink | None) -> dict[str, Any] | None:
+    return {"id": link.conference_id, "url": link.url} if link is not None else None
+
+
+_VALUE: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.TEXT: _same,
+    FieldKind.OPTIONAL_TEXT: _same,
+    FieldKind.FLAG: _same,
+    FieldKind.CHOICE: _choice,
+    FieldKind.TIME: time_to_wire,
+    FieldKind.PERSON: _person_or_none,
+    FieldKind.PEOPLE: _people,
+    FieldKind.CONFERENCE: _link,
+}
+
+#: What a detail of a private meeting becomes for someone who sees only that the time is taken.
+_HIDDEN: dict[FieldKind, Any] = {
+    FieldKind.TEXT: "",
+    FieldKind.OPTIONAL_TEXT: None,
+    FieldKind.PERSON: None,
+    FieldKind.PEOPLE: [],
+    FieldKind.CONFERENCE: None,
+}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
 
 
 PRIVATE_TITLE = "Private appointment"
@@ -100,16 +194,8 @@ def time_only(doc: dict[str, Any]) -> dict[str, Any]:
     Identity, times, recurrence, cancellation and the calendar owner's own answer stay; title, place, text,
     people and the conference link go.
     """
-    return {
-        **doc,
-        "title": PRIVATE_TITLE,
-        "displayTitle": PRIVATE_TITLE,
-        "location": "",
-        "description": "",
-        "organizer": None,
-        "attendees": [],
-        "conference": None,
-    }
+    hidden = {_camel(spec.name): _HIDDEN[spec.kind] for spec in OCCURRENCE_FIELDS if spec.detail}
+    return {**doc, **hidden, "title": PRIVATE_TITLE, "displayTitle": PRIVATE_TITLE}
 
 
 def occurrence_for(occurrence: Occurrence, my_response: Response | None, in_full: bool) -> dict[str, Any]:

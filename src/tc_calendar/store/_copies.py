@@ -8,54 +8,51 @@ put that never comes, because the attendee's copy does not change again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import MISSING
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from tc_calendar.model import Attendee, ConferenceLink, Occurrence, OccurrenceKey, Response, Role, Sensitivity
+from tc_calendar.model import (
+    OCCURRENCE_FIELDS,
+    Attendee,
+    ConferenceLink,
+    FieldKind,
+    Occurrence,
+    OccurrenceField,
+    OccurrenceKey,
+    Response,
+    Role,
+)
 
 
 def occurrence_to_json(occurrence: Occurrence) -> dict[str, Any]:
-    conference = occurrence.conference
-    return {
-        "uid": occurrence.key.uid,
-        "recurrence_id": _time(occurrence.key.recurrence_id),
-        "title": occurrence.title,
-        "start": _time(occurrence.start),
-        "end": _time(occurrence.end),
-        "all_day": occurrence.all_day,
-        "location": occurrence.location,
-        "description": occurrence.description,
-        "organizer": _person(occurrence.organizer) if occurrence.organizer else None,
-        "attendees": [_person(attendee) for attendee in occurrence.attendees],
-        "cancelled": occurrence.cancelled,
-        "conference": [conference.conference_id, conference.url, conference.server] if conference else None,
-        "recurrence_summary": occurrence.recurrence_summary,
-        "is_exception": occurrence.is_exception,
-        "sensitivity": occurrence.sensitivity.value,
-    }
+    data: dict[str, Any] = {"uid": occurrence.key.uid, "recurrence_id": _time(occurrence.key.recurrence_id)}
+    for spec in OCCURRENCE_FIELDS:
+        data[spec.name] = _TO_JSON[spec.kind](getattr(occurrence, spec.name))
+    return data
 
 
 def occurrence_from_json(data: dict[str, Any]) -> Occurrence:
-    conference = data["conference"]
-    return Occurrence(
-        key=OccurrenceKey(data["uid"], _parse(data["recurrence_id"])),
-        title=data["title"],
-        start=_required(data["start"]),
-        end=_required(data["end"]),
-        all_day=data["all_day"],
-        location=data["location"],
-        description=data["description"],
-        organizer=_attendee(data["organizer"]) if data["organizer"] else None,
-        attendees=tuple(_attendee(person) for person in data["attendees"]),
-        cancelled=data["cancelled"],
-        conference=ConferenceLink(*conference) if conference else None,
-        recurrence_summary=data["recurrence_summary"],
-        is_exception=data["is_exception"],
-        sensitivity=Sensitivity(data.get("sensitivity", Sensitivity.NORMAL.value)),  # copies kept before 0005
-    )
+    """The inverse of :func:`occurrence_to_json`; a field missing from a copy kept before it existed is its default."""
+    values = {spec.name: _field_from_json(spec, data) for spec in OCCURRENCE_FIELDS}
+    return Occurrence(key=OccurrenceKey(data["uid"], _parse(data["recurrence_id"])), **values)
 
 
-def _person(attendee: Attendee) -> dict[str, Any]:
+def _field_from_json(spec: OccurrenceField, data: dict[str, Any]) -> Any:
+    if spec.name not in data and spec.default is not MISSING:
+        return spec.default
+    value = data[spec.name]
+    if spec.kind is FieldKind.CHOICE:
+        assert spec.choices is not None, f"{spec.name} declares its choices"
+        return spec.choices(value)
+    return _FROM_JSON[spec.kind](value)
+
+
+def _person(attendee: Attendee | None) -> dict[str, Any] | None:
+    if attendee is None:
+        return None
     return {
         "email": attendee.email,
         "name": attendee.name,
@@ -65,10 +62,28 @@ def _person(attendee: Attendee) -> dict[str, Any]:
     }
 
 
-def _attendee(data: dict[str, Any]) -> Attendee:
+def _attendee(data: dict[str, Any] | None) -> Attendee | None:
+    if not data:
+        return None
     return Attendee(
         data["email"], data["name"], Role(data["role"]), Response(data["response"]), _parse(data["response_time"])
     )
+
+
+def _people_to_json(attendees: tuple[Attendee, ...]) -> list[dict[str, Any] | None]:
+    return [_person(attendee) for attendee in attendees]
+
+
+def _people(data: list[dict[str, Any]]) -> tuple[Attendee | None, ...]:
+    return tuple(_attendee(person) for person in data)
+
+
+def _conference_to_json(conference: ConferenceLink | None) -> list[Any] | None:
+    return [conference.conference_id, conference.url, conference.server] if conference else None
+
+
+def _conference(data: list[Any] | None) -> ConferenceLink | None:
+    return ConferenceLink(*data) if data else None
 
 
 def _time(value: datetime | None) -> str | None:
@@ -79,5 +94,31 @@ def _parse(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def _required(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+def _same(value: Any) -> Any:
+    return value
+
+
+def _choice(value: StrEnum) -> str:
+    return value.value
+
+
+_TO_JSON: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.TEXT: _same,
+    FieldKind.OPTIONAL_TEXT: _same,
+    FieldKind.FLAG: _same,
+    FieldKind.CHOICE: _choice,
+    FieldKind.TIME: _time,
+    FieldKind.PERSON: _person,
+    FieldKind.PEOPLE: _people_to_json,
+    FieldKind.CONFERENCE: _conference_to_json,
+}
+
+_FROM_JSON: dict[FieldKind, Callable[[Any], Any]] = {
+    FieldKind.TEXT: _same,
+    FieldKind.OPTIONAL_TEXT: _same,
+    FieldKind.FLAG: _same,
+    FieldKind.TIME: _parse,
+    FieldKind.PERSON: _attendee,
+    FieldKind.PEOPLE: _people,
+    FieldKind.CONFERENCE: _conference,
+}

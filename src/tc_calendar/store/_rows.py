@@ -1,4 +1,9 @@
-"""Conversion between the domain's :class:`~tc_calendar.model.Occurrence` and the store's rows."""
+"""Conversion between the domain's :class:`~tc_calendar.model.Occurrence` and the store's rows.
+
+The columns follow the fields declared in :data:`~tc_calendar.model.OCCURRENCE_FIELDS` (see
+``tables.content_columns``): one column per field, a prefix of several for a person or a conference link, and
+the ``attendees`` table for the attendees.
+"""
 
 from __future__ import annotations
 
@@ -8,33 +13,39 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from tc_calendar.model import Attendee, ConferenceLink, Occurrence, Response, Role, Sensitivity
+from tc_calendar.model import OCCURRENCE_FIELDS, Attendee, ConferenceLink, FieldKind, Occurrence, Response, Role
 from tc_calendar.store._keys import encode_recurrence_id, key_of
 
 
 def occurrence_values(occurrence: Occurrence) -> dict[str, Any]:
     """The shared content columns of ``occurrences`` for one occurrence (not its key or bookkeeping)."""
-    organizer = occurrence.organizer
-    conference = occurrence.conference
+    values: dict[str, Any] = {}
+    for spec in OCCURRENCE_FIELDS:
+        value = getattr(occurrence, spec.name)
+        column = spec.column_name
+        match spec.kind:
+            case FieldKind.PEOPLE:
+                pass  # rows of ``attendees``: attendee_values
+            case FieldKind.CHOICE:
+                values[column] = value.value
+            case FieldKind.PERSON:
+                values.update(_person_values(column, value))
+            case FieldKind.CONFERENCE:
+                values[f"{column}_id"] = value.conference_id if value else None
+                values[f"{column}_url"] = value.url if value else None
+                values[f"{column}_server"] = value.server if value else None
+            case _:
+                values[column] = value
+    return values
+
+
+def _person_values(column: str, person: Attendee | None) -> dict[str, Any]:
     return {
-        "title": occurrence.title,
-        "start_at": occurrence.start,
-        "end_at": occurrence.end,
-        "all_day": occurrence.all_day,
-        "location": occurrence.location,
-        "description": occurrence.description,
-        "organizer_email": organizer.email if organizer else None,
-        "organizer_name": organizer.name if organizer else None,
-        "organizer_role": organizer.role.value if organizer else None,
-        "organizer_response": organizer.response.value if organizer else None,
-        "organizer_response_time": organizer.response_time if organizer else None,
-        "cancelled": occurrence.cancelled,
-        "is_exception": occurrence.is_exception,
-        "recurrence_summary": occurrence.recurrence_summary,
-        "conference_id": conference.conference_id if conference else None,
-        "conference_url": conference.url if conference else None,
-        "conference_server": conference.server if conference else None,
-        "sensitivity": occurrence.sensitivity.value,
+        f"{column}_email": person.email if person else None,
+        f"{column}_name": person.name if person else None,
+        f"{column}_role": person.role.value if person else None,
+        f"{column}_response": person.response.value if person else None,
+        f"{column}_response_time": person.response_time if person else None,
     }
 
 
@@ -71,38 +82,38 @@ def attendee_from_row(row: Row[Any]) -> Attendee:
 def occurrence_from_row(row: Row[Any], attendees: Sequence[Attendee]) -> Occurrence:
     """An :class:`Occurrence` from an ``occurrences`` row and its attendees in their stored order."""
     data = row._mapping
-    return Occurrence(
-        key=key_of(data["uid"], data["recurrence_id"]),
-        title=data["title"],
-        start=data["start_at"],
-        end=data["end_at"],
-        all_day=data["all_day"],
-        location=data["location"],
-        description=data["description"],
-        organizer=_organizer(data),
-        attendees=tuple(attendees),
-        cancelled=data["cancelled"],
-        conference=_conference(data),
-        recurrence_summary=data["recurrence_summary"],
-        is_exception=data["is_exception"],
-        sensitivity=Sensitivity(data["sensitivity"]),
-    )
+    values: dict[str, Any] = {}
+    for spec in OCCURRENCE_FIELDS:
+        column = spec.column_name
+        match spec.kind:
+            case FieldKind.PEOPLE:
+                values[spec.name] = tuple(attendees)
+            case FieldKind.CHOICE:
+                assert spec.choices is not None, f"{spec.name} declares its choices"
+                values[spec.name] = spec.choices(data[column])
+            case FieldKind.PERSON:
+                values[spec.name] = _person(data, column)
+            case FieldKind.CONFERENCE:
+                values[spec.name] = _conference(data, column)
+            case _:
+                values[spec.name] = data[column]
+    return Occurrence(key=key_of(data["uid"], data["recurrence_id"]), **values)
 
 
-def _organizer(data: Mapping[Any, Any]) -> Attendee | None:
-    if data["organizer_email"] is None:
+def _person(data: Mapping[Any, Any], column: str) -> Attendee | None:
+    if data[f"{column}_email"] is None:
         return None
-    response_time: datetime | None = data["organizer_response_time"]
+    response_time: datetime | None = data[f"{column}_response_time"]
     return Attendee(
-        email=data["organizer_email"],
-        name=data["organizer_name"] or "",
-        role=Role(data["organizer_role"] or Role.ORGANIZER),
-        response=Response(data["organizer_response"] or Response.ORGANIZER),
+        email=data[f"{column}_email"],
+        name=data[f"{column}_name"] or "",
+        role=Role(data[f"{column}_role"] or Role.ORGANIZER),
+        response=Response(data[f"{column}_response"] or Response.ORGANIZER),
         response_time=response_time,
     )
 
 
-def _conference(data: Mapping[Any, Any]) -> ConferenceLink | None:
-    if data["conference_id"] is None:
+def _conference(data: Mapping[Any, Any], column: str) -> ConferenceLink | None:
+    if data[f"{column}_id"] is None:
         return None
-    return ConferenceLink(data["conference_id"], data["conference_url"] or "", data["conference_server"])
+    return ConferenceLink(data[f"{column}_id"], data[f"{column}_url"] or "", data[f"{column}_server"])

@@ -13,63 +13,61 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Update, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tc_calendar.model import OccurrenceKey
+from tc_calendar.model import OccurrenceKey, Response
+from tc_calendar.store._copies import occurrence_from_json, occurrence_to_json
 from tc_calendar.store._keys import key_of
 from tc_calendar.store._sql import in_chunks
 from tc_calendar.store.tables import attendees, occurrences, visibility
+from tc_calendar.sync.merge import HeldCopy, Kept, Shown
 
 CopyKey = tuple[str, int]  # (mailbox, occurrence id)
 
 
 @dataclass
 class Content:
-    """What the rules need to know about a stored occurrence's shared content."""
+    """A stored occurrence's row id and what the merge needs of it (:class:`~tc_calendar.sync.merge.Shown`)."""
 
     id: int
-    content_hash: str
-    source_mailbox: str
-    source_is_organizer: bool
-    start: datetime
-    end: datetime
+    shown: Shown
 
 
-@dataclass(frozen=True)
-class Copy:
-    """One mailbox's copy of an occurrence (its ``visibility`` row)."""
+def copy_values(copy: HeldCopy) -> dict[str, Any]:
+    """The columns of a ``visibility`` row (one mailbox's copy), without its key."""
+    return {
+        "item_id": copy.item_id,
+        "my_response": copy.my_response.value,
+        "content_hash": copy.content_hash,
+        "from_organizer_copy": copy.from_organizer_copy,
+        "copy_content": None if copy.kept is None else occurrence_to_json(copy.kept.occurrence()),
+    }
 
-    item_id: str
-    my_response: str
-    content_hash: str
-    from_organizer_copy: bool
-    #: This mailbox's version (``tc_calendar.store._copies``) while it differs from the shared content.
-    content: dict[str, Any] | None = None
 
-    def values(self) -> dict[str, Any]:
-        return {
-            "item_id": self.item_id,
-            "my_response": self.my_response,
-            "content_hash": self.content_hash,
-            "from_organizer_copy": self.from_organizer_copy,
-            "copy_content": self.content,
-        }
+def _shown(row: Any) -> Shown:
+    return Shown(row.content_hash, row.source_mailbox, row.source_is_organizer, row.start_at, row.end_at)
+
+
+def _held_copy(row: Any) -> HeldCopy:
+    """A copy as stored; its kept version (JSON) is decoded only if the merge shows it."""
+    data = row.copy_content
+    kept = None if data is None else Kept(decode=functools.partial(occurrence_from_json, data))
+    return HeldCopy(row.item_id, Response(row.my_response), row.copy_hash, row.from_organizer_copy, kept)
 
 
 @dataclass
 class WorkingSet:
     connection: AsyncConnection
     contents: dict[OccurrenceKey, Content | None] = field(default_factory=dict)
-    copies: dict[int, dict[str, Copy]] = field(default_factory=dict)
+    copies: dict[int, dict[str, HeldCopy]] = field(default_factory=dict)
     _next_provisional_id: int = 0
     _new_contents: dict[int, tuple[Content, dict[str, Any]]] = field(default_factory=dict)
     _new_attendees: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    _new_copies: dict[CopyKey, Copy] = field(default_factory=dict)
-    _changed_copies: dict[CopyKey, Copy] = field(default_factory=dict)
+    _new_copies: dict[CopyKey, HeldCopy] = field(default_factory=dict)
+    _changed_copies: dict[CopyKey, HeldCopy] = field(default_factory=dict)
     _changed_contents: dict[int, dict[str, Any]] = field(default_factory=dict)
     _stale_attendees: set[int] = field(default_factory=set)
     _deleted_contents: set[int] = field(default_factory=set)
@@ -89,14 +87,10 @@ class WorkingSet:
                 if key not in wanted:
                     continue  # another occurrence of a wanted series
                 if key not in self.contents:
-                    self.contents[key] = Content(
-                        row.id, row.content_hash, row.source_mailbox, row.source_is_organizer, row.start_at, row.end_at
-                    )
+                    self.contents[key] = Content(row.id, _shown(row))
                     self.copies[row.id] = {}
                 if row.user_email is not None:
-                    self.copies[row.id][row.user_email] = Copy(
-                        row.item_id, row.my_response, row.copy_hash, row.from_organizer_copy, row.copy_content
-                    )
+                    self.copies[row.id][row.user_email] = _held_copy(row)
         for key in wanted:
             self.contents.setdefault(key, None)
 
@@ -155,7 +149,7 @@ class WorkingSet:
 
     # --- writing copies -------------------------------------------------------------------------------------------
 
-    def put_copy(self, mailbox: str, occurrence_id: int, copy: Copy) -> Copy | None:
+    def put_copy(self, mailbox: str, occurrence_id: int, copy: HeldCopy) -> HeldCopy | None:
         """Record ``mailbox``'s copy (buffered); returns the copy it replaces, if any."""
         previous = self.copies[occurrence_id].get(mailbox)
         if previous == copy:
@@ -193,13 +187,13 @@ class WorkingSet:
             await self.connection.execute(insert(attendees), people)
         if self._new_copies:
             rows = [
-                {"user_email": mailbox, "occurrence_id": occurrence_id, **copy.values()}
+                {"user_email": mailbox, "occurrence_id": occurrence_id, **copy_values(copy)}
                 for (mailbox, occurrence_id), copy in self._new_copies.items()
             ]
             await self.connection.execute(insert(visibility), rows)
         if self._changed_copies:
             rows = [
-                {"key_user": mailbox, "key_occurrence": occurrence_id, **_prefixed(copy.values())}
+                {"key_user": mailbox, "key_occurrence": occurrence_id, **_prefixed(copy_values(copy))}
                 for (mailbox, occurrence_id), copy in self._changed_copies.items()
             ]
             await self.connection.execute(_UPDATE_COPY, rows)

@@ -10,6 +10,8 @@ mailbox sees which occurrence, through which Exchange item and with which answer
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     false,
 )
 
+from tc_calendar.model import OCCURRENCE_FIELDS, FieldKind
 from tc_calendar.store._types import BigIntKey, UtcDateTime
 
 #: Constraint names are deterministic so that migrations (and SQLite batch migrations) can refer to them.
@@ -39,6 +42,39 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def content_columns() -> list[Column[Any]]:
+    """The columns of ``occurrences`` that hold the fields of :data:`~tc_calendar.model.OCCURRENCE_FIELDS`, in
+    their order (a new field needs them here through its declaration, and in a migration)."""
+    columns: list[Column[Any]] = []
+    for spec in OCCURRENCE_FIELDS:
+        name = spec.column_name
+        match spec.kind:
+            case FieldKind.TEXT:
+                columns.append(Column(name, Text, nullable=False))
+            case FieldKind.OPTIONAL_TEXT:
+                columns.append(Column(name, Text))
+            case FieldKind.FLAG:
+                columns.append(Column(name, Boolean, nullable=False))
+            case FieldKind.TIME:
+                columns.append(Column(name, UtcDateTime, nullable=False))
+            case FieldKind.CHOICE:
+                columns.append(Column(name, String(16), nullable=False, server_default=spec.default.value))
+            case FieldKind.PERSON:
+                columns += [
+                    Column(f"{name}_email", String(320)),
+                    Column(f"{name}_name", Text),
+                    Column(f"{name}_role", String(16)),
+                    Column(f"{name}_response", String(16)),
+                    Column(f"{name}_response_time", UtcDateTime),
+                ]
+            case FieldKind.CONFERENCE:
+                columns += [Column(f"{name}_id", Text), Column(f"{name}_url", Text), Column(f"{name}_server", Text)]
+            case FieldKind.PEOPLE:
+                pass  # the attendees table
+    return columns
+
 
 mailboxes = Table(
     "mailboxes",
@@ -81,24 +117,8 @@ occurrences = Table(
     Column("uid", Text, nullable=False),
     # "" for a single event, else the RECURRENCE-ID in UTC: see tc_calendar.store._keys.
     Column("recurrence_id", String(32), nullable=False, server_default=""),
-    Column("title", Text, nullable=False),
-    Column("start_at", UtcDateTime, nullable=False),
-    Column("end_at", UtcDateTime, nullable=False),
-    Column("all_day", Boolean, nullable=False),
-    Column("location", Text, nullable=False),
-    Column("description", Text, nullable=False),
-    Column("organizer_email", String(320)),
-    Column("organizer_name", Text),
-    Column("organizer_role", String(16)),
-    Column("organizer_response", String(16)),
-    Column("organizer_response_time", UtcDateTime),
-    Column("cancelled", Boolean, nullable=False),
-    Column("is_exception", Boolean, nullable=False),
-    Column("recurrence_summary", Text),
-    Column("conference_id", Text),
-    Column("conference_url", Text),
-    Column("conference_server", Text),
-    Column("sensitivity", String(16), nullable=False, server_default="Normal"),
+    # The fields of an occurrence, as declared in tc_calendar.model.OCCURRENCE_FIELDS (title, start_at, end_at, ...).
+    *content_columns(),
     Column("content_hash", String(128), nullable=False),
     Column("source_mailbox", String(320), nullable=False),
     Column("source_is_organizer", Boolean, nullable=False),

@@ -5,14 +5,12 @@ entries). A mailbox's user is the lower-case SMTP address of that mailbox.
 
 Rules the store follows when applying them:
 
-* ``PutOccurrence`` makes the occurrence visible to ``mailbox`` with ``my_response``. The shared content of the
-  occurrence (title, times, attendees, ...) is replaced only when ``content_hash`` differs from the stored one,
-  and a copy from the organizer's mailbox (``from_organizer_copy``) always wins over an attendee's copy: an
-  attendee's copy is used only while no organizer copy is stored (the organizer may not be synced).
-* A change-log entry is appended, for every user who sees the occurrence, only when what that user sees changed:
-  content hash, visibility or ``my_response``. Re-applying the same action is a no-op.
-* ``DropOccurrence`` removes the occurrence from ``mailbox``'s view (deleted in Exchange, moved out of the
-  window, the user is no longer invited); when no mailbox sees it any more its content is deleted too.
+* ``PutOccurrence`` makes the occurrence visible to ``mailbox`` with ``my_response``; ``DropOccurrence`` removes it
+  from ``mailbox``'s view (deleted in Exchange, moved out of the window, the user is no longer invited). Which copy
+  of a meeting users see (the organizer's copy wins), which losing copies are kept, when the occurrence goes, and
+  who gets a change-log entry (only a user whose view changed: visibility, content hash or ``my_response``, so
+  re-applying the same action is a no-op) is the merge policy in :mod:`tc_calendar.sync.merge`, which the store
+  follows.
 * ``DropItem`` does the same for every occurrence that came from one Exchange item of that mailbox
   (``SyncFolderItems`` reports deletions by item id only).
 * ``SaveCheckpoint`` stores the mailbox's sync state in the same transaction as the changes it covers, so a crash

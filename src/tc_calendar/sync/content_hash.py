@@ -4,18 +4,22 @@ Exchange gives an item a new ChangeKey for edits nobody sees (a reminder set, a 
 every copy of a meeting has its own ChangeKey. Comparing this hash instead means that only a visible change causes
 a write and a change-log entry (as vdirsyncer compares content hashes, not etags).
 
-The hash covers every field of :class:`~tc_calendar.model.Occurrence` in a canonical JSON form (sorted keys, UTC
-ISO times), prefixed with a version so that a future change of the form re-syncs once instead of silently
-mismatching.
+The hash covers every field of :class:`~tc_calendar.model.Occurrence` (as declared in
+:data:`~tc_calendar.model.OCCURRENCE_FIELDS`) in a canonical JSON form (sorted keys, UTC ISO times), prefixed with
+a version so that a future change of the form re-syncs once instead of silently mismatching. A field added later
+(``hashed_when_default=False``) is left out while it has its default, so existing hashes stay valid.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
 
-from tc_calendar.model import Attendee, Occurrence, Sensitivity
+from tc_calendar.model import OCCURRENCE_FIELDS, Attendee, ConferenceLink, FieldKind, Occurrence
 
 HASH_VERSION = "v1"
 
@@ -30,27 +34,37 @@ def _person(attendee: Attendee | None) -> list[object] | None:
     return [attendee.email, attendee.name, attendee.role.value, attendee.response.value, _when(attendee.response_time)]
 
 
+def _conference(conference: ConferenceLink | None) -> list[object] | None:
+    return [conference.conference_id, conference.url, conference.server] if conference else None
+
+
+def _people(attendees: tuple[Attendee, ...]) -> list[object]:
+    return [_person(attendee) for attendee in attendees]
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, StrEnum) else value
+
+
+_CANONICAL: dict[FieldKind, Callable[[Any], object]] = {
+    FieldKind.TEXT: _plain,
+    FieldKind.OPTIONAL_TEXT: _plain,
+    FieldKind.FLAG: _plain,
+    FieldKind.CHOICE: _plain,
+    FieldKind.TIME: _when,
+    FieldKind.PERSON: _person,
+    FieldKind.PEOPLE: _people,
+    FieldKind.CONFERENCE: _conference,
+}
+
+
 def canonical(occurrence: Occurrence) -> str:
     """The canonical text the hash is taken of (useful to see why two hashes differ)."""
-    conference = occurrence.conference
-    data = {
-        "uid": occurrence.key.uid,
-        "recurrence_id": _when(occurrence.key.recurrence_id),
-        "title": occurrence.title,
-        "start": _when(occurrence.start),
-        "end": _when(occurrence.end),
-        "all_day": occurrence.all_day,
-        "location": occurrence.location,
-        "description": occurrence.description,
-        "organizer": _person(occurrence.organizer),
-        "attendees": [_person(a) for a in occurrence.attendees],
-        "cancelled": occurrence.cancelled,
-        "conference": [conference.conference_id, conference.url, conference.server] if conference else None,
-        "recurrence_summary": occurrence.recurrence_summary,
-        "is_exception": occurrence.is_exception,
-    }
-    if occurrence.sensitivity is not Sensitivity.NORMAL:  # absent when normal: the hashes of stored events stay
-        data["sensitivity"] = occurrence.sensitivity.value
+    data: dict[str, object] = {"uid": occurrence.key.uid, "recurrence_id": _when(occurrence.key.recurrence_id)}
+    for spec in OCCURRENCE_FIELDS:
+        value = getattr(occurrence, spec.name)
+        if spec.hashed_when_default or value != spec.default:
+            data[spec.name] = _CANONICAL[spec.kind](value)
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
