@@ -1,15 +1,20 @@
 """Sync engine: initial sync of many mailboxes, and notification -> change-log latency, against the EWS simulator.
 
-Runs the real sync service (exchangelib over 127.0.0.1 to ews_sim, a real SQLite store in a temporary directory).
+Runs the real sync service (exchangelib over 127.0.0.1 to ews_sim) on a real store: SQLite in a temporary directory,
+and with ``--stores sqlite,postgresql`` also PostgreSQL (``--pg-url``, default ``TC_CALENDAR_TEST_PG``; a new schema
+per run, dropped afterwards). Each mailbox count then runs once per store, one after the other, and the table ends
+with PostgreSQL's figures over SQLite's from the same run (goal: at most 1.0).
 
 * Initial sync: N mailboxes, each organizing ``--meetings`` meetings with two other mailboxes as attendees (and
   ``--far-meetings`` single meetings 4, 10 and 16 months ahead, which are kept beyond ``cache.forward``).
   Measures the time until every mailbox completed its first sync and the EWS requests it took, per operation
   and per mailbox. The baseline row is one mailbox; other rows are compared with it (requests per mailbox should
   stay flat: batching, not one request per item).
-* Latency: with every mailbox synced and streaming, the organizer schedules one meeting at a time; the clock
-  starts when the simulator has stored it and stops when the store's change log holds its entries for all
-  three users.
+* Latency: with every mailbox synced and streaming, and the connector at rest (no request to Exchange but the
+  streaming connections for a second; how long that took after the initial sync is ``settled_after_seconds``),
+  the organizer schedules one meeting at a time; the clock starts when the bench asks the simulator to store it
+  and stops when the store has committed the change-log entries for all three users (the service's notify hook,
+  called right after each commit). p95 of 20 changes is the second slowest.
 
 * Lower bound: with ``--latency-ms`` added to every EWS request by the simulator and at most C requests in
   flight (the service account's concurrency budget, or the window syncs allowed at once if fewer), the initial
@@ -21,7 +26,7 @@ Runs the real sync service (exchangelib over 127.0.0.1 to ews_sim, a real SQLite
   the connector's alone).
 
     .venv/bin/python bench/sync.py [--mailboxes 1,100,1000] [--meetings 3] [--far-meetings 0] [--changes 20]
-        [--latency-ms 20]
+        [--latency-ms 20] [--stores sqlite,postgresql] [--pg-url postgresql://...]
 
 With ``--provider graph`` the whole connector (``running_connector``, as ``tc_calendar run``) reads the same
 scenario from the Graph simulator, once with change notifications (to the connector's own /graph/notifications,
@@ -38,7 +43,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
+import secrets
 import statistics
 import subprocess
 import sys
@@ -49,9 +56,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "engine"))
 
@@ -175,15 +183,72 @@ class InProcessSimulator:
         self.sim.stop()
 
 
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").difference_update_query(["schema"]).render_as_string(False)
+
+
+async def _admin(server_url: str, sql: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(server_url), timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def fresh_database(store: str, workdir: Path, mailboxes: int, pg_url: str | None) -> tuple[str, str | None]:
+    """A new, migrated database for one run: its URL, and the PostgreSQL schema to drop afterwards."""
+    if store == "sqlite":
+        url = f"sqlite:///{workdir / f'sync-{mailboxes}-{secrets.token_hex(3)}.db'}"
+        await upgrade_async(url)
+        return url, None
+    assert pg_url is not None
+    schema = f"tcc_bench_{secrets.token_hex(4)}"
+    await _admin(pg_url, f'CREATE SCHEMA "{schema}"')
+    url = make_url(pg_url).update_query_dict({"schema": schema}).render_as_string(False)
+    await upgrade_async(url)
+    return url, schema
+
+
+QUIET_SECONDS = 1.0
+
+
+async def settled(sim: InProcessSimulator | SeparateSimulator, limit: float = 120.0) -> float:
+    """Wait until the connector has sent Exchange no request but its streaming connections for ``QUIET_SECONDS``
+    (subscriptions and catch-up syncs that follow the initial sync are over); the seconds it took.
+
+    The latency of a change is then measured on a connector at rest, the same way on every store."""
+    started = time.perf_counter()
+
+    def busy() -> int:
+        counters = sim.command("counters")["counters"]
+        return sum(row["total"] for op, row in counters.items() if op != "GetStreamingEvents")
+
+    seen = await asyncio.to_thread(busy)
+    while time.perf_counter() - started < limit:
+        await asyncio.sleep(QUIET_SECONDS)
+        now = await asyncio.to_thread(busy)
+        if now == seen:
+            break
+        seen = now
+    return time.perf_counter() - started
+
+
 async def run(
-    mailboxes: int, meetings: int, changes: int, workdir: Path, latency_ms: int, separate: bool, far_meetings: int = 0
+    mailboxes: int,
+    meetings: int,
+    changes: int,
+    workdir: Path,
+    latency_ms: int,
+    separate: bool,
+    far_meetings: int = 0,
+    store_kind: str = "sqlite",
+    pg_url: str | None = None,
 ) -> dict[str, Any]:
     scenario, users = scenario_of(mailboxes, meetings, far_meetings)
     sim: InProcessSimulator | SeparateSimulator = (
         SeparateSimulator(scenario, latency_ms, workdir) if separate else InProcessSimulator(scenario, latency_ms)
     )
-    url = f"sqlite:///{workdir / f'sync-{mailboxes}-{separate}.db'}"
-    await upgrade_async(url)
+    url, schema = await fresh_database(store_kind, workdir, mailboxes, pg_url)
     store = Store.open(url)
     try:
         endpoint = EndpointSettings(sim.url, auth="basic", timeout_seconds=30, server_version="Exchange2016")
@@ -213,8 +278,8 @@ async def run(
         counters = sim.command("counters")["counters"]
         requests = {op: row["total"] for op, row in counters.items() if op != "GetStreamingEvents"}
 
+        settle = await settled(sim)
         latencies: list[float] = []
-        await asyncio.sleep(0.5)
         for n in range(changes):
             seen.clear()
             organizer = users[n % len(users)]
@@ -234,9 +299,12 @@ async def run(
     finally:
         await store.close()
         sim.stop()
+        if schema is not None and pg_url is not None:
+            await _admin(pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     total = sum(requests.values())
     lower_bound = total * latency_ms / 1000 / in_flight
     return {
+        "store": store_kind,
         "mailboxes": mailboxes,
         "simulator": "own process" if separate else "this process",
         "latency_ms": latency_ms,
@@ -248,6 +316,7 @@ async def run(
         "far_meetings_per_organizer": far_meetings,
         "initial_sync_seconds": round(initial, 3),
         "initial_sync_cpu_seconds": round(cpu, 3),
+        "settled_after_seconds": round(settle, 3),
         "store_writes_per_mailbox": round(commits / mailboxes, 2),
         "sql_statements_per_mailbox": round(statements / mailboxes, 2),
         "ews_requests": requests,
@@ -392,32 +461,82 @@ async def main() -> None:
                         help="run the simulator in its own process (the connector's own cost, without the simulator's)")
     parser.add_argument("--provider", choices=("ews", "graph"), default="ews",
                         help="graph: the connector over the Graph simulator, with notifications and with polling")
+    parser.add_argument("--stores", default="sqlite",
+                        help="comma-separated stores to run each mailbox count on: sqlite, postgresql")
+    parser.add_argument("--pg-url", default=os.environ.get("TC_CALENDAR_TEST_PG"),
+                        help="PostgreSQL server URL for --stores postgresql (default: TC_CALENDAR_TEST_PG)")
     args = parser.parse_args()
     if args.provider == "graph":
         await main_graph(args)
         return
+    stores = [name.strip() for name in args.stores.split(",") if name.strip()]
+    if unknown := set(stores) - {"sqlite", "postgresql"}:
+        parser.error(f"unknown store(s) {', '.join(sorted(unknown))}: use sqlite, postgresql")
+    if "postgresql" in stores and not args.pg_url:
+        parser.error("--stores postgresql needs --pg-url or TC_CALENDAR_TEST_PG")
     rows = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         for count in (int(n) for n in args.mailboxes.split(",")):
-            rows.append(await run(count, args.meetings, args.changes, Path(tmp), args.latency_ms,
-                                      args.separate_simulator, args.far_meetings))
+            for store_kind in stores:
+                rows.append(await run(count, args.meetings, args.changes, Path(tmp), args.latency_ms,
+                                      args.separate_simulator, args.far_meetings, store_kind, args.pg_url))
+    load_after = os.getloadavg()
     base = rows[0]
-    header = ("mailboxes", "initial s", "lower bound s", "x bound", "s/mailbox vs base", "req/mailbox", "p50 ms",
-              "p95 ms", "RSS KiB/mbx", "CPU s", "writes/mbx", "SQL/mbx")
-    widths = (9, 9, 13, 7, 17, 11, 7, 7, 11, 6, 10, 7)
+    header = ("store", "mailboxes", "initial s", "lower bound s", "x bound", "s/mailbox vs base", "req/mailbox",
+              "p50 ms", "p95 ms", "RSS KiB/mbx", "CPU s", "writes/mbx", "SQL/mbx")
+    widths = (10, 9, 9, 13, 7, 17, 11, 7, 7, 11, 6, 10, 7)
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     for row in rows:
         per_mailbox = row["initial_sync_seconds"] / row["mailboxes"]
         ratio = per_mailbox / (base["initial_sync_seconds"] / base["mailboxes"])
         print(
+            f"{row['store']:>10} "
             f"{row['mailboxes']:>9} {row['initial_sync_seconds']:>9.2f} {row['lower_bound_seconds']:>13.2f} "
             f"{row['over_lower_bound']!s:>7} {ratio:>17.2f} {row['ews_requests_per_mailbox']:>11} "
             f"{row['latency_p50_ms']!s:>7} {row['latency_p95_ms']!s:>7} {row['peak_rss_growth_kib_per_mailbox']:>11} "
             f"{row['initial_sync_cpu_seconds']:>6.2f} {row['store_writes_per_mailbox']:>10} "
             f"{row['sql_statements_per_mailbox']:>7}"
         )
+    ratios = store_ratios(rows)
+    if ratios:
+        print("\nPostgreSQL / SQLite, same run (goal: <= 1.0)")
+        print(f"{'mailboxes':>9} {'initial':>8} {'CPU':>6} {'p50':>6} {'p95':>6}")
+        for entry in ratios:
+            print(f"{entry['mailboxes']:>9} {entry['initial_sync']!s:>8} {entry['cpu']!s:>6} "
+                  f"{entry['latency_p50']!s:>6} {entry['latency_p95']!s:>6}")
+    print(f"\nload average (1, 5, 15 min): before {_load(load_before)}, after {_load(load_after)}")
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    RESULTS.write_text(json.dumps({
+        "rows": rows, "postgresql_over_sqlite": ratios,
+        "load_average_before": list(load_before), "load_average_after": list(load_after),
+    }, indent=2) + "\n")
+
+
+def _load(values: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.1f}" for value in values)
+
+
+def store_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """PostgreSQL's initial sync, CPU and change -> store latency over SQLite's, per mailbox count of the run."""
+    by_key = {(row["store"], row["mailboxes"]): row for row in rows}
+    ratios = []
+    for (store_kind, count), pg in by_key.items():
+        lite = by_key.get(("sqlite", count))
+        if store_kind != "postgresql" or lite is None:
+            continue
+
+        def over(name: str, pg: dict[str, Any] = pg, lite: dict[str, Any] = lite) -> float | None:
+            return round(pg[name] / lite[name], 2) if pg[name] and lite[name] else None
+
+        ratios.append({
+            "mailboxes": count,
+            "initial_sync": over("initial_sync_seconds"),
+            "cpu": over("initial_sync_cpu_seconds"),
+            "latency_p50": over("latency_p50_ms"),
+            "latency_p95": over("latency_p95_ms"),
+        })
+    return ratios
 
 
 if __name__ == "__main__":

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
+import asyncpg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from tc_calendar.store import DatabaseError, Store, UnsupportedDatabaseError
+from tc_calendar.store import DatabaseError, Store, UnsupportedDatabaseError, engine
 from tc_calendar.store._keys import decode_recurrence_id, encode_recurrence_id
 from tc_calendar.store.engine import parse_url
 
@@ -68,3 +72,29 @@ async def test_an_unreachable_database_is_a_store_error_naming_the_cause() -> No
     async with Store.open("postgresql://nobody@127.0.0.1:1/none", connect_args={"timeout": 2}) as store:
         with pytest.raises(DatabaseError, match="database read failed"):
             await store.latest_cursor()
+
+
+
+@pytest.mark.postgres
+async def test_a_pooled_connection_that_died_while_idle_is_replaced_unseen(
+    postgres_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection idle for longer than the ping threshold is checked before use; one the server dropped
+    meanwhile (a restart, a firewall's idle timeout) is replaced, and the caller never sees it."""
+    monkeypatch.setattr(engine, "PING_AFTER_IDLE_SECONDS", 0.2)
+    pool = engine.create_engine(postgres_database_url, pool_size=1, max_overflow=0)
+    async with Store(pool) as store:
+        assert await store.list_mailboxes() == []
+        async with pool.connect() as connection:  # the one pooled connection
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(_dsn(postgres_database_url))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.3)
+        assert await store.list_mailboxes() == []
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").difference_update_query(["schema"]).render_as_string(False)

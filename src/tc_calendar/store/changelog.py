@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, text
+from sqlalchemy import Row, delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import Change, ChangeKind, OccurrenceKey
@@ -54,14 +54,15 @@ async def append(connection: AsyncConnection, entries: Sequence[NewChange], at: 
     rows = [_values(entry, at) for entry in entries]
     # The entries come back as stored, in cursor order. Asking the database for them in parameter order instead
     # (sort_by_parameter_order) makes SQLAlchemy insert one row per statement on SQLite.
-    statement = insert(change_log).returning(*change_log.c)
-    changes = sorted((_change(row) for row in await connection.execute(statement, rows)), key=lambda c: c.cursor)
-    if connection.dialect.name == "postgresql":
-        # Delivered to LISTENing instances when (and only if) this transaction commits.
-        await connection.execute(
-            text("SELECT pg_notify(:channel, :cursor)"), {"channel": CHANNEL, "cursor": str(changes[-1].cursor)}
-        )
-    return changes
+    statement = _INSERT_NOTIFYING if connection.dialect.name == "postgresql" else _INSERT
+    return sorted((_change(row) for row in await connection.execute(statement, rows)), key=lambda c: c.cursor)
+
+
+_INSERT = insert(change_log).returning(*change_log.c)
+#: On PostgreSQL the same INSERT also sends ``NOTIFY tc_calendar_changes``, delivered to LISTENing instances when (and
+#: only if) the transaction commits: no round trip of its own. Called for every row with the same empty payload, it
+#: is delivered once (PostgreSQL folds identical notifications of one transaction); listeners need no payload.
+_INSERT_NOTIFYING = insert(change_log).returning(*change_log.c, func.pg_notify(CHANNEL, literal("")).label("notified"))
 
 
 async def changes_after(connection: AsyncConnection, cursor: int, users: set[str] | None, limit: int) -> list[Change]:

@@ -8,8 +8,18 @@ SQLite gets WAL (readers do not block the writer), foreign keys, a busy timeout,
 transactions opened through :func:`writer` so that read-then-write sequences (leases, claims, apply) are atomic
 across connections instead of failing on lock upgrade.
 
-The pool is SQLAlchemy's queue pool with its default size, named here (:data:`POOL_SIZE`, :data:`MAX_OVERFLOW`) so that
-the store can keep its callers waiting in the event loop rather than in the pool (:func:`connection_limit`).
+The pool is SQLAlchemy's queue pool, sized here (:data:`POOL_SIZE`, :data:`MAX_OVERFLOW`) so that the store can keep its
+callers waiting in the event loop rather than in the pool (:func:`connection_limit`). Every connection it may hand out
+is kept open (no overflow): SQLAlchemy closes an overflow connection as soon as it is given back, and with many
+mailboxes syncing at once the pool would open and close PostgreSQL connections (a server process, a TLS and
+authentication handshake, the driver's type set-up) all the time. The pool hands out the connection given back last
+(LIFO), so the connections in use stay warm and the rest idle.
+
+A PostgreSQL connection taken from the pool is checked with a ping only when it has been idle for
+:data:`PING_AFTER_IDLE_SECONDS` (SQLAlchemy's ``pool_pre_ping`` pings at every checkout: three round trips, BEGIN,
+an empty query and ROLLBACK, before each transaction). A connection that broke while in use, or within that time,
+fails its next statement instead: SQLAlchemy then discards every pooled connection opened before the failure, and
+the store reports that one operation as a :class:`~tc_calendar.store.errors.DatabaseError`, as during any outage.
 """
 
 from __future__ import annotations
@@ -18,12 +28,13 @@ import contextlib
 import os
 import re
 import stat
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -32,9 +43,12 @@ from tc_calendar.store.errors import UnsupportedDatabaseError
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "tc_calendar_write"
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-#: Connections the pool keeps open, and how many more it opens under load (SQLAlchemy's defaults).
-POOL_SIZE = 5
-MAX_OVERFLOW = 10
+#: Connections the pool keeps open once opened, and how many more it opens under load (closed again when given back).
+POOL_SIZE = 15
+MAX_OVERFLOW = 0
+#: A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "tc_calendar_idle_since"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +99,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)
+        kwargs.setdefault("pool_use_lifo", True)
     kwargs.setdefault("hide_parameters", True)
     if target.is_sqlite:
         if target.sqlite_path is not None:
@@ -95,8 +110,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
     if target.schema:
         connect_args["server_settings"] = {"search_path": target.schema}
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(target.url, connect_args=connect_args, **kwargs)
+    engine = create_async_engine(target.url, connect_args=connect_args, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
 
 
 def connection_limit(engine_options: Mapping[str, Any]) -> int | None:
@@ -123,6 +140,30 @@ def owner_only_database(path: Path) -> None:
         with contextlib.suppress(OSError):
             if stat.S_IMODE(file.stat().st_mode) & 0o077:
                 file.chmod(0o600)
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection before handing it out only when it has been idle for ``idle_seconds`` (see the
+    module docstring); a failed ping makes the pool discard every connection opened before it, as ``pool_pre_ping``
+    does."""
+    sync_engine = engine.sync_engine
+    dialect = sync_engine.dialect
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return  # a new connection, or one in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.InvalidatePoolError(f"pooled connection idle for over {idle_seconds} s is gone") from error
+            raise
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:

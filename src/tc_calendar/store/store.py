@@ -140,15 +140,26 @@ class Store:
 
         The turn (SQLite: every write; PostgreSQL: a logged write) is taken before a pooled connection. On SQLite it is
         handed on right after the commit: giving the connection back to the pool (its reset) is another step through
-        aiosqlite's thread, which the next writer need not wait for."""
+        aiosqlite's thread, which the next writer need not wait for. On PostgreSQL it is handed on just before the
+        COMMIT: the transaction still holds the change log's advisory lock until its commit is durable, so the next
+        writer's BEGIN and lock request travel while the server flushes the commit, and its first read comes after it
+        (commit order stays cursor order, and each batch still reads what the one before it wrote)."""
         turn = self._write_turn if self._write_turn is not None else self._log_turn if logged else None
         if turn is not None:
             await turn.acquire()
         try:
             async with self._connection_turn(), self._writer.connect() as connection:
                 try:
-                    async with connection.begin():
+                    transaction = await connection.begin()
+                    try:
                         yield connection
+                    except BaseException:
+                        await transaction.rollback()
+                        raise
+                    if turn is not None and self._write_turn is None:
+                        turn.release()  # PostgreSQL: before the commit (see above)
+                        turn = None
+                    await transaction.commit()
                 finally:
                     if turn is not None and self._write_turn is not None:
                         turn.release()
