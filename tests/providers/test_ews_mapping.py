@@ -12,9 +12,11 @@ from tc_calendar.providers.ews_mapping import (
     FETCH_FIELD_URIS,
     VIEW_FIELD_URIS,
     ItemMappingError,
+    SyncChange,
     ViewRow,
     calendar_items,
     recurrence_pattern,
+    sync_change,
     to_remote_item,
     view_row,
     with_exceptions,
@@ -464,3 +466,23 @@ def test_a_calendar_view_row_has_ids_type_and_instants() -> None:
     assert view_row(elem) == ViewRow("OCC1", "DwAAAB", "Occurrence", utc(2026, 6, 15, 6), utc(2026, 6, 15, 7))
     with pytest.raises(ItemMappingError, match="without an id, start or end"):
         view_row(etree.fromstring(f'<t:CalendarItem xmlns:t="{T}"><t:ItemId Id="X"/></t:CalendarItem>'))
+
+
+SYNC_CHANGES = f"""<m:Changes xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="{T}">
+  <t:Create><t:CalendarItem><t:ItemId Id="NEW1" ChangeKey="DwAAAA1"/></t:CalendarItem></t:Create>
+  <t:Update><t:MeetingRequest><t:ItemId Id="UPD1" ChangeKey="CQAAAB2"/></t:MeetingRequest></t:Update>
+  <t:Delete><t:ItemId Id="GONE1" ChangeKey="DwAAAA3"/></t:Delete>
+  <t:ReadFlagChange><t:ItemId Id="READ1" ChangeKey="DwAAAA4"/><t:IsRead>true</t:IsRead></t:ReadFlagChange>
+  <t:Create><t:CalendarItem/></t:Create>
+</m:Changes>"""
+
+
+def test_syncfolderitems_changes_are_read_as_ids_and_change_keys_whatever_the_item_type() -> None:
+    changes = [sync_change(elem) for elem in etree.fromstring(SYNC_CHANGES.encode())]
+    assert changes == [
+        SyncChange("Create", "NEW1", "DwAAAA1"),
+        SyncChange("Update", "UPD1", "CQAAAB2"),
+        SyncChange("Delete", "GONE1", "DwAAAA3"),
+        SyncChange("ReadFlagChange", "READ1", "DwAAAA4"),
+        None,
+    ]

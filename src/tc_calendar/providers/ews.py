@@ -76,11 +76,15 @@ CALENDAR_VIEW_PAGE = 1000
 
 
 class _SyncFolderItems(SyncFolderItems):  # type: ignore[misc]  # exchangelib has no type hints
-    """SyncFolderItems whose error answers raise their error.
+    """SyncFolderItems whose error answers raise their error, and whose changes are read from the XML.
 
     exchangelib reads the SyncState of an answer before its ResponseClass, so an error answer (the mailbox is
-    unavailable, moving, unknown) fails with an AttributeError instead of its Exchange error.
+    unavailable, moving, unknown) fails with an AttributeError instead of its Exchange error. Each change is only
+    an id and a change key (IdOnly): :func:`ews_mapping.sync_change` reads them without building an item object.
     """
+
+    def _elem_to_obj(self, elem: Any) -> Any:
+        return ews_mapping.sync_change(elem)
 
     def _get_element_container(self, message: Any, name: Any = None) -> Any:
         if message.find(f"{{{MNS}}}SyncState") is None:
@@ -436,22 +440,24 @@ class EwsProvider:
             service = _SyncFolderItems(account=account.account(mailbox))
             changed: dict[str, tuple[str, str | None]] = {}
             deleted: list[str] = []
-            for change_type, item in service.call(
+            for change in service.call(
                 folder=calendar,
-                shape="IdOnly",
+                shape=ID_ONLY,
                 additional_fields=None,
                 sync_state=sync_state,
                 ignore=None,
                 max_changes_returned=page_size,
                 sync_scope=None,
             ):
-                if isinstance(item, Exception):
-                    raise item
-                if change_type in (SyncFolderItems.CREATE, SyncFolderItems.UPDATE):
-                    changed[item.id] = (item.id, item.changekey)
-                elif change_type == SyncFolderItems.DELETE:
-                    changed.pop(item.id, None)
-                    deleted.append(item.id)
+                if isinstance(change, Exception):
+                    raise change
+                if change is None:
+                    continue
+                if change.kind in ("Create", "Update"):
+                    changed[change.item_id] = (change.item_id, change.changekey)
+                elif change.kind == "Delete":
+                    changed.pop(change.item_id, None)
+                    deleted.append(change.item_id)
             return list(changed.values()), deleted, service.sync_state, bool(service.includes_last_item_in_range)
 
         return await self._call(mailbox, "SyncFolderItems", sync)

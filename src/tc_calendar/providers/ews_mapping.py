@@ -477,6 +477,29 @@ def view_row(elem: Any) -> ViewRow:
     return ViewRow(id_elem.get("Id"), id_elem.get("ChangeKey") or "", _text(elem.find(_TYPE)) or "Single", start, end)
 
 
+class SyncChange(NamedTuple):
+    """One change of a SyncFolderItems answer (IdOnly shape)."""
+
+    kind: str
+    """``Create``, ``Update``, ``Delete`` or ``ReadFlagChange``, as the element is named."""
+    item_id: str
+    changekey: str | None
+
+
+def sync_change(elem: Any) -> SyncChange | None:
+    """A ``t:Create``, ``t:Update``, ``t:Delete`` or ``t:ReadFlagChange`` of ``m:Changes``; ``None`` without an id.
+
+    A created or updated item comes whole (``t:CalendarItem``, or another item type the folder holds); a deleted
+    one as its ``t:ItemId``.
+    """
+    id_elem = elem.find(_ITEM_ID)
+    if id_elem is None and len(elem):
+        id_elem = elem[0].find(_ITEM_ID)
+    if id_elem is None or not id_elem.get("Id"):
+        return None
+    return SyncChange(etree.QName(elem).localname, id_elem.get("Id"), id_elem.get("ChangeKey"))
+
+
 def calendar_items(xml: bytes, mailbox: str, *, default_timezone: str | None = None) -> list[RemoteItem]:
     """Every ``t:CalendarItem`` in an EWS document (a whole GetItem answer, or one item) as records, in order.
 
