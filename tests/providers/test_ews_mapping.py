@@ -15,6 +15,7 @@ from tc_calendar.providers.ews_mapping import (
     SyncChange,
     ViewRow,
     calendar_items,
+    item_ref,
     recurrence_pattern,
     sync_change,
     to_remote_item,
@@ -486,3 +487,9 @@ def test_syncfolderitems_changes_are_read_as_ids_and_change_keys_whatever_the_it
         SyncChange("ReadFlagChange", "READ1", "DwAAAA4"),
         None,
     ]
+
+
+def test_an_ids_only_item_gives_its_id_and_change_key() -> None:
+    master = etree.fromstring(f'<t:CalendarItem xmlns:t="{T}"><t:ItemId Id="M1" ChangeKey="DwAAAA5"/></t:CalendarItem>')
+    assert item_ref(master) == ("M1", "DwAAAA5")
+    assert item_ref(etree.fromstring(f'<t:CalendarItem xmlns:t="{T}"/>')) is None

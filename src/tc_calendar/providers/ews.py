@@ -96,10 +96,12 @@ def _item_shape(field_uris: Iterable[str]) -> Any:
     """``m:ItemShape``: ids only, plus these properties."""
     shape = create_element("m:ItemShape")
     add_xml_child(shape, "t:BaseShape", ID_ONLY)
-    properties = create_element("t:AdditionalProperties")
-    for uri in field_uris:
-        properties.append(create_element("t:FieldURI", attrs={"FieldURI": uri}))
-    shape.append(properties)
+    uris = list(field_uris)
+    if uris:  # the schema wants at least one path in AdditionalProperties
+        properties = create_element("t:AdditionalProperties")
+        for uri in uris:
+            properties.append(create_element("t:FieldURI", attrs={"FieldURI": uri}))
+        shape.append(properties)
     return shape
 
 
@@ -122,6 +124,12 @@ class _GetItemXml(GetItem):  # type: ignore[misc]  # exchangelib has no type hin
         payload.append(copy.deepcopy(self._SHAPE))
         payload.append(item_ids_element(items=items, version=self.account.version))
         return payload
+
+
+class _GetItemIdsXml(_GetItemXml):
+    """GetItem for ids and change keys only (see :class:`_GetItemXml`)."""
+
+    _SHAPE = _item_shape(())
 
 
 class _FindItemXml(FindItem):  # type: ignore[misc]  # exchangelib has no type hints
@@ -342,11 +350,11 @@ class EwsProvider:
         """GetItem returning only ids: resolves ``RecurringMasterItemId`` references to their masters."""
 
         def get(account: ServiceAccount) -> list[tuple[str, str | None]]:
-            calendar = account.calendar(mailbox)
-            found = account.account(mailbox).fetch(
-                ids=list(ids), folder=calendar, only_fields=["changekey"], chunk_size=len(ids)
+            found = _GetItemIdsXml(account=account.account(mailbox), chunk_size=len(ids)).call(
+                items=list(ids), additional_fields=None, shape=ID_ONLY
             )
-            return [(item.id, item.changekey) for item in found if not isinstance(item, Exception)]
+            refs = (ews_mapping.item_ref(elem) for elem in found if not isinstance(elem, Exception))
+            return [ref for ref in refs if ref is not None]
 
         return await self._call(mailbox, "GetItem", get)
 

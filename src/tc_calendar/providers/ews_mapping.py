@@ -492,12 +492,20 @@ def sync_change(elem: Any) -> SyncChange | None:
     A created or updated item comes whole (``t:CalendarItem``, or another item type the folder holds); a deleted
     one as its ``t:ItemId``.
     """
+    ref = item_ref(elem)
+    if ref is None and len(elem):
+        ref = item_ref(elem[0])
+    if ref is None:
+        return None
+    return SyncChange(etree.QName(elem).localname, *ref)
+
+
+def item_ref(elem: Any) -> tuple[str, str | None] | None:
+    """(Id, ChangeKey) of the ``t:ItemId`` of an item element (or of a change); ``None`` when it has none."""
     id_elem = elem.find(_ITEM_ID)
-    if id_elem is None and len(elem):
-        id_elem = elem[0].find(_ITEM_ID)
     if id_elem is None or not id_elem.get("Id"):
         return None
-    return SyncChange(etree.QName(elem).localname, id_elem.get("Id"), id_elem.get("ChangeKey"))
+    return id_elem.get("Id"), id_elem.get("ChangeKey")
 
 
 def calendar_items(xml: bytes, mailbox: str, *, default_timezone: str | None = None) -> list[RemoteItem]:
