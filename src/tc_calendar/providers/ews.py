@@ -16,6 +16,10 @@ What it does on the wire, and why:
   chunks. SyncFolderItems on a calendar folder reports singles and recurring masters only (exceptions live
   inside their master), so for a master we also fetch its modified occurrences and hand them over as
   ``exceptions``.
+* exchangelib sends every request and reads every answer's envelope (impersonation, authentication, server
+  version, SOAP faults, throttling, per-item errors), but the items of GetItem, FindItem and SyncFolderItems
+  answers are read from their XML by :mod:`~tc_calendar.providers.ews_mapping`, not turned into exchangelib
+  objects: that was most of the CPU of an initial sync.
 * Notifications: one streaming subscription per mailbox (Exchange subscriptions are per mailbox), but one
   GetStreamingEvents connection per service account carries up to 200 of them, so 10,000 mailboxes need a
   handful of connections, not 10,000.
@@ -31,7 +35,6 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from exchangelib import EWSDateTime, FolderCollection
@@ -686,11 +689,6 @@ def _backoff(error: ProviderError, failures: int) -> float:
     if isinstance(error, ThrottledError):
         return error.backoff_seconds
     return float(min(60.0, 0.5 * 2.0**failures) * (0.5 + random.random() / 2))
-
-
-def _utc(value: Any) -> datetime:
-    """An EWSDateTime (or datetime) as an aware UTC datetime."""
-    return datetime.fromtimestamp(value.timestamp(), UTC)
 
 
 def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
