@@ -16,6 +16,10 @@ What it does on the wire, and why:
   chunks. SyncFolderItems on a calendar folder reports singles and recurring masters only (exceptions live
   inside their master), so for a master we also fetch its modified occurrences and hand them over as
   ``exceptions``.
+* exchangelib sends every request and reads every answer's envelope (impersonation, authentication, server
+  version, SOAP faults, throttling, per-item errors), but the items of GetItem, FindItem and SyncFolderItems
+  answers are read from their XML by :mod:`~tc_calendar.providers.ews_mapping`, not turned into exchangelib
+  objects: that was most of the CPU of an initial sync.
 * Notifications: one streaming subscription per mailbox (Exchange subscriptions are per mailbox), but one
   GetStreamingEvents connection per service account carries up to 200 of them, so 10,000 mailboxes need a
   handful of connections, not 10,000.
@@ -25,19 +29,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from exchangelib import CalendarItem, EWSDateTime, FolderCollection, Q
-from exchangelib.fields import FieldPath
+from exchangelib import EWSDateTime, FolderCollection
+from exchangelib.items import ID_ONLY
 from exchangelib.properties import CalendarView, RecurringMasterItemId, StatusEvent
-from exchangelib.services import GetStreamingEvents, SubscribeToStreaming, SyncFolderItems
+from exchangelib.services import FindItem, GetItem, GetStreamingEvents, SubscribeToStreaming, SyncFolderItems
+from exchangelib.services.common import folder_ids_element, item_ids_element
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
-from exchangelib.util import MNS
+from exchangelib.util import MNS, add_xml_child, create_element
 
 from tc_calendar.addresses import MailboxAddress, pick_credential
 from tc_calendar.backoff import STREAM_RETRY
@@ -69,24 +74,82 @@ _IN_SERIES = ("Occurrence", "Exception")
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 200
 """Exchange accepts up to 200 subscription ids in one GetStreamingEvents request."""
 
-_VIEW_FIELDS = {FieldPath(field=CalendarItem.get_field_by_fieldname(name)) for name in ("type", "start", "end")}
-"""What a CalendarView asks for besides ids: enough to tell a single from an occurrence and where it lies."""
-
 CALENDAR_VIEW_PAGE = 1000
 """Items asked of one CalendarView: Exchange's default EWSFindCountLimit, above which it cuts the answer."""
 
 
 class _SyncFolderItems(SyncFolderItems):  # type: ignore[misc]  # exchangelib has no type hints
-    """SyncFolderItems whose error answers raise their error.
+    """SyncFolderItems whose error answers raise their error, and whose changes are read from the XML.
 
     exchangelib reads the SyncState of an answer before its ResponseClass, so an error answer (the mailbox is
-    unavailable, moving, unknown) fails with an AttributeError instead of its Exchange error.
+    unavailable, moving, unknown) fails with an AttributeError instead of its Exchange error. Each change is only
+    an id and a change key (IdOnly): :func:`ews_mapping.sync_change` reads them without building an item object.
     """
+
+    def _elem_to_obj(self, elem: Any) -> Any:
+        return ews_mapping.sync_change(elem)
 
     def _get_element_container(self, message: Any, name: Any = None) -> Any:
         if message.find(f"{{{MNS}}}SyncState") is None:
             return super(SyncFolder, self)._get_element_container(message=message, name=name)
         return super()._get_element_container(message=message, name=name)
+
+
+def _item_shape(field_uris: Iterable[str]) -> Any:
+    """``m:ItemShape``: ids only, plus these properties."""
+    shape = create_element("m:ItemShape")
+    add_xml_child(shape, "t:BaseShape", ID_ONLY)
+    uris = list(field_uris)
+    if uris:  # the schema wants at least one path in AdditionalProperties
+        properties = create_element("t:AdditionalProperties")
+        for uri in uris:
+            properties.append(create_element("t:FieldURI", attrs={"FieldURI": uri}))
+        shape.append(properties)
+    return shape
+
+
+class _GetItemXml(GetItem):  # type: ignore[misc]  # exchangelib has no type hints
+    """GetItem for the calendar properties ``ews_mapping`` reads, handing over the answer's ``t:CalendarItem``
+    elements as they are.
+
+    exchangelib still sends the request and reads the answer's envelope and response messages (impersonation,
+    authentication, throttling, per-item errors such as ErrorItemNotFound), but does not build an object per item:
+    ``ews_mapping`` reads the elements straight into records, for a fraction of the CPU.
+    """
+
+    _SHAPE = _item_shape(ews_mapping.FETCH_FIELD_URIS)
+
+    def _elem_to_obj(self, elem: Any) -> Any:
+        return elem
+
+    def get_payload(self, items: Any, additional_fields: Any, shape: Any) -> Any:
+        payload = create_element(f"m:{self.SERVICE_NAME}")
+        payload.append(copy.deepcopy(self._SHAPE))
+        payload.append(item_ids_element(items=items, version=self.account.version))
+        return payload
+
+
+class _GetItemIdsXml(_GetItemXml):
+    """GetItem for ids and change keys only (see :class:`_GetItemXml`)."""
+
+    _SHAPE = _item_shape(())
+
+
+class _FindItemXml(FindItem):  # type: ignore[misc]  # exchangelib has no type hints
+    """FindItem with a CalendarView asking for ``ews_mapping.VIEW_FIELD_URIS``, whose answer's ``t:CalendarItem``
+    elements are handed over as they are (see :class:`_GetItemXml`)."""
+
+    _SHAPE = _item_shape(ews_mapping.VIEW_FIELD_URIS)
+
+    def _elem_to_obj(self, elem: Any) -> Any:
+        return elem
+
+    def get_payload(self, folders: Any, calendar_view: Any, **_: Any) -> Any:
+        payload = create_element(f"m:{self.SERVICE_NAME}", attrs={"Traversal": "Shallow"})
+        payload.append(copy.deepcopy(self._SHAPE))
+        payload.append(calendar_view.to_xml(version=self.account.version))
+        payload.append(folder_ids_element(folders=folders, version=self.protocol.version, tag="m:ParentFolderIds"))
+        return payload
 
 
 class EwsProvider:
@@ -205,13 +268,13 @@ class EwsProvider:
         the view lists beyond ``read.series`` (a window sync's view runs to the singles' limit) are not resolved.
         """
         mailbox = MailboxAddress(mailbox)
-        found: dict[str, tuple[str, str, datetime, datetime]] = {}
+        found: dict[str, ews_mapping.ViewRow] = {}
         for view in read.views():
             for row in await self._calendar_view(mailbox, view):
-                found.setdefault(row[0], row[1:])
+                found.setdefault(row.item_id, row)
         singles: list[tuple[str, str]] = []
         in_series: list[RecurringMasterItemId] = []
-        for item_id, (key, kind, start, end) in found.items():
+        for item_id, (_, key, kind, start, end) in found.items():
             recurring = kind in _IN_SERIES
             if not read.wants(start, end, recurring=recurring):
                 continue
@@ -233,7 +296,7 @@ class EwsProvider:
         for item in await self._with_exceptions(mailbox, masters):
             yield item
 
-    async def _calendar_view(self, mailbox: str, view: SyncWindow) -> list[tuple[str, str, str, datetime, datetime]]:
+    async def _calendar_view(self, mailbox: str, view: SyncWindow) -> list[ews_mapping.ViewRow]:
         """Every item a CalendarView over ``view`` lists: (id, changekey, item type, start, end).
 
         Exchange returns at most ``calendar_view_page`` items per CalendarView, earliest first, and a CalendarView
@@ -241,7 +304,7 @@ class EwsProvider:
         starts at the last start listed, and items listed twice are kept once.
         """
         page_size = self._calendar_view_page
-        listed: list[tuple[str, str, str, datetime, datetime]] = []
+        listed: list[ews_mapping.ViewRow] = []
         seen: set[str] = set()
         start = view.start
         while True:
@@ -259,19 +322,30 @@ class EwsProvider:
                 )
             start = max(start, max(row[3] for row in page))
 
-    async def _view_page(
-        self, mailbox: str, view: SyncWindow, page_size: int
-    ) -> list[tuple[str, str, str, datetime, datetime]]:
+    async def _view_page(self, mailbox: str, view: SyncWindow, page_size: int) -> list[ews_mapping.ViewRow]:
         calendar_view = CalendarView(
             start=EWSDateTime.from_datetime(view.start), end=EWSDateTime.from_datetime(view.end), max_items=page_size
         )
 
-        def find(account: ServiceAccount) -> list[tuple[str, str, str, datetime, datetime]]:
-            # Not calendar.view().only(...): for "start" and "end" exchangelib also asks for StartTimeZone and
-            # EndTimeZone, a full time zone definition per item in the answer, which we would parse and never use.
-            folders = FolderCollection(account=account.account(mailbox), folders=[account.calendar(mailbox)])
-            found = folders.find_items(q=Q(), additional_fields=_VIEW_FIELDS, calendar_view=calendar_view)
-            return [(i.id, i.changekey, str(i.type or "Single"), _utc(i.start), _utc(i.end)) for i in found]
+        def find(account: ServiceAccount) -> list[ews_mapping.ViewRow]:
+            found = _FindItemXml(account=account.account(mailbox)).call(
+                folders=[account.calendar(mailbox)],
+                additional_fields=None,
+                restriction=None,
+                order_fields=None,
+                shape=ID_ONLY,
+                query_string=None,
+                depth="Shallow",
+                calendar_view=calendar_view,
+                max_items=page_size,
+                offset=0,
+            )
+            rows = []
+            for elem in found:
+                if isinstance(elem, Exception):
+                    raise elem
+                rows.append(ews_mapping.view_row(elem))
+            return rows
 
         return await self._call(mailbox, "FindItem", find)
 
@@ -279,32 +353,32 @@ class EwsProvider:
         """GetItem returning only ids: resolves ``RecurringMasterItemId`` references to their masters."""
 
         def get(account: ServiceAccount) -> list[tuple[str, str | None]]:
-            calendar = account.calendar(mailbox)
-            found = account.account(mailbox).fetch(
-                ids=list(ids), folder=calendar, only_fields=["changekey"], chunk_size=len(ids)
+            found = _GetItemIdsXml(account=account.account(mailbox), chunk_size=len(ids)).call(
+                items=list(ids), additional_fields=None, shape=ID_ONLY
             )
-            return [(item.id, item.changekey) for item in found if not isinstance(item, Exception)]
+            refs = (ews_mapping.item_ref(elem) for elem in found if not isinstance(elem, Exception))
+            return [ref for ref in refs if ref is not None]
 
         return await self._call(mailbox, "GetItem", get)
 
     async def _fetch(self, mailbox: str, ids: Sequence[Any]) -> list[RemoteItem]:
         """GetItem for one chunk; items that vanished meanwhile (ErrorItemNotFound per item) are left out."""
 
-        def get(account: ServiceAccount) -> list[Any]:
-            calendar = account.calendar(mailbox)
-            found = account.account(mailbox).fetch(
-                ids=list(ids), folder=calendar, only_fields=ews_mapping.FETCH_FIELDS, chunk_size=len(ids)
+        def get(account: ServiceAccount) -> list[RemoteItem]:
+            found = _GetItemXml(account=account.account(mailbox), chunk_size=len(ids)).call(
+                items=list(ids), additional_fields=None, shape=ID_ONLY
             )
-            return [item for item in found if not isinstance(item, Exception)]
+            mapped: list[RemoteItem] = []
+            for elem in found:
+                if isinstance(elem, Exception):
+                    continue
+                try:
+                    mapped.append(ews_mapping.to_remote_item(mailbox, elem))
+                except ews_mapping.ItemMappingError as exc:
+                    log.warning("%s", exc)
+            return mapped
 
-        raw = await self._call(mailbox, "GetItem", get)
-        mapped: list[RemoteItem] = []
-        for item in raw:
-            try:
-                mapped.append(ews_mapping.to_remote_item(mailbox, item))
-            except ews_mapping.ItemMappingError as exc:
-                log.warning("%s", exc)
-        return mapped
+        return await self._call(mailbox, "GetItem", get)
 
     async def get_items(self, mailbox: str, item_ids: Sequence[str]) -> list[RemoteItem]:
         mailbox = MailboxAddress(mailbox)
@@ -377,22 +451,24 @@ class EwsProvider:
             service = _SyncFolderItems(account=account.account(mailbox))
             changed: dict[str, tuple[str, str | None]] = {}
             deleted: list[str] = []
-            for change_type, item in service.call(
+            for change in service.call(
                 folder=calendar,
-                shape="IdOnly",
+                shape=ID_ONLY,
                 additional_fields=None,
                 sync_state=sync_state,
                 ignore=None,
                 max_changes_returned=page_size,
                 sync_scope=None,
             ):
-                if isinstance(item, Exception):
-                    raise item
-                if change_type in (SyncFolderItems.CREATE, SyncFolderItems.UPDATE):
-                    changed[item.id] = (item.id, item.changekey)
-                elif change_type == SyncFolderItems.DELETE:
-                    changed.pop(item.id, None)
-                    deleted.append(item.id)
+                if isinstance(change, Exception):
+                    raise change
+                if change is None:
+                    continue
+                if change.kind in ("Create", "Update"):
+                    changed[change.item_id] = (change.item_id, change.changekey)
+                elif change.kind == "Delete":
+                    changed.pop(change.item_id, None)
+                    deleted.append(change.item_id)
             return list(changed.values()), deleted, service.sync_state, bool(service.includes_last_item_in_range)
 
         return await self._call(mailbox, "SyncFolderItems", sync)
@@ -613,11 +689,6 @@ def _retry_delay(error: ProviderError, failures: int) -> float:
     """How long the streaming connection waits before trying again: as long as Exchange asked when it throttles,
     else the stream back-off the engine uses too."""
     return STREAM_RETRY.delay(failures, asked=error.backoff_seconds if isinstance(error, ThrottledError) else None)
-
-
-def _utc(value: Any) -> datetime:
-    """An EWSDateTime (or datetime) as an aware UTC datetime."""
-    return datetime.fromtimestamp(value.timestamp(), UTC)
 
 
 def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:

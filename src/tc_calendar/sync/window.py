@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -67,18 +68,25 @@ class SyncWindow:
     @property
     def singles_end(self) -> datetime:
         """Where single meetings stop being kept: :data:`SINGLES_REACH` after ``start`` (never before ``end``)."""
-        reach: datetime = self.start + SINGLES_REACH
-        return max(self.end, reach)
+        return _singles(self).end
 
     @property
     def singles(self) -> SyncWindow:
         """The range single meetings are kept in: ``[start, singles_end)``."""
-        return SyncWindow(self.start, self.singles_end)
+        return _singles(self)
 
     def shows(self, start: datetime, end: datetime, *, recurring: bool) -> bool:
         """Whether an event lasting ``[start, end)`` is kept: an occurrence of a series when it overlaps
         ``[start, end)``, a single meeting when it overlaps ``[start, singles_end)``."""
         return (self if recurring else self.singles).overlaps(start, end)
+
+
+@lru_cache(maxsize=64)
+def _singles(window: SyncWindow) -> SyncWindow:
+    """``window.singles``, asked for every item of every sync: date arithmetic in months is slow, and the windows
+    of a day are few."""
+    reach: datetime = window.start + SINGLES_REACH
+    return SyncWindow(window.start, max(window.end, reach))
 
 
 @dataclass(frozen=True, slots=True)
