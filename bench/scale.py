@@ -63,7 +63,12 @@ def partition(users: list[str], parts: int) -> list[list[str]]:
     return [users[k::parts] for k in range(parts)]
 
 
-def scenario_of(users: list[str], events: int, login: str, password: str) -> dict[str, Any]:
+MAILBOXES_PER_ACCOUNT = 1000
+"""Service accounts per simulator: one per this many mailboxes. Exchange allows a service account 10 hanging
+(streaming) connections of 200 subscriptions each, so one account streams at most 2,000 mailboxes."""
+
+
+def scenario_of(users: list[str], events: int, accounts: list[tuple[str, str]]) -> dict[str, Any]:
     """``users`` each organizing ``events // 2`` meetings with the next of them as attendee: ``events`` per
     calendar (its own and the previous mailbox's invitations)."""
     own = max(1, events // 2)
@@ -75,7 +80,8 @@ def scenario_of(users: list[str], events: int, login: str, password: str) -> dic
             meetings.append({"organizer": organizer, "subject": f"{organizer} #{m}", "start": start.isoformat(),
                              "duration": "30m", "required": [attendee] if attendee != organizer else []})
     return {
-        "service_accounts": [{"login": login, "password": password, "impersonation": True}],
+        "service_accounts": [{"login": login, "password": password, "impersonation": True}
+                             for login, password in accounts],
         "mailboxes": [{"smtp": user, "name": user.split("@")[0], "time_zone": "Europe/Berlin"} for user in users],
         "meetings": meetings,
     }
@@ -118,9 +124,10 @@ class Simulator:
     """``python -m ews_sim`` serving one share of the mailboxes."""
 
     def __init__(self, index: int, users: list[str], events: int, latency_ms: int, workdir: Path) -> None:
-        self.login, self.password = f"svc-bench-{index}", f"Bench!pass{index}"
+        count = -(-len(users) // MAILBOXES_PER_ACCOUNT)
+        self.accounts = [(f"svc-bench-{index}-{k}", f"Bench!pass{index}.{k}") for k in range(count)]
         path = workdir / f"scenario-{index}.json"
-        path.write_text(json.dumps(scenario_of(users, events, self.login, self.password)))
+        path.write_text(json.dumps(scenario_of(users, events, self.accounts)))
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "ews_sim", "--http", "--port", "0", "--scenario", str(path),
              "--latency-ms", str(latency_ms), "--no-validate"],
@@ -167,7 +174,7 @@ def write_config(directory: Path, sims: list[Simulator], port: int, reg: RegServ
         "calendarProviders": [{
             "type": "ews", "host": "127.0.0.1", "port": sim.port, "scheme": "http", "path": "/EWS/Exchange.asmx",
             "exchangeVersion": "Exchange2016", "auth": "basic",
-            "credentials": [{"login": sim.login, "password": box.encrypt(sim.password)}],
+            "credentials": [{"login": login, "password": box.encrypt(password)} for login, password in sim.accounts],
             "users": sim.users,
         } for sim in sims],
     }  # fmt: skip
