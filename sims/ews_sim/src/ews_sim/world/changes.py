@@ -58,7 +58,7 @@ ALL_EVENT_TYPES: tuple[EventType, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JournalEntry:
     seq: int  # strictly increasing across the whole world
     mailbox: str
