@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tc_calendar.providers.pool import BlockingPool, PoolClosedError
+from tc_calendar.providers.pool import BlockingPool, PoolClosedError, urgent_calls
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -56,3 +56,52 @@ async def test_context_variables_reach_the_thread_and_closed_pools_refuse_work()
     pool.close()
     with pytest.raises(PoolClosedError):
         await pool.run(REQUEST_ID.get)
+
+
+async def test_urgent_calls_go_ahead_of_the_queued_ones() -> None:
+    """A change to a synchronized mailbox must not wait behind thousands of queued initial-sync requests: calls
+    made within ``urgent_calls()`` take the next free thread before every call queued without it."""
+    pool = BlockingPool("svc", 1)
+    release = threading.Event()
+    order: list[str] = []
+
+    def call(name: str) -> None:
+        if name == "first":
+            release.wait(5)
+        order.append(name)
+
+    async def urgent(name: str) -> None:
+        with urgent_calls():
+            await pool.run(call, name)
+
+    try:
+        first = asyncio.create_task(pool.run(call, "first"))
+        await asyncio.sleep(0.01)
+        queued = [asyncio.create_task(pool.run(call, f"bulk {n}")) for n in range(5)]
+        await asyncio.sleep(0.01)
+        change = asyncio.create_task(urgent("change"))
+        await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(first, change, *queued)
+    finally:
+        pool.close()
+
+    assert order == ["first", "change", *(f"bulk {n}" for n in range(5))]
+
+
+async def test_a_cancelled_waiter_gives_its_turn_on() -> None:
+    pool = BlockingPool("svc", 1)
+    release = threading.Event()
+    try:
+        first = asyncio.create_task(pool.run(release.wait, 5))
+        await asyncio.sleep(0.01)
+        gone = asyncio.create_task(pool.run(time.sleep, 0))
+        await asyncio.sleep(0.01)
+        gone.cancel()
+        after = asyncio.create_task(pool.run(lambda: "ran"))
+        release.set()
+        assert await asyncio.wait_for(after, 5) == "ran"
+        assert await first
+        assert pool.in_flight == 0
+    finally:
+        pool.close()

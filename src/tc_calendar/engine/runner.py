@@ -56,6 +56,7 @@ from tc_calendar.providers.base import (
     ProviderError,
     ThrottledError,
 )
+from tc_calendar.providers.pool import urgent_calls
 from tc_calendar.records import RemoteItem, SyncBatch
 from tc_calendar.store.records import MailboxState, SyncStart
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
@@ -320,7 +321,9 @@ class MailboxWorker:
             if self._force_window_sync or checkpoint.sync_state is None or checkpoint.window is None:
                 await self._window_sync(window, checkpoint, pending_since)
             elif checkpoint.window == window:
-                await self._incremental_sync(window, checkpoint, pending_since)
+                # Ahead of the initial syncs queued for the service account: a change waits on this one.
+                with urgent_calls():
+                    await self._incremental_sync(window, checkpoint, pending_since)
             elif _slid_forward(checkpoint.window, window) and not self.provider.window_bound_checkpoint:
                 await self._slide(checkpoint.window, window, checkpoint, pending_since)
             else:  # the window settings changed, or the checkpoint follows only the old window: read it all again

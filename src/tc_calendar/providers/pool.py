@@ -4,19 +4,41 @@ exchangelib is synchronous. Running it on the event loop would stall every other
 launcher, so each call is handed to a thread. The pool size is the service account's concurrency budget: it
 caps how many requests that account has in flight, which is what Exchange throttling policies count
 (``EWSMaxConcurrency``), so mailboxes on one account never starve mailboxes on another.
+
+Calls wait for a thread in order, except that calls made within :func:`urgent_calls` go first: at a start with
+10,000 mailboxes tens of thousands of initial-sync requests queue here, and the incremental sync of a mailbox
+that Exchange just reported a change for must not wait behind them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
-from collections.abc import Callable
+import heapq
+import itertools
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+_URGENT = 0
+_NORMAL = 1
+_priority: contextvars.ContextVar[int] = contextvars.ContextVar("pool_priority", default=_NORMAL)
+
+
+@contextlib.contextmanager
+def urgent_calls() -> Iterator[None]:
+    """Pool calls made within this block (in this task) take the next free thread before the queued others."""
+    token = _priority.set(_URGENT)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
 
 
 class PoolClosedError(RuntimeError):
@@ -38,6 +60,9 @@ class BlockingPool:
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"tc-{name}")
         self._closed = False
         self._in_flight = 0
+        self._busy = 0  # threads given to calls that have not finished
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []  # (priority, arrival, turn): a heap
+        self._arrivals = itertools.count()
 
     @property
     def in_flight(self) -> int:
@@ -53,9 +78,41 @@ class BlockingPool:
         call = functools.partial(ctx.run, fn, *args, **kwargs)
         self._in_flight += 1
         try:
-            return await loop.run_in_executor(self._executor, call)
+            await self._turn(loop)
+            try:
+                future = self._executor.submit(call)
+            except BaseException:
+                self._next()
+                raise
+            # The thread is handed on when the call ends, even if the caller stopped waiting for it.
+            future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._next))
+            return await asyncio.wrap_future(future, loop=loop)
         finally:
             self._in_flight -= 1
+
+    async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait until a thread is free for this call, urgent calls first, then in order of arrival."""
+        if self._busy < self.size and not self._waiting:
+            self._busy += 1
+            return
+        turn: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._waiting, (_priority.get(), next(self._arrivals), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # given a thread just as it was cancelled: pass it on
+                self._next()
+            raise
+
+    def _next(self) -> None:
+        """A thread is free: give it to the first waiting call still waiting."""
+        self._busy -= 1
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                self._busy += 1
+                turn.set_result(None)
+                return
 
     def close(self, wait: bool = False) -> None:
         """Refuse new calls; with ``wait`` block until running calls finish (use from a thread, not the loop)."""

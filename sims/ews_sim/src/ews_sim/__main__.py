@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         default=60.0,
         help="length of a ConnectionTimeout minute (shorter for demos and tests)",
     )
+    p.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="do not check requests against messages.xsd (saves the simulator's CPU in benchmarks)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log requests")
     return p
 
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.latency_ms:
         world.gate.set_latency(args.latency_ms)
-    settings = ServerSettings(args.keepalive_seconds, args.minute_seconds)
+    settings = ServerSettings(args.keepalive_seconds, args.minute_seconds, validate_requests=args.validate)
     sim = EwsSimulator(
         world,
         host=args.host,

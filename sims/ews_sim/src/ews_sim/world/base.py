@@ -82,6 +82,9 @@ class WorldBase:
         self.gate = Gate()
         self.lock = threading.RLock()
         self._cond = threading.Condition(self.lock)
+        #: Bumped whenever subscriptions change other than by journal entries (removed, expired, dropped, reset),
+        #: so that streaming waiters look at their subscriptions again.
+        self._stream_changes = 0
         self._clear_state()
 
     def _clear_state(self) -> None:
@@ -106,7 +109,12 @@ class WorldBase:
             self._clear_state()
             self.gate.clear()
             self.gate.reset_counters()
-            self._cond.notify_all()
+            self._wake_streams()
+
+    def _wake_streams(self) -> None:
+        """Wake every streaming waiter to look at its subscriptions again (the condition's lock is held)."""
+        self._stream_changes += 1
+        self._cond.notify_all()
 
     def _now(self) -> datetime:
         return self.clock().astimezone(UTC).replace(microsecond=0)

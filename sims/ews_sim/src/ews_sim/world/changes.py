@@ -58,7 +58,7 @@ ALL_EVENT_TYPES: tuple[EventType, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JournalEntry:
     seq: int  # strictly increasing across the whole world
     mailbox: str
@@ -186,6 +186,11 @@ class Journal:
         self._by_mailbox.setdefault(mailbox, []).append(entry)
         return entry
 
+    def mailbox_last_seq(self, mailbox: str) -> int:
+        """The position of the mailbox's last entry (0 if it has none)."""
+        entries = self._by_mailbox.get(mailbox)
+        return entries[-1].seq if entries else 0
+
     def folder_since(self, folder_id: str, seq: int) -> list[JournalEntry]:
         """Entries of one folder after position ``seq``."""
         return _after(self._by_folder.get(folder_id, []), seq)
@@ -306,13 +311,13 @@ class Subscriptions:
         self._subs[sub_id] = sub
         return sub
 
-    def get(self, subscription_id: str) -> Subscription:
+    def get(self, subscription_id: str, now: datetime | None = None) -> Subscription:
         """The live subscription; ExpiredSubscription (once, then SubscriptionNotFound) after expiry: a pull one
         ``timeout_minutes`` after its last GetEvents, a streaming one 30 minutes after its last connection."""
         sub = self._subs.get(subscription_id)
         if sub is None:
             raise SubscriptionNotFound()
-        idle = self._clock() - sub.last_activity
+        idle = (now or self._clock()) - sub.last_activity
         if sub.kind == SubscriptionKind.PULL and idle > timedelta(minutes=sub.timeout_minutes):
             sub.expired = True
         if sub.kind == SubscriptionKind.STREAMING and idle > timedelta(minutes=STREAMING_IDLE_MINUTES):
@@ -403,6 +408,24 @@ class Subscriptions:
         """Events a streaming connection has not seen yet; marks them delivered."""
         sub = self.get(subscription_id)
         sub.last_activity = self._clock()
+        return self.take_delivered(sub)
+
+    def connected(self, subscription_ids: Iterable[str]) -> list[Subscription]:
+        """The live subscriptions of a streaming connection (each as :meth:`get` finds it), marked active now:
+        one clock reading for all of them, since a connection carries up to 200."""
+        now = self._clock()
+        subs = [self.get(sid, now) for sid in subscription_ids]
+        for sub in subs:
+            sub.last_activity = now
+        return subs
+
+    def has_pending(self, sub: Subscription) -> bool:
+        """Whether the journal holds entries of the subscription's mailbox after its position (cheap: no events
+        are built; they may still all be filtered out by folder or event type)."""
+        return self._journal.mailbox_last_seq(sub.mailbox) > sub.position
+
+    def take_delivered(self, sub: Subscription) -> list[Event]:
+        """Events after a subscription's position, which then moves past them."""
         events, position, _ = self.pending(sub)
         sub.position = position
         return events

@@ -71,7 +71,7 @@ APPOINTMENT_STATE_CANCELLED = 4
 ExtendedPropertyKey = tuple[str, str | int, str]
 
 
-@dataclass
+@dataclass(slots=True)
 class EmailAddress:
     """A mailbox as it appears in Organizer and Attendee elements."""
 
@@ -81,20 +81,20 @@ class EmailAddress:
     mailbox_type: str = "Mailbox"
 
 
-@dataclass
+@dataclass(slots=True)
 class Attendee:
     mailbox: EmailAddress
     response_type: ResponseType = ResponseType.UNKNOWN
     last_response_time: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Body:
     content: str = ""
     body_type: BodyType = BodyType.TEXT
 
 
-@dataclass
+@dataclass(slots=True)
 class OccurrenceInfo:
     """An entry of FirstOccurrence/LastOccurrence/ModifiedOccurrences."""
 
@@ -105,7 +105,7 @@ class OccurrenceInfo:
     original_start: datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class DeletedOccurrenceInfo:
     start: datetime  # the original start of the deleted occurrence
 
@@ -167,7 +167,7 @@ class Mailbox:
         return EmailAddress(self.smtp, self.display_name)
 
 
-@dataclass
+@dataclass(slots=True)
 class CalendarItem:
     """A calendar item as EWS GetItem returns it (singles, masters, occurrences and exceptions alike).
 

@@ -47,7 +47,7 @@ EXCEPTION_FIELDS = frozenset(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     key: bytes
     mailbox: str

@@ -74,7 +74,7 @@ class FaultSwitches(WorldBase):
         """Expire subscriptions (of one mailbox, or all); returns how many."""
         with self._cond:
             count = self._subscriptions.expire(None if smtp is None else smtp_key(smtp))
-            self._cond.notify_all()
+            self._wake_streams()
             return count
 
     def drop_streaming_connections(self) -> None:
@@ -83,7 +83,7 @@ class FaultSwitches(WorldBase):
             for sub in self._subscriptions.all():
                 if sub.kind == SubscriptionKind.STREAMING:
                     sub.drop_pending = True
-            self._cond.notify_all()
+            self._wake_streams()
 
     def clear_faults(self) -> None:
         """Switch off every fault (gate ones too)."""

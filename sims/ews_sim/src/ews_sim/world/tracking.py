@@ -127,22 +127,32 @@ class Tracking(WorldBase):
     def wait_for_events(self, subscription_ids: Sequence[str], timeout: float) -> dict[str, list[Event]]:
         """Block (real time, up to ``timeout`` seconds) until streaming subscriptions have new events; return and
         mark them delivered. Returns {} on timeout. Raises StreamingConnectionDropped when the drop fault fires
-        (also if it fired between two calls), SubscriptionNotFound/ExpiredSubscription for bad ids."""
+        (also if it fired between two calls), SubscriptionNotFound/ExpiredSubscription for bad ids.
+
+        A wake-up costs a look at each subscription's last journal position, and only when the journal grew or
+        subscriptions changed: thousands of subscriptions waiting on one world stay cheap.
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
+            subs: list[Subscription] = []
+            seen: tuple[int, int] | None = None
             while True:
-                subs = [self._subscriptions.get(sid) for sid in subscription_ids]
-                if any(s.drop_pending for s in subs):
-                    for s in subs:
-                        s.drop_pending = False
-                    raise StreamingConnectionDropped()
-                result = {}
-                for sub in subs:
-                    events = self._subscriptions.take_streaming(sub.subscription_id)
-                    if events:
-                        result[sub.subscription_id] = events
-                if result:
-                    return result
+                if seen is None or seen[1] != self._stream_changes:
+                    subs = self._subscriptions.connected(subscription_ids)
+                    if any(s.drop_pending for s in subs):
+                        for s in subs:
+                            s.drop_pending = False
+                        raise StreamingConnectionDropped()
+                if seen is None or seen != (self.journal.last_seq, self._stream_changes):
+                    seen = (self.journal.last_seq, self._stream_changes)
+                    result = {}
+                    for sub in subs:
+                        if self._subscriptions.has_pending(sub):
+                            events = self._subscriptions.take_delivered(sub)
+                            if events:
+                                result[sub.subscription_id] = events
+                    if result:
+                        return result
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return {}
@@ -151,7 +161,7 @@ class Tracking(WorldBase):
     def unsubscribe(self, subscription_id: str) -> None:
         with self._cond:
             self._subscriptions.remove(subscription_id)
-            self._cond.notify_all()
+            self._wake_streams()
 
     def subscription(self, subscription_id: str) -> Subscription:
         with self.lock:
