@@ -33,7 +33,10 @@ scenario from the Graph simulator, once with change notifications (to the connec
 plain http on loopback) and once by polling. Per row: the initial sync against its lower bound (Graph operations x
 latency / (4 in flight per mailbox x mailboxes)), Graph operations
 per mailbox against the minimum (one delta page per ``maxpagesize`` events, plus one subscription with
-notifications), and change -> WebSocket client latency (p50, p95).
+notifications), and change -> WebSocket client latency (p50, p95). Each row registers a standard licence for its
+mailbox count with the registration simulator (unregistered, the connector syncs 50 accounts, as the free
+edition); the waits are bounded (``BOUND_SECONDS``, ``CHANGE_BOUND_SECONDS``) and a row that exceeds one stops the
+bench with a message saying what did not happen.
 
     .venv/bin/python bench/sync.py --provider graph [--mailboxes 1,50] [--changes 20] [--latency-ms 20]
 """
@@ -333,6 +336,19 @@ async def run(
 GRAPH_PAGE = 100
 """The Graph provider's default odata.maxpagesize."""
 
+LICENCE_KEY = "STD-BENCH"
+BOUND_SECONDS = 600.0
+"""The longest the Graph bench waits for the initial sync, and then for every subscription, before it gives up."""
+CHANGE_BOUND_SECONDS = 60.0
+"""The longest it waits for one change to reach the WebSocket client."""
+
+
+async def _change_arrives(subscription: Any, title: str) -> None:
+    async for note in subscription:
+        if any(c["kind"] == "upsert" and c["occurrence"]["title"] == title for c in note["changes"]):
+            return
+    raise SystemExit(f"the WebSocket subscription ended before {title!r} arrived")
+
 
 async def run_graph(
     mailboxes: int, meetings: int, changes: int, workdir: Path, latency_ms: int, notifications: bool
@@ -341,10 +357,12 @@ async def run_graph(
     import socket
 
     from graph_sim.testing import running as graph_running
+    from reg_sim import KeySpec, RegServer
     from tc_calendar.api.client import ApiClient, WebAuth
     from tc_calendar.config import load_settings
     from tc_calendar.crypto import SecretBox
     from tc_calendar.engine.runner import SyncOptions
+    from tc_calendar.licensing.registration import Installation, register_online
     from tc_calendar.service import running_connector
 
     scenario, users = scenario_of(mailboxes, meetings)
@@ -354,7 +372,7 @@ async def run_graph(
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    with graph_running(scenario=scenario, allow_http_notifications=True) as sim:
+    with graph_running(scenario=scenario, allow_http_notifications=True) as sim, RegServer() as reg:
         sim.gate.latency_ms = latency_ms
         box = SecretBox.load_or_create(directory / "calendar.key")
         entry: dict[str, Any] = {
@@ -370,19 +388,32 @@ async def run_graph(
             "accountLimit": mailboxes, "productWhitelist": {"tcs": ["tcs.bench.test#vcs"]},
             "calendarProviders": [entry], "sqlitePath": "calendar.db",
             "web": {"users": {"admin": box.encrypt("bench")}},
+            "registration": {"server": reg.url, "publicKey": reg.registry.public_key},
         }
         path = directory / "config.json"
         path.write_text(json.dumps(config))
+        # Unregistered, the connector runs as the free edition and syncs 50 accounts only: register a standard
+        # licence for exactly the mailboxes of this row with the registration simulator.
+        reg.registry.add_key(LICENCE_KEY, KeySpec("standard", mailboxes, 30))
+        await register_online(LICENCE_KEY, Installation.from_config(path), datetime.now(UTC))
         settings = load_settings(path)
         options = SyncOptions(auto_sync=True, backward_months=1, forward_months=2, poll_interval=600.0,
                               fallback_poll_interval=600.0 if notifications else 1.0, max_window_syncs=16)
         sim.gate.reset_counters()
         started = time.perf_counter()
         async with running_connector(settings, sock=listener, sync_options=options) as connector:
-            await connector.sync.wait_synced(within=600)
+            await connector.sync.wait_synced(within=BOUND_SECONDS)
             initial = time.perf_counter() - started
+            left_out = [s.email for s in await connector.store.list_mailboxes() if s.state == "over_limit"]
+            if left_out:
+                raise SystemExit(f"the licence left {len(left_out)} of {mailboxes} mailboxes out (over_limit); the "
+                                 "bench needs all of them")
             # The initial sync is over when every mailbox is subscribed and any catch-up round has run.
-            while notifications and len(sim.subscriptions.describe()) < mailboxes:  # noqa: ASYNC110
+            deadline = time.monotonic() + BOUND_SECONDS
+            while notifications and len(sim.subscriptions.describe()) < mailboxes:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"only {len(sim.subscriptions.describe())} of {mailboxes} mailboxes were "
+                                     f"subscribed to change notifications after {BOUND_SECONDS:.0f} s")
                 await asyncio.sleep(0.05)
             await asyncio.sleep(1.0 if notifications else 0.0)
             initial_ops = sim.gate.counters()
@@ -395,10 +426,11 @@ async def run_graph(
                     began = time.perf_counter()
                     await asyncio.to_thread(sim.world.create_meeting, users[0], f"change {n}", start,
                                             start + timedelta(minutes=30))
-                    async for note in subscription:
-                        if any(c["kind"] == "upsert" and c["occurrence"]["title"] == f"change {n}"
-                               for c in note["changes"]):
-                            break
+                    try:
+                        await asyncio.wait_for(_change_arrives(subscription, f"change {n}"), CHANGE_BOUND_SECONDS)
+                    except TimeoutError:
+                        raise SystemExit(f"change {n} did not reach the WebSocket client within "
+                                         f"{CHANGE_BOUND_SECONDS:.0f} s") from None
                     latencies.append(time.perf_counter() - began)
             finally:
                 await client.close()

@@ -20,6 +20,7 @@ def test_metrics_render_as_prometheus_text_with_every_family() -> None:
         "tc_calendar_sync_latency_seconds",
         "tc_calendar_ews_requests",
         "tc_calendar_websocket_clients",
+        "tc_calendar_mailboxes_without_notifications",
         "tc_calendar_conference_launches",
     } <= set(families)
     states = {s.labels["state"]: s.value for s in families["tc_calendar_mailboxes"].samples}

@@ -36,6 +36,11 @@ class Metrics:
             ["operation", "result"],
             registry=self.registry,
         )
+        self.notifications_failing = Gauge(
+            "tc_calendar_mailboxes_without_notifications",
+            "Mailboxes whose change notifications fail (subscribe or stream): polled at the fallback interval.",
+            registry=self.registry,
+        )
         self.ws_clients = Gauge("tc_calendar_websocket_clients", "Connected WebSocket clients.", registry=self.registry)
         self.launches = Counter(
             "tc_calendar_conference_launches",

@@ -4,6 +4,7 @@ mailboxes. In every case sync goes on, the affected mailbox shows why, and nothi
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -124,6 +125,52 @@ async def test_an_expired_subscription_is_renewed_and_changes_keep_arriving(sync
         return await sync.titles(BOB) == ["After expiry"] and await sync.titles(ALICE) == ["After expiry"]
 
     await eventually(arrived, within=30, what="the meeting through a renewed subscription")
+
+
+def _fail_subscribe(sync: SyncHarness, fault: str, count: int) -> None:
+    """The next ``count`` Subscribe requests fail as real Exchange can fail them."""
+    if fault == "HTTP 500":
+        sync.world.gate.fail_http(500, count=count, operation="Subscribe")
+    elif fault == "ErrorServerBusy":
+        sync.world.gate.server_busy(count=count, backoff_ms=300, operation="Subscribe")
+    else:
+        sync.world.gate.fail_ews(fault, count=count, operation="Subscribe")
+
+
+@pytest.mark.parametrize("fault", ["ErrorInternalServerError", "HTTP 500", "ErrorServerBusy"])
+async def test_a_failing_subscribe_is_logged_once_shown_retried_and_caught_up(
+    sync: SyncHarness, caplog: pytest.LogCaptureFixture, fault: str
+) -> None:
+    service = await sync.start([ALICE, BOB], options=STREAM_ONLY)
+    await sync.streaming([ALICE, BOB])
+    caplog.set_level(logging.INFO, logger="tc_calendar")
+
+    # The subscriptions expire and re-subscribing them fails twice for both mailboxes (two requests per round).
+    _fail_subscribe(sync, fault, count=4)
+    sync.world.expire_subscriptions()
+
+    def without_notifications() -> float:
+        return sync.metrics.registry.get_sample_value("tc_calendar_mailboxes_without_notifications") or 0.0
+
+    async def degraded() -> bool:
+        return not any(runtime.streaming for runtime in await service.status()) and without_notifications() == 2
+
+    await eventually(degraded, what="both mailboxes shown as not streaming while Subscribe fails")
+    sync.world.create_meeting(ALICE, "During the outage", TOMORROW, TOMORROW + HOUR, required=[BOB])
+
+    async def arrived() -> bool:  # no polling in this test: only the catch-up after re-subscribing can bring it
+        return await sync.titles(BOB) == await sync.titles(ALICE) == ["During the outage"]
+
+    await eventually(arrived, within=60, what="the meeting made while Subscribe failed")
+    await sync.streaming([ALICE, BOB])
+    assert without_notifications() == 0
+    assert sync.world.gate.counters()["Subscribe"]["NoError"] >= 4  # the first two and the two that recovered
+
+    lines = [r for r in caplog.records if r.name == "tc_calendar.engine.streaming"]
+    failed = [r.getMessage() for r in lines if r.levelno >= logging.ERROR]
+    assert len(failed) == 1, failed
+    assert ALICE in failed[0] and BOB in failed[0] and "Subscribe failed" in failed[0]
+    assert any("works again" in r.getMessage() for r in lines)
 
 
 async def test_an_invalid_sync_state_is_recovered_by_a_window_resync_that_writes_only_differences(

@@ -179,3 +179,39 @@ async def test_each_mailbox_is_subscribed_before_its_first_delta_round_so_no_cat
         await upserts(subscription, {BOB}, "Right after the first sync")
     finally:
         await client.close()
+
+
+async def test_a_mailbox_whose_subscription_failed_is_subscribed_again_with_back_off_and_notified(
+    tmp_path: Path, world: World, graph: GraphSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Graph refuses Bob's subscription once (503) while Alice's is made: Bob is subscribed again within seconds
+    (not at the next reconcile, hours later), the failure is logged naming him, and his changes are notified."""
+    caplog.set_level(logging.INFO, logger="tc_calendar")
+    graph.gate.add_fault(503, count=1, mailbox=BOB, operation="subscriptions.create")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    entry = {
+        "notificationUrl": f"http://127.0.0.1:{listener.getsockname()[1]}",
+        "pollIntervalSeconds": 600, "reconcileMinutes": 600,
+    }
+    settings = load_settings(write_config(tmp_path, lambda box: [graph_entry(graph, box, [ALICE, BOB], **entry)]))
+    async with running_connector(settings, sock=listener, sync_options=NO_POLLING) as connector:
+        await connector.sync.wait_synced(within=30)
+        found = Notified(connector, graph, world)
+
+        async def both_subscribed() -> bool:
+            return bool(found.subscriptions(ALICE)) and bool(found.subscriptions(BOB))
+
+        await eventually(both_subscribed, within=30, what="Bob's subscription made again after the 503")
+        assert graph.gate.counters()["operations"]["subscriptions.create"]["503"] == 1
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and BOB in r.getMessage()]
+        assert any("cannot subscribe" in line and "ServiceUnavailable" in line for line in warnings), warnings
+
+        client = await ApiClient.connect(connector.url, WebAuth(WEB_LOGIN, WEB_PASSWORD))
+        try:
+            subscription = await client.subscribe([BOB])
+            start = soon()
+            world.create_meeting(BOB, "After the 503", start, start + timedelta(hours=1))
+            await upserts(subscription, {BOB}, "After the 503")
+        finally:
+            await client.close()

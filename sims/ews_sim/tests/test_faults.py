@@ -15,6 +15,7 @@ from exchangelib import Account, FaultTolerance
 from exchangelib.errors import (
     ErrorExceededConnectionCount,
     ErrorExpiredSubscription,
+    ErrorInternalServerError,
     ErrorInternalServerTransientError,
     ErrorMailboxStoreUnavailable,
     ErrorServerBusy,
@@ -165,6 +166,22 @@ def test_expired_subscription(ews_account: Callable[..., Account], ews_world: Wo
     ews_world.expire_subscriptions(ALICE)
     with pytest.raises(ErrorExpiredSubscription):
         list(account.calendar.get_events(sub_id, watermark))
+
+
+def test_an_operation_answers_an_injected_error_response_message(
+    ews_account: Callable[..., Account], ews_world: World
+) -> None:
+    # Exchange failing inside (ErrorInternalServerError): HTTP 200, ResponseClass="Error"; other operations go on.
+    account = ews_account(ALICE)
+    account.calendar  # noqa: B018
+    ews_world.gate.fail_ews("ErrorInternalServerError", count=2, operation="Subscribe")
+    assert list(account.calendar.all()) == []
+    for _ in range(2):
+        with pytest.raises(ErrorInternalServerError):
+            account.calendar.subscribe_to_streaming()
+    assert account.calendar.subscribe_to_streaming()
+    assert ews_world.gate.counters()["Subscribe"] == {"ErrorInternalServerError": 2, "NoError": 1, "total": 3}
+    assert ews_world.gate.settings().ews_errors == []
 
 
 def test_mailbox_temporarily_unavailable(ews_account: Callable[..., Account], ews_world: World) -> None:

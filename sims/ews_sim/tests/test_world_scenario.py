@@ -284,6 +284,7 @@ def test_every_control_command_answers_json() -> None:
         "availability": {"mailbox": "a@x.example", **day},
         "server_busy": {"count": 1},
         "http_error": {"status": 503},
+        "ews_error": {"response_code": "ErrorInternalServerError", "operation": "Subscribe"},
         "latency": {"ms": 5},
         "max_concurrency": {"limit": 5},
         "drop_streaming": {},

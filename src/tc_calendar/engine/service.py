@@ -475,6 +475,8 @@ class SyncService:
             worker = self._workers.get(mailbox)
             if worker is not None:
                 worker.set_streaming(healthy)
+        if self._metrics is not None:
+            self._metrics.notifications_failing.set(sum(not streaming for streaming in self._streaming.values()))
 
     # ------------------------------------------------------------------------------------------ API
 

@@ -17,7 +17,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 from tc_calendar.backoff import STREAM_RETRY, BackoffPolicy
-from tc_calendar.providers.base import CalendarProvider, MailboxNotification, ProviderError
+from tc_calendar.failure_log import FailureLog
+from tc_calendar.providers.base import CalendarProvider, MailboxNotification, ProviderError, ThrottledError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ class NotificationHub:
 
     async def _run_group(self, group: list[str]) -> None:
         failures = 0
+        # One ERROR line when the group's notifications fail, a count while they go on failing, one line when they
+        # work again: a Subscribe that keeps failing must not flood the log, nor go unnoticed.
+        failure_log = FailureLog(log, f"notifications for {_describe_group(group)}", leave_database_errors=False)
         while True:
             try:
                 healthy = False
@@ -65,6 +69,7 @@ class NotificationHub:
                     if not healthy:
                         healthy = True
                         failures = 0
+                        failure_log.succeeded()
                         self._on_health(group, True)
                     self._on_notification(notification)
                 raise ProviderError("the notification stream ended")
@@ -72,14 +77,9 @@ class NotificationHub:
                 raise
             except Exception as exc:
                 failures += 1
-                delay = self._retry.delay(failures)
-                log.warning(
-                    "notifications for %d mailboxes (%s...) failed: %s; polling instead, retrying in %.0fs",
-                    len(group),
-                    group[0],
-                    exc,
-                    delay,
-                )
+                delay = self._retry.delay(failures, asked=exc.backoff_seconds if isinstance(exc, ThrottledError) else None)
+                failure_log.failed(exc)
+                log.info("notifications for %s: polling instead, retrying in %.0fs", _describe_group(group), delay)
                 self._on_health(group, False)
                 await asyncio.sleep(delay)
 
@@ -91,3 +91,10 @@ class NotificationHub:
                 await task
         self._tasks.clear()
         self._watched.clear()
+
+
+def _describe_group(group: Sequence[str], shown: int = 3) -> str:
+    """``3 mailboxes (a, b, c)`` or ``250 mailboxes (a, b, c and 247 more)``: which group, in one log line."""
+    names = ", ".join(group[:shown])
+    more = f" and {len(group) - shown} more" if len(group) > shown else ""
+    return f"{len(group)} mailbox{'es' if len(group) != 1 else ''} ({names}{more})"

@@ -539,7 +539,7 @@ class EwsProvider:
             # Subscribe concurrently; the service account's pool bounds how many requests are in flight.
             results = await asyncio.gather(*(self._subscribe(m) for m in missing), return_exceptions=True)
             resubscribed: list[tuple[str, float]] = []
-            transient: TransientError | None = None
+            failed: dict[str, ProviderError] = {}
             for mailbox, result in zip(missing, results, strict=True):
                 if isinstance(result, tuple):
                     subscription, since = result
@@ -550,14 +550,21 @@ class EwsProvider:
                 elif isinstance(result, AuthError):
                     queue.put_nowait(result)
                     return
-                elif isinstance(result, TransientError):
-                    transient = result
+                elif isinstance(result, ProviderError):
+                    failed[mailbox] = result
                 elif isinstance(result, BaseException):
                     raise result
-            if transient is not None and not subscriptions:
-                failures += 1
-                await asyncio.sleep(_retry_delay(transient, failures))
-                continue
+            if failed and not subscriptions:
+                # Subscribe itself fails (ErrorInternalServerError, HTTP 500, a malformed answer, throttling): the
+                # consumer shows the mailboxes as not streaming, polls them meanwhile and retries with back-off.
+                queue.put_nowait(_subscribe_failed(next(iter(failed.values()))))
+                return
+            if failed:
+                # Some are subscribed: stream those; the short connection below retries the others within a minute.
+                log.warning(
+                    "cannot subscribe %s to notifications yet (%s); retrying with the next connection",
+                    ", ".join(failed), next(iter(failed.values())),
+                )
             for mailbox, since in resubscribed:
                 # Changes before the subscription were not notified: a sync that began reading after it has them.
                 queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC, since=since))
@@ -683,6 +690,14 @@ def _result_label(error: ProviderError) -> str:
     if isinstance(error, MailboxError):
         return "mailbox"
     return type(error).__name__.removesuffix("Error").lower() or "error"
+
+
+def _subscribe_failed(cause: ProviderError) -> ProviderError:
+    """The error that ends a group's notifications when Subscribe failed for all of its mailboxes."""
+    message = f"Subscribe failed: {cause}"
+    if isinstance(cause, ThrottledError):
+        return ThrottledError(message, backoff_seconds=cause.backoff_seconds)
+    return TransientError(message)
 
 
 def _retry_delay(error: ProviderError, failures: int) -> float:

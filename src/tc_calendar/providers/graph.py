@@ -397,23 +397,45 @@ class GraphProvider:
             )
             subscription.expires = expires
 
+        retry_at: float | None = None  # when to subscribe again the mailboxes whose subscription failed
+        retries = 0
+
         async def subscribe_missing() -> list[str]:
             """Subscribe the mailboxes that have none; returns those that got one now."""
+            nonlocal retry_at, retries
             missing = [m for m in mailboxes if m not in subscriptions]
             results = await asyncio.gather(*(subscribe(m) for m in missing), return_exceptions=True)
             done: list[str] = []
-            failures: list[BaseException] = []
+            failures: dict[str, Exception] = {}
             for mailbox, result in zip(missing, results, strict=True):
                 if result is None:
                     done.append(mailbox)
                 elif isinstance(result, MailboxError):
                     log.warning("cannot subscribe to changes of %s (polled instead): %s", mailbox, result)
                 elif isinstance(result, Exception):
-                    failures.append(result)
+                    failures[mailbox] = result
                 else:
                     raise result
             if failures and not subscriptions:
-                raise failures[0]  # nothing subscribed: the hub retries with back-off and the loops poll
+                raise next(iter(failures.values()))  # nothing subscribed: the hub retries with back-off, loops poll
+            if not failures:
+                if retries:
+                    log.warning("change notifications of %s work again", ", ".join(done))
+                retry_at, retries = None, 0
+                return done
+            # Some failed (a 503, throttling, a validation handshake that timed out): the others are notified; these
+            # are subscribed again with back-off, not only at the next reconcile, and polled meanwhile.
+            retries += 1
+            first = next(iter(failures.values()))
+            delay = min(300.0, 2.0**retries)
+            if isinstance(first, ThrottledError):
+                delay = max(delay, first.backoff_seconds)
+            retry_at = loop.time() + delay
+            if retries == 1:
+                log.warning(
+                    "cannot subscribe to changes of %s (%s); polled meanwhile, subscribing again with back-off",
+                    ", ".join(failures), first,
+                )
             return done
 
         async def resubscribe(mailbox: str) -> None:
@@ -436,7 +458,15 @@ class GraphProvider:
                     yield MailboxNotification(mailbox, NotificationKind.CHANGED)
             while True:
                 now_mono = loop.time()
-                due = min(next_reconcile, next_poll)
+                if retry_at is not None and now_mono >= retry_at:
+                    retry_at = None
+                    with contextlib.suppress(ProviderError):
+                        for mailbox in await subscribe_missing():
+                            # Changes while it had no subscription were only polled: a catch-up round now.
+                            self._read_unsubscribed.discard(mailbox)
+                            yield MailboxNotification(mailbox, NotificationKind.CHANGED)
+                    now_mono = loop.time()
+                due = min(next_reconcile, next_poll, retry_at if retry_at is not None else next_reconcile)
                 renew_at = [
                     s for s in subscriptions.values()
                     if (s.expires - datetime.now(UTC)).total_seconds() <= self._renew_before

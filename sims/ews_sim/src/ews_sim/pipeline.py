@@ -143,6 +143,8 @@ def process(
         if stopping is not None:
             ctx.stopping = stopping
         try:
+            # An error switched on with gate.fail_ews: the server failed inside, after it accepted the caller.
+            world.gate.injected_error(operation)
             result = handler(ctx)
         except soap.SoapFault as fault:
             ticket.outcome = fault.code

@@ -104,18 +104,10 @@ class GraphGate:
         with self._lock:
             if mailbox is not None:
                 self._by_mailbox[mailbox][operation] += 1
-            for rule in self._rules:
-                if rule.mailbox is not None and rule.mailbox != mailbox:
-                    continue
-                if rule.operation is not None and rule.operation != operation:
-                    continue
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                    if rule.remaining <= 0:
-                        self._rules.remove(rule)
-                self._counters[operation][str(rule.status)] += 1
-                headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-                raise GraphError(rule.status, rule.code, rule.message, headers)
+            fault = self._take_fault(operation, mailbox)
+            if fault is not None:
+                self._counters[operation][str(fault.status)] += 1
+                raise fault
             if mailbox is None:
                 return None
             slot = (app, mailbox)
@@ -124,6 +116,29 @@ class GraphGate:
                 raise throttled(1)
             self._in_flight[slot] += 1
             return slot
+
+    def fault(self, operation: str, mailbox: str | None) -> None:
+        """Raise the GraphError of a matching fault, uncounted: for a handler that counts its own answers (the
+        subscriptions endpoint, whose mailbox is known only from the request body)."""
+        with self._lock:
+            fault = self._take_fault(operation, mailbox)
+        if fault is not None:
+            raise fault
+
+    def _take_fault(self, operation: str, mailbox: str | None) -> GraphError | None:
+        """The error of the first fault rule matching the request (using up one of its count), if any."""
+        for rule in self._rules:
+            if rule.mailbox is not None and rule.mailbox != mailbox:
+                continue
+            if rule.operation is not None and rule.operation != operation:
+                continue
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self._rules.remove(rule)
+            headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+            return GraphError(rule.status, rule.code, rule.message, headers)
+        return None
 
     def release(self, slot: tuple[str, str] | None, operation: str, outcome: str) -> None:
         with self._lock:

@@ -430,6 +430,9 @@ class SubscriptionService:
         smtp = self.api.resolve_user(match.group(1))
         app = self.api.app_of(call.claims)
         self.api.authorize(app, call.claims, smtp, write=False)
+        # A fault switched on for "subscriptions.create" (e.g. 503 ServiceUnavailable, as Graph answers when the
+        # subscription service is overloaded), of this mailbox or any.
+        self.api.gate.fault("subscriptions.create", smtp)
         change_types = [c.strip() for c in str(body.get("changeType", "")).split(",") if c.strip()]
         if not change_types or set(change_types) - {"created", "updated", "deleted"}:
             raise bad_request(f"Invalid 'changeType' attribute: '{body.get('changeType')}'.", "InvalidRequest")

@@ -57,6 +57,7 @@ _COMMANDS = (
     "availability",
     "server_busy",
     "http_error",
+    "ews_error",
     "latency",
     "max_concurrency",
     "drop_streaming",
@@ -95,7 +96,8 @@ class Control:
     ``calendar_view(mailbox, start, end)``, ``find_items(mailbox)``, ``get_item(item_id)``, ``items_by_uid(uid)``,
     ``availability(mailbox, start, end)``;
     faults: ``server_busy(count?, backoff_ms?, account?, operation?)`` (count null: until cleared),
-    ``http_error(status, count?, operation?)``, ``latency(ms)``, ``max_concurrency(limit)``, ``drop_streaming()``,
+    ``http_error(status, count?, operation?)``, ``ews_error(response_code?, count?, operation?, message?)``,
+    ``latency(ms)``, ``max_concurrency(limit)``, ``drop_streaming()``,
     ``expire_subscriptions(mailbox?)``, ``invalidate_sync_states(mailbox)``, ``mailbox_unavailable(mailbox,
     unavailable?, move_in_progress?, seconds?, response_code?)``, ``item_corrupt(item_id, corrupt?)``,
     ``clear_faults()``, ``faults()``;
@@ -345,6 +347,20 @@ class Control:
         if count < 1:
             raise InvalidRequest("count must be at least 1")
         self.world.gate.fail_http(status, count, operation)
+        return self.faults()
+
+    def ews_error(
+        self,
+        response_code: str = "ErrorInternalServerError",
+        count: int = 1,
+        operation: str | None = None,
+        message: str | None = None,
+    ) -> JsonDict:
+        if not response_code.startswith("Error"):
+            raise InvalidRequest("response_code must be an EWS ResponseCode (ErrorInternalServerError, ...)")
+        if count < 1:
+            raise InvalidRequest("count must be at least 1")
+        self.world.gate.fail_ews(response_code, count, operation, message)
         return self.faults()
 
     def latency(self, ms: int) -> JsonDict:

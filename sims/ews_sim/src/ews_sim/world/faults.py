@@ -52,6 +52,22 @@ class _HttpRule:
 
 
 @dataclass
+class _ErrorRule:
+    response_code: str
+    remaining: int
+    operation: str | None = None  # None: every operation
+    message: str | None = None
+
+
+class InjectedError(EwsError):
+    """An error ResponseMessage switched on through :meth:`Gate.fail_ews` (any ResponseCode Exchange can send)."""
+
+    def __init__(self, response_code: str, message: str | None = None) -> None:
+        super().__init__(message or f"An internal server error occurred ({response_code}). The operation failed.")
+        self.response_code = response_code
+
+
+@dataclass
 class FaultSettings:
     """A JSON-friendly view of what is switched on."""
 
@@ -59,6 +75,7 @@ class FaultSettings:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     http_errors: list[dict[str, Any]] = field(default_factory=list)  # [{"status": 503, "remaining": 2}]
     server_busy: list[dict[str, Any]] = field(default_factory=list)
+    ews_errors: list[dict[str, Any]] = field(default_factory=list)  # [{"response_code": ..., "remaining": 2}]
 
 
 class Gate:
@@ -70,6 +87,7 @@ class Gate:
         self.max_concurrency = DEFAULT_MAX_CONCURRENCY
         self._http: list[_HttpRule] = []
         self._busy: list[_BusyRule] = []
+        self._errors: list[_ErrorRule] = []
         self._in_flight: Counter[str] = Counter()
         self._counters: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
@@ -96,6 +114,35 @@ class Gate:
         with self._lock:
             self._busy.append(_BusyRule(count, backoff_ms, account, operation))
 
+    def fail_ews(
+        self,
+        response_code: str = "ErrorInternalServerError",
+        count: int = 1,
+        operation: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` requests (of one EWS ``operation``, or any) with an error ResponseMessage.
+
+        As Exchange reports a failure inside the server (``ErrorInternalServerError``, a store that did not
+        answer): HTTP 200 with ``ResponseClass="Error"`` and ``response_code``, after authentication and
+        impersonation were checked, instead of running the operation.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._errors.append(_ErrorRule(response_code, count, operation, message))
+
+    def injected_error(self, operation: str) -> None:
+        """Raise the :class:`InjectedError` switched on for ``operation``, if any (consumes one of its count)."""
+        with self._lock:
+            for rule in self._errors:
+                if rule.operation is not None and rule.operation != operation:
+                    continue
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    self._errors.remove(rule)
+                raise InjectedError(rule.response_code, rule.message)
+
     def set_latency(self, ms: int) -> None:
         self.latency_ms = max(0, ms)
 
@@ -107,6 +154,7 @@ class Gate:
         with self._lock:
             self._http.clear()
             self._busy.clear()
+            self._errors.clear()
             self.latency_ms = 0
             self.max_concurrency = DEFAULT_MAX_CONCURRENCY
 
@@ -123,12 +171,19 @@ class Gate:
                 out["operation"] = rule.operation
             return out
 
+        def error(rule: _ErrorRule) -> dict[str, Any]:
+            out: dict[str, Any] = {"response_code": rule.response_code, "remaining": rule.remaining}
+            if rule.operation is not None:
+                out["operation"] = rule.operation
+            return out
+
         with self._lock:
             return FaultSettings(
                 latency_ms=self.latency_ms,
                 max_concurrency=self.max_concurrency,
                 http_errors=[http(r) for r in self._http],
                 server_busy=[busy(b) for b in self._busy],
+                ews_errors=[error(r) for r in self._errors],
             )
 
     # -- admission ------------------------------------------------------------------------------------------
