@@ -77,7 +77,8 @@ class NotificationHub:
                 raise
             except Exception as exc:
                 failures += 1
-                delay = self._retry.delay(failures, asked=exc.backoff_seconds if isinstance(exc, ThrottledError) else None)
+                asked = exc.backoff_seconds if isinstance(exc, ThrottledError) else None
+                delay = self._retry.delay(failures, asked=asked)
                 failure_log.failed(exc)
                 log.info("notifications for %s: polling instead, retrying in %.0fs", _describe_group(group), delay)
                 self._on_health(group, False)
