@@ -26,6 +26,7 @@ FAST = SyncOptions(
     fallback_poll_interval=0.5,
     transient_retry=BackoffPolicy(base=0.05, cap=0.3),
     error_retry=BackoffPolicy(base=0.1, cap=0.3),
+    notification_retry=BackoffPolicy(base=0.2, cap=2.0),
 )
 
 

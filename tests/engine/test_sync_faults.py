@@ -145,8 +145,8 @@ async def test_a_failing_subscribe_is_logged_once_shown_retried_and_caught_up(
     await sync.streaming([ALICE, BOB])
     caplog.set_level(logging.INFO, logger="tc_calendar")
 
-    # The subscriptions expire and re-subscribing them fails twice for both mailboxes (two requests per round).
-    _fail_subscribe(sync, fault, count=4)
+    # The subscriptions expire and re-subscribing them fails four times for both (two requests per round).
+    _fail_subscribe(sync, fault, count=8)
     sync.world.expire_subscriptions()
 
     def without_notifications() -> float:

@@ -95,6 +95,8 @@ class SyncOptions:
     """Seconds between incremental syncs while a mailbox's notification stream is down."""
     transient_retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=1.0, cap=300.0))
     error_retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=30.0, cap=900.0, jitter=0.2))
+    notification_retry: BackoffPolicy = field(default_factory=lambda: BackoffPolicy(base=2.0, cap=300.0))
+    """Between attempts to get a group's notifications back (Subscribe failing, a stream that keeps breaking)."""
     slide_spread: float = 3600.0
     """Window slides are spread over this many seconds after midnight UTC, so mailboxes do not all ask at once
     (a slide reads one day: a FindItem and a GetItem or two per mailbox)."""

@@ -181,7 +181,11 @@ class SyncService:
         ]
         self._roster = MailboxRoster(self._configured, self._account_limit, on_demand)
         for provider in self._providers:
-            self._hubs.append(NotificationHub(provider, self._on_notification, self._on_health))
+            self._hubs.append(
+                NotificationHub(
+                    provider, self._on_notification, self._on_health, retry=self._context.options.notification_retry
+                )
+            )
         await self._apply_limit()
         await self._lease_round()
         await self._reconcile()
