@@ -20,6 +20,7 @@ from tc_calendar.model import (
     ConferenceLink,
     FieldKind,
     Occurrence,
+    OccurrenceField,
     OccurrenceKey,
     Response,
     Role,
@@ -84,12 +85,8 @@ def occurrence_to_wire(occurrence: Occurrence, my_response: Response | None) -> 
     name in camelCase (``all_day`` -> ``allDay``), unless :data:`_SHOWN` shows it in a way of its own.
     """
     doc: dict[str, Any] = {"key": key_to_wire(occurrence.key)}
-    for spec in OCCURRENCE_FIELDS:
-        shown = _SHOWN.get(spec.name)
-        if shown is not None:
-            doc.update(shown(occurrence, my_response))
-        else:
-            doc[_camel(spec.name)] = _VALUE[spec.kind](getattr(occurrence, spec.name))
+    for render in _RENDERERS:
+        render(occurrence, my_response, doc)
     return doc
 
 
@@ -185,6 +182,23 @@ def _camel(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
+def _renderer(spec: OccurrenceField) -> Callable[[Occurrence, Response | None, dict[str, Any]], None]:
+    """How one field goes into the document (worked out once per field, not per occurrence)."""
+    shown = _SHOWN.get(spec.name)
+    if shown is not None:
+        return lambda occurrence, my_response, doc: doc.update(shown(occurrence, my_response))
+    name, wire_name, value_of = spec.name, _camel(spec.name), _VALUE[spec.kind]
+
+    def render(occurrence: Occurrence, _: Response | None, doc: dict[str, Any]) -> None:
+        doc[wire_name] = value_of(getattr(occurrence, name))
+
+    return render
+
+
+_RENDERERS = tuple(_renderer(spec) for spec in OCCURRENCE_FIELDS)
+_HIDDEN_DETAILS = {_camel(spec.name): _HIDDEN[spec.kind] for spec in OCCURRENCE_FIELDS if spec.detail}
+
+
 PRIVATE_TITLE = "Private appointment"
 
 
@@ -194,8 +208,7 @@ def time_only(doc: dict[str, Any]) -> dict[str, Any]:
     Identity, times, recurrence, cancellation and the calendar owner's own answer stay; title, place, text,
     people and the conference link go.
     """
-    hidden = {_camel(spec.name): _HIDDEN[spec.kind] for spec in OCCURRENCE_FIELDS if spec.detail}
-    return {**doc, **hidden, "title": PRIVATE_TITLE, "displayTitle": PRIVATE_TITLE}
+    return {**doc, **_HIDDEN_DETAILS, "title": PRIVATE_TITLE, "displayTitle": PRIVATE_TITLE}
 
 
 def occurrence_for(occurrence: Occurrence, my_response: Response | None, in_full: bool) -> dict[str, Any]:

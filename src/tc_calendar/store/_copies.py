@@ -29,25 +29,28 @@ from tc_calendar.model import (
 
 def occurrence_to_json(occurrence: Occurrence) -> dict[str, Any]:
     data: dict[str, Any] = {"uid": occurrence.key.uid, "recurrence_id": _time(occurrence.key.recurrence_id)}
-    for spec in OCCURRENCE_FIELDS:
-        data[spec.name] = _TO_JSON[spec.kind](getattr(occurrence, spec.name))
+    for name, encode in _ENCODERS:
+        data[name] = encode(getattr(occurrence, name))
     return data
 
 
 def occurrence_from_json(data: dict[str, Any]) -> Occurrence:
     """The inverse of :func:`occurrence_to_json`; a field missing from a copy kept before it existed is its default."""
-    values = {spec.name: _field_from_json(spec, data) for spec in OCCURRENCE_FIELDS}
+    values = {name: decode(data) for name, decode in _DECODERS}
     return Occurrence(key=OccurrenceKey(data["uid"], _parse(data["recurrence_id"])), **values)
 
 
-def _field_from_json(spec: OccurrenceField, data: dict[str, Any]) -> Any:
-    if spec.name not in data and spec.default is not MISSING:
-        return spec.default
-    value = data[spec.name]
+def _decoder(spec: OccurrenceField) -> Callable[[dict[str, Any]], Any]:
+    """How one field is read from a kept copy (worked out once per field, not per copy)."""
+    name, default = spec.name, spec.default
     if spec.kind is FieldKind.CHOICE:
         assert spec.choices is not None, f"{spec.name} declares its choices"
-        return spec.choices(value)
-    return _FROM_JSON[spec.kind](value)
+        decode: Callable[[Any], Any] = spec.choices
+    else:
+        decode = _FROM_JSON[spec.kind]
+    if default is MISSING:
+        return lambda data: decode(data[name])
+    return lambda data: decode(data[name]) if name in data else default
 
 
 def _person(attendee: Attendee | None) -> dict[str, Any] | None:
@@ -122,3 +125,6 @@ _FROM_JSON: dict[FieldKind, Callable[[Any], Any]] = {
     FieldKind.PEOPLE: _people,
     FieldKind.CONFERENCE: _conference,
 }
+
+_ENCODERS = tuple((spec.name, _TO_JSON[spec.kind]) for spec in OCCURRENCE_FIELDS)
+_DECODERS = tuple((spec.name, _decoder(spec)) for spec in OCCURRENCE_FIELDS)

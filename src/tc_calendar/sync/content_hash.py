@@ -58,13 +58,19 @@ _CANONICAL: dict[FieldKind, Callable[[Any], object]] = {
 }
 
 
+#: Per field: its name, its canonical form, and whether it is hashed when it has its default (worked out once).
+_HASHED = tuple(
+    (spec.name, _CANONICAL[spec.kind], spec.hashed_when_default, spec.default) for spec in OCCURRENCE_FIELDS
+)
+
+
 def canonical(occurrence: Occurrence) -> str:
     """The canonical text the hash is taken of (useful to see why two hashes differ)."""
     data: dict[str, object] = {"uid": occurrence.key.uid, "recurrence_id": _when(occurrence.key.recurrence_id)}
-    for spec in OCCURRENCE_FIELDS:
-        value = getattr(occurrence, spec.name)
-        if spec.hashed_when_default or value != spec.default:
-            data[spec.name] = _CANONICAL[spec.kind](value)
+    for name, encode, always, default in _HASHED:
+        value = getattr(occurrence, name)
+        if always or value != default:
+            data[name] = encode(value)
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
