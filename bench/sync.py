@@ -128,7 +128,11 @@ class SeparateSimulator:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(10)
+        try:
+            self.process.wait(60)  # a loaded machine may take a while
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def peak_rss_kib() -> int:
