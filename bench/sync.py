@@ -129,8 +129,8 @@ class SeparateSimulator:
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.wait(60)  # a loaded machine may take a while
-        except subprocess.TimeoutExpired:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:  # a loaded machine: the figures are taken, only the process is left
             self.process.kill()
             self.process.wait()
 
