@@ -246,7 +246,7 @@ async def wait_synced(database: Path, mailboxes: int, stall: float, limit: float
         if now - last_change > stall:
             raise Stalled(f"{max(ok, 0)} of {mailboxes} mailboxes synced; no progress for {stall:.0f} s")
         if now - started > limit:
-            raise Stalled(f"{ok} of {mailboxes} mailboxes synced after {limit:.0f} s (--limit)")
+            raise Stalled(f"{max(ok, 0)} of {mailboxes} mailboxes synced after {limit:.0f} s (--limit)")
         await asyncio.sleep(1.0)
 
 
