@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import sqlite3
 import statistics
@@ -207,6 +208,10 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+CHANGE_TIMEOUT = 60.0
+"""A change that has not reached its client after this long counts as not delivered (an infinite latency)."""
+
+
 class Stalled(Exception):
     """The initial sync stopped progressing, or took longer than the limit."""
 
@@ -241,13 +246,16 @@ async def wait_synced(database: Path, mailboxes: int, stall: float, limit: float
         if now - last_change > stall:
             raise Stalled(f"{max(ok, 0)} of {mailboxes} mailboxes synced; no progress for {stall:.0f} s")
         if now - started > limit:
-            raise Stalled(f"{ok} of {mailboxes} mailboxes synced after {limit:.0f} s (--limit)")
+            raise Stalled(f"{max(ok, 0)} of {mailboxes} mailboxes synced after {limit:.0f} s (--limit)")
         await asyncio.sleep(1.0)
 
 
 def synced_mailboxes(database: Path) -> set[str]:
-    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)) as db:
-        return {email for (email,) in db.execute("SELECT email FROM mailboxes WHERE state = 'ok'")}
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)) as db:
+            return {email for (email,) in db.execute("SELECT email FROM mailboxes WHERE state = 'ok'")}
+    except sqlite3.Error:  # not created yet
+        return set()
 
 
 async def measure_changes(url: str, sims: list[Simulator], changes: int, clients: int,
@@ -287,7 +295,12 @@ async def measure_changes(url: str, sims: list[Simulator], changes: int, clients
                            for c in note["changes"]):
                         return
 
-            await asyncio.wait_for(arrived(), 60)
+            try:
+                await asyncio.wait_for(arrived(), CHANGE_TIMEOUT)
+            except TimeoutError:
+                print(f"  change {n} in {user} did not reach its client within {CHANGE_TIMEOUT:.0f} s", flush=True)
+                latencies.append(math.inf)
+                continue
             latencies.append(time.perf_counter() - began)
         return latencies
     finally:
@@ -357,10 +370,15 @@ async def run(mailboxes: int, args: argparse.Namespace, workdir: Path) -> dict[s
         latencies = await measure_changes(f"ws://127.0.0.1:{port}/ws", sims, args.changes, args.clients, only)
         result["changes"] = len(latencies)
         result["clients"] = args.clients
+        result["changes_not_delivered"] = sum(1 for value in latencies if math.isinf(value))
         for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
             value = percentile(latencies, q)
-            result[f"change_to_client_{name}_ms"] = round(value * 1000, 1) if value is not None else None
-        result["change_to_client_mean_ms"] = round(statistics.mean(latencies) * 1000, 1)
+            # JSON has no infinity: a percentile among the undelivered changes is written as null
+            result[f"change_to_client_{name}_ms"] = (
+                round(value * 1000, 1) if value is not None and not math.isinf(value) else None
+            )
+        delivered = [value for value in latencies if not math.isinf(value)]
+        result["change_to_client_mean_ms"] = round(statistics.mean(delivered) * 1000, 1) if delivered else None
     finally:
         if sampler is not None:
             sampler.stop()
@@ -387,9 +405,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     base = rows[0]
     for row in rows:
-        if row.get("change_to_client_p50_ms") is None:
+        if "changes" not in row:
             print(f"{row['mailboxes']:>9} stalled: {row.get('stalled')}")
             continue
+        if row["changes_not_delivered"]:
+            print(f"{row['mailboxes']:>9} {row['changes_not_delivered']} of {row['changes']} changes did not reach "
+                  f"their client within {CHANGE_TIMEOUT:.0f} s (percentiles among them: None)")
         if row["initial_sync_seconds"] is None:
             print(f"{row['mailboxes']:>9} not synced within the limit: {row.get('synced_at_measurement')} mailboxes "
                   "synced; the latencies below are of changes made during the initial sync")
@@ -429,9 +450,9 @@ async def main() -> None:
             row = await run(count, args, workdir)
             rows.append(row)
             print(json.dumps(row), flush=True)
+            RESULTS.parent.mkdir(exist_ok=True)  # after every size: a later failure keeps the earlier rows
+            RESULTS.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
     print_table(rows)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"rows": rows}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
