@@ -7,6 +7,7 @@ convention of TrueConf's own WebSocket and REST APIs. The shapes are specified b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,6 +111,17 @@ def time_only(doc: dict[str, Any]) -> dict[str, Any]:
         "attendees": [],
         "conference": None,
     }
+
+
+def in_full_for_view(view: str | None) -> Callable[[str], bool]:
+    """Whose private meetings a viewer sees in full in their calendars, from the viewer's ``view``: ``"*"``
+    everyone's (a TrueConf Server shows each user their own calendar), an address only that user's (a web user),
+    ``None`` no one's (not signed in)."""
+    if view == "*":
+        return lambda user: True
+    if view is None:
+        return lambda user: False
+    return lambda user: user.strip().casefold() == view
 
 
 def occurrence_for(occurrence: Occurrence, my_response: Response | None, in_full: bool) -> dict[str, Any]:
