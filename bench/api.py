@@ -156,6 +156,33 @@ class SyncLoad:
         self.sim.stop()
 
 
+class LoopProbe:
+    """How late the event loop runs a 20 ms timer (its stalls), and how far the API's change feed trails the log."""
+
+    def __init__(self, store: Store, feed: Any) -> None:
+        self.lags_ms: list[float] = []
+        self.feed_behind = 0
+        self._store, self._feed = store, feed
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        n = 0
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(0.02)
+            self.lags_ms.append((loop.time() - asked - 0.02) * 1000)
+            n += 1
+            if n % 25 == 0:
+                self.feed_behind = max(self.feed_behind, await self._store.latest_cursor() - self._feed.head)
+
+    def close(self) -> dict[str, float]:
+        self._task.cancel()
+        lags = self.lags_ms or [0.0]
+        return {"loop_lag_p99_ms": round(percentile(lags, 0.99), 1), "loop_lag_max_ms": round(max(lags), 1),
+                "feed_behind_max_changes": self.feed_behind}
+
+
 async def write_changes(
     store: Store, label: str, changes: int, wait_all: Callable[[int], Awaitable[None]], sync: SyncLoad | None
 ) -> dict[int, float]:
@@ -206,7 +233,9 @@ async def measure(
             await asyncio.wait_for(ready.wait(), 300)
             if sync is not None:
                 await sync.start()
+            probe = LoopProbe(store, api.app.state.api.feed)
             committed = await write_changes(store, label, changes, wait_all, sync)
+            probed = probe.close()
             stop.set()
             received = await clients_task
         else:
@@ -229,7 +258,9 @@ async def measure(
                         if line and line[0] == b"all" and int(line[1]) >= cursor:
                             return
 
+            probe = LoopProbe(store, api.app.state.api.feed)
             committed = await write_changes(store, label, changes, wait_all_external, sync)
+            probed = probe.close()
             stdin.write(b"stop\n")
             await stdin.drain()
             while not (line := await asyncio.wait_for(stdout.readline(), 120)).startswith(b"{"):
@@ -240,8 +271,10 @@ async def measure(
         load = os.getloadavg()
         sync_seconds = sync.seconds if sync is not None else None
         sync_done = sync is not None and not sync.running
-    latencies = [(t - committed[c]) * 1000 for c, times in received.items() if c in committed for t in times]
-    last = [(max(times) - committed[c]) * 1000 for c, times in received.items() if c in committed]
+    latencies = [(t - committed[c]) * 1000 for c, times in received.items() if c in committed for t in times] or [
+        float("nan")
+    ]
+    last = [(max(times) - committed[c]) * 1000 for c, times in received.items() if c in committed] or [float("nan")]
     missed = sum(clients - len(received.get(c, [])) for c in committed)
     return {
         "mode": mode,
@@ -262,6 +295,7 @@ async def measure(
         "last_client_p95_ms": round(percentile(last, 0.95), 1),
         "last_client_p99_ms": round(percentile(last, 0.99), 1),
         "load_average": [round(x, 2) for x in load],
+        **probed,
     }
 
 

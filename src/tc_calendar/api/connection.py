@@ -38,6 +38,10 @@ from tc_calendar.failure_log import FailureLog
 
 log = logging.getLogger(__name__)
 
+#: How long a caught-up subscription waits for the feed before it looks again anyway. The feed wakes it whenever
+#: the log grows, so this is only a safety net; a short one would wake every idle subscription every second.
+IDLE_RECHECK = 30.0
+
 #: How long a close frame may wait for a peer that does not read (the keep-alive ping gives up about then too).
 CLOSE_WAIT = 45.0
 
@@ -215,7 +219,7 @@ class Connection:
                 await self._send(_Outgoing(note.text, sub.id, note.sent))
             sub.cursor = note.cursor
             if not note.more:
-                await self._feed.wait_beyond(note.cursor, self._limits.poll_interval)
+                await self._feed.wait_beyond(note.cursor, IDLE_RECHECK)
 
     # ---- reading -------------------------------------------------------------------------------------------
     async def _read_loop(self) -> None:

@@ -84,8 +84,16 @@ class FeedEntry:
 
 def notify_text(subscription: str, entries: list[FeedEntry]) -> str:
     """The ``changes.notify`` frame for ``entries``, spliced from their pre-rendered JSON (no re-encoding)."""
-    head = jsonrpc.notification("changes.notify", {"subscription": subscription, "cursor": entries[-1].cursor})
-    return head[:-2] + ',"changes":[' + ",".join(e.text for e in entries) + "]}}"
+    head = _NOTIFY_HEAD.get(subscription)
+    if head is None:
+        head = jsonrpc.notification("changes.notify", {"subscription": subscription, "cursor": 0})[: -len('0}}')]
+        if len(_NOTIFY_HEAD) < 64:  # subscription ids are s1..s8 on every connection: a handful of heads in all
+            _NOTIFY_HEAD[subscription] = head
+    return f'{head}{entries[-1].cursor},"changes":[{",".join(e.text for e in entries)}]}}}}'
+
+
+_NOTIFY_HEAD: dict[str, str] = {}
+"""``{"jsonrpc":"2.0","method":"changes.notify","params":{"subscription":"s1","cursor":`` by subscription id."""
 
 
 def fit(entries: list[FeedEntry], max_chars: int) -> list[FeedEntry]:
