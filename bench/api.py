@@ -68,6 +68,11 @@ def raise_file_limit(clients: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * clients + 256)), hard))
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def mailbox(n: int) -> str:
     """The n-th synchronized mailbox of the sync row (bench/sync.py's naming)."""
     return f"user{n:05d}@bench.test"
@@ -91,7 +96,7 @@ async def run_clients(
     connected: list[ApiClient] = []
     for first in range(0, clients, 100):  # in steps, so a busy machine authenticates each within its time
         step = range(first, min(clients, first + 100))
-        connected += await asyncio.gather(*(ApiClient.connect(url, auth) for _ in step))
+        connected += await asyncio.gather(*(ApiClient.connect(url, auth, open_timeout=120) for _ in step))
     subs = await asyncio.gather(*(c.subscribe(users_of(n, users)) for n, c in enumerate(connected)))
     received: dict[int, list[float]] = {}
 
@@ -234,7 +239,9 @@ async def measure(
             if sync is not None:
                 await sync.start()
             probe = LoopProbe(store, api.app.state.api.feed)
+            cpu = cpu_seconds()
             committed = await write_changes(store, label, changes, wait_all, sync)
+            cpu = cpu_seconds() - cpu
             probed = probe.close()
             stop.set()
             received = await clients_task
@@ -258,15 +265,21 @@ async def measure(
                         if line and line[0] == b"all" and int(line[1]) >= cursor:
                             return
 
-            probe = LoopProbe(store, api.app.state.api.feed)
-            committed = await write_changes(store, label, changes, wait_all_external, sync)
-            probed = probe.close()
-            stdin.write(b"stop\n")
-            await stdin.drain()
-            while not (line := await asyncio.wait_for(stdout.readline(), 120)).startswith(b"{"):
-                pass
-            raw = json.loads(line.decode())
-            await process.wait()
+            try:
+                probe = LoopProbe(store, api.app.state.api.feed)
+                cpu = cpu_seconds()
+                committed = await write_changes(store, label, changes, wait_all_external, sync)
+                cpu = cpu_seconds() - cpu
+                probed = probe.close()
+                stdin.write(b"stop\n")
+                await stdin.drain()
+                while not (line := await asyncio.wait_for(stdout.readline(), 120)).startswith(b"{"):
+                    pass
+                raw = json.loads(line.decode())
+                await process.wait()
+            finally:
+                if process.returncode is None:
+                    process.kill()
             received = {int(k): v for k, v in raw.items()}
         load = os.getloadavg()
         sync_seconds = sync.seconds if sync is not None else None
@@ -295,6 +308,9 @@ async def measure(
         "last_client_p95_ms": round(percentile(last, 0.95), 1),
         "last_client_p99_ms": round(percentile(last, 0.99), 1),
         "load_average": [round(x, 2) for x in load],
+        # This process's CPU (API, store, and with a sync row the sync too) per change made: it does not depend on
+        # how busy the machine is, the latencies do.
+        "server_cpu_ms_per_change": round(cpu * 1000 / max(1, len(committed) + WARMUP), 1),
         **probed,
     }
 
@@ -351,14 +367,14 @@ if __name__ == "__main__":
     args = parser.parse_args()
     rows = asyncio.run(main(args))
     header = ("mode", "clients", "syncing", "changes", "missed", "p50 ms", "p95 ms", "p99 ms", "last p50", "last p95",
-              "last p99", "load 1m")
-    widths = (11, 7, 7, 7, 6, 8, 8, 8, 8, 8, 8, 7)
+              "last p99", "load 1m", "CPU ms/chg")
+    widths = (11, 7, 7, 7, 6, 8, 8, 8, 8, 8, 8, 7, 10)
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     for row in rows:
         values = (row["mode"], row["clients"], row["syncing_mailboxes"], row["changes"], row["deliveries_missed"],
                   row["p50_ms"],
                   row["p95_ms"], row["p99_ms"], row["last_client_p50_ms"], row["last_client_p95_ms"],
-                  row["last_client_p99_ms"], row["load_average"][0])
+                  row["last_client_p99_ms"], row["load_average"][0], row["server_cpu_ms_per_change"])
         print(" ".join(f"{v!s:>{w}}" for v, w in zip(values, widths, strict=True)))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"benchmark": "api push latency", "rows": rows}, indent=2) + "\n")
