@@ -33,6 +33,7 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -158,7 +159,10 @@ class SyncLoad:
         if self._task is not None and not self._task.done():
             self._task.cancel()
         await self.service.stop(grace_seconds=10)
-        self.sim.stop()
+        try:
+            self.sim.stop()
+        except subprocess.TimeoutExpired:  # a busy machine: do not lose the row over a slow exit
+            self.sim.process.kill()
 
 
 class LoopProbe:
