@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from typing import Any
+
 from api_harness import ALICE, BOB, meeting, put
 
 from tc_calendar.api.feed import ChangeFeed, ChangeSignal
+from tc_calendar.model import Sensitivity
 from tc_calendar.store import Store
 
 
@@ -42,3 +47,30 @@ async def test_a_user_filter_passes_other_users_changes_without_losing_any(api_s
     entries, cursor = await feed.read_after(0, frozenset({BOB}), 1000)
     assert [e.cursor for e in entries] == bob and all(e.user == BOB for e in entries)
     assert cursor == feed.head
+
+
+async def test_caught_up_subscribers_share_a_frame_only_with_peers_that_see_private_meetings_alike(
+    api_store: Store,
+) -> None:
+    feed = ChangeFeed(api_store, api_store, ChangeSignal(), ring_size=1000)
+    await feed.start()
+    start = feed.head
+    secret = replace(meeting("private-1", attendees=(BOB,), title="Salary review"), sensitivity=Sensitivity.PRIVATE)
+    await api_store.apply([put(ALICE, secret), put(BOB, secret)])
+    await feed.poll_once()
+
+    async def frame(view: str | None, users: frozenset[str] | None = None) -> dict[str, Any]:
+        note = await feed.next_notification("s1", start, users, view, 200, 256 * 1024)
+        assert note.text is not None and note.cursor == feed.head and not note.more
+        return dict(json.loads(note.text))
+
+    def titles(doc: dict[str, Any]) -> dict[str, str]:
+        return {c["user"]: c["occurrence"]["title"] for c in doc["params"]["changes"]}
+
+    server = await frame("*")
+    assert titles(server) == {ALICE: "Salary review", BOB: "Salary review"}
+    assert await frame("*") == server  # a second TrueConf Server gets the same frame
+    assert titles(await frame(BOB)) == {ALICE: "Private appointment", BOB: "Salary review"}
+    assert titles(await frame("admin")) == {ALICE: "Private appointment", BOB: "Private appointment"}
+    assert titles(await frame(None, frozenset({ALICE}))) == {ALICE: "Private appointment"}
+    assert titles(await frame("*")) == titles(server)  # the masked frames did not replace the full one

@@ -30,13 +30,17 @@ from tc_calendar.api.errors import (
     TooManyConnections,
     TooSlow,
 )
-from tc_calendar.api.feed import ChangeFeed, FeedEntry, notify_text
+from tc_calendar.api.feed import ChangeFeed
 from tc_calendar.api.limits import AddressSlots, ApiLimits, TokenBucket
 from tc_calendar.api.methods import Methods, Session
 from tc_calendar.api.sendqueue import SendQueue
 from tc_calendar.failure_log import FailureLog
 
 log = logging.getLogger(__name__)
+
+#: How long a caught-up subscription waits for the feed before it looks again anyway. The feed wakes it whenever
+#: the log grows, so this is only a safety net; a short one would wake every idle subscription every second.
+IDLE_RECHECK = 30.0
 
 #: How long a close frame may wait for a peer that does not read (the keep-alive ping gives up about then too).
 CLOSE_WAIT = 45.0
@@ -68,16 +72,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-def _fit(entries: list[FeedEntry], max_chars: int) -> list[FeedEntry]:
-    """As many entries as fit in ``max_chars`` of notification, but at least one."""
-    total = 0
-    for index, entry in enumerate(entries):
-        total += len(entry.text) + 1
-        if total > max_chars and index > 0:
-            return entries[:index]
-    return entries
 
 
 def _reason(text: str) -> str:
@@ -188,6 +182,8 @@ class Connection:
         return min(self._sent.values(), default=0)
 
     async def _send(self, item: _Outgoing) -> None:
+        if self._queue.offer(item, len(item.text)):  # the usual case: room at once, no timer to set and cancel
+            return
         try:
             async with asyncio.timeout(self._limits.slow_client_timeout):
                 await self._queue.put(item, len(item.text))
@@ -211,22 +207,19 @@ class Connection:
         await sub.answered.wait()
         while True:
             try:
-                entries_read, cursor = await self._feed.read_after(sub.cursor, sub.users, limit)
-                entries_read = [entry.seen_by(self.session.in_full_for) for entry in entries_read]
+                note = await self._feed.next_notification(
+                    sub.id, sub.cursor, sub.users, self.session.view, limit, self._limits.max_notification_chars
+                )
             except Exception as exc:  # the store is down for a moment: keep the cursor, try again later
                 failures.failed(exc)
                 await asyncio.sleep(self._limits.poll_interval)
                 continue
             failures.succeeded()
-            entries = _fit(entries_read, self._limits.max_notification_chars)
-            cut = len(entries) < len(entries_read)
-            if cut:  # the rest goes in the next notification
-                cursor = entries[-1].cursor
-            if entries:
-                await self._send(_Outgoing(notify_text(sub.id, entries), sub.id, entries[-1].cursor))
-            sub.cursor = cursor
-            if len(entries_read) < limit and not cut:
-                await self._feed.wait_beyond(cursor, self._limits.poll_interval)
+            if note.text is not None:
+                await self._send(_Outgoing(note.text, sub.id, note.sent))
+            sub.cursor = note.cursor
+            if not note.more:
+                await self._feed.wait_beyond(note.cursor, IDLE_RECHECK)
 
     # ---- reading -------------------------------------------------------------------------------------------
     async def _read_loop(self) -> None:

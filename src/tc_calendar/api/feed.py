@@ -23,7 +23,7 @@ from typing import Any
 
 from tc_calendar.api import jsonrpc
 from tc_calendar.api.ports import CalendarReader, ChangeLog
-from tc_calendar.api.wire import change_to_wire, response_of
+from tc_calendar.api.wire import change_to_wire, in_full_for_view, response_of
 from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Response
 from tc_calendar.runtime import repeat
 
@@ -85,8 +85,41 @@ class FeedEntry:
 
 def notify_text(subscription: str, entries: list[FeedEntry]) -> str:
     """The ``changes.notify`` frame for ``entries``, spliced from their pre-rendered JSON (no re-encoding)."""
-    head = jsonrpc.notification("changes.notify", {"subscription": subscription, "cursor": entries[-1].cursor})
-    return head[:-2] + ',"changes":[' + ",".join(e.text for e in entries) + "]}}"
+    head = _NOTIFY_HEAD.get(subscription)
+    if head is None:
+        head = jsonrpc.notification("changes.notify", {"subscription": subscription, "cursor": 0})[: -len('0}}')]
+        if len(_NOTIFY_HEAD) < 64:  # subscription ids are s1..s8 on every connection: a handful of heads in all
+            _NOTIFY_HEAD[subscription] = head
+    return f'{head}{entries[-1].cursor},"changes":[{",".join(e.text for e in entries)}]}}}}'
+
+
+_NOTIFY_HEAD: dict[str, str] = {}
+"""``{"jsonrpc":"2.0","method":"changes.notify","params":{"subscription":"s1","cursor":`` by subscription id."""
+
+
+def fit(entries: list[FeedEntry], max_chars: int) -> list[FeedEntry]:
+    """As many entries as fit in ``max_chars`` of notification, but at least one."""
+    total = 0
+    for index, entry in enumerate(entries):
+        total += len(entry.text) + 1
+        if total > max_chars and index > 0:
+            return entries[:index]
+    return entries
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """What one subscription is sent next, and where it goes on from.
+
+    ``text`` is the ``changes.notify`` frame (``None``: nothing to send) carrying changes up to ``sent``;
+    ``cursor`` is the subscription's cursor afterwards (it may pass changes filtered out); ``more`` says that
+    more changes are ready at once (the notification was cut by count or size).
+    """
+
+    text: str | None
+    sent: int | None
+    cursor: int
+    more: bool
 
 
 def _json(doc: dict[str, Any]) -> str:
@@ -127,18 +160,22 @@ class ChangeFeed:
         self._floor = 0
         self.head = 0
         self._tick = asyncio.Event()
+        self._timer_for: asyncio.Event | None = None
         self._started = False
+        #: Notifications built from the ring since ``head`` last moved, shared by subscriptions that would get the
+        #: same frame (same subscription id, cursor, users and view: e.g. every TrueConf Server subscribed to all).
+        self._frames: dict[tuple[Any, ...], Notification] = {}
+        self._frames_head = -1
 
     async def start(self) -> None:
         self.head = self._floor = await self._changes.latest_cursor()
         self._started = True
 
     async def render(self, changes: list[Change]) -> list[FeedEntry]:
-        """Attach the current state of each upserted occurrence (read once per key per batch)."""
+        """Attach the current state of each upserted occurrence: one store read for the whole batch, not one per
+        key (during an initial sync a batch holds hundreds of changes)."""
         keys = {c.key for c in changes if c.kind is ChangeKind.UPSERT and c.key is not None}
-        states: dict[OccurrenceKey, Occurrence | None] = {}
-        for key in keys:
-            states[key] = await self._calendar.get_occurrence(key)
+        states: dict[OccurrenceKey, Occurrence] = await self._calendar.get_occurrences(keys) if keys else {}
         entries = []
         for change in changes:
             occurrence = states.get(change.key) if change.key is not None else None
@@ -209,10 +246,64 @@ class ChangeFeed:
         last = entries[-1].cursor if entries else cursor
         return entries, max(last, min(head, self.head))
 
+    async def next_notification(
+        self,
+        subscription: str,
+        cursor: int,
+        users: frozenset[str] | None,
+        view: str | None,
+        limit: int,
+        max_chars: int,
+    ) -> Notification:
+        """The next ``changes.notify`` for a subscription at ``cursor`` whose peer sees private meetings as
+        ``view`` says (see :func:`in_full_for_view`): at most ``limit`` changes and about ``max_chars``.
+
+        Built once per distinct (subscription id, cursor, users, view) while the head stays put, and shared:
+        a thousand subscribers that are caught up cost one frame per change batch, not a thousand. Privacy is
+        part of the key, so no peer ever gets a frame built for a viewer who sees more.
+        """
+        key = (subscription, cursor, users, view, limit, max_chars)
+        if self._frames_head != self.head:
+            self._frames.clear()
+            self._frames_head = self.head
+        else:
+            known = self._frames.get(key)
+            if known is not None:
+                return known
+        head = self.head
+        from_ring = cursor >= self._floor and self._started
+        entries_read, next_cursor = await self.read_after(cursor, users, limit)
+        in_full_for = in_full_for_view(view)
+        entries = fit([entry.seen_by(in_full_for) for entry in entries_read], max_chars)
+        cut = len(entries) < len(entries_read)
+        if cut:  # the rest goes in the next notification
+            next_cursor = entries[-1].cursor
+        notification = Notification(
+            notify_text(subscription, entries) if entries else None,
+            entries[-1].cursor if entries else None,
+            next_cursor,
+            cut or len(entries_read) >= limit,
+        )
+        if from_ring and head == self.head == self._frames_head:
+            self._frames[key] = notification
+        return notification
+
     async def wait_beyond(self, cursor: int, within: float) -> None:
-        """Return when the feed's head passes ``cursor``, or after ``within`` seconds."""
+        """Return when the feed's head passes ``cursor``, or after at most ``within`` seconds.
+
+        Every waiter shares one timer: the first to wait on the current head starts it, and when it fires all of
+        them wake (and a new head generation begins). A thousand idle subscriptions thus cost one timer, not a
+        thousand set and cancelled on every change.
+        """
         if self.head > cursor:
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                await self._tick.wait()
+        tick = self._tick
+        if self._timer_for is not tick:
+            self._timer_for = tick
+            asyncio.get_running_loop().call_later(within, self._expire, tick)
+        await tick.wait()
+
+    def _expire(self, tick: asyncio.Event) -> None:
+        if self._tick is tick:
+            self._tick = asyncio.Event()
+        tick.set()

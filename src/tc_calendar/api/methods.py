@@ -48,7 +48,7 @@ from tc_calendar.api.errors import (
 )
 from tc_calendar.api.limits import ApiLimits
 from tc_calendar.api.ports import AttendeeDirectory, CalendarReader, ChangeLog, MailboxRegistry
-from tc_calendar.api.wire import occurrence_for, response_of, takes_part, time_from_wire, time_to_wire
+from tc_calendar.api.wire import in_full_for_view, occurrence_for, response_of, takes_part, time_from_wire, time_to_wire
 from tc_calendar.model import OccurrenceKey
 from tc_calendar.sync.window import SyncWindow
 
@@ -92,14 +92,21 @@ class Session:
     server_id: str | None = None
     nonce: str | None = None
 
+    @property
+    def view(self) -> str | None:
+        """Whose private meetings this peer sees in full, as :func:`~tc_calendar.api.wire.in_full_for_view` reads
+        it: ``"*"`` for a TrueConf Server, the login (an e-mail address) for a web user, ``None`` before sign-in.
+        Peers with the same view may share notification frames."""
+        if self.principal is None:
+            return None
+        if self.principal.kind == "server":
+            return "*"
+        return self.principal.name.casefold()
+
     def in_full_for(self, user: str) -> bool:
         """Whether this peer sees ``user``'s private meetings in full in ``user``'s calendar: a TrueConf Server
         shows each user their own calendar; a web user sees only their own (login = e-mail address) in full."""
-        if self.principal is None:
-            return False
-        if self.principal.kind == "server":
-            return True
-        return self.principal.name.casefold() == user.strip().casefold()
+        return in_full_for_view(self.view)(user)
 
 
 def _window_doc(window: SyncWindow) -> dict[str, str]:

@@ -6,7 +6,7 @@ means the API can be read (and faked) without knowing SQL or EWS.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -20,6 +20,10 @@ class CalendarReader(Protocol):
     async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]: ...
 
     async def get_occurrence(self, key: OccurrenceKey) -> Occurrence | None: ...
+
+    async def get_occurrences(self, keys: Collection[OccurrenceKey]) -> dict[OccurrenceKey, Occurrence]:
+        """Many occurrences in one read; keys not stored are left out."""
+        ...
 
 
 class ChangeLog(Protocol):

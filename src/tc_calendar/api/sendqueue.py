@@ -39,10 +39,20 @@ class SendQueue(Generic[T]):
             return True
         return len(self._items) < self._max_messages and self._bytes + size <= self._max_bytes
 
+    def offer(self, item: T, size: int) -> bool:
+        """Queue ``item`` if there is room now; ``False`` if the caller has to wait (:meth:`put`)."""
+        if not self._has_room(size):
+            return False
+        self._append(item, size)
+        return True
+
     async def put(self, item: T, size: int) -> None:
         while not self._has_room(size):
             self._room.clear()
             await self._room.wait()
+        self._append(item, size)
+
+    def _append(self, item: T, size: int) -> None:
         self._items.append((item, size))
         self._bytes += size
         self._ready.set()

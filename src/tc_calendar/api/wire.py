@@ -211,6 +211,17 @@ def time_only(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, **_HIDDEN_DETAILS, "title": PRIVATE_TITLE, "displayTitle": PRIVATE_TITLE}
 
 
+def in_full_for_view(view: str | None) -> Callable[[str], bool]:
+    """Whose private meetings a viewer sees in full in their calendars, from the viewer's ``view``: ``"*"``
+    everyone's (a TrueConf Server shows each user their own calendar), an address only that user's (a web user),
+    ``None`` no one's (not signed in)."""
+    if view == "*":
+        return lambda user: True
+    if view is None:
+        return lambda user: False
+    return lambda user: user.strip().casefold() == view
+
+
 def occurrence_for(occurrence: Occurrence, my_response: Response | None, in_full: bool) -> dict[str, Any]:
     """The occurrence on the wire for a viewer: a private one in full only when ``in_full``."""
     doc = occurrence_to_wire(occurrence, my_response)
