@@ -39,10 +39,39 @@ T = TypeVar("T")
 _POSTGRES_TESTS: list[str] = []
 
 
+#: The same count from each pytest-xdist worker, gathered by the controller as the workers finish.
+_WORKER_POSTGRES_TESTS: list[int] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that share a module-scoped fixture run on one pytest-xdist worker (``--dist loadgroup``), so the
+    fixture (a built package, a browser, a running demo) is made once, not once per worker."""
+    for item in items:
+        fixture_info = getattr(item, "_fixtureinfo", None)
+        if fixture_info is None or item.get_closest_marker("xdist_group") is not None:
+            continue
+        definitions = fixture_info.name2fixturedefs.values()
+        if any(definition[-1].scope == "module" for definition in definitions if definition):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # a pytest-xdist worker: tell the controller
+        worker_output["postgres_tests"] = len(_POSTGRES_TESTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    output = getattr(node, "workeroutput", None) or {}
+    _WORKER_POSTGRES_TESTS.append(int(output.get("postgres_tests", 0)))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     server = make_url(os.environ[PG_ENV]).render_as_string(hide_password=True) if os.environ.get(PG_ENV) else None
-    if _POSTGRES_TESTS:
-        terminalreporter.write_line(f"PostgreSQL: {len(_POSTGRES_TESTS)} tests ran against {server}")
+    ran = len(_POSTGRES_TESTS) + sum(_WORKER_POSTGRES_TESTS)
+    if ran:
+        terminalreporter.write_line(f"PostgreSQL: {ran} tests ran against {server}")
     else:
         terminalreporter.write_line(f"PostgreSQL: no test ran against PostgreSQL (set {PG_ENV} to run them)")
 
