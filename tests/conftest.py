@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
+import anyio.abc
 import asyncpg
 import pytest
 from hypothesis import settings
@@ -31,6 +34,22 @@ from sqlalchemy.engine import make_url
 from tc_calendar.store import Store, upgrade_async
 
 PG_ENV = "TC_CALENDAR_TEST_PG"
+
+
+def _resolve_lazy_imports() -> None:
+    """Import now, in the main thread, what anyio imports lazily on first use.
+
+    pytest rewrites the asserts of every pytest plugin's package, anyio's included, so a lazy import parses
+    source. A server thread serving a file imported ``anyio.open_file``'s module while the test thread parsed
+    another, and CPython 3.11 failed one of them ("AST constructor recursion depth mismatch"): a 500 from the
+    page, or a broken import in the test.
+    """
+    for module in (anyio, anyio.abc):
+        for name in dir(module):
+            getattr(module, name)
+
+
+_resolve_lazy_imports()
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
@@ -43,9 +62,15 @@ _POSTGRES_TESTS: list[str] = []
 _WORKER_POSTGRES_TESTS: list[int] = []
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that share a module-scoped fixture run on one pytest-xdist worker (``--dist loadgroup``), so the
-    fixture (a built package, a browser, a running demo) is made once, not once per worker."""
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order and group the tests for parallel workers (pytest-xdist, ``--dist loadgroup``; tests/README.md).
+
+    Tests that share a module-scoped fixture (a built package, a browser, a running demo) run on one worker, so
+    the fixture is made once, not once per worker. The long tests (a ``timeout`` mark above the default) start
+    first, then the groups, largest first, then the rest, so that no long test starts last and holds up the end
+    of the run. (``scripts/test`` passes ``--no-loadscope-reorder`` so pytest-xdist keeps this order.)
+    """
     for item in items:
         fixture_info = getattr(item, "_fixtureinfo", None)
         if fixture_info is None or item.get_closest_marker("xdist_group") is not None:
@@ -53,6 +78,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         definitions = fixture_info.name2fixturedefs.values()
         if any(definition[-1].scope == "module" for definition in definitions if definition):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+    default_timeout = float(config.getini("timeout") or 0)
+    groups = Counter(_group(item) for item in items)
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        timeout = item.get_closest_marker("timeout")
+        if timeout is not None and timeout.args and float(timeout.args[0]) > default_timeout:
+            return (0, 0)
+        group = _group(item)
+        return (1, -groups[group]) if group is not None else (2, 0)
+
+    items.sort(key=order)  # stable: collection order within each rank
+
+
+def _group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return None
+    return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -91,13 +91,15 @@ def test_the_test_script_installs_its_extras_once(checkout: Path) -> None:
     second = run_script(checkout, "test", "-x")
     assert installs(second) == []
     assert second[-4:-1] == ["ruff check src sims tests bench", "mypy ", "lint-imports --no-logo"]
-    [(workers, rest)] = re.findall(r"^python -m pytest -n (\d+) --dist loadgroup (.*)$", second[-1])
+    parallel = r"^python -m pytest -n (\d+) --dist loadgroup --no-loadscope-reorder (.*)$"
+    [(workers, rest)] = re.findall(parallel, second[-1])
     assert 4 <= int(workers) <= 8 and rest == "-x"
 
 
 def test_the_test_script_runs_the_tests_on_as_many_workers_as_asked(checkout: Path) -> None:
     run_script(checkout, "test")
-    assert run_script(checkout, "test", TC_CALENDAR_TEST_WORKERS="3")[-1] == "python -m pytest -n 3 --dist loadgroup"
+    last = run_script(checkout, "test", TC_CALENDAR_TEST_WORKERS="3")[-1]
+    assert last == "python -m pytest -n 3 --dist loadgroup --no-loadscope-reorder"
 
 
 def test_ci_always_installs_afresh() -> None:
