@@ -15,9 +15,12 @@ into the test as an ``@example``.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import functools
 import os
 import secrets
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,19 +39,34 @@ from tc_calendar.store import Store, upgrade_async
 PG_ENV = "TC_CALENDAR_TEST_PG"
 
 
-def _resolve_lazy_imports() -> None:
-    """Import now, in the main thread, what anyio imports lazily on first use.
+def _parse_one_at_a_time() -> None:
+    """Let one thread at a time build a Python AST (``ast.parse``) in this process.
 
-    pytest rewrites the asserts of every pytest plugin's package, anyio's included, so a lazy import parses
-    source. A server thread serving a file imported ``anyio.open_file``'s module while the test thread parsed
-    another, and CPython 3.11 failed one of them ("AST constructor recursion depth mismatch"): a 500 from the
-    page, or a broken import in the test.
+    CPython 3.11 (3.11.7 at least) keeps the AST constructor's recursion depth per interpreter, not per thread
+    (python/cpython#106905): two threads parsing at once fail with "SystemError: AST constructor recursion
+    depth mismatch". Tests run servers in threads next to the test's thread, and pytest parses source both to
+    rewrite asserts on import and to show a failure; a failed test could so take its pytest-xdist worker, and
+    with it the whole run, down.
     """
+    parse, lock = ast.parse, threading.RLock()
+
+    @functools.wraps(parse)
+    def parse_locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    ast.parse = parse_locked
+
+
+def _resolve_lazy_imports() -> None:
+    """Import now, in the main thread, what anyio imports lazily on first use (the lazy import builds an AST
+    and, as pytest rewrites the asserts of every pytest plugin's package, anyio's included, parses source)."""
     for module in (anyio, anyio.abc):
         for name in dir(module):
             getattr(module, name)
 
 
+_parse_one_at_a_time()
 _resolve_lazy_imports()
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
