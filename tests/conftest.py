@@ -15,14 +15,20 @@ into the test as an ``@example``.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import functools
 import os
 import secrets
+import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
+import anyio.abc
 import asyncpg
 import pytest
 from hypothesis import settings
@@ -31,6 +37,37 @@ from sqlalchemy.engine import make_url
 from tc_calendar.store import Store, upgrade_async
 
 PG_ENV = "TC_CALENDAR_TEST_PG"
+
+
+def _parse_one_at_a_time() -> None:
+    """Let one thread at a time build a Python AST (``ast.parse``) in this process.
+
+    CPython 3.11 (3.11.7 at least) keeps the AST constructor's recursion depth per interpreter, not per thread
+    (python/cpython#106905): two threads parsing at once fail with "SystemError: AST constructor recursion
+    depth mismatch". Tests run servers in threads next to the test's thread, and pytest parses source both to
+    rewrite asserts on import and to show a failure; a failed test could so take its pytest-xdist worker, and
+    with it the whole run, down.
+    """
+    parse, lock = ast.parse, threading.RLock()
+
+    @functools.wraps(parse)
+    def parse_locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    ast.parse = parse_locked
+
+
+def _resolve_lazy_imports() -> None:
+    """Import now, in the main thread, what anyio imports lazily on first use (the lazy import builds an AST
+    and, as pytest rewrites the asserts of every pytest plugin's package, anyio's included, parses source)."""
+    for module in (anyio, anyio.abc):
+        for name in dir(module):
+            getattr(module, name)
+
+
+_parse_one_at_a_time()
+_resolve_lazy_imports()
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
@@ -39,10 +76,64 @@ T = TypeVar("T")
 _POSTGRES_TESTS: list[str] = []
 
 
+#: The same count from each pytest-xdist worker, gathered by the controller as the workers finish.
+_WORKER_POSTGRES_TESTS: list[int] = []
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order and group the tests for parallel workers (pytest-xdist, ``--dist loadgroup``; tests/README.md).
+
+    Tests that share a module-scoped fixture (a built package, a browser, a running demo) run on one worker, so
+    the fixture is made once, not once per worker. The long tests (a ``timeout`` mark above the default) start
+    first, then the groups, largest first, then the rest, so that no long test starts last and holds up the end
+    of the run. (``scripts/test`` passes ``--no-loadscope-reorder`` so pytest-xdist keeps this order.)
+    """
+    for item in items:
+        fixture_info = getattr(item, "_fixtureinfo", None)
+        if fixture_info is None or item.get_closest_marker("xdist_group") is not None:
+            continue
+        definitions = fixture_info.name2fixturedefs.values()
+        if any(definition[-1].scope == "module" for definition in definitions if definition):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+    default_timeout = float(config.getini("timeout") or 0)
+    groups = Counter(_group(item) for item in items)
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        timeout = item.get_closest_marker("timeout")
+        if timeout is not None and timeout.args and float(timeout.args[0]) > default_timeout:
+            return (0, 0)
+        group = _group(item)
+        return (1, -groups[group]) if group is not None else (2, 0)
+
+    items.sort(key=order)  # stable: collection order within each rank
+
+
+def _group(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return None
+    return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # a pytest-xdist worker: tell the controller
+        worker_output["postgres_tests"] = len(_POSTGRES_TESTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    output = getattr(node, "workeroutput", None) or {}
+    _WORKER_POSTGRES_TESTS.append(int(output.get("postgres_tests", 0)))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     server = make_url(os.environ[PG_ENV]).render_as_string(hide_password=True) if os.environ.get(PG_ENV) else None
-    if _POSTGRES_TESTS:
-        terminalreporter.write_line(f"PostgreSQL: {len(_POSTGRES_TESTS)} tests ran against {server}")
+    ran = len(_POSTGRES_TESTS) + sum(_WORKER_POSTGRES_TESTS)
+    if ran:
+        terminalreporter.write_line(f"PostgreSQL: {ran} tests ran against {server}")
     else:
         terminalreporter.write_line(f"PostgreSQL: no test ran against PostgreSQL (set {PG_ENV} to run them)")
 

@@ -7,6 +7,7 @@ is asked to do instead of downloading packages.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -46,11 +47,13 @@ def checkout(tmp_path: Path) -> Path:
     return repo
 
 
-def run_script(checkout: Path, name: str, *args: str) -> list[str]:
-    """Run scripts/<name>; the commands it ran, in order."""
+def run_script(checkout: Path, name: str, *args: str, **env_vars: str) -> list[str]:
+    """Run scripts/<name> (with ``env_vars`` added to the environment); the commands it ran, in order."""
     calls = checkout.parent / "calls.log"
     calls.write_text("")
     env = {**os.environ, "PATH": f"{checkout.parent / 'bin'}:{os.environ['PATH']}", "CALLS": str(calls)}
+    env.pop("TC_CALENDAR_TEST_WORKERS", None)
+    env.update(env_vars)
     result = subprocess.run(["bash", str(checkout / "scripts" / name), *args], capture_output=True, text=True,
                             env=env, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
@@ -87,7 +90,16 @@ def test_the_test_script_installs_its_extras_once(checkout: Path) -> None:
     ]
     second = run_script(checkout, "test", "-x")
     assert installs(second) == []
-    assert second[-4:] == ["ruff check src sims tests bench", "mypy ", "lint-imports --no-logo", "python -m pytest -x"]
+    assert second[-4:-1] == ["ruff check src sims tests bench", "mypy ", "lint-imports --no-logo"]
+    parallel = r"^python -m pytest -n (\d+) --dist loadgroup --no-loadscope-reorder (.*)$"
+    [(workers, rest)] = re.findall(parallel, second[-1])
+    assert 4 <= int(workers) <= 8 and rest == "-x"
+
+
+def test_the_test_script_runs_the_tests_on_as_many_workers_as_asked(checkout: Path) -> None:
+    run_script(checkout, "test")
+    last = run_script(checkout, "test", TC_CALENDAR_TEST_WORKERS="3")[-1]
+    assert last == "python -m pytest -n 3 --dist loadgroup --no-loadscope-reorder"
 
 
 def test_ci_always_installs_afresh() -> None:
