@@ -46,6 +46,7 @@ def _missing() -> str | None:
 pytestmark = [
     pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
     pytest.mark.timeout(900),  # the first test builds the package's Python environment
+    pytest.mark.xdist_group("deb"),  # one worker builds the package once for all of them
 ]
 
 
