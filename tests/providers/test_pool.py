@@ -91,8 +91,8 @@ async def test_urgent_calls_go_ahead_of_the_queued_ones() -> None:
 
 async def test_setup_calls_take_turns_with_the_queued_ones() -> None:
     """Thousands of Subscribes queued at a start must not hold back every first read: calls made within
-    ``setup_calls()`` and the others take the free threads by turns, each in order of arrival; urgent calls still go
-    first."""
+    ``setup_calls()`` and the others take the free threads by turns (two setup calls for one other), each in order of
+    arrival; urgent calls still go first."""
     pool = BlockingPool("svc", 1)
     release = threading.Event()
     order: list[str] = []
@@ -125,7 +125,7 @@ async def test_setup_calls_take_turns_with_the_queued_ones() -> None:
         pool.close()
 
     assert order == [
-        "first", "change", "read 0", "subscribe 0", "read 1", "subscribe 1", "subscribe 2", "subscribe 3"
+        "first", "change", "read 0", "subscribe 0", "subscribe 1", "read 1", "subscribe 2", "subscribe 3"
     ]
 
 

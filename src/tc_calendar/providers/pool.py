@@ -8,9 +8,9 @@ caps how many requests that account has in flight, which is what Exchange thrott
 Calls wait for a thread in order, except that calls made within :func:`urgent_calls` go first: at a start with
 10,000 mailboxes tens of thousands of initial-sync requests queue here, and the incremental sync of a mailbox
 that Exchange just reported a change for must not wait behind them. Calls made within :func:`setup_calls`
-(subscribing to notifications) wait in a lane of their own that takes turns with the other calls: at that start
-the 10,000 Subscribes are queued at once, and the first reads of the mailboxes must not wait behind all of them,
-or no calendar appears until every mailbox is subscribed.
+(subscribing to notifications) wait in a lane of their own that takes turns with the other calls, two for one:
+at that start the 10,000 Subscribes are queued at once, and the first reads of the mailboxes must not wait behind
+all of them, or no calendar appears until every mailbox is subscribed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,9 @@ T = TypeVar("T")
 _URGENT = 0
 _NORMAL = 1
 _SETUP = 2
+SETUP_TURNS = 2
+"""Setup calls given a thread for each other call while both wait: subscriptions keep ahead of the first reads (a
+read takes two or three requests), so most mailboxes are subscribed before their first read and need no catch-up."""
 _lane: contextvars.ContextVar[int] = contextvars.ContextVar("pool_lane", default=_NORMAL)
 
 
@@ -46,8 +50,8 @@ def urgent_calls() -> Iterator[None]:
 
 @contextlib.contextmanager
 def setup_calls() -> Iterator[None]:
-    """Pool calls made within this block (in this task) take turns with the other queued calls, one for one,
-    instead of queueing among them: many of them queued at once delay the others by half, never by all."""
+    """Pool calls made within this block (in this task) take turns with the other queued calls (:data:`SETUP_TURNS`
+    for one) instead of queueing among them: thousands of them queued at once slow the others down, never stop them."""
     token = _lane.set(_SETUP)
     try:
         yield
@@ -77,7 +81,7 @@ class BlockingPool:
         self._busy = 0  # threads given to calls that have not finished
         # The calls waiting for a thread, in order of arrival, by lane (urgent, normal, setup).
         self._waiting: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque(), deque())
-        self._setup_next = False  # whose turn it is when both normal and setup calls wait
+        self._turns = itertools.count()  # whose turn it is when both normal and setup calls wait
 
     @property
     def in_flight(self) -> int:
@@ -130,8 +134,7 @@ class BlockingPool:
         if urgent:
             lane = urgent
         elif normal and setup:
-            lane = setup if self._setup_next else normal
-            self._setup_next = not self._setup_next
+            lane = normal if next(self._turns) % (SETUP_TURNS + 1) == 0 else setup
         else:
             lane = normal or setup
         if lane:
