@@ -87,8 +87,12 @@ class SyncHarness:
         limit: int | None = None,
         streaming_minutes: int = 1,
         clock: Callable[[], datetime] | None = None,
+        max_concurrency: int = 10,
     ) -> SyncService:
-        endpoint = EndpointSettings(self.sim.url, auth="basic", timeout_seconds=10, server_version="Exchange2016")
+        endpoint = EndpointSettings(
+            self.sim.url, auth="basic", timeout_seconds=10, server_version="Exchange2016",
+            max_concurrency=max_concurrency,
+        )
         self.provider = EwsProvider(
             endpoint, self.credentials, metrics=self.metrics, streaming_minutes=streaming_minutes,
             stream_retry_seconds=0.05,

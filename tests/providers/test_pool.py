@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tc_calendar.providers.pool import BlockingPool, PoolClosedError, urgent_calls
+from tc_calendar.providers.pool import BlockingPool, PoolClosedError, setup_calls, urgent_calls
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -87,6 +87,46 @@ async def test_urgent_calls_go_ahead_of_the_queued_ones() -> None:
         pool.close()
 
     assert order == ["first", "change", *(f"bulk {n}" for n in range(5))]
+
+
+async def test_setup_calls_take_turns_with_the_queued_ones() -> None:
+    """Thousands of Subscribes queued at a start must not hold back every first read: calls made within
+    ``setup_calls()`` and the others take the free threads by turns (two setup calls for one other), each in order of
+    arrival; urgent calls still go first."""
+    pool = BlockingPool("svc", 1)
+    release = threading.Event()
+    order: list[str] = []
+
+    def call(name: str) -> None:
+        if name == "first":
+            release.wait(5)
+        order.append(name)
+
+    async def setup(name: str) -> None:
+        with setup_calls():
+            await pool.run(call, name)
+
+    async def urgent(name: str) -> None:
+        with urgent_calls():
+            await pool.run(call, name)
+
+    try:
+        first = asyncio.create_task(pool.run(call, "first"))
+        await asyncio.sleep(0.01)
+        subscribes = [asyncio.create_task(setup(f"subscribe {n}")) for n in range(4)]
+        await asyncio.sleep(0.01)
+        reads = [asyncio.create_task(pool.run(call, f"read {n}")) for n in range(2)]
+        await asyncio.sleep(0.01)
+        change = asyncio.create_task(urgent("change"))
+        await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(first, change, *subscribes, *reads)
+    finally:
+        pool.close()
+
+    assert order == [
+        "first", "change", "read 0", "subscribe 0", "subscribe 1", "read 1", "subscribe 2", "subscribe 3"
+    ]
 
 
 async def test_a_cancelled_waiter_gives_its_turn_on() -> None:

@@ -61,7 +61,7 @@ from tc_calendar.providers.base import (
     ThrottledError,
     TransientError,
 )
-from tc_calendar.providers.pool import BlockingPool
+from tc_calendar.providers.pool import BlockingPool, setup_calls
 from tc_calendar.records import ItemKind, RemoteItem, SyncBatch, WindowSnapshot
 from tc_calendar.sync.window import SyncWindow, WindowRead
 
@@ -527,7 +527,10 @@ class EwsProvider:
             subscription = str(folders.subscribe_to_streaming(event_types=SubscribeToStreaming.EVENT_TYPES))
             return subscription, time.monotonic()
 
-        return await self._call(mailbox, "Subscribe", subscribe)
+        # Taking turns with the reads: at a start with thousands of mailboxes, the first syncs must not wait for
+        # every Subscribe, or no calendar appears until all mailboxes are subscribed.
+        with setup_calls():
+            return await self._call(mailbox, "Subscribe", subscribe)
 
     async def _stream_group(
         self, mailboxes: list[str], queue: asyncio.Queue[MailboxNotification | BaseException]

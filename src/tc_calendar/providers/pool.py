@@ -7,7 +7,10 @@ caps how many requests that account has in flight, which is what Exchange thrott
 
 Calls wait for a thread in order, except that calls made within :func:`urgent_calls` go first: at a start with
 10,000 mailboxes tens of thousands of initial-sync requests queue here, and the incremental sync of a mailbox
-that Exchange just reported a change for must not wait behind them.
+that Exchange just reported a change for must not wait behind them. Calls made within :func:`setup_calls`
+(subscribing to notifications) wait in a lane of their own that takes turns with the other calls, two for one:
+at that start the 10,000 Subscribes are queued at once, and the first reads of the mailboxes must not wait behind
+all of them, or no calendar appears until every mailbox is subscribed.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-import heapq
 import itertools
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -28,17 +31,32 @@ T = TypeVar("T")
 
 _URGENT = 0
 _NORMAL = 1
-_priority: contextvars.ContextVar[int] = contextvars.ContextVar("pool_priority", default=_NORMAL)
+_SETUP = 2
+SETUP_TURNS = 2
+"""Setup calls given a thread for each other call while both wait: subscriptions keep ahead of the first reads (a
+read takes two or three requests), so most mailboxes are subscribed before their first read and need no catch-up."""
+_lane: contextvars.ContextVar[int] = contextvars.ContextVar("pool_lane", default=_NORMAL)
 
 
 @contextlib.contextmanager
 def urgent_calls() -> Iterator[None]:
     """Pool calls made within this block (in this task) take the next free thread before the queued others."""
-    token = _priority.set(_URGENT)
+    token = _lane.set(_URGENT)
     try:
         yield
     finally:
-        _priority.reset(token)
+        _lane.reset(token)
+
+
+@contextlib.contextmanager
+def setup_calls() -> Iterator[None]:
+    """Pool calls made within this block (in this task) take turns with the other queued calls (:data:`SETUP_TURNS`
+    for one) instead of queueing among them: thousands of them queued at once slow the others down, never stop them."""
+    token = _lane.set(_SETUP)
+    try:
+        yield
+    finally:
+        _lane.reset(token)
 
 
 class PoolClosedError(RuntimeError):
@@ -61,8 +79,9 @@ class BlockingPool:
         self._closed = False
         self._in_flight = 0
         self._busy = 0  # threads given to calls that have not finished
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []  # (priority, arrival, turn): a heap
-        self._arrivals = itertools.count()
+        # The calls waiting for a thread, in order of arrival, by lane (urgent, normal, setup).
+        self._waiting: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque(), deque())
+        self._turns = itertools.count()  # whose turn it is when both normal and setup calls wait
 
     @property
     def in_flight(self) -> int:
@@ -91,12 +110,13 @@ class BlockingPool:
             self._in_flight -= 1
 
     async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait until a thread is free for this call, urgent calls first, then in order of arrival."""
-        if self._busy < self.size and not self._waiting:
+        """Wait until a thread is free for this call: urgent calls first, then normal and setup calls by turns,
+        each lane in order of arrival."""
+        if self._busy < self.size and not any(self._waiting):
             self._busy += 1
             return
         turn: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._waiting, (_priority.get(), next(self._arrivals), turn))
+        self._waiting[_lane.get()].append(turn)
         try:
             await turn
         except asyncio.CancelledError:
@@ -105,14 +125,21 @@ class BlockingPool:
             raise
 
     def _next(self) -> None:
-        """A thread is free: give it to the first waiting call still waiting."""
+        """A thread is free: give it to the next call still waiting (see :meth:`_turn` for which)."""
         self._busy -= 1
-        while self._waiting:
-            _, _, turn = heapq.heappop(self._waiting)
-            if not turn.done():
-                self._busy += 1
-                turn.set_result(None)
-                return
+        urgent, normal, setup = self._waiting
+        for lane in (urgent, normal, setup):
+            while lane and lane[0].done():  # cancelled while waiting
+                lane.popleft()
+        if urgent:
+            lane = urgent
+        elif normal and setup:
+            lane = normal if next(self._turns) % (SETUP_TURNS + 1) == 0 else setup
+        else:
+            lane = normal or setup
+        if lane:
+            self._busy += 1
+            lane.popleft().set_result(None)
 
     def close(self, wait: bool = False) -> None:
         """Refuse new calls; with ``wait`` block until running calls finish (use from a thread, not the loop)."""
