@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
 
 from tc_calendar.model import ChangeKind
@@ -32,11 +31,14 @@ class StatementCounter:
 
 
 @pytest.fixture
-def statements() -> Iterator[StatementCounter]:
+def statements(store: Store) -> Iterator[StatementCounter]:
+    """Counts the statements of this store's engine only: other tests' servers may still be winding down in the
+    same process (parallel runs), and their statements are not this store's cost."""
     counter = StatementCounter()
-    event.listen(Engine, "before_cursor_execute", counter)
+    engine = store._engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
     yield counter
-    event.remove(Engine, "before_cursor_execute", counter)
+    event.remove(engine, "before_cursor_execute", counter)
 
 
 def first_sync_of(mailbox: str, meetings: int, prefix: str) -> list[Action]:
@@ -64,7 +66,7 @@ async def test_a_first_sync_costs_as_many_statements_for_two_hundred_meetings_as
     large = await cost_of(store, statements, first_sync_of(BOB, 200, "large"))
 
     assert large == small
-    assert small <= 12
+    assert 0 < small <= 12
 
 
 async def test_every_occurrence_of_a_large_batch_keeps_its_own_attendees_and_entry(store: Store) -> None:
@@ -107,7 +109,7 @@ async def test_organizer_copies_taking_over_stored_meetings_cost_as_many_stateme
     small = await cost_of(store, statements, small_alices)
     large = await cost_of(store, statements, large_alices)
 
-    assert large == small
+    assert 0 < large == small
     for action in (large_alices[0], large_alices[1], small_alices[2], small_alices[3]):
         assert isinstance(action, PutOccurrence)
         assert await store.get_occurrence(action.occurrence.key) == action.occurrence
@@ -129,7 +131,7 @@ async def test_dropping_two_hundred_meetings_costs_as_many_statements_as_droppin
     small = await cost_of(store, statements, drops(small_alices))
     large = await cost_of(store, statements, drops(large_alices))
 
-    assert large == small
+    assert 0 < large == small
     assert len(await store.stored_views(BOB)) == 2 + 100
     assert await store.stored_views(ALICE) == {}
     gone = large_alices[0]

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tc_calendar.model import Change, ChangeKind, OccurrenceKey
 from tc_calendar.store import caches
 from tc_calendar.store._keys import encode_recurrence_id, key_of
-from tc_calendar.store.notify import CHANNEL
+from tc_calendar.store.notify import CHANNEL, NOTIFIER_OPTION
 from tc_calendar.store.tables import change_log
 
 #: pg_advisory_xact_lock key of the writers' queue ("tc-calendar log").
@@ -54,15 +54,23 @@ async def append(connection: AsyncConnection, entries: Sequence[NewChange], at: 
     rows = [_values(entry, at) for entry in entries]
     # The entries come back as stored, in cursor order. Asking the database for them in parameter order instead
     # (sort_by_parameter_order) makes SQLAlchemy insert one row per statement on SQLite.
-    statement = _INSERT_NOTIFYING if connection.dialect.name == "postgresql" else _INSERT
+    if connection.dialect.name == "postgresql":
+        options = connection.sync_connection.get_execution_options() if connection.sync_connection else {}
+        statement = _insert_notifying(str(options.get(NOTIFIER_OPTION, "")))
+    else:
+        statement = _INSERT
     return sorted((_change(row) for row in await connection.execute(statement, rows)), key=lambda c: c.cursor)
 
 
 _INSERT = insert(change_log).returning(*change_log.c)
-#: On PostgreSQL the same INSERT also sends ``NOTIFY tc_calendar_changes``, delivered to LISTENing instances when (and
-#: only if) the transaction commits: no round trip of its own. Called for every row with the same empty payload, it
-#: is delivered once (PostgreSQL folds identical notifications of one transaction); listeners need no payload.
-_INSERT_NOTIFYING = insert(change_log).returning(*change_log.c, func.pg_notify(CHANNEL, literal("")).label("notified"))
+
+
+def _insert_notifying(notifier: str) -> Any:
+    """On PostgreSQL the same INSERT also sends ``NOTIFY tc_calendar_changes``, delivered to LISTENing instances when
+    (and only if) the transaction commits: no round trip of its own. Called for every row with the same payload (the
+    appending store's :data:`NOTIFIER_OPTION`), it is delivered once (PostgreSQL folds identical notifications of one
+    transaction), and the store that sent it knows it for its own commit, which it announced already."""
+    return insert(change_log).returning(*change_log.c, func.pg_notify(CHANNEL, literal(notifier)).label("notified"))
 
 
 async def changes_after(connection: AsyncConnection, cursor: int, users: set[str] | None, limit: int) -> list[Change]:

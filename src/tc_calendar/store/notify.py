@@ -3,9 +3,9 @@
 Readers (the WebSocket feed) resume from cursors, so a wake-up carries no data and may be lost or repeated: it
 only saves a poll interval. This is the one path from a commit to its readers: within one process the store fires
 its listeners after each commit that appended entries. Across connector instances sharing one PostgreSQL, every
-appending transaction also sends ``NOTIFY tc_calendar_changes`` with its last cursor (delivered at commit, to this
-instance as well), and :class:`PostgresChangeListener` turns those into the same local wake-up.
-:class:`ChangeListeners` wakes once per cursor, whichever of the two arrives first.
+appending transaction also sends one ``NOTIFY tc_calendar_changes`` naming the store that appended (delivered at
+commit, to that store as well), and :class:`PostgresChangeListener` turns those of other stores into the same local
+wake-up; a store's own notification is the commit it announced already.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from tc_calendar.failure_log import FailureLog
 log = logging.getLogger(__name__)
 
 CHANNEL = "tc_calendar_changes"
+#: The execution option that carries a store's notifier name: the payload of the NOTIFY its appends send.
+NOTIFIER_OPTION = "tc_calendar_notifier"
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 FIRST_CONNECT_WAIT = 10.0
 
@@ -67,11 +69,17 @@ class PostgresChangeListener:
     """
 
     def __init__(
-        self, engine: AsyncEngine, listeners: ChangeListeners, connection_turns: asyncio.Semaphore | None = None
+        self,
+        engine: AsyncEngine,
+        listeners: ChangeListeners,
+        connection_turns: asyncio.Semaphore | None = None,
+        *,
+        own_notifier: str = "",
     ) -> None:
         """``connection_turns``: the store's count of connections its pool can spare; the listening connection takes
-        one of them for as long as it is open."""
+        one of them for as long as it is open. ``own_notifier``: the payload of this store's own notifications."""
         self._engine = engine
+        self._own_notifier = own_notifier
         self._connection_turns = connection_turns
         self._listeners = listeners
         self._task: asyncio.Task[None] | None = None
@@ -128,9 +136,7 @@ class PostgresChangeListener:
                     await driver.remove_listener(CHANNEL, self._on_notification)
 
     def _on_notification(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
-        """asyncpg's listener callback; ``payload`` is the last cursor the notifying transaction appended."""
-        try:
-            through: int | None = int(payload)
-        except ValueError:
-            through = None
-        self._listeners.fire(through)
+        """asyncpg's listener callback; ``payload`` names the store that appended."""
+        if self._own_notifier and payload == self._own_notifier:
+            return  # this store's own commit: its listeners were woken for it when it committed
+        self._listeners.fire()

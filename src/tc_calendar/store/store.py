@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Res
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
 from tc_calendar.store.engine import connection_limit, create_engine, is_postgresql, writer
 from tc_calendar.store.errors import DatabaseError
-from tc_calendar.store.notify import ChangeListener, ChangeListeners, PostgresChangeListener
+from tc_calendar.store.notify import NOTIFIER_OPTION, ChangeListener, ChangeListeners, PostgresChangeListener
 from tc_calendar.store.records import (
     ConfiguredMailbox,
     LaunchRecord,
@@ -55,7 +56,9 @@ class Store:
     def __init__(self, engine: AsyncEngine, clock: WallClock = utc_now, *, connections: int | None = None) -> None:
         """``connections``: how many connections ``engine``'s pool hands out at once (None: no limit)."""
         self._engine = engine
-        self._writer = writer(engine)
+        #: Names this store's NOTIFYs, so that it can tell its own commits from other instances' (store/notify.py).
+        self._notifier = secrets.token_hex(8)
+        self._writer = writer(engine).execution_options(**{NOTIFIER_OPTION: self._notifier})
         # A read of several queries (occurrences, then their attendees) sees one snapshot. SQLite's deferred
         # BEGIN in WAL mode does that already.
         self._reader = engine.execution_options(isolation_level="REPEATABLE READ") if is_postgresql(engine) else engine
@@ -97,7 +100,9 @@ class Store:
     async def listen_to_other_instances(self) -> None:
         """On PostgreSQL, also wake the listeners when another connector instance appends (no-op on SQLite)."""
         if self._remote is None and is_postgresql(self._engine):
-            self._remote = PostgresChangeListener(self._engine, self._listeners, self._connection_turns)
+            self._remote = PostgresChangeListener(
+                self._engine, self._listeners, self._connection_turns, own_notifier=self._notifier
+            )
             await self._remote.start()
 
     async def __aenter__(self) -> Self:
