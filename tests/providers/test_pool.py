@@ -58,6 +58,15 @@ async def test_context_variables_reach_the_thread_and_closed_pools_refuse_work()
         await pool.run(REQUEST_ID.get)
 
 
+async def submitted(pool: BlockingPool, calls: int) -> None:
+    """Wait until ``calls`` calls were handed to ``pool`` (running or queued): each queues on its task's first step."""
+    for _ in range(100_000):
+        if pool.in_flight >= calls:
+            return
+        await asyncio.sleep(0)  # let the tasks just made take their first step
+    raise AssertionError(f"{calls} calls were not handed to the pool ({pool.in_flight} were)")
+
+
 async def test_urgent_calls_go_ahead_of_the_queued_ones() -> None:
     """A change to a synchronized mailbox must not wait behind thousands of queued initial-sync requests: calls
     made within ``urgent_calls()`` take the next free thread before every call queued without it."""
@@ -76,11 +85,11 @@ async def test_urgent_calls_go_ahead_of_the_queued_ones() -> None:
 
     try:
         first = asyncio.create_task(pool.run(call, "first"))
-        await asyncio.sleep(0.01)
+        await submitted(pool, 1)
         queued = [asyncio.create_task(pool.run(call, f"bulk {n}")) for n in range(5)]
-        await asyncio.sleep(0.01)
+        await submitted(pool, 6)
         change = asyncio.create_task(urgent("change"))
-        await asyncio.sleep(0.01)
+        await submitted(pool, 7)
         release.set()
         await asyncio.gather(first, change, *queued)
     finally:
@@ -112,13 +121,13 @@ async def test_setup_calls_take_turns_with_the_queued_ones() -> None:
 
     try:
         first = asyncio.create_task(pool.run(call, "first"))
-        await asyncio.sleep(0.01)
+        await submitted(pool, 1)
         subscribes = [asyncio.create_task(setup(f"subscribe {n}")) for n in range(4)]
-        await asyncio.sleep(0.01)
+        await submitted(pool, 5)
         reads = [asyncio.create_task(pool.run(call, f"read {n}")) for n in range(2)]
-        await asyncio.sleep(0.01)
+        await submitted(pool, 7)
         change = asyncio.create_task(urgent("change"))
-        await asyncio.sleep(0.01)
+        await submitted(pool, 8)
         release.set()
         await asyncio.gather(first, change, *subscribes, *reads)
     finally:
@@ -134,9 +143,9 @@ async def test_a_cancelled_waiter_gives_its_turn_on() -> None:
     release = threading.Event()
     try:
         first = asyncio.create_task(pool.run(release.wait, 5))
-        await asyncio.sleep(0.01)
+        await submitted(pool, 1)
         gone = asyncio.create_task(pool.run(time.sleep, 0))
-        await asyncio.sleep(0.01)
+        await submitted(pool, 2)
         gone.cancel()
         after = asyncio.create_task(pool.run(lambda: "ran"))
         release.set()
