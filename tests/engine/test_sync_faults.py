@@ -103,8 +103,13 @@ async def test_a_dropped_stream_is_reopened_and_changes_keep_arriving(sync: Sync
     await sync.start([ALICE, BOB], options=STREAM_ONLY)
     await sync.streaming([ALICE, BOB])
 
+    opened = sync.requests("GetStreamingEvents", "started")
     sync.world.drop_streaming_connections()
-    await asyncio.sleep(0.3)
+
+    async def reopened() -> bool:
+        return sync.requests("GetStreamingEvents", "started") > opened
+
+    await eventually(reopened, within=30, what="the stream reopened after the drop")
     sync.world.create_meeting(ALICE, "After the drop", TOMORROW, TOMORROW + HOUR, required=[BOB])
 
     async def arrived() -> bool:
@@ -117,8 +122,13 @@ async def test_an_expired_subscription_is_renewed_and_changes_keep_arriving(sync
     await sync.start([ALICE, BOB], options=STREAM_ONLY)
     await sync.streaming([ALICE, BOB])
 
+    subscribed = sync.requests("Subscribe")
     sync.world.expire_subscriptions()
-    await asyncio.sleep(0.3)
+
+    async def renewed() -> bool:
+        return sync.requests("Subscribe") > subscribed
+
+    await eventually(renewed, within=30, what="the subscriptions renewed after they expired")
     sync.world.create_meeting(ALICE, "After expiry", TOMORROW, TOMORROW + HOUR, required=[BOB])
 
     async def arrived() -> bool:
