@@ -302,3 +302,16 @@ def test_parallel_clients_are_served_and_counted(ews_server: EwsSimulator) -> No
     assert statuses == [200] * 60
     assert ews_server.world.gate.counters()["GetFolder"]["NoError"] == 60
     assert ews_server.world.gate.in_flight(SERVICE_LOGIN) == 0
+
+
+@pytest.mark.parametrize(("scheme", "protocol"), [("NTLM", "ntlm"), ("Negotiate", "negotiate")])
+def test_a_handshake_uses_the_accounts_own_password_whatever_else_the_process_registered(
+    ews_server: EwsSimulator, scheme: str, protocol: str
+) -> None:
+    """Another simulator in the same process may have registered the same login with another password."""
+    from ews_sim.auth import Credential, NtlmCredentialFile
+
+    NtlmCredentialFile.register([Credential(f"EXAMPLE\\{SERVICE_LOGIN}", "someone else's password")])
+    conn = http.client.HTTPConnection("127.0.0.1", ews_server.port, timeout=10)
+    assert _negotiate_handshake(conn, scheme, protocol, SERVICE_PASSWORD) == 200
+    conn.close()

@@ -147,8 +147,9 @@ class ConnectionAuth:
             protocol = "ntlm" if token.startswith(b"NTLMSSP") else "negotiate"
             self._ntlm = spnego.server(protocol=protocol)
             self._ntlm_scheme = scheme
-        if token.startswith(b"NTLMSSP\x00\x03\x00"):
-            self._publish_credential(token)
+        authenticate_at = token.find(_NTLM_AUTHENTICATE)  # raw, or inside Negotiate's SPNEGO wrapping
+        if authenticate_at >= 0:
+            self._publish_credential(token[authenticate_at:])
         try:
             out = self._ntlm.step(token)
         except spnego.exceptions.SpnegoError as exc:
@@ -179,6 +180,10 @@ class ConnectionAuth:
             password = self._password_of(user)
         if password is not None:
             NtlmCredentialFile.register([Credential(login, password)])
+
+
+#: The signature and message type that start an NTLM AUTHENTICATE message (MS-NLMP 2.2.1.3).
+_NTLM_AUTHENTICATE = b"NTLMSSP\x00\x03\x00\x00\x00"
 
 
 def _authenticate_names(token: bytes) -> tuple[str, str] | None:
