@@ -292,3 +292,30 @@ def test_the_demo_scenario_serves_schema_valid_and_exchangelib_readable(
                 assert _validate(schema, body) == "GetItemResponse"
             list(account.calendar.view(start=now - timedelta(days=7), end=now + timedelta(days=14)))
             account.protocol.close()
+
+
+def test_requests_arriving_together_at_a_fresh_server_share_one_compiled_schema() -> None:
+    """The first requests of a busy start arrive on many threads at once; libxml2 cannot compile a schema on
+    several threads together, and a failed compile used to answer every request with ErrorInternalServerError."""
+    import threading
+
+    from ews_sim import schema
+
+    schema._compile.cache_clear()
+    start = threading.Barrier(8)
+    got: list[object] = []
+
+    def first_request() -> None:
+        start.wait()
+        try:
+            got.append(schema.compiled())
+        except Exception as exc:  # the failure is what the test reports
+            got.append(exc)
+
+    threads = [threading.Thread(target=first_request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(got) == 8
+    assert all(compiled is got[0] for compiled in got), got

@@ -25,11 +25,21 @@ from ews_sim.soap import SoapFault
 _XML_IMPORT = '<xs:import namespace="http://www.w3.org/XML/1998/namespace"/>'
 _XML_IMPORT_LOCATED = '<xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="xml.xsd"/>'
 _lock = threading.Lock()
+_compile_lock = threading.Lock()
+
+
+def compiled() -> etree.XMLSchema:
+    """messages.xsd (with types.xsd) compiled by lxml; built once, on first use.
+
+    The first requests of a busy start arrive on many threads together, and libxml2 cannot compile a schema on
+    several threads at once: one thread compiles, the others wait for its result.
+    """
+    with _compile_lock:
+        return _compile()
 
 
 @cache
-def compiled() -> etree.XMLSchema:
-    """messages.xsd (with types.xsd) compiled by lxml; built on first use."""
+def _compile() -> etree.XMLSchema:
     source = resources.files("ews_sim").joinpath("xsd")
     workdir = Path(tempfile.mkdtemp(prefix="ews-sim-xsd-"))
     try:
