@@ -129,6 +129,9 @@ class SeparateSimulator:
         answer: dict[str, Any] = httpx.post(f"{self.control}/{name}", json=params or {}, timeout=60).json()
         return answer
 
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.process.pid)
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -145,6 +148,28 @@ def peak_rss_kib() -> int:
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU of another process (Linux ``/proc``); 0 when it is gone or unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL server process on this machine (the bench's database shares the cores)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += process_cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
 
 
 class StoreCounter:
@@ -185,6 +210,9 @@ class InProcessSimulator:
     def command(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         answer: dict[str, Any] = Control(self.world).dispatch(name, params or {})
         return answer
+
+    def cpu_seconds(self) -> float:
+        return 0.0  # counted with the connector's: one process
 
     def stop(self) -> None:
         self.sim.stop()
@@ -274,6 +302,8 @@ async def run(
         rss_before = peak_rss_kib()
         counter = StoreCounter()
         cpu_before = cpu_seconds()
+        sim_cpu_before = sim.cpu_seconds()
+        pg_cpu_before = postgres_cpu_seconds()
         started = time.perf_counter()
         await service.start()
         await asyncio.wait_for(arrived.wait(), 600)  # the first commit: a mailbox's first sync
@@ -281,6 +311,8 @@ async def run(
         await service.wait_synced(within=600)
         initial = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_before
+        sim_cpu = sim.cpu_seconds() - sim_cpu_before
+        pg_cpu = postgres_cpu_seconds() - pg_cpu_before
         commits, statements = counter.snapshot()
         counter.close()
         rss_growth = peak_rss_kib() - rss_before
@@ -326,6 +358,8 @@ async def run(
         "first_synced_seconds": round(first, 3),
         "initial_sync_seconds": round(initial, 3),
         "initial_sync_cpu_seconds": round(cpu, 3),
+        "simulator_cpu_seconds": round(sim_cpu, 3) if separate else None,
+        "postgres_cpu_seconds": round(pg_cpu, 3),
         "settled_after_seconds": round(settle, 3),
         "store_writes_per_mailbox": round(commits / mailboxes, 2),
         "sql_statements_per_mailbox": round(statements / mailboxes, 2),
@@ -523,8 +557,9 @@ async def main() -> None:
     load_after = os.getloadavg()
     base = rows[0]
     header = ("store", "mailboxes", "first s", "initial s", "lower bound s", "x bound", "s/mailbox vs base",
-              "req/mailbox", "p50 ms", "p95 ms", "RSS KiB/mbx", "CPU s", "writes/mbx", "SQL/mbx")
-    widths = (10, 9, 7, 9, 13, 7, 17, 11, 7, 7, 11, 6, 10, 7)
+              "req/mailbox", "p50 ms", "p95 ms", "RSS KiB/mbx", "CPU s", "sim CPU s", "PG CPU s",
+              "writes/mbx", "SQL/mbx")
+    widths = (10, 9, 7, 9, 13, 7, 17, 11, 7, 7, 11, 6, 9, 8, 10, 7)
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     for row in rows:
         per_mailbox = row["initial_sync_seconds"] / row["mailboxes"]
@@ -535,7 +570,8 @@ async def main() -> None:
             f"{row['lower_bound_seconds']:>13.2f} {row['over_lower_bound']!s:>7} {ratio:>17.2f} "
             f"{row['ews_requests_per_mailbox']:>11} "
             f"{row['latency_p50_ms']!s:>7} {row['latency_p95_ms']!s:>7} {row['peak_rss_growth_kib_per_mailbox']:>11} "
-            f"{row['initial_sync_cpu_seconds']:>6.2f} {row['store_writes_per_mailbox']:>10} "
+            f"{row['initial_sync_cpu_seconds']:>6.2f} {row['simulator_cpu_seconds']!s:>9} "
+            f"{row['postgres_cpu_seconds']:>8.2f} {row['store_writes_per_mailbox']:>10} "
             f"{row['sql_statements_per_mailbox']:>7}"
         )
     ratios = store_ratios(rows)
