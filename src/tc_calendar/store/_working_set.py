@@ -245,24 +245,26 @@ class WorkingSet:
 
 
 #: An occurrence's content with each of its copies (or one row of NULL copy columns when it has none).
-_PREFETCH = select(
-    occurrences.c.id,
-    occurrences.c.uid,
-    occurrences.c.recurrence_id,
-    occurrences.c.content_hash,
-    occurrences.c.source_mailbox,
-    occurrences.c.source_is_organizer,
-    occurrences.c.start_at,
-    occurrences.c.end_at,
-    visibility.c.user_email,
-    visibility.c.item_id,
-    visibility.c.my_response,
-    visibility.c.content_hash.label("copy_hash"),
-    visibility.c.from_organizer_copy,
-    visibility.c.copy_content,
-).select_from(
-    occurrences.outerjoin(visibility, visibility.c.occurrence_id == occurrences.c.id)
-).where(occurrences.c.uid.in_(bindparam("uids", expanding=True)))
+_PREFETCH = (
+    select(
+        occurrences.c.id,
+        occurrences.c.uid,
+        occurrences.c.recurrence_id,
+        occurrences.c.content_hash,
+        occurrences.c.source_mailbox,
+        occurrences.c.source_is_organizer,
+        occurrences.c.start_at,
+        occurrences.c.end_at,
+        visibility.c.user_email,
+        visibility.c.item_id,
+        visibility.c.my_response,
+        visibility.c.content_hash.label("copy_hash"),
+        visibility.c.from_organizer_copy,
+        visibility.c.copy_content,
+    )
+    .select_from(occurrences.outerjoin(visibility, visibility.c.occurrence_id == occurrences.c.id))
+    .where(occurrences.c.uid.in_(bindparam("uids", expanding=True)))
+)
 
 _UPDATE_COPY = (
     update(visibility)

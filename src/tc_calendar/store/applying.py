@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import Change, OccurrenceKey
@@ -59,9 +59,34 @@ class _Batch:
 
 async def apply_actions(connection: AsyncConnection, actions: Sequence[Action], now: datetime) -> list[Change]:
     """Apply ``actions`` in order inside the caller's transaction; return the change-log entries appended."""
+    return (await apply_batches(connection, [actions], now))[0]
+
+
+async def apply_batches(
+    connection: AsyncConnection, batches: Sequence[Sequence[Action]], now: datetime
+) -> list[list[Change]]:
+    """Apply several batches one after another inside the caller's transaction (a group commit): the same rows
+    and entries as one transaction each, in a few statements for all of them. Returns each batch's entries."""
     await serialize_writers(connection)
     batch = _Batch(WorkingSet(connection), now)
-    await batch.rows.prefetch(_named_keys(actions))
+    await batch.rows.prefetch(_named_keys([action for actions in batches for action in actions]))
+    logs: list[ChangeLog] = []
+    for actions in batches:
+        batch.log = ChangeLog()
+        logs.append(batch.log)
+        await _apply(batch, actions)
+    await batch.rows.flush()
+    await _update_mailboxes(connection, batch)
+    entries = [[NewChange(e.kind, e.user, e.key, e.payload) for e in log.entries()] for log in logs]
+    appended = await append(connection, [entry for each in entries for entry in each], now)
+    split: list[list[Change]] = []
+    for each in entries:
+        split.append(appended[: len(each)])
+        appended = appended[len(each) :]
+    return split
+
+
+async def _apply(batch: _Batch, actions: Sequence[Action]) -> None:
     for action in actions:
         match action:
             case PutOccurrence():
@@ -78,11 +103,7 @@ async def apply_actions(connection: AsyncConnection, actions: Sequence[Action], 
                     window_end=action.window_end,
                 )
             case RecordSyncSuccess():
-                batch.set_mailbox(action.mailbox, state=MailboxState.OK.value, last_success_at=now)
-    await batch.rows.flush()
-    await _update_mailboxes(connection, batch)
-    entries = [NewChange(entry.kind, entry.user, entry.key, entry.payload) for entry in batch.log.entries()]
-    return await append(connection, entries, now)
+                batch.set_mailbox(action.mailbox, state=MailboxState.OK.value, last_success_at=batch.now)
 
 
 def _named_keys(actions: Sequence[Action]) -> set[OccurrenceKey]:
@@ -161,21 +182,36 @@ async def _drop_item(batch: _Batch, mailbox: str, item_id: str) -> None:
 
 
 async def _update_mailboxes(connection: AsyncConnection, batch: _Batch) -> None:
-    """One UPDATE per mailbox the batch touched: checkpoint, sync success, and ``event_count`` moved by the copies
-    the batch added and removed.
+    """The ``mailboxes`` rows the batch touched: checkpoint, sync success, and ``event_count`` moved by the copies
+    the batch added and removed; one executemany per shape of update.
 
     A checkpoint or a success for a mailbox that is not registered is an error (:class:`MailboxNotFoundError`,
     the whole batch rolls back); copies may be put for a user who is not (yet) a mailbox.
     """
+    shapes: dict[tuple[frozenset[str], bool], list[dict[str, Any]]] = {}
     for email in sorted({*batch.mailbox_values, *batch.seen_delta}):
         values: dict[str, Any] = dict(batch.mailbox_values.get(email, {}))
         delta = batch.seen_delta[email]
-        if not values and not delta:
-            continue
-        statement = _mailbox_update(frozenset(values), counting=bool(delta))
-        result = await connection.execute(statement, {**_prefixed(values), "key_email": email, "event_delta": delta})
-        if result.rowcount == 0 and email in batch.mailbox_values:
-            raise MailboxNotFoundError(email)
+        if values or delta:
+            row = {**_prefixed(values), "key_email": email, "event_delta": delta}
+            shapes.setdefault((frozenset(values), bool(delta)), []).append(row)
+    if sum(len(rows) for rows in shapes.values()) > 1:
+        await _require_registered(connection, set(batch.mailbox_values))
+    for (columns, counting), rows in shapes.items():
+        result = await connection.execute(_mailbox_update(columns, counting=counting), rows)
+        if len(rows) == 1 and result.rowcount == 0 and rows[0]["key_email"] in batch.mailbox_values:
+            raise MailboxNotFoundError(rows[0]["key_email"])
+
+
+async def _require_registered(connection: AsyncConnection, emails: set[str]) -> None:
+    """Raise :class:`MailboxNotFoundError` for the first of ``emails`` that is not a registered mailbox (an
+    executemany does not tell which of its rows matched nothing)."""
+    if not emails:
+        return
+    found = set((await connection.execute(select(mailboxes.c.email).where(mailboxes.c.email.in_(emails)))).scalars())
+    missing = sorted(emails - found)
+    if missing:
+        raise MailboxNotFoundError(missing[0])
 
 
 @functools.cache

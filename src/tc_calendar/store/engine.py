@@ -124,6 +124,8 @@ def connection_limit(engine_options: Mapping[str, Any]) -> int | None:
     size = int(engine_options.get("pool_size", POOL_SIZE))
     overflow = int(engine_options.get("max_overflow", MAX_OVERFLOW))
     return None if size <= 0 or overflow < 0 else size + overflow
+
+
 def owner_only_database(path: Path) -> None:
     """Create the SQLite file 0600 before SQLite opens it (its -wal and -shm files take its mode), and take group
     and other access away from files an earlier version left readable: they hold the encrypted API secret, the

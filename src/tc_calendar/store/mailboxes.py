@@ -286,8 +286,6 @@ async def release_some(connection: AsyncConnection, owner: str, emails: Sequence
         await connection.execute(statement.values(lease_owner=None, lease_expires_at=None))
 
 
-
-
 async def announce_node(connection: AsyncConnection, node: str, now: datetime, ttl: timedelta) -> NodeCount:
     """Say that ``node`` is alive until ``now + ttl``; forget nodes silent for longer than that; count both."""
     statement = (

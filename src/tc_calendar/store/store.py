@@ -26,6 +26,7 @@ from tc_calendar.model import Change, ChangeKind, Occurrence, OccurrenceKey, Res
 from tc_calendar.store import applying, caches, changelog, launches, mailboxes, reads
 from tc_calendar.store.engine import connection_limit, create_engine, is_postgresql, writer
 from tc_calendar.store.errors import DatabaseError
+from tc_calendar.store.group_commit import GroupCommit
 from tc_calendar.store.notify import NOTIFIER_OPTION, ChangeListener, ChangeListeners, PostgresChangeListener
 from tc_calendar.store.records import (
     ConfiguredMailbox,
@@ -41,6 +42,11 @@ from tc_calendar.sync.actions import Action
 from tc_calendar.sync.diff import StoredScope, StoredView
 
 log = logging.getLogger(__name__)
+
+GROUP_BATCHES = 100
+"""At most this many waiting sync batches are written in one transaction."""
+GROUP_ACTIONS = 5_000
+"""... and at most this many actions (a larger batch alone still goes)."""
 
 
 def _describe(error: BaseException) -> str:
@@ -76,6 +82,9 @@ class Store:
         # which gives up after its pool_timeout: no caller fails for want of a connection.
         self._connection_turns = asyncio.Semaphore(connections) if connections else None
         self._listeners = ChangeListeners()
+        self._batches: GroupCommit[Sequence[Action], list[Change]] = GroupCommit(
+            self._apply_group, size_of=len, max_items=GROUP_BATCHES, max_size=GROUP_ACTIONS
+        )
         self._remote: PostgresChangeListener | None = None
         #: An outage is logged here once, with a count while it lasts and once when it ends.
         self._outage = FailureLog(log, "the database", leave_database_errors=False)
@@ -179,12 +188,34 @@ class Store:
     # --- occurrences -------------------------------------------------------------------------------------------
 
     async def apply(self, actions: Sequence[Action]) -> list[Change]:
-        """Apply one batch of sync actions atomically; return the change-log entries it appended (maybe none)."""
-        async with self._write(logged=True) as connection:
-            changes = await applying.apply_actions(connection, actions, self._clock())
-        if changes:
-            self._listeners.fire(changes[-1].cursor)
-        return changes
+        """Apply one batch of sync actions atomically; return the change-log entries it appended (maybe none).
+
+        Batches that wait for the writer's turn meanwhile are written in one transaction with it
+        (:mod:`~tc_calendar.store.group_commit`); each is still all or nothing, and its entries are its own."""
+        return await self._batches.submit(actions)
+
+    async def _apply_group(self, group: list[Sequence[Action]]) -> list[list[Change] | BaseException]:
+        """One transaction for the group; if it fails, each batch alone, so that an error stays with its batch."""
+        try:
+            async with self._write(logged=True) as connection:
+                outcomes: list[list[Change] | BaseException] = list(
+                    await applying.apply_batches(connection, group, self._clock())
+                )
+        except Exception as error:
+            if len(group) == 1:
+                return [error]
+            outcomes = [await self._apply_alone(actions) for actions in group]
+        cursors = [changes[-1].cursor for changes in outcomes if isinstance(changes, list) and changes]
+        if cursors:
+            self._listeners.fire(max(cursors))
+        return outcomes
+
+    async def _apply_alone(self, actions: Sequence[Action]) -> list[Change] | BaseException:
+        try:
+            async with self._write(logged=True) as connection:
+                return await applying.apply_actions(connection, actions, self._clock())
+        except Exception as error:
+            return error
 
     async def load_view(self, user: str, start: datetime, end: datetime) -> list[tuple[Occurrence, Response]]:
         async with self._read() as connection:

@@ -1,0 +1,126 @@
+"""Group commit: batches that queue for the single writer's turn are written together, in one transaction.
+
+Writes of occurrences and the change log take turns (one writer at a time on SQLite; one advisory lock on
+PostgreSQL, for cursor order). During an initial sync hundreds of mailboxes' batches wait for that turn, and
+each transaction costs a dozen awaits and a commit whatever its size: one after another, they made the writer
+the limit of the whole sync. Here the first caller leads: it takes every batch waiting behind it (up to a bound)
+into one call of ``apply_group``, hands each caller its own outcome, and passes the lead to the next caller still
+waiting. A caller alone is written at once, as before; nothing waits to form a group.
+
+Pure asyncio, no database: ``apply_group`` does the writing and returns one outcome per item (a result, or the
+exception that item's caller should raise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+_LEAD = object()
+"""Set as a waiting caller's result: it leads the next group."""
+
+
+@dataclass(eq=False, slots=True)
+class _Entry(Generic[Item]):
+    item: Item
+    outcome: asyncio.Future[object]
+    size: int
+
+
+class GroupCommit(Generic[Item, Result]):
+    """Runs ``apply_group`` on groups of submitted items: at most ``max_items`` items and ``max_size`` in total
+    (an item's size is ``size_of(item)``; a single item larger than that still goes, alone)."""
+
+    def __init__(
+        self,
+        apply_group: Callable[[list[Item]], Awaitable[Sequence[Result | BaseException]]],
+        *,
+        size_of: Callable[[Item], int] = lambda _: 1,
+        max_items: int = 100,
+        max_size: int = 10_000,
+    ) -> None:
+        self._apply_group = apply_group
+        self._size_of = size_of
+        self._max_items = max_items
+        self._max_size = max_size
+        self._waiting: deque[_Entry[Item]] = deque()
+        self._leading = False
+
+    async def submit(self, item: Item) -> Result:
+        """Write ``item`` (with whatever else is waiting); return its result or raise its error."""
+        entry = _Entry(item, asyncio.get_running_loop().create_future(), self._size_of(item))
+        self._waiting.append(entry)
+        if self._leading:
+            try:
+                outcome = await entry.outcome
+            except asyncio.CancelledError:
+                self._withdraw(entry)
+                raise
+            if outcome is not _LEAD:
+                return outcome  # type: ignore[return-value]  # set by _run for this item
+            entry.outcome = asyncio.get_running_loop().create_future()  # for its own result now
+        else:
+            self._leading = True
+        try:
+            await self._run(self._take(entry))
+        finally:
+            self._pass_lead()
+        return entry.outcome.result()  # type: ignore[return-value]
+
+    def _take(self, leader: _Entry[Item]) -> list[_Entry[Item]]:
+        """The leader and those waiting behind it, in order, within the bounds."""
+        group = [leader]
+        self._waiting.remove(leader)
+        size = leader.size
+        while self._waiting and len(group) < self._max_items:
+            entry = self._waiting[0]
+            if entry.outcome.done():  # its caller gave up waiting
+                self._waiting.popleft()
+                continue
+            if size + entry.size > self._max_size:
+                break
+            group.append(self._waiting.popleft())
+            size += entry.size
+        return group
+
+    async def _run(self, group: list[_Entry[Item]]) -> None:
+        try:
+            outcomes = await self._apply_group([entry.item for entry in group])
+        except asyncio.CancelledError:
+            # The leader was cancelled: its own write is undone; the others wait for the next leader.
+            self._waiting.extendleft(reversed(group[1:]))
+            group[0].outcome.cancel()
+            raise
+        except Exception as error:  # apply_group failed as a whole: every item in it fails alike
+            outcomes = [error] * len(group)
+        for entry, outcome in zip(group, outcomes, strict=True):
+            if entry.outcome.done():
+                continue
+            if isinstance(outcome, BaseException):
+                entry.outcome.set_exception(outcome)
+            else:
+                entry.outcome.set_result(outcome)
+
+    def _pass_lead(self) -> None:
+        """Hand the lead to the first caller still waiting, or give it up."""
+        while self._waiting:
+            entry = self._waiting[0]
+            if not entry.outcome.done():
+                entry.outcome.set_result(_LEAD)
+                return
+            self._waiting.popleft()
+        self._leading = False
+
+    def _withdraw(self, entry: _Entry[Item]) -> None:
+        """A waiting caller was cancelled: drop its item; if it had just been given the lead, pass it on."""
+        lead = entry.outcome.done() and not entry.outcome.cancelled() and entry.outcome.result() is _LEAD
+        if entry in self._waiting:
+            self._waiting.remove(entry)
+        if lead:
+            self._pass_lead()
