@@ -358,8 +358,7 @@ class LaunchScheduler:
         decision = decide_launch(occurrence, self._clock(), self._options.policy)
         late = decision.action is LaunchAction.LATE
         if not decision.launch:  # the last look took so long that the start is no longer wanted
-            await self._store.finish_launch(occurrence.key, LaunchState.SKIPPED, f"not started: {decision.reason}",
-                                            late)
+            await self._finish(occurrence.key, LaunchState.SKIPPED, f"not started: {decision.reason}", late)
             return
         outcome: LaunchOutcome | None = None
         failure: LaunchFailure | None = None
@@ -418,7 +417,8 @@ class LaunchScheduler:
         stopped since, or the request may never have arrived. Starting it again could start it twice."""
         reason = (f"not started again: a start was sent at {run_sent_at.isoformat()} and never answered, so it may "
                   "have been started (and stopped since); start it by hand if the meeting still needs it")
-        await self._store.finish_launch(occurrence.key, LaunchState.SKIPPED, reason, late)
+        if not await self._finish(occurrence.key, LaunchState.SKIPPED, reason, late):
+            return
         log.warning("conference %s for %r is not running and was %s", _conference_id(occurrence), occurrence.title,
                     reason)
         if self._metrics is not None:
@@ -504,8 +504,10 @@ class LaunchScheduler:
             reason += f"; a start sent at {claimed.run_sent_at.isoformat()} was never answered and may have been made"
         elif record is not None and record.last_error:
             reason += f"; last: {record.last_error}"
-        await self._store.finish_launch(key, LaunchState.SKIPPED, reason, False)
+        recorded = await self._finish(key, LaunchState.SKIPPED, reason, False)
         self._past.add(key)
+        if not recorded:
+            return
         log.warning("conference %s for %r (%s) %s", _conference_id(occurrence), occurrence.title,
                     occurrence.start.isoformat(), reason)
         if self._metrics is not None:
@@ -543,9 +545,31 @@ class LaunchScheduler:
 
     # --- outcomes -----------------------------------------------------------------------------------------------
 
+    async def _finish(
+        self,
+        key: OccurrenceKey,
+        state: LaunchState,
+        error: str | None,
+        late: bool,
+        *,
+        run_refused: bool = False,
+        permanent: bool = False,
+    ) -> bool:
+        """Record how this connector's attempt ended; False if another connector took the claim over meanwhile
+        (a slow attempt past the stale-claim time): the outcome is then that connector's to record and report."""
+        try:
+            await self._store.finish_launch(
+                key, state, error, late, run_refused=run_refused, permanent=permanent, owner=self._owner
+            )
+        except LaunchNotFoundError as exc:
+            log.warning("the outcome of this attempt (%s) is not recorded: %s", state.value, exc)
+            return False
+        return True
+
     async def _started(self, occurrence: Occurrence, outcome: LaunchOutcome, decision: LaunchDecision) -> None:
         late = decision.action is LaunchAction.LATE
-        await self._store.finish_launch(occurrence.key, LaunchState.STARTED, None, late)
+        if not await self._finish(occurrence.key, LaunchState.STARTED, None, late):
+            return
         lateness = int(decision.lateness.total_seconds())
         log.info(
             "started conference %s for %r (%s%s; invited %d, removed %d, without TrueConf account %d)",
@@ -562,8 +586,9 @@ class LaunchScheduler:
         await self._record(occurrence, ChangeKind.CONFERENCE_STARTED, payload, "started")
 
     async def _failed(self, occurrence: Occurrence, failure: LaunchFailure, late: bool) -> None:
-        await self._store.finish_launch(occurrence.key, LaunchState.FAILED, failure.error, late,
-                                        run_refused=failure.run_refused, permanent=failure.permanent)
+        if not await self._finish(occurrence.key, LaunchState.FAILED, failure.error, late,
+                                  run_refused=failure.run_refused, permanent=failure.permanent):
+            return
         error = failure.shown
         retrying = not failure.permanent and decide_launch(occurrence, self._clock(), self._options.policy).launch
         log.warning("could not start conference for %r: %s%s", occurrence.title, error,

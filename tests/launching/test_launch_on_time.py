@@ -142,6 +142,30 @@ async def test_a_claim_taken_over_meanwhile_is_not_handed_back(
     assert tcs.world.runs_of(CID) == []
 
 
+async def test_an_attempt_whose_claim_was_taken_over_while_run_was_in_flight_leaves_the_new_holders_outcome(
+    store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
+) -> None:
+    """A slow TrueConf Server: this node has sent ``run``; meanwhile another node took the claim over as stale and
+    recorded the conference as started. When this node's ``run`` then fails, that record is not overwritten."""
+    await put(store, meeting())
+    launcher = scheduler(store, trueconf, clock, lead=LEAD)
+    await at(clock, PREPARED, launcher)
+    await at(clock, CLAIMED, launcher)
+    tcs.world.set_faults(latency=1.0, server_errors=1, server_error_status=503, server_error_path="/run")
+
+    starting = asyncio.create_task(at(clock, START, launcher))
+    async with asyncio.timeout(30):
+        while (record := await store.get_launch(KEY)) is None or record.run_sent_at is None:
+            await asyncio.sleep(0.05)
+    assert await store.retry_launch(KEY, "node-b", stale_before=START + timedelta(hours=1))
+    await store.finish_launch(KEY, LaunchState.STARTED, owner="node-b")
+    await starting
+
+    record = await store.get_launch(KEY)
+    assert record is not None
+    assert (record.state, record.claimed_by, record.last_error) == (LaunchState.STARTED, "node-b", None)
+
+
 async def test_a_change_only_the_last_look_sees_moves_the_start(
     store: Store, trueconf: TrueConfClient, tcs: SimServer, clock: Clock
 ) -> None:

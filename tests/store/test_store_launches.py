@@ -190,3 +190,20 @@ async def test_a_start_sent_for_an_earlier_time_is_forgotten_when_the_meeting_mo
 
     record = await store.get_launch(KEY)
     assert record is not None and record.scheduled_at == moved and record.run_sent_at is None
+
+
+async def test_an_attempt_whose_claim_was_taken_over_cannot_overwrite_the_new_holders_outcome(database_url: str) -> None:
+    now = [MONDAY_9]
+    async with Store.open(database_url, clock=lambda: now[0]) as store:
+        await store.claim_launch(KEY, "team", MONDAY_9, "node-slow")
+        now[0] = MONDAY_9 + timedelta(minutes=3)
+        assert await store.retry_launch(KEY, "node-2", stale_before=now[0] - timedelta(minutes=2))
+        await store.finish_launch(KEY, LaunchState.STARTED, owner="node-2")
+
+        # The first attempt comes back late with its own outcome: it is refused, and the record stays node-2's.
+        with pytest.raises(LaunchNotFoundError, match="node-slow no longer holds the claim"):
+            await store.finish_launch(KEY, LaunchState.FAILED, "read timeout", owner="node-slow")
+
+        record = await store.get_launch(KEY)
+        assert record is not None
+        assert (record.state, record.claimed_by, record.last_error) == (LaunchState.STARTED, "node-2", None)

@@ -112,8 +112,13 @@ async def finish(
     now: datetime,
     run_refused: bool = False,
     permanent: bool = False,
+    owner: str | None = None,
 ) -> None:
     """Record how a claimed start ended (``started``, ``failed`` or ``skipped``); :func:`release` hands one back.
+
+    ``owner``: the attempt that ends, recorded only while it still holds the claim. An attempt that took so long
+    that another connector took its claim over as stale must not overwrite that connector's outcome
+    (:class:`LaunchNotFoundError`).
 
     ``run_refused``: TrueConf Server answered the ``run`` sent by this attempt that it did not start the conference,
     so the note of :func:`mark_runs_sent` is taken back. ``permanent``: a failure that retrying cannot help; the
@@ -130,7 +135,11 @@ async def finish(
     if run_refused:
         values["run_sent_at"] = None
     statement = update(launches).where(*_where(key)).values(**values)
+    if owner is not None:
+        statement = statement.where(launches.c.claimed_by == owner)
     if (await connection.execute(statement)).rowcount == 0:
+        if owner is not None and await get(connection, key) is not None:
+            raise LaunchNotFoundError(f"{owner} no longer holds the claim for {key}: another connector took it over")
         raise LaunchNotFoundError(f"no launch was claimed for {key}")
 
 

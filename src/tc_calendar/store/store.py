@@ -408,12 +408,13 @@ class Store:
         *,
         run_refused: bool = False,
         permanent: bool = False,
+        owner: str | None = None,
     ) -> None:
         """Record how a claimed start ended; ``run_refused`` when TrueConf Server answered the ``run`` of this
-        attempt that it did not start, ``permanent`` for a failure retrying cannot help (see
-        :func:`launches.finish`)."""
+        attempt that it did not start, ``permanent`` for a failure retrying cannot help, ``owner`` to record it
+        only while that caller still holds the claim (see :func:`launches.finish`)."""
         async with self._write() as connection:
-            await launches.finish(connection, key, state, error, late, self._clock(), run_refused, permanent)
+            await launches.finish(connection, key, state, error, late, self._clock(), run_refused, permanent, owner)
 
     async def release_launch(self, key: OccurrenceKey, owner: str, state: LaunchState, reason: str) -> None:
         """Hand back ``owner``'s claim in progress as ``released`` or ``skipped``; see :func:`launches.release`."""
