@@ -81,19 +81,19 @@ def instrument() -> None:
     aiosqlite.core.Connection._execute = hopped
 
 
-def batch(n: int) -> list[Action]:
+def first_sync(users: list[str], n: int) -> list[Action]:
     """Mailbox n's first sync: its own 3 meetings and the 6 it is invited to, then its checkpoint and success."""
-    me = USERS[n]
+    me = users[n]
     actions: list[Action] = []
     for day in range(3):
         for organizer_index in (n, n - 1, n - 2):
-            organizer = USERS[organizer_index % len(USERS)]
+            organizer = users[organizer_index % len(users)]
             start = START + timedelta(days=day, hours=organizer_index % 9)
             occurrence = Occurrence(
-                OccurrenceKey(f"uid-{organizer_index}-{day}"), f"{organizer} #{day}", start,
+                OccurrenceKey(f"uid-{organizer_index % len(users)}-{day}"), f"{organizer} #{day}", start,
                 start + timedelta(minutes=30),
                 organizer=Attendee(organizer, organizer, Role.ORGANIZER, Response.ORGANIZER),
-                attendees=tuple(Attendee(USERS[(organizer_index + k) % len(USERS)], "", Role.REQUIRED)
+                attendees=tuple(Attendee(users[(organizer_index + k) % len(users)], "", Role.REQUIRED)
                                 for k in (1, 2)),
             )
             mine = organizer == me
@@ -108,9 +108,9 @@ async def measure(url: str) -> dict[str, dict[str, float]]:
     async with Store.open(url) as store:
         await store.register_config_mailboxes([ConfiguredMailbox(user) for user in USERS])
         for n in range(CALLS):  # as in a long run: connections open, statements prepared
-            await store.apply(batch(n))
+            await store.apply(first_sync(USERS, n))
         calls: dict[str, Callable[[int], Awaitable[Any]]] = {
-            "apply (9 meetings, checkpoint, success)": lambda n: store.apply(batch(n)),
+            "apply (9 meetings, checkpoint, success)": lambda n: store.apply(first_sync(USERS, n)),
             "stored_views (read)": lambda n: store.stored_views(USERS[n]),
             "load_sync_starts (read)": lambda n: store.load_sync_starts([USERS[n]]),
             "set_mailbox_state (write)": lambda n: store.record_sync_success(USERS[n]),
