@@ -155,7 +155,7 @@ async def test_an_attempt_whose_claim_was_taken_over_while_run_was_in_flight_lea
 
     starting = asyncio.create_task(at(clock, START, launcher))
     async with asyncio.timeout(30):
-        while (record := await store.get_launch(KEY)) is None or record.run_sent_at is None:
+        while (record := await store.get_launch(KEY)) is None or record.run_sent_at is None:  # noqa: ASYNC110 - polling the database
             await asyncio.sleep(0.05)
     assert await store.retry_launch(KEY, "node-b", stale_before=START + timedelta(hours=1))
     await store.finish_launch(KEY, LaunchState.STARTED, owner="node-b")

@@ -192,7 +192,9 @@ async def test_a_start_sent_for_an_earlier_time_is_forgotten_when_the_meeting_mo
     assert record is not None and record.scheduled_at == moved and record.run_sent_at is None
 
 
-async def test_an_attempt_whose_claim_was_taken_over_cannot_overwrite_the_new_holders_outcome(database_url: str) -> None:
+async def test_an_attempt_whose_claim_was_taken_over_cannot_overwrite_the_new_holders_outcome(
+    database_url: str,
+) -> None:
     now = [MONDAY_9]
     async with Store.open(database_url, clock=lambda: now[0]) as store:
         await store.claim_launch(KEY, "team", MONDAY_9, "node-slow")
