@@ -7,6 +7,11 @@ the limit of the whole sync. Here the first caller leads: it takes every batch w
 into one call of ``apply_group``, hands each caller its own outcome, and passes the lead to the next caller still
 waiting. A caller alone is written at once, as before; nothing waits to form a group.
 
+A caller cancelled while it waits is left out of the groups. A caller cancelled while its item is being written
+with a group led by another does not stop that write: the item is written whole (a sync batch with its checkpoint),
+as if it had committed just before the cancellation. A leader cancelled mid-write undoes the whole group's
+transaction, and the others in it are written by the next leader.
+
 Pure asyncio, no database: ``apply_group`` does the writing and returns one outcome per item (a result, or the
 exception that item's caller should raise).
 """
