@@ -23,7 +23,8 @@ with PostgreSQL's figures over SQLite's from the same run (goal: at most 1.0).
   process and its request handling is included, so this is an upper bound for the connector).
 * Store and CPU: the store's write transactions and SQL statements per mailbox during the initial sync (these do
   not depend on how busy the machine is), and the CPU seconds this process used (with ``--separate-simulator``,
-  the connector's alone).
+  the connector's alone), the simulator process's and every PostgreSQL server process's: on a small machine they
+  share the cores with the connector.
 
     .venv/bin/python bench/sync.py [--mailboxes 1,100,1000] [--meetings 3] [--far-meetings 0] [--changes 20]
         [--latency-ms 20] [--stores sqlite,postgresql] [--pg-url postgresql://...]
