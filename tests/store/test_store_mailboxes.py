@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
@@ -280,3 +280,20 @@ async def test_the_event_count_follows_what_the_mailbox_sees(store: Store) -> No
     await store.apply([DropItem(ALICE, "series")])
     alice = await store.get_mailbox(ALICE)
     assert alice is not None and alice.event_count == 0
+
+
+async def test_an_idle_on_demand_mailbox_asked_for_again_meanwhile_is_not_forgotten(database_url: str) -> None:
+    """One node decides the mailbox is idle; before it deletes it, a client asks for it on another node."""
+    now = [datetime(2026, 6, 1, 9, tzinfo=UTC)]
+    async with Store.open(database_url, clock=lambda: now[0]) as store:
+        await store.register_on_demand_mailbox("erin@example.com")
+        now[0] += timedelta(hours=2)
+        cutoff = now[0] - timedelta(hours=1)  # the deciding node's idea of "idle"
+        await store.touch_mailbox("erin@example.com")  # the other node's client
+
+        assert not await store.forget_mailbox("erin@example.com", requested_before=cutoff)
+        assert await store.get_mailbox("erin@example.com") is not None
+
+        now[0] += timedelta(hours=2)
+        assert await store.forget_mailbox("erin@example.com", requested_before=now[0] - timedelta(hours=1))
+        assert await store.get_mailbox("erin@example.com") is None

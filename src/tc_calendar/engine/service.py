@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from tc_calendar.addresses import MailboxAddress
@@ -51,6 +51,11 @@ class MailboxRuntime:
     status: MailboxStatus
     streaming: bool
     cycles: int
+
+
+def _last_asked(status: MailboxStatus) -> datetime:
+    """When a client last asked for a mailbox (or it was registered, if never since)."""
+    return status.last_requested_at or status.requested_at or status.first_seen_at
 
 
 class SyncService:
@@ -212,11 +217,12 @@ class SyncService:
             gone = await self._dropped_elsewhere(statuses)
             for email in gone:
                 await self._drop(email)
-            idle = self._idle_on_demand(statuses)
+            cutoff = self._context.clock() - timedelta(seconds=self._context.options.on_demand_idle)
+            idle = [email for email in self._idle_on_demand(statuses, cutoff) if await self._still_idle(email, cutoff)]
             for email in idle:
                 log.info("%s: no client asked for this calendar in %s; no longer synchronized", email,
                          timedelta(seconds=self._context.options.on_demand_idle))
-                await self._drop(email)
+                await self._drop(email, requested_before=cutoff)
             if new or gone or idle:
                 statuses = await self._store.list_mailboxes()
                 await self._apply_limit(statuses)
@@ -237,16 +243,19 @@ class SyncService:
         # Asked for here since ``statuses`` was read: registered now, so still there.
         return [email for email in candidates if await self._store.get_mailbox(email) is None]
 
-    def _idle_on_demand(self, statuses: Sequence[MailboxStatus]) -> list[str]:
-        """On-demand mailboxes no client asked for within ``on_demand_idle``."""
-        cutoff = self._context.clock() - timedelta(seconds=self._context.options.on_demand_idle)
+    def _idle_on_demand(self, statuses: Sequence[MailboxStatus], cutoff: datetime) -> list[str]:
+        """On-demand mailboxes no client asked for since ``cutoff`` (``on_demand_idle`` ago)."""
         return [
             s.email
             for s in statuses
-            if s.origin is MailboxOrigin.ON_DEMAND
-            and (s.last_requested_at or s.requested_at or s.first_seen_at) < cutoff
-            and s.email not in self._drops
+            if s.origin is MailboxOrigin.ON_DEMAND and _last_asked(s) < cutoff and s.email not in self._drops
         ]
+
+    async def _still_idle(self, email: str, cutoff: datetime) -> bool:
+        """Whether ``email`` is still idle now: a client on any node may have asked for it since the round read
+        the mailboxes, and dropping it would empty a calendar that was just asked for."""
+        status = await self._store.get_mailbox(email)
+        return status is not None and _last_asked(status) < cutoff
 
     def _mailbox_missing(self, email: str) -> None:
         """A loop found that Exchange has no mailbox ``email``: an on-demand one is dropped (a configured one stays
@@ -270,9 +279,10 @@ class SyncService:
         finally:
             self._drops.pop(email, None)
 
-    async def _drop(self, email: str) -> None:
+    async def _drop(self, email: str, requested_before: datetime | None = None) -> None:
         """Forget an on-demand mailbox: stop its loop, clear what its user sees, delete it; the mailboxes after it
-        move up in the roster (one over the limit may get the freed slot)."""
+        move up in the roster (one over the limit may get the freed slot). With ``requested_before`` (an idle
+        mailbox), the row is kept if a client asked for it meanwhile: the next round synchronizes it again."""
         task = self._tasks.pop(email, None)
         self._workers.pop(email, None)
         self._accounts.pop(email, None)
@@ -290,7 +300,8 @@ class SyncService:
                 await self._context.commit(
                     self._context.planner.full(email, [], stored, self._context.window(), None), None
                 )
-            await self._store.forget_mailbox(email)
+            if not await self._store.forget_mailbox(email, requested_before=requested_before):
+                log.info("%s: asked for again while it was being dropped; it is synchronized again", email)
 
     async def _lease_round(self) -> None:
         """Renew this node's mailbox leases and take free ones, up to ``max_mailboxes``.

@@ -186,11 +186,20 @@ def _status(row: Row[Any]) -> MailboxStatus:
     )
 
 
-async def forget_on_demand(connection: AsyncConnection, email: str) -> bool:
-    """Delete an on-demand mailbox's row; True when there was one (config mailboxes are never deleted)."""
+async def forget_on_demand(
+    connection: AsyncConnection, email: str, requested_before: datetime | None = None
+) -> bool:
+    """Delete an on-demand mailbox's row; True when there was one (config mailboxes are never deleted).
+
+    ``requested_before``: only if no client asked for it since then. The decision that a mailbox is idle is made
+    on what was read a moment before; a client (on any node) may have asked for it in between.
+    """
     statement = delete(mailboxes).where(
         mailboxes.c.email == MailboxAddress(email), mailboxes.c.origin == MailboxOrigin.ON_DEMAND.value
     )
+    if requested_before is not None:
+        last_asked = func.coalesce(mailboxes.c.last_requested_at, mailboxes.c.requested_at, mailboxes.c.first_seen_at)
+        statement = statement.where(last_asked < requested_before)
     return bool((await connection.execute(statement)).rowcount)
 
 

@@ -309,10 +309,11 @@ class Store:
         async with self._write() as connection:
             await mailboxes.update_mailbox(connection, email, last_requested_at=self._clock())
 
-    async def forget_mailbox(self, email: str) -> bool:
-        """Delete an on-demand mailbox (clear what its user sees first); config mailboxes are kept."""
+    async def forget_mailbox(self, email: str, *, requested_before: datetime | None = None) -> bool:
+        """Delete an on-demand mailbox (clear what its user sees first); config mailboxes are kept. With
+        ``requested_before``, only if no client asked for it since (see :func:`mailboxes.forget_on_demand`)."""
         async with self._write() as connection:
-            return await mailboxes.forget_on_demand(connection, email)
+            return await mailboxes.forget_on_demand(connection, email, requested_before)
 
     async def set_mailbox_state(self, email: str, state: MailboxState) -> None:
         async with self._write() as connection:
