@@ -4,6 +4,7 @@ over which transport security, and what it hands to the sync core."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -313,3 +314,34 @@ async def test_a_service_account_opens_no_more_streams_than_exchange_allows(sim:
     finally:
         await first.aclose()
         await provider.aclose()
+
+
+def test_a_throttled_answer_while_no_session_is_idle_does_not_deadlock_the_service_account(sim: EwsSimulator) -> None:
+    """On ErrorServerBusy exchangelib shrinks its session pool: it takes the pool's lock, waits for an idle session
+    to close and, when none is idle and the pool may still grow, asks for a new one under that same lock. That
+    thread never returned, and every request of the service account that needed a session waited behind it."""
+    import threading
+
+    from exchangelib.errors import SessionPoolMinSizeReached
+
+    from tc_calendar.providers._ews_session import ServiceAccount
+
+    endpoint = EndpointSettings(sim.url, auth="basic", server_version="Exchange2016", max_concurrency=2, max_streams=1)
+    protocol = ServiceAccount(endpoint, LOGIN, PASSWORD).protocol
+    in_use = [protocol.get_session(), protocol.get_session()]  # a stream and a request: no session is idle
+    answered = threading.Event()
+
+    def throttled() -> None:  # what exchangelib does with an ErrorServerBusy answer
+        with contextlib.suppress(SessionPoolMinSizeReached):
+            protocol.decrease_poolsize()
+        answered.set()
+
+    threading.Thread(target=throttled, daemon=True).start()
+    try:
+        assert answered.wait(10), "the throttled request never returned"
+        spare = protocol.get_session()  # and the account can still send
+        protocol.release_session(spare)
+    finally:
+        for session in in_use:
+            protocol.release_session(session)
+        protocol.close()

@@ -28,6 +28,7 @@ from exchangelib import (
     FailFast,
     Version,
 )
+from exchangelib.errors import SessionPoolMinSizeReached
 from exchangelib.folders import Calendar, Root
 from exchangelib.properties import DistinguishedFolderId, Mailbox
 from exchangelib.protocol import Protocol
@@ -76,6 +77,19 @@ def _whole_by_default(iter_content: Callable[..., Iterator[Any]]) -> Callable[..
         return iter_content(chunk_size, decode_unicode)
 
     return whole
+
+
+def _keep_pool_size() -> None:
+    """Stands in for exchangelib's ``Protocol.decrease_poolsize``: the session pool is never shrunk.
+
+    exchangelib shrinks the pool on every ErrorServerBusy (and ErrorExceededConnectionCount). It takes the pool's
+    lock, waits for an idle session to close and, when none is idle and the pool may still grow, asks for a new one
+    under that same lock: the thread deadlocks, and every later request of the service account that needs a
+    session waits behind it. Here the pool's size is ours to bound (``maxConcurrency`` plus the streams), and
+    throttling is handled by the sync's back-off (Exchange's BackOffMilliseconds). Raising "at the minimum size"
+    makes exchangelib pass ErrorExceededConnectionCount on to us instead of retrying it at once.
+    """
+    raise SessionPoolMinSizeReached("the connector keeps its EWS session pool at its configured size")
 
 
 def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
@@ -162,6 +176,7 @@ class ServiceAccount:
         _apply_tls_policy(
             self.protocol, tls_policy(endpoint.url, verify=endpoint.verify_tls, ca_bundle=endpoint.ca_bundle)
         )
+        self.protocol.decrease_poolsize = _keep_pool_size
         # Instance attributes shadow BaseProtocol's class defaults: HTTP timeout and exchangelib's internal wait.
         self.protocol.TIMEOUT = endpoint.timeout_seconds
         self.protocol.RETRY_WAIT = 1
