@@ -32,6 +32,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "service"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the tests' own helpers, which node_processes uses
 
 from node_processes import SERVICE_LOGIN, SERVICE_PASSWORD, Node, eventually, free_port, holders, listen, write_config
 

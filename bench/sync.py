@@ -66,6 +66,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "engine"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the tests' own helpers, which sync_harness uses
 
 from sync_harness import FAST
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +17,7 @@ from tc_calendar.model import Change, Occurrence, Response
 from tc_calendar.providers._ews_session import EndpointSettings
 from tc_calendar.providers.ews import EwsProvider
 from tc_calendar.store import MailboxState, Store
+from waiting import eventually
 
 FAST = SyncOptions(
     auto_sync=True,
@@ -28,17 +29,6 @@ FAST = SyncOptions(
     error_retry=BackoffPolicy(base=0.1, cap=0.3),
     notification_retry=BackoffPolicy(base=0.2, cap=2.0),
 )
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "condition") -> None:
-    """Poll ``check`` until it holds; the sync is asynchronous, so tests wait for its effect (and a busy machine may
-    take long: the limit only bounds a failing test)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(0.02)
 
 
 @dataclass(frozen=True)

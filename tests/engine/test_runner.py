@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from engine_fakes import FAST, FakeProvider
-from sync_harness import eventually
 
 from store_reads import checkpoint_of
 from tc_calendar.engine.planner import DiffPlanner
@@ -28,6 +27,7 @@ from tc_calendar.providers.base import (
 )
 from tc_calendar.records import Person, RemoteAttendee
 from tc_calendar.store import MailboxState, Store
+from waiting import eventually
 
 ALICE = "alice@corp.test"
 BOB = "bob@corp.test"

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from engine_fakes import FAST, FakeProvider
-from sync_harness import eventually
 
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.runner import SyncOptions
@@ -19,6 +18,7 @@ from tc_calendar.engine.service import SyncService
 from tc_calendar.providers.base import MailboxError, MailboxErrorReason
 from tc_calendar.store import MailboxState, Store
 from tc_calendar.sync.actions import SaveCheckpoint
+from waiting import eventually
 
 ALICE = "alice@corp.test"
 NOW = datetime.now(UTC).replace(microsecond=0)

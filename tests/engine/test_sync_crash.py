@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from engine_world import ALICE, BOB, CAROL, DAVE
-from sync_harness import eventually
 
 from ews_sim.server import EwsSimulator
 from tc_calendar.model import ChangeKind
 from tc_calendar.store import Store
+from waiting import eventually
 
 HERE = Path(__file__).parent
 USERS = [ALICE, BOB, CAROL, DAVE]
@@ -35,7 +35,9 @@ class SyncProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+        # the child imports sync_harness (here), which imports the tests' own helpers (one level up)
+        paths = [str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         with self.log.open("ab") as log:  # the processes' logs, for when a test fails
             self.process = subprocess.Popen(
                 [sys.executable, str(HERE / "sync_process.py"), self.sim.url, self.database_url, *USERS],

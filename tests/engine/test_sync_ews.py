@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from engine_world import ALICE, BOB, CAROL, DAVE, OUTSIDER, SERVICE_LOGIN, SERVICE_PASSWORD
-from sync_harness import FAST, SyncHarness, eventually
+from sync_harness import FAST, SyncHarness
 
 from ews_sim.server import EwsSimulator
 from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern
 from tc_calendar.model import ChangeKind, Response
 from tc_calendar.store import Store
 from tc_calendar.sync.window import window_at
+from waiting import eventually
 
 TOMORROW = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(10), tzinfo=UTC)
 HOUR = timedelta(hours=1)

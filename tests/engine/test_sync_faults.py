@@ -12,11 +12,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from engine_world import ALICE, BOB, CAROL, SERVICE_LOGIN, SERVICE_PASSWORD
-from sync_harness import FAST, SyncHarness, eventually
+from sync_harness import FAST, SyncHarness
 
 from ews_sim.server import EwsSimulator
 from tc_calendar.model import ChangeKind
 from tc_calendar.store import MailboxState, Store
+from waiting import eventually
 
 TOMORROW = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(10), tzinfo=UTC)
 HOUR = timedelta(hours=1)

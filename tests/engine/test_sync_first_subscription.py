@@ -9,10 +9,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from engine_world import ALICE, BOB, SERVICE_LOGIN, SERVICE_PASSWORD
-from sync_harness import FAST, SyncHarness, eventually
+from sync_harness import FAST, SyncHarness
 
 from ews_sim.server import EwsSimulator
 from tc_calendar.store import Store
+from waiting import eventually
 
 TOMORROW = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(10), tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -12,10 +12,11 @@ from dataclasses import replace
 
 import pytest
 from engine_world import SERVICE_LOGIN, SERVICE_PASSWORD
-from sync_harness import FAST, SyncHarness, eventually
+from sync_harness import FAST, SyncHarness
 
 from ews_sim.server import EwsSimulator
 from tc_calendar.store import MailboxState, Store
+from waiting import eventually
 
 MAILBOXES = [f"user{n:02d}@corp.test" for n in range(40)]
 NO_POLLING = replace(FAST, fallback_poll_interval=600.0)

@@ -15,12 +15,13 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from engine_world import ALICE, BOB, SERVICE_LOGIN, SERVICE_PASSWORD
-from sync_harness import FAST, SyncHarness, eventually
+from sync_harness import FAST, SyncHarness
 
 from ews_sim.server import EwsSimulator
 from ews_sim.world import DayOfWeek, NoEndRecurrence, Recurrence, WeeklyPattern
 from tc_calendar.store import Store
 from tc_calendar.sync.window import window_at
+from waiting import eventually
 
 NOW = datetime.now(UTC)
 TODAY = datetime.combine(NOW.date(), time(10), tzinfo=UTC)

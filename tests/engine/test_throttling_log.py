@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from engine_world import ALICE, BOB, SERVICE_LOGIN, SERVICE_PASSWORD
-from sync_harness import SyncHarness, eventually
+from sync_harness import SyncHarness
 
 from ews_sim.server import EwsSimulator
 from tc_calendar.store import Store
+from waiting import eventually
 
 OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 TOMORROW = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(10), tzinfo=UTC)

@@ -3,9 +3,8 @@ mailboxes, Microsoft Graph for the cloud ones (a hybrid organization), as ``tc_c
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +82,3 @@ def write_config(tmp_path: Path, providers: Callable[[SecretBox], list[dict[str,
     return path
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(0.05)

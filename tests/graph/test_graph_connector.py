@@ -20,7 +20,6 @@ from graph_support import (
     ONPREM,
     WEB_LOGIN,
     WEB_PASSWORD,
-    eventually,
     ews_entry,
     graph_entry,
     make_world,
@@ -36,6 +35,7 @@ from tc_calendar.api.client import ApiClient, Subscription, WebAuth
 from tc_calendar.config import load_settings
 from tc_calendar.service import running_connector
 from tc_calendar.status import collect, render
+from waiting import eventually
 
 
 @pytest.fixture

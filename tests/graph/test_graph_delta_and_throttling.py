@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from graph_support import ALICE, BOB, CAROL, eventually, make_world
+from graph_support import ALICE, BOB, CAROL, make_world
 
 from ews_sim.world import DayOfWeek, NumberedRecurrence, Recurrence, WeeklyPattern, World
 from graph_sim.server import GraphSimulator
@@ -23,6 +23,7 @@ from tc_calendar.providers.graph import GraphProvider
 from tc_calendar.providers.graph_auth import GraphCredential, GraphEndpoints, GraphTokenSource
 from tc_calendar.store import Store
 from tc_calendar.sync.window import window_at
+from waiting import eventually
 
 WINDOW = window_at(datetime.now(UTC), 1, 2)
 OPTIONS = SyncOptions(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from graph_support import ALICE, BOB, WEB_LOGIN, WEB_PASSWORD, eventually, graph_entry, make_world, write_config
+from graph_support import ALICE, BOB, WEB_LOGIN, WEB_PASSWORD, graph_entry, make_world, write_config
 from test_graph_connector import upserts
 
 from ews_sim.world import World
@@ -26,6 +26,7 @@ from tc_calendar.api.client import ApiClient, WebAuth
 from tc_calendar.config import load_settings
 from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.service import RunningConnector, running_connector
+from waiting import eventually
 
 NO_POLLING = SyncOptions(
     auto_sync=True, backward_months=1, forward_months=2, poll_interval=600.0, fallback_poll_interval=600.0

@@ -21,6 +21,7 @@ from tc_calendar.store.records import LaunchState
 from tc_calendar.trueconf.client import TrueConfClient
 from tc_calendar.trueconf.participants import ParticipantsMode
 from tcs_sim.runner import SimServer
+from waiting import eventually
 
 PREPARED = START - LEAD
 CLAIMED = START - timedelta(seconds=1)  # the claim is made two seconds ahead
@@ -154,9 +155,12 @@ async def test_an_attempt_whose_claim_was_taken_over_while_run_was_in_flight_lea
     tcs.world.set_faults(latency=1.0, server_errors=1, server_error_status=503, server_error_path="/run")
 
     starting = asyncio.create_task(at(clock, START, launcher))
-    async with asyncio.timeout(30):
-        while (record := await store.get_launch(KEY)) is None or record.run_sent_at is None:  # noqa: ASYNC110 - polling the database
-            await asyncio.sleep(0.05)
+
+    async def run_sent() -> bool:
+        record = await store.get_launch(KEY)
+        return record is not None and record.run_sent_at is not None
+
+    await eventually(run_sent, what="this node's note that run is sent")
     assert await store.retry_launch(KEY, "node-b", stale_before=START + timedelta(hours=1))
     await store.finish_launch(KEY, LaunchState.STARTED, owner="node-b")
     await starting

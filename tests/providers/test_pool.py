@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tc_calendar.providers.pool import BlockingPool, PoolClosedError, setup_calls, urgent_calls
+from waiting import eventually
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -60,11 +61,7 @@ async def test_context_variables_reach_the_thread_and_closed_pools_refuse_work()
 
 async def submitted(pool: BlockingPool, calls: int) -> None:
     """Wait until ``calls`` calls were handed to ``pool`` (running or queued): each queues on its task's first step."""
-    for _ in range(100_000):
-        if pool.in_flight >= calls:
-            return
-        await asyncio.sleep(0)  # let the tasks just made take their first step
-    raise AssertionError(f"{calls} calls were not handed to the pool ({pool.in_flight} were)")
+    await eventually(lambda: pool.in_flight >= calls, 10, f"{calls} calls handed to the pool", every=0)
 
 
 async def test_urgent_calls_go_ahead_of_the_queued_ones() -> None:

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+import waiting
 from ews_sim.server import EwsSimulator
 from tc_calendar.api.client import ApiClient, Disconnected, ServerAuth, Subscription
 from tc_calendar.crypto import SecretBox
@@ -119,14 +119,8 @@ async def listen(node: Node) -> Listener:
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], *, what: str, within: float = WITHIN) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within:.0f} s: {what}")
-        await asyncio.sleep(0.2)
+    """:func:`waiting.eventually` at the pace of processes: asked every 0.2 s, within the nodes' bound."""
+    return await waiting.eventually(check, within, what, every=0.2)
 
 
 def write_config(directory: Path, key: Path, name: str, database_url: str, exchange: EwsSimulator,

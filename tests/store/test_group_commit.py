@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from tc_calendar.store.group_commit import GroupCommit
+from waiting import eventually
 
 
 class Writer:
@@ -30,11 +31,9 @@ class Writer:
         return [ValueError(f"{item} is bad") if item.startswith("bad") else f"wrote {item}" for item in items]
 
 
-async def until(condition: Callable[[], bool], bound: float = 10.0) -> None:
-    """Let the other tasks run until ``condition`` holds (each step is one turn of the event loop)."""
-    async with asyncio.timeout(bound):
-        while not condition():  # noqa: ASYNC110 - the state is plain attributes, nothing to wait on
-            await asyncio.sleep(0)
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the other tasks run until ``condition`` holds (asked at each turn of the event loop)."""
+    await eventually(condition, 10, "the tasks' state", every=0)
 
 
 async def test_a_caller_alone_is_written_at_once_in_a_group_of_its_own() -> None:

@@ -7,7 +7,7 @@ simulator on a socket, with the sync service and the real store in between, and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +35,7 @@ from tc_calendar.store import Store
 from tc_calendar.sync.links import LinkFinder
 from tc_calendar.sync.normalize import normalize_items
 from tc_calendar.sync.window import window_at
+from waiting import eventually
 
 OPTIONS = SyncOptions(
     auto_sync=True,
@@ -46,15 +47,6 @@ OPTIONS = SyncOptions(
     error_retry=BackoffPolicy(base=0.1, cap=0.3),
 )
 HOUR = timedelta(hours=1)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within}s")
-        await asyncio.sleep(0.05)
 
 
 async def views(store: Store) -> dict[str, list[Seen]]:
