@@ -175,3 +175,84 @@ async def test_the_lead_passes_on_when_the_caller_given_it_is_cancelled_before_i
     assert await third == "wrote c"
     assert second.cancelled()
     assert writer.groups == [["a"], ["c"]]
+
+
+class Gathering:
+    """A ``sleep`` for GroupCommit's gathering that lasts until the test ends it; records the delays asked for."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self.done = asyncio.Event()
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await self.done.wait()
+        self.done.clear()
+
+
+async def two_groups_written(writer: Writer, commits: GroupCommit[str, str]) -> list[asyncio.Task[str]]:
+    """"a" alone, then "b" and "c" together, which the writer holds (a stream has begun)."""
+    writer.hold.clear()
+    tasks = [asyncio.create_task(commits.submit("a"))]
+    await writer.writing.wait()
+    tasks += [asyncio.create_task(commits.submit(name)) for name in ("b", "c")]
+    await until(lambda: len(commits._waiting) == 2)
+    writer.hold.set()  # lets "a" go; the group of "b" and "c" waits for the next set
+    writer.hold.clear()
+    await until(lambda: writer.groups == [["a"], ["b", "c"]])
+    return tasks
+
+
+async def test_under_a_steady_stream_a_leader_gathers_the_callers_arriving_while_the_last_group_took_to_write() -> None:
+    writer = Writer()
+    gathering = Gathering()
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, sleep=gathering)
+    earlier = await two_groups_written(writer, commits)
+    queued = [asyncio.create_task(commits.submit(name)) for name in ("d", "e")]
+    await until(lambda: len(commits._waiting) == 2)
+    writer.hold.set()
+    await until(lambda: len(gathering.delays) == 1)  # "d" leads behind a group of two: it gathers
+
+    later = [asyncio.create_task(commits.submit(name)) for name in ("f", "g")]
+    await until(lambda: len(commits._waiting) == 4)
+    gathering.done.set()
+
+    assert await asyncio.gather(*earlier, *queued, *later) == [f"wrote {name}" for name in "abcdefg"]
+    assert writer.groups == [["a"], ["b", "c"], ["d", "e", "f", "g"]]
+    assert 0 < gathering.delays[0] < 60.0  # as long as the last group took to write, within max_gather
+
+
+async def test_a_caller_behind_a_lone_item_is_not_kept_waiting_to_gather() -> None:
+    writer = Writer()
+    writer.hold.clear()
+    gathering = Gathering()
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, sleep=gathering)
+    first = asyncio.create_task(commits.submit("a"))
+    await writer.writing.wait()
+    second = asyncio.create_task(commits.submit("b"))
+    await until(lambda: len(commits._waiting) == 1)
+    writer.hold.set()
+
+    assert await asyncio.gather(first, second) == ["wrote a", "wrote b"]
+    assert gathering.delays == []
+
+
+async def test_a_leader_cancelled_while_it_gathers_passes_the_lead_and_the_others_are_written() -> None:
+    writer = Writer()
+    gathering = Gathering()
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, sleep=gathering)
+    earlier = await two_groups_written(writer, commits)
+    leader = asyncio.create_task(commits.submit("d"))
+    follower = asyncio.create_task(commits.submit("e"))
+    await until(lambda: len(commits._waiting) == 2)
+    writer.hold.set()
+    await until(lambda: len(gathering.delays) == 1)
+
+    leader.cancel()
+    await until(lambda: len(gathering.delays) == 2)  # "e" leads now, and gathers in its turn
+    gathering.done.set()
+
+    assert await follower == "wrote e"
+    assert leader.cancelled()
+    assert writer.groups == [["a"], ["b", "c"], ["e"]]
+    assert await asyncio.gather(*earlier) == ["wrote a", "wrote b", "wrote c"]

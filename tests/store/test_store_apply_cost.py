@@ -136,3 +136,28 @@ async def test_dropping_two_hundred_meetings_costs_as_many_statements_as_droppin
     assert await store.stored_views(ALICE) == {}
     gone = large_alices[0]
     assert isinstance(gone, PutOccurrence) and await store.get_occurrence(gone.occurrence.key) is None
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_the_read_of_stored_meetings_is_one_statement_whatever_the_number_of_meetings(
+    postgres_database_url: str,
+) -> None:
+    """One text for every size, so that the server plans it once per connection (a plan that looks the meetings up by
+    their index) instead of planning an ``IN`` list of each length anew, and, for a table that grew since its
+    statistics were taken, choosing to read all of it."""
+    texts: set[str] = set()
+
+    def remember(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT occurrences.id") and "WHERE occurrences.uid" in statement:
+            texts.add(statement)
+
+    async with Store.open(postgres_database_url) as store:
+        await store.register_config_mailboxes([ConfiguredMailbox(ALICE), ConfiguredMailbox(BOB)])
+        event.listen(store._engine.sync_engine, "before_cursor_execute", remember)
+        await store.apply(first_sync_of(ALICE, 3, "small"))
+        await store.apply(first_sync_of(BOB, 40, "large"))
+        stored = await store.load_view(BOB, MONDAY_9, MONDAY_9 + timedelta(days=7))
+
+    assert len(texts) == 1
+    assert "= ANY" in texts.pop()
+    assert len(stored) == 40

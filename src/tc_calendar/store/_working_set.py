@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tc_calendar.model import OccurrenceKey, Response
 from tc_calendar.store._copies import occurrence_from_json, occurrence_to_json
 from tc_calendar.store._keys import key_of
-from tc_calendar.store._sql import in_chunks
+from tc_calendar.store._sql import in_chunks, one_of
 from tc_calendar.store.tables import attendees, occurrences, visibility
 from tc_calendar.sync.merge import HeldCopy, Kept, Shown
 
@@ -263,7 +263,7 @@ _PREFETCH = (
         visibility.c.copy_content,
     )
     .select_from(occurrences.outerjoin(visibility, visibility.c.occurrence_id == occurrences.c.id))
-    .where(occurrences.c.uid.in_(bindparam("uids", expanding=True)))
+    .where(one_of(occurrences.c.uid, "uids"))
 )
 
 _UPDATE_COPY = (

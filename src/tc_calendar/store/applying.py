@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tc_calendar.model import Change, OccurrenceKey
 from tc_calendar.store._rows import attendee_values, key_values, occurrence_values
+from tc_calendar.store._sql import one_of
 from tc_calendar.store._working_set import Content, WorkingSet
 from tc_calendar.store.changelog import NewChange, append, serialize_writers
 from tc_calendar.store.errors import MailboxNotFoundError
@@ -208,10 +209,13 @@ async def _require_registered(connection: AsyncConnection, emails: set[str]) -> 
     executemany does not tell which of its rows matched nothing)."""
     if not emails:
         return
-    found = set((await connection.execute(select(mailboxes.c.email).where(mailboxes.c.email.in_(emails)))).scalars())
+    found = set((await connection.execute(_REGISTERED, {"emails": sorted(emails)})).scalars())
     missing = sorted(emails - found)
     if missing:
         raise MailboxNotFoundError(missing[0])
+
+
+_REGISTERED = select(mailboxes.c.email).where(one_of(mailboxes.c.email, "emails"))
 
 
 @functools.cache

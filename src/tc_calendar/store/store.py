@@ -47,6 +47,11 @@ GROUP_BATCHES = 100
 """At most this many waiting sync batches are written in one transaction."""
 GROUP_ACTIONS = 5_000
 """... and at most this many actions (a larger batch alone still goes)."""
+GROUP_GATHER_POSTGRESQL = 0.05
+"""On PostgreSQL, under a steady stream of batches, the writer waits up to this many seconds for more to join a group.
+Its transactions are quick, so groups stayed small (about 2 batches during an initial sync) and each paid the fixed
+cost of a transaction on both sides, which on a busy machine made the sync slower than on SQLite. On SQLite the
+writer is the limit of an initial sync: any pause is lost throughput, and it does not wait (bench/README.md)."""
 
 
 def _describe(error: BaseException) -> str:
@@ -83,7 +88,11 @@ class Store:
         self._connection_turns = asyncio.Semaphore(connections) if connections else None
         self._listeners = ChangeListeners()
         self._batches: GroupCommit[Sequence[Action], list[Change]] = GroupCommit(
-            self._apply_group, size_of=len, max_items=GROUP_BATCHES, max_size=GROUP_ACTIONS
+            self._apply_group,
+            size_of=len,
+            max_items=GROUP_BATCHES,
+            max_size=GROUP_ACTIONS,
+            max_gather=GROUP_GATHER_POSTGRESQL if is_postgresql(engine) else 0.0,
         )
         self._remote: PostgresChangeListener | None = None
         #: An outage is logged here once, with a count while it lasts and once when it ends.
