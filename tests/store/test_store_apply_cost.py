@@ -17,6 +17,8 @@ from store_builders import ALICE, BOB, CAROL, MONDAY_9, meeting, put
 
 from tc_calendar.model import ChangeKind
 from tc_calendar.store import ConfiguredMailbox, Store
+from tc_calendar.store._working_set import _PREFETCH
+from tc_calendar.store.changelog import serialize_writers
 from tc_calendar.sync.actions import Action, DropOccurrence, PutOccurrence, RecordSyncSuccess, SaveCheckpoint
 
 WEEK = (MONDAY_9, MONDAY_9 + timedelta(days=7))
@@ -161,3 +163,21 @@ async def test_on_postgresql_the_read_of_stored_meetings_is_one_statement_whatev
     assert len(texts) == 1
     assert "= ANY" in texts.pop()
     assert len(stored) == 40
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_writer_finds_stored_meetings_by_index_in_a_table_grown_past_its_statistics(
+    postgres_database_url: str,
+) -> None:
+    """The plans of a writer's statements are made once per connection and kept: made while the tables were nearly
+    empty (an initial sync's start), a plan that reads the whole table stayed in use while they grew."""
+    async with Store.open(postgres_database_url) as store:
+        await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
+        await store.apply(first_sync_of(ALICE, 400, "bulk"))  # never analyzed: the statistics say nothing
+        statement = _PREFETCH.compile(dialect=store._engine.dialect)
+        async with store._write(logged=True) as connection:
+            await serialize_writers(connection)
+            plan = await connection.exec_driver_sql(f"EXPLAIN {statement}", ([f"bulk-{n}" for n in range(40)],))
+            lines = [line for (line,) in plan]
+
+    assert not [line for line in lines if "Seq Scan" in line], "\n".join(lines)

@@ -42,9 +42,17 @@ class NewChange:
 
 
 async def serialize_writers(connection: AsyncConnection) -> None:
-    """Queue behind other writers of occurrences, visibility and the log until this transaction ends (PostgreSQL)."""
+    """Queue behind other writers of occurrences, visibility and the log until this transaction ends (PostgreSQL).
+
+    In the same round trip, the transaction stops the planner from reading whole tables: a writer looks its rows up
+    by key, and the plans of its statements are made once per connection and kept. Made while the tables were
+    nearly empty (the start of an initial sync), they read all of ``occurrences`` and ``visibility`` for every batch
+    while the tables grew, until the server's next ANALYZE."""
     if connection.dialect.name == "postgresql":
-        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_LOG_LOCK_KEY})
+        await connection.execute(_SERIALIZE_WRITERS, {"key": CHANGE_LOG_LOCK_KEY})
+
+
+_SERIALIZE_WRITERS = text("SELECT pg_advisory_xact_lock(:key), set_config('enable_seqscan', 'off', true)")
 
 
 async def append(connection: AsyncConnection, entries: Sequence[NewChange], at: datetime) -> list[Change]:

@@ -20,6 +20,10 @@ A PostgreSQL connection taken from the pool is checked with a ping only when it 
 an empty query and ROLLBACK, before each transaction). A connection that broke while in use, or within that time,
 fails its next statement instead: SQLAlchemy then discards every pooled connection opened before the failure, and
 the store reports that one operation as a :class:`~tc_calendar.store.errors.DatabaseError`, as during any outage.
+
+On PostgreSQL, rows inserted many at a time without RETURNING (attendees, visibility) go as multi-row ``INSERT ...
+VALUES`` statements, as they do with RETURNING, instead of asyncpg's executemany, which has the server execute the
+statement once per row (a third of the server's time during an initial sync).
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if target.schema:
         connect_args["server_settings"] = {"search_path": target.schema}
     engine = create_async_engine(target.url, connect_args=connect_args, **kwargs)
+    engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
