@@ -176,7 +176,7 @@ async def test_on_postgresql_a_writer_finds_stored_meetings_by_index_in_a_table_
         await store.apply(first_sync_of(ALICE, 400, "bulk"))  # never analyzed: the statistics say nothing
         statement = _PREFETCH.compile(dialect=store._engine.dialect)
         async with store._write(logged=True) as connection:
-            await serialize_writers(connection)
+            await serialize_writers(connection, by_key=True)
             plan = await connection.exec_driver_sql(f"EXPLAIN {statement}", ([f"bulk-{n}" for n in range(40)],))
             lines = [line for (line,) in plan]
 

@@ -68,7 +68,7 @@ async def apply_batches(
 ) -> list[list[Change]]:
     """Apply several batches one after another inside the caller's transaction (a group commit): the same rows
     and entries as one transaction each, in a few statements for all of them. Returns each batch's entries."""
-    await serialize_writers(connection)
+    await serialize_writers(connection, by_key=True)
     batch = _Batch(WorkingSet(connection), now)
     await batch.rows.prefetch(_named_keys([action for actions in batches for action in actions]))
     logs: list[ChangeLog] = []

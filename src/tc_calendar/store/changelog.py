@@ -41,18 +41,19 @@ class NewChange:
     payload: dict[str, object] = field(default_factory=dict)
 
 
-async def serialize_writers(connection: AsyncConnection) -> None:
+async def serialize_writers(connection: AsyncConnection, *, by_key: bool = False) -> None:
     """Queue behind other writers of occurrences, visibility and the log until this transaction ends (PostgreSQL).
 
-    In the same round trip, the transaction stops the planner from reading whole tables: a writer looks its rows up
-    by key, and the plans of its statements are made once per connection and kept. Made while the tables were
-    nearly empty (the start of an initial sync), they read all of ``occurrences`` and ``visibility`` for every batch
-    while the tables grew, until the server's next ANALYZE."""
+    ``by_key``: the transaction looks its rows up by key only (a sync batch), and the planner is told, in the same
+    round trip, not to read whole tables. The plans of its statements are made once per connection and kept: made
+    while the tables were nearly empty (the start of an initial sync), they read all of ``occurrences`` and
+    ``visibility`` for every batch while the tables grew, until the server's next ANALYZE."""
     if connection.dialect.name == "postgresql":
-        await connection.execute(_SERIALIZE_WRITERS, {"key": CHANGE_LOG_LOCK_KEY})
+        await connection.execute(_LOCK_BY_KEY if by_key else _LOCK, {"key": CHANGE_LOG_LOCK_KEY})
 
 
-_SERIALIZE_WRITERS = text("SELECT pg_advisory_xact_lock(:key), set_config('enable_seqscan', 'off', true)")
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_LOCK_BY_KEY = text("SELECT pg_advisory_xact_lock(:key), set_config('enable_seqscan', 'off', true)")
 
 
 async def append(connection: AsyncConnection, entries: Sequence[NewChange], at: datetime) -> list[Change]:
