@@ -177,21 +177,20 @@ async def test_the_lead_passes_on_when_the_caller_given_it_is_cancelled_before_i
     assert writer.groups == [["a"], ["c"]]
 
 
-class Gathering:
-    """A ``sleep`` for GroupCommit's gathering that lasts until the test ends it; records the delays asked for."""
+class Clock:
+    """The clock GroupCommit times its writes with; the test moves it."""
 
     def __init__(self) -> None:
-        self.delays: list[float] = []
-        self.done = asyncio.Event()
+        self.now = 0.0
 
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await self.done.wait()
-        self.done.clear()
+    def __call__(self) -> float:
+        return self.now
 
 
-async def two_groups_written(writer: Writer, commits: GroupCommit[str, str]) -> list[asyncio.Task[str]]:
-    """"a" alone, then "b" and "c" together, which the writer holds (a stream has begun)."""
+async def two_groups_written(
+    writer: Writer, commits: GroupCommit[str, str], clock: Clock, seconds: float
+) -> list[asyncio.Task[str]]:
+    """"a" alone, then "b" and "c" together, which the writer holds (a stream has begun) for ``seconds``."""
     writer.hold.clear()
     tasks = [asyncio.create_task(commits.submit("a"))]
     await writer.writing.wait()
@@ -200,59 +199,83 @@ async def two_groups_written(writer: Writer, commits: GroupCommit[str, str]) -> 
     writer.hold.set()  # lets "a" go; the group of "b" and "c" waits for the next set
     writer.hold.clear()
     await until(lambda: writer.groups == [["a"], ["b", "c"]])
+    clock.now += seconds  # how long the group of "b" and "c" takes to write: the next gathering's bound
     return tasks
 
 
-async def test_under_a_steady_stream_a_leader_gathers_the_callers_arriving_while_the_last_group_took_to_write() -> None:
+async def test_under_a_steady_stream_a_leader_gathers_callers_until_its_group_is_large_enough() -> None:
     writer = Writer()
-    gathering = Gathering()
-    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, sleep=gathering)
-    earlier = await two_groups_written(writer, commits)
+    clock = Clock()
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=4, clock=clock)
+    earlier = await two_groups_written(writer, commits, clock, 60.0)
     queued = [asyncio.create_task(commits.submit(name)) for name in ("d", "e")]
     await until(lambda: len(commits._waiting) == 2)
     writer.hold.set()
-    await until(lambda: len(gathering.delays) == 1)  # "d" leads behind a group of two: it gathers
+    await until(lambda: commits._enough is not None)  # "d" leads behind a group of two: it gathers
 
-    later = [asyncio.create_task(commits.submit(name)) for name in ("f", "g")]
-    await until(lambda: len(commits._waiting) == 4)
-    gathering.done.set()
+    later = [asyncio.create_task(commits.submit(name)) for name in ("f", "g")]  # the fourth ends the minute's wait
 
     assert await asyncio.gather(*earlier, *queued, *later) == [f"wrote {name}" for name in "abcdefg"]
     assert writer.groups == [["a"], ["b", "c"], ["d", "e", "f", "g"]]
-    assert 0 < gathering.delays[0] < 60.0  # as long as the last group took to write, within max_gather
 
 
-async def test_a_caller_behind_a_lone_item_is_not_kept_waiting_to_gather() -> None:
+async def test_a_gathering_leader_writes_what_it_has_after_as_long_as_the_last_group_took() -> None:
+    writer = Writer()
+    clock = Clock()
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=100, clock=clock)
+    earlier = await two_groups_written(writer, commits, clock, 0.01)
+    queued = [asyncio.create_task(commits.submit(name)) for name in ("d", "e")]
+    await until(lambda: len(commits._waiting) == 2)
+    writer.hold.set()
+
+    assert await asyncio.gather(*earlier, *queued) == [f"wrote {name}" for name in "abcde"]
+    assert writer.groups == [["a"], ["b", "c"], ["d", "e"]]
+
+
+async def test_a_caller_behind_a_lone_item_or_behind_a_full_group_is_not_kept_waiting_to_gather() -> None:
     writer = Writer()
     writer.hold.clear()
-    gathering = Gathering()
-    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, sleep=gathering)
+    clock = Clock()
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=2, clock=clock)
     first = asyncio.create_task(commits.submit("a"))
     await writer.writing.wait()
     second = asyncio.create_task(commits.submit("b"))
     await until(lambda: len(commits._waiting) == 1)
     writer.hold.set()
+    writer.hold.clear()
+    await until(lambda: writer.groups == [["a"], ["b"]])  # behind a lone item: at once
+    more = [asyncio.create_task(commits.submit(name)) for name in ("c", "d")]
+    await until(lambda: len(commits._waiting) == 2)
+    writer.hold.set()
+    writer.hold.clear()
+    await until(lambda: writer.groups == [["a"], ["b"], ["c", "d"]])
+    clock.now += 60.0  # a gathering would last a minute
+    rest = [asyncio.create_task(commits.submit(name)) for name in ("e", "f")]
+    await until(lambda: len(commits._waiting) == 2)
+    writer.hold.set()  # "e" leads behind a group of two, but as many are waiting as a gathering waits for
 
-    assert await asyncio.gather(first, second) == ["wrote a", "wrote b"]
-    assert gathering.delays == []
+    assert await asyncio.gather(first, second, *more, *rest) == [f"wrote {name}" for name in "abcdef"]
+    assert writer.groups == [["a"], ["b"], ["c", "d"], ["e", "f"]]
+    assert commits._enough is None
 
 
 async def test_a_leader_cancelled_while_it_gathers_passes_the_lead_and_the_others_are_written() -> None:
     writer = Writer()
-    gathering = Gathering()
-    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, sleep=gathering)
-    earlier = await two_groups_written(writer, commits)
+    clock = Clock()
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=3, clock=clock)
+    earlier = await two_groups_written(writer, commits, clock, 60.0)
     leader = asyncio.create_task(commits.submit("d"))
     follower = asyncio.create_task(commits.submit("e"))
     await until(lambda: len(commits._waiting) == 2)
     writer.hold.set()
-    await until(lambda: len(gathering.delays) == 1)
+    await until(lambda: commits._enough is not None)
 
     leader.cancel()
-    await until(lambda: len(gathering.delays) == 2)  # "e" leads now, and gathers in its turn
-    gathering.done.set()
+    await until(lambda: leader.done() and commits._enough is not None)  # "e" leads now, and gathers in its turn
+    joining = asyncio.create_task(commits.submit("f"))
+    joining_too = asyncio.create_task(commits.submit("g"))
 
-    assert await follower == "wrote e"
+    assert await asyncio.gather(follower, joining, joining_too) == ["wrote e", "wrote f", "wrote g"]
     assert leader.cancelled()
-    assert writer.groups == [["a"], ["b", "c"], ["e"]]
+    assert writer.groups == [["a"], ["b", "c"], ["e", "f", "g"]]
     assert await asyncio.gather(*earlier) == ["wrote a", "wrote b", "wrote c"]

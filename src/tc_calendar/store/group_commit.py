@@ -51,16 +51,21 @@ class GroupCommit(Generic[Item, Result]):
         max_items: int = 100,
         max_size: int = 10_000,
         max_gather: float = 0.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        gather_until: int = 1,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``max_gather``: under a steady stream of items, how long at most a leader waits for more to join its group
-        (see :meth:`_gather`), with ``sleep``; 0 never waits."""
+        """``max_gather``, ``gather_until``: under a steady stream of items, how long at most a leader waits for more to
+        join its group, and the group's size that ends the wait (see :meth:`_gather`); 0 seconds never waits.
+        ``clock`` times the writes (seconds)."""
         self._apply_group = apply_group
         self._size_of = size_of
         self._max_items = max_items
         self._max_size = max_size
         self._max_gather = max_gather
-        self._sleep = sleep
+        self._gather_until = gather_until
+        self._clock = clock
+        self._enough: asyncio.Event | None = None
+        """Set while a leader gathers; set when the group it gathers is large enough."""
         self._waiting: deque[_Entry[Item]] = deque()
         self._leading = False
         self._last_group = 0
@@ -72,6 +77,8 @@ class GroupCommit(Generic[Item, Result]):
         """Write ``item`` (with whatever else is waiting); return its result or raise its error."""
         entry = _Entry(item, asyncio.get_running_loop().create_future(), self._size_of(item))
         self._waiting.append(entry)
+        if self._enough is not None and len(self._waiting) >= self._gather_until:
+            self._enough.set()
         if self._leading:
             try:
                 outcome = await entry.outcome
@@ -96,14 +103,25 @@ class GroupCommit(Generic[Item, Result]):
         return entry.outcome.result()  # type: ignore[return-value]
 
     async def _gather(self) -> None:
-        """Under a steady stream (the last group had several items and more queued behind it), wait before writing
-        for as long as the last group took to write, at most ``max_gather``, so that the items arriving meanwhile
-        join this group: with a fast writer, groups stay small and each transaction's fixed cost is paid many times
-        (an initial sync on PostgreSQL). An item that comes alone or behind one lone item is written at once."""
-        if self._last_group > 1 and len(self._waiting) < self._max_items:
-            delay = min(self._last_write, self._max_gather)
-            if delay > 0:
-                await self._sleep(delay)
+        """Under a steady stream (the last group had several items, and more queued behind it), wait before writing
+        until the group has ``gather_until`` items, or for as long as the last group took to write (at most
+        ``max_gather``), so that the items arriving meanwhile join it. A writer much quicker than the stream
+        otherwise writes groups of two or three, each paying a transaction's fixed cost (an initial sync on
+        PostgreSQL). Not when as many are waiting already: the writer is then the limit, and a pause is lost
+        throughput. An item that comes alone or behind one lone item is written at once."""
+        if self._last_group <= 1 or len(self._waiting) >= self._gather_until:
+            return
+        delay = min(self._last_write, self._max_gather)
+        if delay <= 0:
+            return
+        self._enough = asyncio.Event()
+        try:
+            async with asyncio.timeout(delay):
+                await self._enough.wait()
+        except TimeoutError:
+            pass
+        finally:
+            self._enough = None
 
     def _take(self, leader: _Entry[Item]) -> list[_Entry[Item]]:
         """The leader and those waiting behind it, in order, within the bounds."""
@@ -122,7 +140,7 @@ class GroupCommit(Generic[Item, Result]):
         return group
 
     async def _run(self, group: list[_Entry[Item]]) -> None:
-        started = time.monotonic()
+        started = self._clock()
         try:
             outcomes = await self._apply_group([entry.item for entry in group])
         except asyncio.CancelledError:
@@ -132,7 +150,7 @@ class GroupCommit(Generic[Item, Result]):
             raise
         except Exception as error:  # apply_group failed as a whole: every item in it fails alike
             outcomes = [error] * len(group)
-        self._last_group, self._last_write = len(group), time.monotonic() - started
+        self._last_group, self._last_write = len(group), self._clock() - started
         for entry, outcome in zip(group, outcomes, strict=True):
             if entry.outcome.done():
                 continue

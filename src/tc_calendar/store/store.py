@@ -48,10 +48,11 @@ GROUP_BATCHES = 100
 GROUP_ACTIONS = 5_000
 """... and at most this many actions (a larger batch alone still goes)."""
 GROUP_GATHER_POSTGRESQL = 0.05
-"""On PostgreSQL, under a steady stream of batches, the writer waits up to this many seconds for more to join a group.
-Its transactions are quick, so groups stayed small (about 2 batches during an initial sync) and each paid the fixed
-cost of a transaction on both sides, which on a busy machine made the sync slower than on SQLite. On SQLite the
-writer is the limit of an initial sync: any pause is lost throughput, and it does not wait (bench/README.md)."""
+GROUP_GATHER_BATCHES = 10
+"""On PostgreSQL, under a steady stream of batches, a group waits up to this many seconds (and no longer than the last
+group took to write) until it has this many batches. Its transactions are quick, so groups stayed at about 2
+batches during an initial sync and each paid a transaction's fixed cost on both sides. When as many batches are
+waiting already, or on SQLite, where the writer is the limit of an initial sync, nothing waits (bench/README.md)."""
 
 
 def _describe(error: BaseException) -> str:
@@ -93,6 +94,7 @@ class Store:
             max_items=GROUP_BATCHES,
             max_size=GROUP_ACTIONS,
             max_gather=GROUP_GATHER_POSTGRESQL if is_postgresql(engine) else 0.0,
+            gather_until=GROUP_GATHER_BATCHES,
         )
         self._remote: PostgresChangeListener | None = None
         #: An outage is logged here once, with a count while it lasts and once when it ends.
