@@ -187,19 +187,21 @@ class Clock:
         return self.now
 
 
-async def two_groups_written(
+async def written_back_to_back(
     writer: Writer, commits: GroupCommit[str, str], clock: Clock, seconds: float
 ) -> list[asyncio.Task[str]]:
-    """"a" alone, then "b" and "c" together, which the writer holds (a stream has begun) for ``seconds``."""
+    """"a", "b" and "c", each queued while the one before is written (a steady stream); the writer holds "c", which
+    takes ``seconds`` to write."""
     writer.hold.clear()
     tasks = [asyncio.create_task(commits.submit("a"))]
     await writer.writing.wait()
-    tasks += [asyncio.create_task(commits.submit(name)) for name in ("b", "c")]
-    await until(lambda: len(commits._waiting) == 2)
-    writer.hold.set()  # lets "a" go; the group of "b" and "c" waits for the next set
-    writer.hold.clear()
-    await until(lambda: writer.groups == [["a"], ["b", "c"]])
-    clock.now += seconds  # how long the group of "b" and "c" takes to write: the next gathering's bound
+    for name in ("b", "c"):
+        tasks.append(asyncio.create_task(commits.submit(name)))
+        await until(lambda: len(commits._waiting) == 1)
+        writer.hold.set()  # lets the group being written go; the next one waits for the next set
+        writer.hold.clear()
+        await until(lambda name=name: writer.groups[-1] == [name])  # type: ignore[misc]
+    clock.now += seconds
     return tasks
 
 
@@ -207,63 +209,70 @@ async def test_under_a_steady_stream_a_leader_gathers_callers_until_its_group_is
     writer = Writer()
     clock = Clock()
     commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=4, clock=clock)
-    earlier = await two_groups_written(writer, commits, clock, 60.0)
+    earlier = await written_back_to_back(writer, commits, clock, 60.0)
     queued = [asyncio.create_task(commits.submit(name)) for name in ("d", "e")]
     await until(lambda: len(commits._waiting) == 2)
     writer.hold.set()
-    await until(lambda: commits._enough is not None)  # "d" leads behind a group of two: it gathers
+    await until(lambda: commits._enough is not None)  # "d" leads a fourth group in a row: it gathers
 
     later = [asyncio.create_task(commits.submit(name)) for name in ("f", "g")]  # the fourth ends the minute's wait
 
     assert await asyncio.gather(*earlier, *queued, *later) == [f"wrote {name}" for name in "abcdefg"]
-    assert writer.groups == [["a"], ["b", "c"], ["d", "e", "f", "g"]]
+    assert writer.groups == [["a"], ["b"], ["c"], ["d", "e", "f", "g"]]
 
 
 async def test_a_gathering_leader_writes_what_it_has_after_as_long_as_the_last_group_took() -> None:
     writer = Writer()
     clock = Clock()
     commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=100, clock=clock)
-    earlier = await two_groups_written(writer, commits, clock, 0.01)
+    earlier = await written_back_to_back(writer, commits, clock, 0.01)
     queued = [asyncio.create_task(commits.submit(name)) for name in ("d", "e")]
     await until(lambda: len(commits._waiting) == 2)
     writer.hold.set()
 
     assert await asyncio.gather(*earlier, *queued) == [f"wrote {name}" for name in "abcde"]
-    assert writer.groups == [["a"], ["b", "c"], ["d", "e"]]
+    assert writer.groups == [["a"], ["b"], ["c"], ["d", "e"]]
 
 
-async def test_a_caller_behind_a_lone_item_or_behind_a_full_group_is_not_kept_waiting_to_gather() -> None:
+async def test_the_batches_of_one_burst_are_not_kept_waiting_to_gather() -> None:
     writer = Writer()
     writer.hold.clear()
     clock = Clock()
-    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=2, clock=clock)
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=10, clock=clock)
     first = asyncio.create_task(commits.submit("a"))
     await writer.writing.wait()
-    second = asyncio.create_task(commits.submit("b"))
+    second = [asyncio.create_task(commits.submit(name)) for name in ("b", "c")]
+    await until(lambda: len(commits._waiting) == 2)
+    writer.hold.set()
+    writer.hold.clear()
+    await until(lambda: writer.groups == [["a"], ["b", "c"]])
+    clock.now += 60.0  # a gathering would last a minute
+    straggler = asyncio.create_task(commits.submit("d"))
     await until(lambda: len(commits._waiting) == 1)
     writer.hold.set()
-    writer.hold.clear()
-    await until(lambda: writer.groups == [["a"], ["b"]])  # behind a lone item: at once
-    more = [asyncio.create_task(commits.submit(name)) for name in ("c", "d")]
+
+    assert await asyncio.gather(first, *second, straggler) == [f"wrote {name}" for name in "abcd"]
+    assert writer.groups == [["a"], ["b", "c"], ["d"]]
+
+
+async def test_a_stream_that_queues_as_many_as_a_gathering_waits_for_is_not_kept_waiting() -> None:
+    writer = Writer()
+    clock = Clock()
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=2, clock=clock)
+    earlier = await written_back_to_back(writer, commits, clock, 60.0)
+    queued = [asyncio.create_task(commits.submit(name)) for name in ("d", "e")]
     await until(lambda: len(commits._waiting) == 2)
     writer.hold.set()
-    writer.hold.clear()
-    await until(lambda: writer.groups == [["a"], ["b"], ["c", "d"]])
-    clock.now += 60.0  # a gathering would last a minute
-    rest = [asyncio.create_task(commits.submit(name)) for name in ("e", "f")]
-    await until(lambda: len(commits._waiting) == 2)
-    writer.hold.set()  # "e" leads behind a group of two, but as many are waiting as a gathering waits for
 
-    assert await asyncio.gather(first, second, *more, *rest) == [f"wrote {name}" for name in "abcdef"]
-    assert writer.groups == [["a"], ["b"], ["c", "d"], ["e", "f"]]
-    assert commits._enough is None
+    assert await asyncio.gather(*earlier, *queued) == [f"wrote {name}" for name in "abcde"]
+    assert writer.groups == [["a"], ["b"], ["c"], ["d", "e"]]
 
 
 async def test_a_leader_cancelled_while_it_gathers_passes_the_lead_and_the_others_are_written() -> None:
     writer = Writer()
     clock = Clock()
     commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=3, clock=clock)
-    earlier = await two_groups_written(writer, commits, clock, 60.0)
+    earlier = await written_back_to_back(writer, commits, clock, 60.0)
     leader = asyncio.create_task(commits.submit("d"))
     follower = asyncio.create_task(commits.submit("e"))
     await until(lambda: len(commits._waiting) == 2)
@@ -277,5 +286,5 @@ async def test_a_leader_cancelled_while_it_gathers_passes_the_lead_and_the_other
 
     assert await asyncio.gather(follower, joining, joining_too) == ["wrote e", "wrote f", "wrote g"]
     assert leader.cancelled()
-    assert writer.groups == [["a"], ["b", "c"], ["e", "f", "g"]]
+    assert writer.groups == [["a"], ["b"], ["c"], ["e", "f", "g"]]
     assert await asyncio.gather(*earlier) == ["wrote a", "wrote b", "wrote c"]

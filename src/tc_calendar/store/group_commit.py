@@ -28,6 +28,9 @@ from typing import Generic, TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+STREAM_GROUPS = 3
+"""Groups written back to back, the writer never idle between them, that make a steady stream."""
+
 _LEAD = object()
 """Set as a waiting caller's result: it leads the next group."""
 
@@ -68,8 +71,8 @@ class GroupCommit(Generic[Item, Result]):
         """Set while a leader gathers; set when the group it gathers is large enough."""
         self._waiting: deque[_Entry[Item]] = deque()
         self._leading = False
-        self._last_group = 0
-        """Items in the last group written."""
+        self._busy_groups = 0
+        """Groups written back to back since the writer was last idle."""
         self._last_write = 0.0
         """Seconds the last group took to write."""
 
@@ -88,12 +91,13 @@ class GroupCommit(Generic[Item, Result]):
             if outcome is not _LEAD:
                 return outcome  # type: ignore[return-value]  # set by _run for this item
             entry.outcome = asyncio.get_running_loop().create_future()  # for its own result now
-            led_before = True
+            await_more = True
         else:
             self._leading = True
-            led_before = False
+            self._busy_groups = 0  # the writer was idle
+            await_more = False
         try:
-            if led_before:
+            if await_more:
                 await self._gather()
             await self._run(self._take(entry))
         finally:
@@ -103,13 +107,13 @@ class GroupCommit(Generic[Item, Result]):
         return entry.outcome.result()  # type: ignore[return-value]
 
     async def _gather(self) -> None:
-        """Under a steady stream (the last group had several items, and more queued behind it), wait before writing
-        until the group has ``gather_until`` items, or for as long as the last group took to write (at most
-        ``max_gather``), so that the items arriving meanwhile join it. A writer much quicker than the stream
-        otherwise writes groups of two or three, each paying a transaction's fixed cost (an initial sync on
-        PostgreSQL). Not when as many are waiting already: the writer is then the limit, and a pause is lost
-        throughput. An item that comes alone or behind one lone item is written at once."""
-        if self._last_group <= 1 or len(self._waiting) >= self._gather_until:
+        """Under a steady stream (:data:`STREAM_GROUPS` groups written back to back), wait before writing until the
+        group has ``gather_until`` items, or for as long as the last group took to write (at most ``max_gather``), so
+        that the items arriving meanwhile join it. A writer much quicker than the stream otherwise writes groups of
+        two or three, each paying a transaction's fixed cost (an initial sync on PostgreSQL). Not when as many are
+        waiting already: the writer is then the limit, and a pause is lost throughput. Not for a burst such as the
+        batches of one meeting's attendees, which is written in one or two groups at once."""
+        if self._busy_groups < STREAM_GROUPS or len(self._waiting) >= self._gather_until:
             return
         delay = min(self._last_write, self._max_gather)
         if delay <= 0:
@@ -150,7 +154,8 @@ class GroupCommit(Generic[Item, Result]):
             raise
         except Exception as error:  # apply_group failed as a whole: every item in it fails alike
             outcomes = [error] * len(group)
-        self._last_group, self._last_write = len(group), self._clock() - started
+        self._busy_groups += 1
+        self._last_write = self._clock() - started
         for entry, outcome in zip(group, outcomes, strict=True):
             if entry.outcome.done():
                 continue

@@ -49,7 +49,8 @@ GROUP_ACTIONS = 5_000
 """... and at most this many actions (a larger batch alone still goes)."""
 GROUP_GATHER_POSTGRESQL = 0.05
 GROUP_GATHER_BATCHES = 10
-"""On PostgreSQL, under a steady stream of batches, a group waits up to this many seconds (and no longer than the last
+"""On PostgreSQL, under a steady stream of batches (:data:`~tc_calendar.store.group_commit.STREAM_GROUPS` groups written
+back to back), a group waits up to this many seconds (and no longer than the last
 group took to write) until it has this many batches. Its transactions are quick, so groups stayed at about 2
 batches during an initial sync and each paid a transaction's fixed cost on both sides. When as many batches are
 waiting already, or on SQLite, where the writer is the limit of an initial sync, nothing waits (bench/README.md)."""
