@@ -5,8 +5,8 @@ Runs the real API over a real store (SQLite in a temporary directory) on 127.0.0
 starts when ``store.apply`` has committed (the store rings the feed) and stops when a client has decoded the
 notification carrying it. Changes are made one at a time, each after every client got the previous one
 (latency, not throughput under overload); the first few are a warm-up and not counted. Per row: the latency of
-every delivery (p50, p95, p99), and per change the latency to the *last* client (p50, p95, p99; the goal of issue
-13 is p99 < 1 s), with the load average of the machine at the end of the row.
+every delivery (p50, p95, p99), and per change the latency to the *last* client (p50, p95, p99; the goal
+is p99 < 1 s), with the load average of the machine at the end of the row.
 
 Clients subscribe as a TrueConf Server does (server sign-in). With ``--users own`` (the default) client ``k``
 subscribes to the changed calendar and to one synchronized mailbox (``user{k}``), as a web page showing one
