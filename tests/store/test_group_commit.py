@@ -221,11 +221,18 @@ async def test_under_a_steady_stream_a_leader_gathers_callers_until_its_group_is
     assert writer.groups == [["a"], ["b"], ["c"], ["d", "e", "f", "g"]]
 
 
-async def test_a_gathering_leader_writes_what_it_has_after_as_long_as_the_last_group_took() -> None:
+@pytest.mark.parametrize(
+    ("gather_until", "last_write_seconds"),
+    [(100, 0.01), (2, 60.0)],
+    ids=["after-as-long-as-the-last-group-took", "at-once-when-as-many-are-queued-as-it-waits-for"],
+)
+async def test_under_a_steady_stream_a_leader_writes_what_is_queued(
+    gather_until: int, last_write_seconds: float
+) -> None:
     writer = Writer()
     clock = Clock()
-    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=100, clock=clock)
-    earlier = await written_back_to_back(writer, commits, clock, 0.01)
+    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=gather_until, clock=clock)
+    earlier = await written_back_to_back(writer, commits, clock, last_write_seconds)
     queued = [asyncio.create_task(commits.submit(name)) for name in ("d", "e")]
     await until(lambda: len(commits._waiting) == 2)
     writer.hold.set()
@@ -253,19 +260,6 @@ async def test_the_batches_of_one_burst_are_not_kept_waiting_to_gather() -> None
 
     assert await asyncio.gather(first, *second, straggler) == [f"wrote {name}" for name in "abcd"]
     assert writer.groups == [["a"], ["b", "c"], ["d"]]
-
-
-async def test_a_stream_that_queues_as_many_as_a_gathering_waits_for_is_not_kept_waiting() -> None:
-    writer = Writer()
-    clock = Clock()
-    commits: GroupCommit[str, str] = GroupCommit(writer, max_gather=60.0, gather_until=2, clock=clock)
-    earlier = await written_back_to_back(writer, commits, clock, 60.0)
-    queued = [asyncio.create_task(commits.submit(name)) for name in ("d", "e")]
-    await until(lambda: len(commits._waiting) == 2)
-    writer.hold.set()
-
-    assert await asyncio.gather(*earlier, *queued) == [f"wrote {name}" for name in "abcde"]
-    assert writer.groups == [["a"], ["b"], ["c"], ["d", "e"]]
 
 
 async def test_a_leader_cancelled_while_it_gathers_passes_the_lead_and_the_others_are_written() -> None:
