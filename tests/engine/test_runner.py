@@ -4,6 +4,7 @@ are handled. (The same behaviour against Exchange's protocol is in ``test_sync_e
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
@@ -88,6 +89,38 @@ async def test_configured_users_are_synced_at_start_and_subscribers_are_notified
     assert await harness.titles(BOB) == ["Review"]
     assert {(c.kind, c.user) for c in harness.notified} == {(ChangeKind.UPSERT, ALICE), (ChangeKind.UPSERT, BOB)}
     assert await harness.state(ALICE) is MailboxState.OK
+
+
+async def test_a_wait_for_first_syncs_that_is_given_up_leaves_no_error_for_asyncio_to_report_later(
+    harness: Harness,
+) -> None:
+    """A caller that stops waiting (cancelled, or out of time) while a mailbox is still syncing: nothing it waited on
+    is left to be reported as "exception was never retrieved" when collected."""
+    harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    harness.provider.meeting(BOB, "Review", NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1))
+    harness.provider.hold(BOB, "initial_items")  # Bob's first sync does not finish
+    service = harness.build([ALICE, BOB])
+    reported: list[str] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, context: reported.append(context["message"]))
+    try:
+        await service.start()
+        waiting = asyncio.create_task(service.wait_synced(within=60))
+
+        async def alice_synced() -> bool:
+            return await harness.state(ALICE) is MailboxState.OK
+
+        await eventually(alice_synced)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        with pytest.raises(TimeoutError):
+            await service.wait_synced(within=0.01)
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+
+    assert reported == []
 
 
 async def test_a_notified_change_reaches_the_store_through_incremental_sync(harness: Harness) -> None:
