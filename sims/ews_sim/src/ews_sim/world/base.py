@@ -7,7 +7,6 @@ switches.py, and combined into :class:`~ews_sim.world.core.World`.
 
 from __future__ import annotations
 
-import copy
 import threading
 import uuid
 from collections.abc import Iterable
@@ -138,7 +137,7 @@ class WorldBase:
         """The mailbox, or NonExistentMailbox; MailboxUnavailable while a fault makes it unavailable."""
         with self.lock:
             mailbox = self._available(smtp)
-            result = copy.deepcopy(mailbox)
+            result = mailbox.snapshot()
             result.folders["calendar"].total_count = len(self._records[mailbox.smtp])
             return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -165,6 +165,15 @@ class Mailbox:
 
     def address(self) -> EmailAddress:
         return EmailAddress(self.smtp, self.display_name)
+
+    def snapshot(self) -> Mailbox:
+        """A copy whose folders and delegates can change without touching this mailbox (``copy.deepcopy`` took a
+        sixth of the simulator's time: every request takes one)."""
+        return replace(
+            self,
+            folders={name: replace(folder) for name, folder in self.folders.items()},
+            delegates=set(self.delegates),
+        )
 
 
 @dataclass(slots=True)
