@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import secrets
+from dataclasses import replace
 
 from ews_sim.world import ids
 from ews_sim.world.base import WorldBase, smtp_key
@@ -72,14 +72,14 @@ class Directory(WorldBase):
             self._sync_generation[key] = 0
             if password is not None:
                 self._accounts[key] = Account(key, password, impersonation=False, smtp=key, is_service=False)
-            return copy.deepcopy(mailbox)
+            return mailbox.snapshot()
 
     def add_service_account(self, login: str, password: str, impersonation: bool = True) -> Account:
         """A service account; with ``impersonation`` it holds ApplicationImpersonation over every mailbox."""
         with self.lock:
             account = Account(login, password, impersonation=impersonation, smtp=None, is_service=True)
             self._accounts[smtp_key(login)] = account
-            return copy.deepcopy(account)
+            return replace(account)  # every field is immutable
 
     def authenticate(self, login: str, password: str) -> Account | None:
         """The account for these credentials, or None. Logins compare case-insensitively; ``DOMAIN\\user`` and
@@ -100,7 +100,7 @@ class Directory(WorldBase):
             for candidate in candidates:
                 account = self._accounts.get(candidate)
                 if account is not None and (candidate == key or account.is_service):
-                    return copy.deepcopy(account)
+                    return replace(account)  # every field is immutable
         return None
 
     def can_impersonate(self, account: Account, smtp: str) -> bool:
@@ -118,7 +118,7 @@ class Directory(WorldBase):
 
     def mailboxes(self) -> list[Mailbox]:
         with self.lock:
-            return [copy.deepcopy(m) for m in self._mailboxes.values()]
+            return [m.snapshot() for m in self._mailboxes.values()]
 
     def find_mailboxes(self, query: str) -> list[Mailbox]:
         """ResolveNames-style lookup: mailboxes whose SMTP address or display name starts with ``query`` (or whose
@@ -132,7 +132,7 @@ class Directory(WorldBase):
                 or m.display_name.lower().startswith(needle)
                 or any(word.startswith(needle) for word in m.display_name.lower().split())
             ]
-            return [copy.deepcopy(m) for m in sorted(found, key=lambda m: (m.display_name.lower(), m.smtp))]
+            return [m.snapshot() for m in sorted(found, key=lambda m: (m.display_name.lower(), m.smtp))]
 
     def open_mailbox(self, account: Account, smtp: str | None = None, *, impersonate: bool = False) -> Mailbox:
         """The mailbox ``account`` may read: its own (``smtp`` None), an impersonated one, or a delegated one.
