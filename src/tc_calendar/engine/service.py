@@ -576,9 +576,11 @@ class SyncService:
     async def wait_synced(self, emails: Sequence[str] | None = None, within: float = 30.0) -> None:
         """Wait until the given (default: all admitted) mailboxes completed a sync cycle once."""
         workers = [self._workers[MailboxAddress(e)] for e in emails] if emails else list(self._workers.values())
-        async with asyncio.timeout(within):
-            for worker in workers:  # one at a time: a cancelled wait leaves no gathered waits behind
-                await worker.synced_once.wait()
+        waits = asyncio.gather(*(w.synced_once.wait() for w in workers))
+        # Given up (cancelled or out of time), the gathered waits end cancelled: take that outcome here, or asyncio
+        # reports it as an error never retrieved.
+        waits.add_done_callback(lambda done: done.cancelled() or done.exception())
+        await asyncio.wait_for(waits, within)
 
     async def status(self) -> list[MailboxRuntime]:
         """Every known mailbox, in priority order, with its live streaming state (for ``tc_calendar status``)."""
