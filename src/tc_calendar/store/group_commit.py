@@ -5,7 +5,8 @@ PostgreSQL, for cursor order). During an initial sync hundreds of mailboxes' bat
 each transaction costs a dozen awaits and a commit whatever its size: one after another, they made the writer
 the limit of the whole sync. Here the first caller leads: it takes every batch waiting behind it (up to a bound)
 into one call of ``apply_group``, hands each caller its own outcome, and passes the lead to the next caller still
-waiting. A caller alone is written at once, as before; nothing waits to form a group.
+waiting. A caller alone is written at once, as before. Only under a steady stream may a leader wait a little for
+more to join its group (:meth:`GroupCommit._gather`), when the owner asks for it (``max_gather``).
 
 A caller cancelled while it waits is left out of the groups. A caller cancelled while its item is being written
 with a group led by another does not stop that write: the item is written whole (a sync batch with its checkpoint),
@@ -98,11 +99,13 @@ class GroupCommit(Generic[Item, Result]):
             await_more = False
         try:
             if await_more:
-                await self._gather()
+                try:
+                    await self._gather()
+                except asyncio.CancelledError:
+                    self._waiting.remove(entry)  # not taken yet: the next leader must not take it
+                    raise
             await self._run(self._take(entry))
         finally:
-            if entry in self._waiting:  # cancelled while gathering
-                self._waiting.remove(entry)
             self._pass_lead()
         return entry.outcome.result()  # type: ignore[return-value]
 

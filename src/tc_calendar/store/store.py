@@ -48,12 +48,14 @@ GROUP_BATCHES = 100
 GROUP_ACTIONS = 5_000
 """... and at most this many actions (a larger batch alone still goes)."""
 GROUP_GATHER_POSTGRESQL = 0.05
+"""On PostgreSQL, under a steady stream of batches, a group waits at most this many seconds for more (see below)."""
 GROUP_GATHER_BATCHES = 10
-"""On PostgreSQL, under a steady stream of batches (:data:`~tc_calendar.store.group_commit.STREAM_GROUPS` groups written
-back to back), a group waits up to this many seconds (and no longer than the last
-group took to write) until it has this many batches. Its transactions are quick, so groups stayed at about 2
-batches during an initial sync and each paid a transaction's fixed cost on both sides. When as many batches are
-waiting already, or on SQLite, where the writer is the limit of an initial sync, nothing waits (bench/README.md)."""
+"""... and no longer than it has this many batches. Under a steady stream
+(:data:`~tc_calendar.store.group_commit.STREAM_GROUPS` groups written back to back) a group waits until it has this
+many batches, or for as long as the last group took to write, at most ``GROUP_GATHER_POSTGRESQL``. Its transactions
+are quick, so groups stayed at about 2 batches during an initial sync and each paid a transaction's fixed cost on
+both sides. When as many batches are waiting already, or on SQLite, where the writer is the limit of an initial
+sync, nothing waits (bench/README.md)."""
 
 
 def _describe(error: BaseException) -> str:
