@@ -58,7 +58,13 @@ def whole_request_error(operation: str, error: soap.EwsError) -> etree._Element:
 
 
 def first_error_code(root: etree._Element) -> str:
-    for msg in root.iter():
+    """The first error or warning code of a response, for the counters; "NoError" when every message succeeded.
+
+    Response messages are the children of ``m:ResponseMessages``; only they are looked at (a GetItem answer of
+    hundreds of items is otherwise walked element by element). A response shaped otherwise is walked whole.
+    """
+    messages = root.find(m("ResponseMessages"))
+    for msg in messages if messages is not None else root.iter():
         if isinstance(msg.tag, str) and msg.get("ResponseClass") in ("Error", "Warning"):
             code = msg.find(m("ResponseCode"))
             if code is not None and code.text:

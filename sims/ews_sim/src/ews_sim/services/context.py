@@ -41,6 +41,8 @@ class RequestContext:
     settings: ServerSettings
     impersonating: bool = False
     notes: dict[str, str] = field(default_factory=dict)
+    #: Mailboxes whose items this request was already allowed to open (casefolded addresses).
+    opened_for_items: set[str] = field(default_factory=set)
     #: Set when the server stops; long-running responses (streams) end at their next check.
     stopping: threading.Event = field(default_factory=threading.Event)
 

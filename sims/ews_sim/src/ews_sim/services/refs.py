@@ -17,7 +17,13 @@ from ews_sim.xml_names import local_name, t
 
 
 def _check_mailbox(ctx: RequestContext, smtp: str) -> None:
+    """May this request open items of ``smtp``? Asked once per mailbox and request: a GetItem of many items of one
+    mailbox is one access check, not one per item (each check copies the mailbox)."""
+    key = smtp.casefold()
+    if key in ctx.opened_for_items:
+        return
     ctx.open_mailbox(smtp)
+    ctx.opened_for_items.add(key)
 
 
 def resolve_folder(ctx: RequestContext, elem: etree._Element) -> Folder:
