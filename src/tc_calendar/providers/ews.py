@@ -34,20 +34,20 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
 
-from exchangelib import EWSDateTime, FolderCollection
 from exchangelib.items import ID_ONLY
-from exchangelib.properties import CalendarView, RecurringMasterItemId, StatusEvent
+from exchangelib.properties import RecurringMasterItemId, StatusEvent
 from exchangelib.services import FindItem, GetItem, GetStreamingEvents, SubscribeToStreaming, SyncFolderItems
-from exchangelib.services.common import folder_ids_element, item_ids_element
+from exchangelib.services.common import item_ids_element
 from exchangelib.services.sync_folder_hierarchy import SyncFolder
-from exchangelib.util import MNS, add_xml_child, create_element
+from exchangelib.util import MNS, create_element
 
 from tc_calendar.addresses import MailboxAddress, pick_credential
 from tc_calendar.backoff import STREAM_RETRY
 from tc_calendar.metrics import Metrics
-from tc_calendar.providers import ews_mapping
+from tc_calendar.providers import ews_mapping, ews_payloads
 from tc_calendar.providers._ews_errors import map_error
 from tc_calendar.providers._ews_session import EndpointSettings, ServiceAccount
 from tc_calendar.providers.base import (
@@ -89,23 +89,14 @@ class _SyncFolderItems(SyncFolderItems):  # type: ignore[misc]  # exchangelib ha
     def _elem_to_obj(self, elem: Any) -> Any:
         return ews_mapping.sync_change(elem)
 
+    def get_payload(self, sync_state: Any, max_changes_returned: int, **_: Any) -> Any:
+        # Always the impersonated mailbox's calendar, ids only, nothing ignored: the only SyncFolderItems we send.
+        return ews_payloads.sync_folder_items(self.account.primary_smtp_address, sync_state, max_changes_returned)
+
     def _get_element_container(self, message: Any, name: Any = None) -> Any:
         if message.find(f"{{{MNS}}}SyncState") is None:
             return super(SyncFolder, self)._get_element_container(message=message, name=name)
         return super()._get_element_container(message=message, name=name)
-
-
-def _item_shape(field_uris: Iterable[str]) -> Any:
-    """``m:ItemShape``: ids only, plus these properties."""
-    shape = create_element("m:ItemShape")
-    add_xml_child(shape, "t:BaseShape", ID_ONLY)
-    uris = list(field_uris)
-    if uris:  # the schema wants at least one path in AdditionalProperties
-        properties = create_element("t:AdditionalProperties")
-        for uri in uris:
-            properties.append(create_element("t:FieldURI", attrs={"FieldURI": uri}))
-        shape.append(properties)
-    return shape
 
 
 class _GetItemXml(GetItem):  # type: ignore[misc]  # exchangelib has no type hints
@@ -117,12 +108,15 @@ class _GetItemXml(GetItem):  # type: ignore[misc]  # exchangelib has no type hin
     ``ews_mapping`` reads the elements straight into records, for a fraction of the CPU.
     """
 
-    _SHAPE = _item_shape(ews_mapping.FETCH_FIELD_URIS)
+    _SHAPE = ews_payloads.item_shape(ews_mapping.FETCH_FIELD_URIS)
 
     def _elem_to_obj(self, elem: Any) -> Any:
         return elem
 
     def get_payload(self, items: Any, additional_fields: Any, shape: Any) -> Any:
+        if all(isinstance(item, tuple) for item in items):
+            return ews_payloads.get_item(self._SHAPE, items)
+        # RecurringMasterItemId references: exchangelib writes them.
         payload = create_element(f"m:{self.SERVICE_NAME}")
         payload.append(copy.deepcopy(self._SHAPE))
         payload.append(item_ids_element(items=items, version=self.account.version))
@@ -132,24 +126,41 @@ class _GetItemXml(GetItem):  # type: ignore[misc]  # exchangelib has no type hin
 class _GetItemIdsXml(_GetItemXml):
     """GetItem for ids and change keys only (see :class:`_GetItemXml`)."""
 
-    _SHAPE = _item_shape(())
+    _SHAPE = ews_payloads.item_shape(())
+
+
+class _CalendarView(NamedTuple):
+    """What a CalendarView asks for: [start, end), at most ``max_items`` entries."""
+
+    start: datetime
+    end: datetime
+    max_items: int
 
 
 class _FindItemXml(FindItem):  # type: ignore[misc]  # exchangelib has no type hints
     """FindItem with a CalendarView asking for ``ews_mapping.VIEW_FIELD_URIS``, whose answer's ``t:CalendarItem``
     elements are handed over as they are (see :class:`_GetItemXml`)."""
 
-    _SHAPE = _item_shape(ews_mapping.VIEW_FIELD_URIS)
+    _SHAPE = ews_payloads.item_shape(ews_mapping.VIEW_FIELD_URIS)
 
     def _elem_to_obj(self, elem: Any) -> Any:
         return elem
 
-    def get_payload(self, folders: Any, calendar_view: Any, **_: Any) -> Any:
-        payload = create_element(f"m:{self.SERVICE_NAME}", attrs={"Traversal": "Shallow"})
-        payload.append(copy.deepcopy(self._SHAPE))
-        payload.append(calendar_view.to_xml(version=self.account.version))
-        payload.append(folder_ids_element(folders=folders, version=self.protocol.version, tag="m:ParentFolderIds"))
-        return payload
+    def get_payload(self, folders: Any, calendar_view: _CalendarView, **_: Any) -> Any:
+        return ews_payloads.find_in_calendar_view(
+            self._SHAPE,
+            self.account.primary_smtp_address,
+            calendar_view.start,
+            calendar_view.end,
+            calendar_view.max_items,
+        )
+
+
+class _SubscribeXml(SubscribeToStreaming):  # type: ignore[misc]  # exchangelib has no type hints
+    """A streaming subscription to the impersonated mailbox's calendar, named by its distinguished id."""
+
+    def get_payload(self, folders: Any, event_types: Any) -> Any:
+        return ews_payloads.subscribe_streaming(self.account.primary_smtp_address, event_types)
 
 
 class EwsProvider:
@@ -323,9 +334,7 @@ class EwsProvider:
             start = max(start, max(row[3] for row in page))
 
     async def _view_page(self, mailbox: str, view: SyncWindow, page_size: int) -> list[ews_mapping.ViewRow]:
-        calendar_view = CalendarView(
-            start=EWSDateTime.from_datetime(view.start), end=EWSDateTime.from_datetime(view.end), max_items=page_size
-        )
+        calendar_view = _CalendarView(view.start, view.end, page_size)
 
         def find(account: ServiceAccount) -> list[ews_mapping.ViewRow]:
             found = _FindItemXml(account=account.account(mailbox)).call(
@@ -523,9 +532,10 @@ class EwsProvider:
         def subscribe(account: ServiceAccount) -> tuple[str, float]:
             # Not calendar.subscribe_to_streaming(): exchangelib wants the folder's id there, which costs a GetFolder;
             # Exchange takes the distinguished id with the mailbox as well.
-            folders = FolderCollection(account=account.account(mailbox), folders=[account.calendar(mailbox)])
-            subscription = str(folders.subscribe_to_streaming(event_types=SubscribeToStreaming.EVENT_TYPES))
-            return subscription, time.monotonic()
+            subscription = _SubscribeXml(account=account.account(mailbox)).get(
+                folders=[account.calendar(mailbox)], event_types=ews_payloads.STREAMING_EVENT_TYPES
+            )
+            return str(subscription), time.monotonic()
 
         # Taking turns with the reads: at a start with thousands of mailboxes, the first syncs must not wait for
         # every Subscribe, or no calendar appears until all mailboxes are subscribed.

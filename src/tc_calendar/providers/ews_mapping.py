@@ -276,13 +276,20 @@ def strip_cancelled_prefix(subject: str, *, flagged_cancelled: bool = False) -> 
             return subject, found
 
 
+def _children(elem: Any) -> dict[str, Any]:
+    """An element's children by tag (the last one of a tag wins). One pass over the children: lxml's ``find``
+    parses its path on every call, which costs more than the walk for the few children EWS elements have."""
+    return {child.tag: child for child in elem}
+
+
 def _mailbox(elem: Any) -> tuple[MailboxAddress, str]:
     """(address in its one form, display name) of a ``t:Mailbox``."""
-    return MailboxAddress(_text(elem.find(_EMAIL)) or ""), _text(elem.find(_NAME)) or ""
+    fields = _children(elem)
+    return MailboxAddress(_text(fields.get(_EMAIL)) or ""), _text(fields.get(_NAME)) or ""
 
 
 def _person(elem: Any) -> Person | None:
-    mailbox = None if elem is None else elem.find(_MAILBOX)
+    mailbox = None if elem is None else _children(elem).get(_MAILBOX)
     if mailbox is None:
         return None
     return Person(*_mailbox(mailbox))
@@ -292,8 +299,11 @@ def _attendees(elem: Any) -> tuple[RemoteAttendee, ...]:
     if elem is None:
         return ()
     out = []
-    for attendee in elem.iterchildren(_ATTENDEE):
-        mailbox = attendee.find(_MAILBOX)
+    for attendee in elem:
+        if attendee.tag != _ATTENDEE:
+            continue
+        fields = _children(attendee)
+        mailbox = fields.get(_MAILBOX)
         if mailbox is None:
             continue
         email, name = _mailbox(mailbox)
@@ -303,8 +313,8 @@ def _attendees(elem: Any) -> tuple[RemoteAttendee, ...]:
             RemoteAttendee(
                 email=email,
                 name=name,
-                response=response(_text(attendee.find(_RESPONSE_TYPE))),
-                last_response_time=_instant(attendee.find(_LAST_RESPONSE)),
+                response=response(_text(fields.get(_RESPONSE_TYPE))),
+                last_response_time=_instant(fields.get(_LAST_RESPONSE)),
             )
         )
     return tuple(out)
@@ -384,7 +394,7 @@ def to_remote_item(mailbox: str, elem: Any, *, default_timezone: str | None = No
     ``default_timezone`` (the mailbox's zone) is used when the item names none, for all-day dates.
     """
     mailbox = MailboxAddress(mailbox)
-    fields = {child.tag: child for child in elem}
+    fields = _children(elem)
     id_elem = fields.get(_ITEM_ID)
     item_id = id_elem.get("Id") if id_elem is not None else None
     start, end = _instant(fields.get(_START)), _instant(fields.get(_END))
@@ -471,11 +481,12 @@ def _deleted(elem: Any) -> Iterator[datetime]:
 
 def view_row(elem: Any) -> ViewRow:
     """One ``t:CalendarItem`` of a CalendarView answer (ids, type, start, end) as a :class:`ViewRow`."""
-    id_elem = elem.find(_ITEM_ID)
-    start, end = _instant(elem.find(_START)), _instant(elem.find(_END))
+    fields = _children(elem)
+    id_elem = fields.get(_ITEM_ID)
+    start, end = _instant(fields.get(_START)), _instant(fields.get(_END))
     if id_elem is None or not id_elem.get("Id") or start is None or end is None:
         raise ItemMappingError(f"a calendar view lists an item without an id, start or end: {etree.tostring(elem)!r}")
-    return ViewRow(id_elem.get("Id"), id_elem.get("ChangeKey") or "", _text(elem.find(_TYPE)) or "Single", start, end)
+    return ViewRow(id_elem.get("Id"), id_elem.get("ChangeKey") or "", _text(fields.get(_TYPE)) or "Single", start, end)
 
 
 class SyncChange(NamedTuple):
