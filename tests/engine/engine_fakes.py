@@ -50,7 +50,16 @@ class FakeProvider:
 
     # -- world ---------------------------------------------------------------------------------------------
 
-    def meeting(self, mailbox: str, subject: str, start: datetime, end: datetime, uid: str | None = None) -> str:
+    def meeting(
+        self,
+        mailbox: str,
+        subject: str,
+        start: datetime,
+        end: datetime,
+        uid: str | None = None,
+        last_modified: datetime | None = None,
+    ) -> str:
+        """A new single meeting, last modified now unless ``last_modified`` says when."""
         self._counter += 1
         item_id = f"item-{self._counter}"
         item = RemoteItem(
@@ -62,7 +71,7 @@ class FakeProvider:
             start=start,
             end=end,
             organizer=Person(mailbox, mailbox.split("@")[0]),
-            last_modified=datetime.now(UTC),
+            last_modified=last_modified or datetime.now(UTC),
         )
         box = self.mailboxes.setdefault(mailbox, _Mailbox())
         box.items[item_id] = item

@@ -17,6 +17,7 @@ from tc_calendar.engine.runner import SyncOptions
 from tc_calendar.engine.service import SyncService
 from tc_calendar.providers.base import MailboxError, MailboxErrorReason
 from tc_calendar.store import MailboxState, Store
+from tc_calendar.store.records import ConfiguredMailbox
 from tc_calendar.sync.actions import SaveCheckpoint
 from waiting import eventually
 
@@ -178,6 +179,7 @@ async def test_a_first_sync_diffs_against_the_events_the_store_already_holds(wor
 
 async def test_without_auto_sync_the_first_seen_time_is_read_once_not_at_every_cycle(world: Any) -> None:
     store, provider, _ = world
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])  # first seen before Standup was made
     provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     service = start(world, [ALICE], replace(FAST, auto_sync=False))
     await service.start()
@@ -190,6 +192,26 @@ async def test_without_auto_sync_the_first_seen_time_is_read_once_not_at_every_c
 
     first_seen_reads = [call for call in store.reads() if call[0] in ("get_mailbox", "load_sync_starts")]
     assert first_seen_reads == [("load_sync_starts", [ALICE])]  # with the checkpoint, when the loop started
+
+
+async def test_without_auto_sync_a_meeting_is_new_from_the_second_in_which_the_mailbox_was_first_seen(
+    world: Any,
+) -> None:
+    store, provider, _ = world
+    await store.register_config_mailboxes([ConfiguredMailbox(ALICE)])
+    status = await store._store.get_mailbox(ALICE)
+    assert status is not None
+    second = status.first_seen_at.replace(microsecond=0)  # Exchange's LastModifiedTime has whole seconds
+    just_before = second - timedelta(microseconds=1)
+    provider.meeting(ALICE, "Before", NOW + timedelta(hours=1), NOW + timedelta(hours=2), last_modified=just_before)
+    provider.meeting(ALICE, "In that second", NOW + timedelta(hours=3), NOW + timedelta(hours=4), last_modified=second)
+    service = start(world, [ALICE], replace(FAST, auto_sync=False))
+
+    await service.start()
+    await service.wait_synced(within=30)
+
+    view = await store._store.load_view(ALICE, NOW - timedelta(days=1), NOW + timedelta(days=1))
+    assert [occurrence.title for occurrence, _ in view] == ["In that second"]
 
 
 async def _synced_items(store: RecordingStore, count: int) -> bool:
