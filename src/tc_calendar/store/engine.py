@@ -6,7 +6,8 @@ works in that schema (``search_path``), which lets several connectors or test ru
 
 SQLite gets WAL (readers do not block the writer), foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for
 transactions opened through :func:`writer` so that read-then-write sequences (leases, claims, apply) are atomic
-across connections instead of failing on lock upgrade.
+across connections instead of failing on lock upgrade. A SQLite connection is not discarded when the task using it
+is cancelled (see :func:`_configure_sqlite`): its transaction is rolled back as after any other error.
 
 The pool is SQLAlchemy's queue pool, sized here (:data:`POOL_SIZE`, :data:`MAX_OVERFLOW`) so that the store can keep its
 callers waiting in the event loop rather than in the pool (:func:`connection_limit`). Every connection it may hand out
@@ -28,6 +29,7 @@ statement once per row (a third of the server's time during an initial sync).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -39,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, event, exc
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from tc_calendar.store.errors import UnsupportedDatabaseError
@@ -201,3 +203,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # SQLAlchemy takes a cancelled call for a broken connection and closes it there and then, without a
+        # ROLLBACK. SQLite defers closing a connection that has an unfinished statement (the cancelled one, whose
+        # cursor the cancellation's traceback keeps) and its transaction keeps the write lock until that cursor is
+        # collected: every other writer waits out the busy timeout. Yet aiosqlite's thread finishes the cancelled
+        # call and runs the next ones after it, so the connection is sound: kept, it has its cursor closed and its
+        # transaction rolled back, as after any other error.
+        if isinstance(context.original_exception, asyncio.CancelledError):
+            context.is_disconnect = False
