@@ -50,12 +50,27 @@ pytestmark = [
 ]
 
 
+def _checkout_with_leftovers(directory: Path) -> Path:
+    """The files the package is built from, copied under DIRECTORY, with an interrupted build's leftovers."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
+    for name in ("packaging", "docs", "src"):
+        shutil.copytree(ROOT / name, directory / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, directory / name)
+    (directory / "build" / "bdist.linux-x86_64" / "wheel" / "tc_calendar-0.1.0.dist-info").mkdir(parents=True)
+    return directory
+
+
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The package as built by packaging/build-deb, and the same files rebuilt as the next version."""
+    """The package as built by packaging/build-deb, and the same files rebuilt as the next version.
+
+    It is built from a copy of the checkout holding what an interrupted build leaves behind (setuptools' build/
+    directory, with a wheel's metadata in it): a build must not depend on the checkout being clean."""
+    checkout = _checkout_with_leftovers(tmp_path_factory.mktemp("checkout"))
     dist = tmp_path_factory.mktemp("dist")
     build = subprocess.run(
-        ["bash", str(ROOT / "packaging" / "build-deb"), "--version", "0.1.0-1", "--dist", str(dist)],
+        ["bash", str(checkout / "packaging" / "build-deb"), "--version", "0.1.0-1", "--dist", str(dist)],
         capture_output=True, text=True, check=False, env={**os.environ, "DEB_COMPRESSION": "none"}, timeout=840,
     )
     assert build.returncode == 0, build.stderr[-4000:]
