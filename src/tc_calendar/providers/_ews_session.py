@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import requests
 import requests.utils
 from exchangelib import (
     BASIC,
@@ -33,6 +34,7 @@ from exchangelib.folders import Calendar, Root
 from exchangelib.properties import DistinguishedFolderId, Mailbox
 from exchangelib.protocol import Protocol
 
+from tc_calendar.providers._lean_session import LeanSession
 from tc_calendar.providers._tls import PolicyAdapter
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,13 @@ def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
     base = type(protocol).get_adapter()
 
     def raw_session(prefix: str, *args: Any, **kwargs: Any) -> Any:
-        session = make_session(prefix, *args, **kwargs)
+        made = make_session(prefix, *args, **kwargs)
+        if type(made) is not requests.Session:  # OAuth: exchangelib's own session class (not used for EWS here)
+            session = made
+        else:
+            session = LeanSession()
+            session.headers.update(made.headers)
+            made.close()
         # Same pool settings as exchangelib's own adapter (one connection, no urllib3 retries).
         adapter = _EwsAdapter(
             verify,
