@@ -220,7 +220,11 @@ async def test_mailboxes_are_spread_over_the_service_accounts_and_each_account_i
     assert throttled.value.backoff_seconds == 1.5
 
 
-async def test_the_pool_keeps_requests_within_the_accounts_concurrency_budget(sim: EwsSimulator) -> None:
+async def test_requests_in_flight_stay_within_the_accounts_budget_though_more_threads_prepare_them(
+    sim: EwsSimulator,
+) -> None:
+    """The pool has more threads than the budget (they write requests and read answers meanwhile); Exchange, which
+    answers ErrorServerBusy past the budget, never sees more than the budget at once."""
     sim.world.gate.set_max_concurrency(2)
     sim.world.gate.set_latency(100)
     provider = provider_for(sim, max_concurrency=2)

@@ -57,7 +57,15 @@ def tls_policy(endpoint: str, *, verify: bool, ca_bundle: str | None) -> bool | 
 
 
 class _EwsAdapter(PolicyAdapter):
-    """The provider's TLS policy, and answers handed to exchangelib's parser in one piece.
+    """The provider's TLS policy, the account's budget of requests in flight, and answers parsed in one piece.
+
+    Every request but a stream's waits for one of the service account's ``maxConcurrency`` slots and keeps it until
+    its answer arrives, that is until Exchange has worked it out and sends it: what Exchange counts
+    (``EWSMaxConcurrency``). The body is read after (requests reads it after the response hooks, which need the
+    connection as it is: NTLM's handshake continues on it). The account's pool has more
+    threads than slots (:attr:`EndpointSettings.threads`), so that while its requests are on the wire other
+    threads write the next requests and parse the last answers, and a freed slot goes straight to a thread whose
+    request is ready. A stream (GetStreamingEvents) hangs for minutes and has its own budget (``max_streams``).
 
     exchangelib parses every answer from ``response.iter_content()``, whose default chunk is one byte: its reader
     then grows a buffer byte by byte, which cost about a sixth of the CPU of an initial sync. An answer read in
@@ -65,10 +73,16 @@ class _EwsAdapter(PolicyAdapter):
     answer keeps the default: a notification must be parsed as soon as its bytes arrive.
     """
 
+    def __init__(self, verify: bool | str, in_flight: threading.Semaphore, **kwargs: Any) -> None:
+        self._in_flight = in_flight
+        super().__init__(verify, **kwargs)
+
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().send(request, *args, **kwargs)
-        if not kwargs.get("stream"):
-            response.iter_content = _whole_by_default(response.iter_content)
+        if kwargs.get("stream"):
+            return super().send(request, *args, **kwargs)
+        with self._in_flight:
+            response = super().send(request, *args, **kwargs)
+        response.iter_content = _whole_by_default(response.iter_content)
         return response
 
 
@@ -94,8 +108,9 @@ def _keep_pool_size() -> None:
     raise SessionPoolMinSizeReached("the connector keeps its EWS session pool at its configured size")
 
 
-def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
-    """Make every session ``protocol`` creates from now on verify certificates as ``verify`` says."""
+def _apply_session_policy(protocol: Any, verify: bool | str, in_flight: threading.Semaphore) -> None:
+    """Make every session ``protocol`` creates from now on verify certificates as ``verify`` says and send its
+    requests within ``in_flight`` (the account's budget)."""
     make_session = type(protocol).raw_session
     base = type(protocol).get_adapter()
 
@@ -110,6 +125,7 @@ def _apply_tls_policy(protocol: Any, verify: bool | str) -> None:
         # Same pool settings as exchangelib's own adapter (one connection, no urllib3 retries).
         adapter = _EwsAdapter(
             verify,
+            in_flight,
             pool_connections=base._pool_connections,
             pool_maxsize=base._pool_maxsize,
             max_retries=0,
@@ -141,6 +157,12 @@ class EndpointSettings:
     """``Exchange2013``, ``Exchange2016`` or ``Exchange2019`` to skip exchangelib's version probe; None: probe."""
     max_streams: int = 10
     """Streaming connections per service account (Exchange's default HangingConnectionLimit is 10)."""
+
+    @property
+    def threads(self) -> int:
+        """Threads of a service account's pool: its ``max_concurrency`` requests on the wire, and half as many
+        again writing requests and reading answers meanwhile (the budget itself is kept per request)."""
+        return self.max_concurrency + max(1, self.max_concurrency // 2)
 
 
 _BUILDS: Mapping[str, Build] = {
@@ -176,13 +198,17 @@ class ServiceAccount:
             auth_type=_AUTH_TYPES[endpoint.auth],
             # FailFast: exchangelib must not sleep in our pool threads on ErrorServerBusy; the runner backs off.
             retry_policy=FailFast(),
-            # Each open stream holds an HTTP session of its own for as long as it lasts.
-            max_connections=endpoint.max_concurrency + endpoint.max_streams,
+            # A session per pool thread; each open stream holds one of its own for as long as it lasts.
+            max_connections=endpoint.threads + endpoint.max_streams,
             version=_version(endpoint.server_version),
         )
         self.protocol = Protocol(config=self.config)
-        _apply_tls_policy(
-            self.protocol, tls_policy(endpoint.url, verify=endpoint.verify_tls, ca_bundle=endpoint.ca_bundle)
+        #: The account's requests on the wire (streams aside): at most ``max_concurrency`` at a time.
+        self.in_flight = threading.BoundedSemaphore(endpoint.max_concurrency)
+        _apply_session_policy(
+            self.protocol,
+            tls_policy(endpoint.url, verify=endpoint.verify_tls, ca_bundle=endpoint.ca_bundle),
+            self.in_flight,
         )
         self.protocol.decrease_poolsize = _keep_pool_size
         # Instance attributes shadow BaseProtocol's class defaults: HTTP timeout and exchangelib's internal wait.

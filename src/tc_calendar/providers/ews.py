@@ -5,9 +5,10 @@ What it does on the wire, and why:
 
 * Every mailbox is read by impersonation (``ExchangeImpersonation`` header) with one of the provider's service
   accounts, picked by a stable hash of the address, so load spreads evenly and a mailbox always uses the same one.
-* exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.providers.pool.BlockingPool`
-  whose size is the account's concurrency budget (``maxConcurrency``). Streaming connections get their own
-  threads, so a long-lived stream never eats the budget.
+* exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.providers.pool.BlockingPool`.
+  Each of its HTTP requests waits for one of the account's ``maxConcurrency`` slots and holds it until the answer
+  is read; the pool has half as many threads again, which write requests and parse answers meanwhile. Streaming
+  connections get their own threads and sessions, so a long-lived stream never eats the budget.
 * A window read is one FindItem with a CalendarView (ids, types and times of singles, occurrences and
   exceptions, expanded by the server) from the window's start to the singles' limit (two years on, the most a
   CalendarView spans), followed by GetItem in chunks for the details (attendees, body, organizer) of the singles
@@ -186,7 +187,7 @@ class EwsProvider:
         self.endpoint = endpoint
         self._accounts = [ServiceAccount(endpoint, login, password) for login, password in credentials]
         self._pools = [
-            BlockingPool(f"ews-{index}-{account.login}", endpoint.max_concurrency)
+            BlockingPool(f"ews-{index}-{account.login}", endpoint.threads)
             for index, account in enumerate(self._accounts)
         ]
         self._metrics = metrics

@@ -1,9 +1,10 @@
 """A bounded thread pool for blocking client libraries, one per service account.
 
 exchangelib is synchronous. Running it on the event loop would stall every other mailbox, the API and the
-launcher, so each call is handed to a thread. The pool size is the service account's concurrency budget: it
-caps how many requests that account has in flight, which is what Exchange throttling policies count
-(``EWSMaxConcurrency``), so mailboxes on one account never starve mailboxes on another.
+launcher, so each call is handed to a thread. One pool per service account, so mailboxes on one account never
+starve mailboxes on another. The EWS provider gives a pool half as many threads again as the account's budget of
+requests in flight (``EWSMaxConcurrency``, what Exchange throttling policies count), which its sessions keep per
+request (``providers/_ews_session.py``): the extra threads write requests and read answers meanwhile.
 
 Calls wait for a thread in order, except that calls made within :func:`urgent_calls` go first: at a start with
 10,000 mailboxes tens of thousands of initial-sync requests queue here, and the incremental sync of a mailbox
