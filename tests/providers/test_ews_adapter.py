@@ -238,6 +238,23 @@ async def test_requests_in_flight_stay_within_the_accounts_budget_though_more_th
     assert not any("ErrorServerBusy" in row for row in sim.world.gate.counters().values())
 
 
+async def test_a_request_that_timed_out_gives_its_slot_back(sim: EwsSimulator) -> None:
+    """With a budget of one request, two requests that ran out of time leave the slot free for the next."""
+    provider = provider_for(sim, max_concurrency=1, timeout_seconds=0.5)
+    try:
+        sim.world.gate.set_latency(3000)
+        for _ in range(2):
+            with pytest.raises(TransientError):
+                await provider.latest_sync_state(ALICE)
+        sim.world.gate.set_latency(0)
+        state = await asyncio.wait_for(provider.latest_sync_state(ALICE), 30)
+    finally:
+        sim.world.gate.clear()
+        await provider.aclose()
+
+    assert state
+
+
 async def test_a_missing_mailbox_is_a_mailbox_error(provider: EwsProvider) -> None:
     with pytest.raises(MailboxError, match="no such mailbox"):
         await provider.latest_sync_state("nobody@corp.test")
