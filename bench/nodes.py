@@ -34,10 +34,11 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "service"))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the tests' own helpers, which node_processes uses
 
-from node_processes import SERVICE_LOGIN, SERVICE_PASSWORD, Node, eventually, free_port, holders, listen, write_config
+from node_processes import SERVICE_LOGIN, SERVICE_PASSWORD, Node, eventually, holders, listen, write_config
 
 from ews_sim.server import EwsSimulator
 from ews_sim.world import World
+from ports import free_port
 from tc_calendar.store import Store, upgrade_async
 from tcs_sim.runner import SimServer
 from tcs_sim.seed import seed_world

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -33,12 +32,6 @@ from tcs_sim.seed import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 SERVICE_LOGIN, SERVICE_PASSWORD = "svc-nodes", "Nodes!pass1"
 SERVER_ID, API_SECRET = "tcs.corp.test#vcs", "shared API secret of both nodes"
 WITHIN = 40.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -22,7 +22,6 @@ from node_processes import (
     WITHIN,
     Node,
     eventually,
-    free_port,
     holders,
     listen,
     write_config,
@@ -30,6 +29,7 @@ from node_processes import (
 
 from ews_sim.server import EwsSimulator
 from ews_sim.world import World
+from ports import free_port
 from tc_calendar.store import Store
 from tcs_sim.runner import SimServer
 from tcs_sim.seed import seed_world
