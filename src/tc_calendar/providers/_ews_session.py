@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
-import requests.utils
 from exchangelib import (
     BASIC,
     IMPERSONATION,
@@ -203,12 +202,11 @@ class ServiceAccount:
             version=_version(endpoint.server_version),
         )
         self.protocol = Protocol(config=self.config)
-        #: The account's requests on the wire (streams aside): at most ``max_concurrency`` at a time.
-        self.in_flight = threading.BoundedSemaphore(endpoint.max_concurrency)
         _apply_session_policy(
             self.protocol,
             tls_policy(endpoint.url, verify=endpoint.verify_tls, ca_bundle=endpoint.ca_bundle),
-            self.in_flight,
+            # The account's requests on the wire (streams aside): at most ``max_concurrency`` at a time.
+            threading.BoundedSemaphore(endpoint.max_concurrency),
         )
         self.protocol.decrease_poolsize = _keep_pool_size
         # Instance attributes shadow BaseProtocol's class defaults: HTTP timeout and exchangelib's internal wait.

@@ -3,9 +3,9 @@
 exchangelib sends every EWS request as ``session.post(url=, headers=, data=<bytes>, allow_redirects=False,
 timeout=, stream=)``. For each, ``Session.request`` builds a ``Request``, then merges the session's headers, params,
 auth, hooks, proxies, stream, verify and cert into it one setting at a time (each merge an ``isinstance`` against a
-runtime-checkable protocol), copies the cookie jar twice and parses the URL again: about a third of the CPU a POST
-costs the connector, measured against a local server (bench/README.md). For exactly that call this session builds
-the same ``PreparedRequest`` directly (the endpoint's URL prepared once) and hands it to ``Session.send``
+runtime-checkable protocol), copies the cookie jar twice and parses the URL again: about a fifth of the CPU a POST
+costs the connector, measured against a local server (``bench/ews_post.py``). For exactly that call this session
+builds the same ``PreparedRequest`` directly (the endpoint's URL prepared once) and hands it to ``Session.send``
 unchanged, so authentication hooks (NTLM's handshake), cookies and response handling stay requests' own. Any other
 call takes requests' own path.
 """

@@ -6,8 +6,8 @@ What it does on the wire, and why:
 * Every mailbox is read by impersonation (``ExchangeImpersonation`` header) with one of the provider's service
   accounts, picked by a stable hash of the address, so load spreads evenly and a mailbox always uses the same one.
 * exchangelib is blocking; each call runs in the service account's :class:`~tc_calendar.providers.pool.BlockingPool`.
-  Each of its HTTP requests waits for one of the account's ``maxConcurrency`` slots and holds it until the answer
-  is read; the pool has half as many threads again, which write requests and parse answers meanwhile. Streaming
+  Each of its HTTP requests waits for one of the account's ``maxConcurrency`` slots and holds it until its answer
+  arrives; the pool has half as many threads again, which write requests and parse answers meanwhile. Streaming
   connections get their own threads and sessions, so a long-lived stream never eats the budget.
 * A window read is one FindItem with a CalendarView (ids, types and times of singles, occurrences and
   exceptions, expanded by the server) from the window's start to the singles' limit (two years on, the most a
