@@ -53,10 +53,18 @@ def _compile() -> etree.XMLSchema:
 
 
 def validate_payload(payload: etree._Element) -> None:
-    """Raise the ``ErrorSchemaValidation`` fault Exchange sends if the operation element is not schema-valid."""
+    """Raise the ``ErrorSchemaValidation`` fault Exchange sends if the operation element is not schema-valid.
+
+    The element is validated where it is (lxml validates a subtree in place): copying it into a document of its
+    own first cost a third of the validation. Only an invalid request is copied, so that the line and column the
+    fault names stay those of the operation element serialised alone, as before.
+    """
     schema = compiled()
-    doc = etree.fromstring(etree.tostring(payload))
     with _lock:  # an XMLSchema object keeps its error log; validate one document at a time
+        if schema.validate(payload):
+            return
+    doc = etree.fromstring(etree.tostring(payload))
+    with _lock:
         if schema.validate(doc):
             return
         error = schema.error_log.last_error

@@ -8,10 +8,14 @@ and GetStreamingEvents needs a chunked response written as events happen.
 from __future__ import annotations
 
 import contextlib
+import email.parser
+import http.client
 import logging
+import re
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -29,6 +33,12 @@ log = logging.getLogger(__name__)
 EWS_PATH = "/EWS/Exchange.asmx"
 CONTROL_PREFIX = "/control/"
 MAX_BODY = 32 * 1024 * 1024
+#: http.client's limits for one header line and for the number of header lines (431 beyond them).
+MAX_HEADER_LINE = 65536
+MAX_HEADERS = 100
+#: A header line the lean reader takes apart itself: a field name (RFC 9110 token characters the email parser
+#: accepts too), a colon, a value. Anything else (continuation lines, junk) goes to the email parser as before.
+_SIMPLE_HEADER = re.compile(r"[!-9;-~]+:[^\r\n]*\r?\n")
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -57,6 +67,9 @@ class _HttpServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _HttpServer
+    # Set by the stdlib's handler; declared for the type checker.
+    raw_requestline: bytes
+    _headers_buffer: list[bytes]
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
 
@@ -82,7 +95,62 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
+        # Called for every request (send_response logs it): format only when someone reads debug logs.
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s - %s", self.address_string(), format % args)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, formatted once per second rather than once per response."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        global _date_header
+        second = int(time.time())
+        cached = _date_header
+        if cached[0] != second:
+            cached = _date_header = (second, super().date_time_string(second))
+        return cached[1]
+
+    # -- request reading ------------------------------------------------------------------------------------
+
+    def parse_request(self) -> bool:
+        """The stdlib's request parsing, with a lean header reader for the usual ``METHOD PATH HTTP/1.1`` request.
+
+        ``http.client.parse_headers`` runs every request's headers through ``email.parser`` (a tenth of the
+        simulator's CPU). The headers are read the same way and with the same limits here, and stored as the same
+        ``HTTPMessage``; any other request line, or a header line that is not plain ``Name: value``, takes the
+        stdlib's path, so answers to odd requests do not change.
+        """
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if len(words) != 3 or words[2] != "HTTP/1.1" or words[1].startswith("//"):
+            return super().parse_request()
+        self.requestline = requestline
+        self.command, self.path = words[0], words[1]
+        self.request_version = "HTTP/1.1"
+        self.close_connection = False
+        lines = self._header_lines()
+        if lines is None:
+            return False
+        self.headers = _header_message(lines)
+        self.close_connection = self.headers.get("Connection", "").lower() == "close"
+        if self.headers.get("Expect", "").lower() == "100-continue":
+            return self.handle_expect_100()
+        return True
+
+    def _header_lines(self) -> list[bytes] | None:
+        """The header lines up to the blank line, as ``http.client`` reads them; None after answering 431."""
+        lines: list[bytes] = []
+        while True:
+            line = self.rfile.readline(MAX_HEADER_LINE + 1)
+            if len(line) > MAX_HEADER_LINE:
+                self.send_error(431, "Line too long", "got more than 65536 bytes when reading header line")
+                return None
+            lines.append(line)
+            if len(lines) > MAX_HEADERS:
+                self.send_error(431, "Too many headers", f"got more than {MAX_HEADERS} headers")
+                return None
+            if line in (b"\r\n", b"\n", b""):
+                return lines
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
@@ -122,9 +190,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-FEServer", "EWSSIM")
-        self.end_headers()
+        self._end_headers_with(body)
+
+    def _end_headers_with(self, body: bytes) -> None:
+        """``end_headers()`` and the body in one write: one send on the socket instead of two. Each costs a system
+        call and, on loopback, the sender's CPU for the receiver's TCP work (a third of a request's HTTP cost)."""
+        self._headers_buffer.append(b"\r\n")
         if body:
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def _send_streaming(self, reply: pipeline.Reply) -> None:
         assert reply.streaming is not None
@@ -233,6 +307,24 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.body:
             sim.observe(reply.body)
         self._send(reply.status, reply.body)
+
+
+#: (second, Date header text) of the last formatted Date header, shared by all handler threads (replaced whole).
+_date_header: tuple[int, str] = (-1, "")
+
+
+def _header_message(lines: list[bytes]) -> http.client.HTTPMessage:
+    """The ``HTTPMessage`` ``http.client.parse_headers`` makes of these lines (compat32: name as sent, value
+    without leading blanks and line end), without ``email.parser`` when every line is a plain ``Name: value``."""
+    message = http.client.HTTPMessage()
+    for raw in lines[:-1]:
+        line = raw.decode("iso-8859-1")
+        if _SIMPLE_HEADER.fullmatch(line) is None:
+            text = b"".join(lines).decode("iso-8859-1")
+            return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+        name, _, value = line.partition(":")
+        message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
+    return message
 
 
 _ERROR_PAGES = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 from lxml import etree
 
@@ -169,7 +170,27 @@ def _server_version_header() -> etree._Element:
 
 
 def envelope(body_child: etree._Element, *, with_header: bool = True) -> bytes:
-    """Serialise one response element inside a SOAP envelope (with ``ServerVersionInfo`` in the header)."""
+    """Serialise one response element inside a SOAP envelope (with ``ServerVersionInfo`` in the header).
+
+    The envelope around the element is the same in every response: it is serialised once, and only the element
+    is serialised per response (it declares every namespace it uses, so it reads the same on its own).
+    """
+    head, tail = _envelope_parts(with_header)
+    return head + bytes(etree.tostring(body_child, encoding="utf-8", xml_declaration=False)) + tail
+
+
+_MARKER = b"<ews-sim-body/>"
+
+
+@cache
+def _envelope_parts(with_header: bool) -> tuple[bytes, bytes]:
+    """The bytes of an envelope before and after its body's element."""
+    head, tail = _envelope_tree(etree.Element(_MARKER[1:-2].decode()), with_header=with_header).split(_MARKER)
+    return head, tail
+
+
+def _envelope_tree(body_child: etree._Element, *, with_header: bool = True) -> bytes:
+    """An envelope serialised whole, with ``body_child`` in its body."""
     root = etree.Element(s("Envelope"), nsmap={"s": SOAP_NS})
     if with_header:
         root.append(_server_version_header())

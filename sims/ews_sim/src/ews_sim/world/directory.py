@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import replace
 
 from ews_sim.world import ids
 from ews_sim.world.base import WorldBase, smtp_key
@@ -18,6 +17,7 @@ from ews_sim.world.model import (
     Account,
     Folder,
     Mailbox,
+    shallow_copy,
 )
 from ews_sim.world.recurrence import zone
 
@@ -79,7 +79,7 @@ class Directory(WorldBase):
         with self.lock:
             account = Account(login, password, impersonation=impersonation, smtp=None, is_service=True)
             self._accounts[smtp_key(login)] = account
-            return replace(account)  # every field is immutable
+            return shallow_copy(account)  # every field is immutable
 
     def authenticate(self, login: str, password: str) -> Account | None:
         """The account for these credentials, or None. Logins compare case-insensitively; ``DOMAIN\\user`` and
@@ -100,7 +100,7 @@ class Directory(WorldBase):
             for candidate in candidates:
                 account = self._accounts.get(candidate)
                 if account is not None and (candidate == key or account.is_service):
-                    return replace(account)  # every field is immutable
+                    return shallow_copy(account)  # every field is immutable
         return None
 
     def can_impersonate(self, account: Account, smtp: str) -> bool:

@@ -14,6 +14,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from ews_sim.world.errors import InvalidIdMalformed
 
@@ -42,7 +43,10 @@ def _pack(prefix: bytes, kind: int, mailbox: str, key: bytes, original_start: da
     return base64.b64encode(body).decode("ascii")
 
 
+@lru_cache(maxsize=65536)
 def _unpack(text: str, prefix: bytes, kinds: tuple[int, ...]) -> tuple[int, IdRef]:
+    """Decode an id (raises InvalidIdMalformed). Cached: a request decodes the same ids several times (whose
+    mailbox, then which item), and the result is immutable."""
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as exc:

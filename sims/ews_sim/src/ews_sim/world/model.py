@@ -7,17 +7,19 @@ Objects handed out by :class:`~ews_sim.world.core.World` are snapshots: changing
 
 from __future__ import annotations
 
-import copy
+import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ews_sim.world.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from ews_sim.world.recurrence import Recurrence
+
+_T = TypeVar("_T")
 
 
 class ResponseType(StrEnum):
@@ -168,12 +170,19 @@ class Mailbox:
 
     def snapshot(self) -> Mailbox:
         """A copy whose folders and delegates can change without touching this mailbox (``copy.deepcopy`` took a
-        sixth of the simulator's time: every request takes one)."""
-        return replace(
-            self,
-            folders={name: replace(folder) for name, folder in self.folders.items()},
-            delegates=set(self.delegates),
-        )
+        sixth of the simulator's time, ``dataclasses.replace`` a tenth: every request takes several)."""
+        result = shallow_copy(self)
+        result.folders = {name: shallow_copy(folder) for name, folder in self.folders.items()}
+        result.delegates = set(self.delegates)
+        return result
+
+
+def shallow_copy(value: _T) -> _T:
+    """A shallow copy of a dataclass instance with a ``__dict__`` (Account, Folder, Mailbox): several times faster than
+    ``dataclasses.replace`` or ``copy.copy``, which go through ``__init__`` or ``__reduce_ex__``."""
+    result = object.__new__(type(value))
+    result.__dict__.update(value.__dict__)
+    return result
 
 
 @dataclass(slots=True)
@@ -264,7 +273,9 @@ def clone(value: Any) -> Any:
 
 
 def _clone_item(value: CalendarItem) -> CalendarItem:
-    item = copy.copy(value)
+    # Every field passed to the constructor at once: ``copy.copy`` of a slots class goes through
+    # ``__reduce_ex__`` and costs several times as much (every item a request reads is cloned).
+    item = CalendarItem(*_item_values(value))
     for name in _MUTABLE_ITEM_FIELDS:
         setattr(item, name, clone(getattr(value, name)))
     return item
@@ -303,3 +314,6 @@ _MUTABLE_ITEM_FIELDS = (
     "categories",
     "extended_properties",
 )
+
+#: Every field of CalendarItem in constructor order, read in one call.
+_item_values = operator.attrgetter(*(f.name for f in fields(CalendarItem)))
