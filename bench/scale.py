@@ -110,6 +110,8 @@ class ProcessSampler:
             self.sample()
 
     def sample(self) -> None:
+        for pid in children_of(self.pids["connector"]):  # the connector's EWS worker processes
+            self.pids.setdefault(f"connector worker {pid}", pid)
         for name, pid in self.pids.items():
             with contextlib.suppress(OSError, ValueError, IndexError):
                 status = Path(f"/proc/{pid}/status").read_text()
@@ -122,6 +124,17 @@ class ProcessSampler:
         self._stop.set()
         self._thread.join()
         self.sample()
+
+
+def children_of(parent: int) -> list[int]:
+    """Processes whose parent is ``parent`` (Linux ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+    return found
 
 
 class Simulator:
@@ -382,7 +395,11 @@ async def run(mailboxes: int, args: argparse.Namespace, workdir: Path) -> dict[s
     finally:
         if sampler is not None:
             sampler.stop()
-            result["connector_peak_rss_mib"] = round(sampler.peak_rss_kib.get("connector", 0) / 1024, 1)
+            # The connector's process and its EWS workers, each at its own peak: an upper bound of their sum.
+            result["connector_peak_rss_mib"] = round(
+                sum(v for k, v in sampler.peak_rss_kib.items() if k.startswith("connector")) / 1024, 1
+            )
+            result["connector_workers"] = sum(1 for k in sampler.pids if k.startswith("connector worker"))
             sims_rss = [v for k, v in sampler.peak_rss_kib.items() if k.startswith("simulator")]
             result["simulator_peak_rss_mib"] = [round(v / 1024, 1) for v in sims_rss]
             result["cpu_seconds_total"] = {k: round(v, 1) for k, v in sampler.cpu_seconds.items()}

@@ -467,6 +467,8 @@ class Settings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = "text"
     account_limit: Annotated[Int, Field(ge=1)] | None = None
+    #: Processes that make the EWS entries' reads (0: the connector's own); absent: one per core beyond the first.
+    workers: Annotated[Int, Field(ge=0, le=64)] | None = None
     trueconf: TrueConfSettings | None = None
     launch: LaunchSettings = Field(default_factory=lambda: LaunchSettings.model_validate({}))
     cluster: ClusterSettings = Field(default_factory=lambda: ClusterSettings.model_validate({}))

@@ -140,15 +140,12 @@ class SyncService:
         ``type`` (EWS or Graph; ``provider_options`` tune EWS ones, ``graph_options`` Graph ones, ``graph_inbox``
         receives Graph change notifications), users, ``cache`` and ``accountLimit``."""
         from tc_calendar.engine.planner import DiffPlanner
-        from tc_calendar.providers.factory import build_provider
+        from tc_calendar.providers.factory import build_providers
 
-        providers = [
-            build_provider(
-                entry, metrics=metrics, graph_inbox=graph_inbox, ews_options=provider_options,
-                graph_options=graph_options,
-            )
-            for entry in settings.calendar_providers
-        ]  # fmt: skip
+        providers = build_providers(
+            settings.calendar_providers, workers=getattr(settings, "workers", None), metrics=metrics,
+            graph_inbox=graph_inbox, ews_options=provider_options, graph_options=graph_options,
+        )  # fmt: skip
         options = dataclasses.replace(
             options or SyncOptions(),
             auto_sync=settings.cache.auto_sync,
@@ -169,6 +166,11 @@ class SyncService:
             lease_ttl=lease_ttl,
             max_mailboxes=max_mailboxes,
         )
+
+    @property
+    def providers(self) -> tuple[CalendarProvider, ...]:
+        """One provider per ``calendarProviders`` entry, in the file's order."""
+        return tuple(self._providers)
 
     # ------------------------------------------------------------------------------------------ lifecycle
 

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import requests
 from exchangelib import (
@@ -31,7 +31,7 @@ from exchangelib import (
 from exchangelib.errors import SessionPoolMinSizeReached
 from exchangelib.folders import Calendar, Root
 from exchangelib.properties import DistinguishedFolderId, Mailbox
-from exchangelib.protocol import Protocol
+from exchangelib.protocol import Protocol as ExchangeProtocol
 
 from tc_calendar.providers._lean_session import LeanSession
 from tc_calendar.providers._tls import PolicyAdapter
@@ -39,6 +39,15 @@ from tc_calendar.providers._tls import PolicyAdapter
 log = logging.getLogger(__name__)
 
 AuthMode = Literal["auto", "ntlm", "basic"]
+
+
+class Budget(Protocol):
+    """A service account's slots for requests on the wire: a ``threading`` semaphore, or a ``multiprocessing``
+    one when worker processes share the account."""
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, __type: Any, __value: Any, __traceback: Any, /) -> Any: ...
 _AUTH_TYPES: Mapping[str, str | None] = {"auto": None, "ntlm": NTLM, "basic": BASIC}
 
 
@@ -72,7 +81,7 @@ class _EwsAdapter(PolicyAdapter):
     answer keeps the default: a notification must be parsed as soon as its bytes arrive.
     """
 
-    def __init__(self, verify: bool | str, in_flight: threading.Semaphore, **kwargs: Any) -> None:
+    def __init__(self, verify: bool | str, in_flight: Budget, **kwargs: Any) -> None:
         self._in_flight = in_flight
         super().__init__(verify, **kwargs)
 
@@ -107,7 +116,7 @@ def _keep_pool_size() -> None:
     raise SessionPoolMinSizeReached("the connector keeps its EWS session pool at its configured size")
 
 
-def _apply_session_policy(protocol: Any, verify: bool | str, in_flight: threading.Semaphore) -> None:
+def _apply_session_policy(protocol: Any, verify: bool | str, in_flight: Budget) -> None:
     """Make every session ``protocol`` creates from now on verify certificates as ``verify`` says and send its
     requests within ``in_flight`` (the account's budget)."""
     make_session = type(protocol).raw_session
@@ -188,7 +197,9 @@ class ServiceAccount:
     wire once the protocol knows the server version, and the calendar folder is named by its distinguished id.
     """
 
-    def __init__(self, endpoint: EndpointSettings, login: str, password: str) -> None:
+    def __init__(self, endpoint: EndpointSettings, login: str, password: str, budget: Budget | None = None) -> None:
+        """``budget``: the account's requests on the wire, when processes share it (``providers/workers.py``);
+        None: a budget of this account alone."""
         self.endpoint = endpoint
         self.login = login
         self.config = Configuration(
@@ -201,12 +212,12 @@ class ServiceAccount:
             max_connections=endpoint.threads + endpoint.max_streams,
             version=_version(endpoint.server_version),
         )
-        self.protocol = Protocol(config=self.config)
+        self.protocol = ExchangeProtocol(config=self.config)
         _apply_session_policy(
             self.protocol,
             tls_policy(endpoint.url, verify=endpoint.verify_tls, ca_bundle=endpoint.ca_bundle),
             # The account's requests on the wire (streams aside): at most ``max_concurrency`` at a time.
-            threading.BoundedSemaphore(endpoint.max_concurrency),
+            budget if budget is not None else threading.BoundedSemaphore(endpoint.max_concurrency),
         )
         self.protocol.decrease_poolsize = _keep_pool_size
         # Instance attributes shadow BaseProtocol's class defaults: HTTP timeout and exchangelib's internal wait.
@@ -265,4 +276,4 @@ class ServiceAccount:
             self._calendars.clear()
         self.protocol.close()
         with contextlib.suppress(KeyError):  # exchangelib caches protocols process-wide; a closed one must go
-            del Protocol[self.config]
+            del ExchangeProtocol[self.config]

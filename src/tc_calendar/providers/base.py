@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tc_calendar.errors import TcCalendarError
 from tc_calendar.records import RemoteItem, SyncBatch, WindowSnapshot
@@ -46,6 +46,18 @@ class ProviderError(TcCalendarError):
     def __init__(self, message: str, *, mailbox: str | None = None) -> None:
         self.mailbox = mailbox
         super().__init__(f"{mailbox}: {message}" if mailbox else message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default calls the class with ``args`` alone, which the keyword-only arguments of the subclasses
+        # refuse: an error raised in an EWS worker process (providers/workers.py) arrives whole, with its fields.
+        return (_restored, (type(self), self.args, self.__dict__))
+
+
+def _restored(cls: type[ProviderError], args: tuple[Any, ...], fields: dict[str, Any]) -> ProviderError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(fields)
+    return error
 
 
 class TransientError(ProviderError):

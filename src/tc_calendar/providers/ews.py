@@ -50,7 +50,7 @@ from tc_calendar.backoff import STREAM_RETRY
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers import ews_mapping, ews_payloads
 from tc_calendar.providers._ews_errors import map_error
-from tc_calendar.providers._ews_session import EndpointSettings, ServiceAccount
+from tc_calendar.providers._ews_session import Budget, EndpointSettings, ServiceAccount
 from tc_calendar.providers.base import (
     AuthError,
     InvalidSyncStateError,
@@ -181,11 +181,19 @@ class EwsProvider:
         streaming_minutes: int = 30,
         stream_retry_seconds: float = 1.0,
         calendar_view_page: int = CALENDAR_VIEW_PAGE,
+        budgets: Sequence[Budget] | None = None,
     ) -> None:
+        """``budgets``: each service account's slots for requests on the wire, when worker processes share them
+        (``providers/workers.py``); None: this provider's own."""
         if not credentials:
             raise ValueError("an EWS provider needs at least one service account")
+        if budgets is not None and len(budgets) != len(credentials):
+            raise ValueError("an EWS provider needs one budget per service account")
         self.endpoint = endpoint
-        self._accounts = [ServiceAccount(endpoint, login, password) for login, password in credentials]
+        self._accounts = [
+            ServiceAccount(endpoint, login, password, budgets[index] if budgets is not None else None)
+            for index, (login, password) in enumerate(credentials)
+        ]
         self._pools = [
             BlockingPool(f"ews-{index}-{account.login}", endpoint.threads)
             for index, account in enumerate(self._accounts)
@@ -202,16 +210,7 @@ class EwsProvider:
     @classmethod
     def from_settings(cls, settings: Any, *, metrics: Metrics | None = None, **options: Any) -> EwsProvider:
         """Build from one ``calendarProviders`` entry (:class:`tc_calendar.config.models.CalendarProvider`)."""
-        endpoint = EndpointSettings(
-            url=settings.url,
-            auth=settings.auth,
-            verify_tls=settings.verify_tls,
-            ca_bundle=settings.ca_bundle,
-            timeout_seconds=settings.timeout_seconds,
-            max_concurrency=settings.max_concurrency,
-            server_version=_exchange_version(settings),
-        )
-        credentials = [(c.login, c.password.get_secret_value()) for c in settings.credentials]
+        endpoint, credentials = endpoint_of(settings)
         return cls(endpoint, credentials, metrics=metrics, **options)
 
     # ------------------------------------------------------------------------------------------ plumbing
@@ -677,6 +676,21 @@ class EwsProvider:
             pool.close()
         for account in self._accounts:
             account.close()
+
+
+def endpoint_of(settings: Any) -> tuple[EndpointSettings, list[tuple[str, str]]]:
+    """The endpoint and the service accounts (login, password) of one ``calendarProviders`` entry."""
+    endpoint = EndpointSettings(
+        url=settings.url,
+        auth=settings.auth,
+        verify_tls=settings.verify_tls,
+        ca_bundle=settings.ca_bundle,
+        timeout_seconds=settings.timeout_seconds,
+        max_concurrency=settings.max_concurrency,
+        server_version=_exchange_version(settings),
+    )
+    credentials = [(c.login, c.password.get_secret_value()) for c in settings.credentials]
+    return endpoint, credentials
 
 
 def _exchange_version(settings: Any) -> str | None:

@@ -6,6 +6,7 @@ on a Graph provider, all synchronized by the same engine into the same store.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tc_calendar.metrics import Metrics
@@ -39,3 +40,34 @@ def build_provider(
     from tc_calendar.providers.ews import EwsProvider
 
     return EwsProvider.from_settings(entry, metrics=metrics, **(ews_options or {}))
+
+
+def build_providers(
+    entries: Sequence[Any],
+    *,
+    workers: int | None = None,
+    metrics: Metrics | None = None,
+    graph_inbox: GraphInbox | None = None,
+    ews_options: dict[str, Any] | None = None,
+    graph_options: dict[str, Any] | None = None,
+) -> list[CalendarProvider]:
+    """The providers of ``entries``, in order; the EWS ones share ``workers`` worker processes for their reads
+    (``None``: :func:`~tc_calendar.providers.workers.default_workers`; 0: none, reads in this process)."""
+    from tc_calendar.providers.workers import default_workers, ews_with_workers
+
+    ews = [index for index, entry in enumerate(entries) if provider_type(entry) != "graph"]
+    workers = default_workers() if workers is None else workers
+    providers: list[CalendarProvider | None] = [None] * len(entries)
+    if ews and workers > 0:
+        from tc_calendar.providers.ews import endpoint_of
+
+        shared = ews_with_workers([endpoint_of(entries[i]) for i in ews], workers, metrics=metrics,
+                                  options=ews_options)  # fmt: skip
+        for index, provider in zip(ews, shared, strict=True):
+            providers[index] = provider
+    return [
+        provider if provider is not None else build_provider(
+            entry, metrics=metrics, graph_inbox=graph_inbox, ews_options=ews_options, graph_options=graph_options
+        )
+        for entry, provider in zip(entries, providers, strict=True)
+    ]  # fmt: skip

@@ -60,6 +60,21 @@ def setup_calls() -> Iterator[None]:
         _lane.reset(token)
 
 
+def current_lane() -> int:
+    """The lane pool calls made now (in this task) wait in: handed to a worker process with a call made there."""
+    return _lane.get()
+
+
+@contextlib.contextmanager
+def lane(value: int) -> Iterator[None]:
+    """Pool calls made within this block wait in lane ``value`` (one :func:`current_lane` returned)."""
+    token = _lane.set(value)
+    try:
+        yield
+    finally:
+        _lane.reset(token)
+
+
 class PoolClosedError(RuntimeError):
     """A call was submitted after :meth:`BlockingPool.close`."""
 

@@ -1,0 +1,524 @@
+"""EWS reads made by worker processes, so that reading Exchange's answers uses more than one core.
+
+exchangelib is synchronous pure Python: writing a request, parsing its answer and mapping the items cost about as
+much CPU as everything else the connector does for a mailbox, and all of it runs under one interpreter lock. With
+``workers`` (config.json), the reads of the EWS entries' mailboxes (:meth:`read_window`, :meth:`initial_items`,
+:meth:`sync_changes`) are made by that many worker processes, each with an :class:`EwsProvider` of its own for
+every EWS entry; they return the provider-neutral records (pickled) or the provider's error. The connector's
+process keeps everything else: the streaming notifications (Subscribe and GetStreamingEvents: a subscription and
+the server affinity it needs live in the sessions that made it), the engine, the store, the API.
+
+The service account's budget (``maxConcurrency``, what Exchange counts across all its clients) stays one budget:
+an operating-system semaphore per account that the sessions of every process take a slot of around each HTTP
+exchange. A worker's log records are handed to the connector's process and written by its handlers; its request
+counts reach the connector's metrics with each answer. A worker that dies fails its calls in flight with
+:class:`WorkerStoppedError` (transient: the engine retries them with back-off) and is started again at the next
+call; the connector's process going away ends its workers (they read the end of their request pipe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import types
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from tc_calendar.metrics import Metrics
+from tc_calendar.providers._ews_session import EndpointSettings
+from tc_calendar.providers.base import MailboxNotification, ProviderError, TransientError
+from tc_calendar.providers.pool import current_lane, lane
+from tc_calendar.records import RemoteItem, SyncBatch, WindowSnapshot
+from tc_calendar.sync.window import SyncWindow, WindowRead
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 4
+"""The default's ceiling: past a few processes the engine, the store and Exchange's budget are the limit."""
+
+STOP_WAIT_SECONDS = 10.0
+"""How long a stopping worker may take to close its connections before it is killed."""
+
+_CONTEXT = multiprocessing.get_context("spawn")
+"""A fresh interpreter per worker: forking a process that runs threads (the pools, the event loop) is unsafe."""
+
+
+def default_workers(cpu_count: int | None = None) -> int:
+    """Worker processes when an EWS entry names none: one per core beyond the first (that one runs the engine and
+    the store), at most :data:`MAX_WORKERS`; none on one core."""
+    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    return max(0, min(MAX_WORKERS, cores - 1))
+
+
+class WorkerStoppedError(TransientError):
+    """An EWS worker process ended while it was reading a mailbox; the read is retried, by a new worker."""
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """One EWS entry as a worker rebuilds its provider."""
+
+    endpoint: EndpointSettings
+    credentials: tuple[tuple[str, str], ...]
+    """The service accounts' logins and passwords."""
+    budgets: tuple[Any, ...]
+    """One ``multiprocessing`` semaphore per service account: the account's slots, shared by every process."""
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker process is started with (pickled into it)."""
+
+    endpoints: tuple[EndpointSpec, ...]
+    options: dict[str, Any]
+    """Keyword options of :class:`EwsProvider` (tests shorten timings)."""
+    log_records: Any
+    """A ``multiprocessing`` queue the worker's log records go to."""
+    log_levels: dict[str, int]
+    """The connector's logger levels (``""``: the root logger), so a worker drops what the connector would."""
+
+    @property
+    def budgets(self) -> list[Any]:
+        """Every service account's budget, entry after entry."""
+        return [budget for endpoint in self.endpoints for budget in endpoint.budgets]
+
+
+# ------------------------------------------------------------------------------------------- the connector's side
+
+
+class EwsWithWorkers:
+    """An EWS provider whose reads are made by worker processes (see the module's docstring)."""
+
+    window_bound_checkpoint = False
+
+    def __init__(self, local: Any, workers: WorkerPool, index: int) -> None:
+        self._local = local
+        self._workers = workers
+        self._index = index
+
+    def throttle_key(self, mailbox: str) -> str:
+        return str(self._local.throttle_key(mailbox))
+
+    def credential_key(self, mailbox: str) -> str:
+        return str(self._local.credential_key(mailbox))
+
+    def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
+        groups: list[list[str]] = self._local.partition(mailboxes)
+        return groups
+
+    async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
+        snapshot: WindowSnapshot = await self._workers.call(self._index, "read_window", mailbox, window, sync_state)
+        return snapshot
+
+    async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
+        items: list[RemoteItem] = await self._workers.call(self._index, "initial_items", mailbox, read)
+        for item in items:
+            yield item
+
+    async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
+        batch: SyncBatch = await self._workers.call(self._index, "sync_changes", mailbox, sync_state)
+        return batch
+
+    def watch(self, mailboxes: Sequence[str]) -> AsyncIterator[MailboxNotification]:
+        notifications: AsyncIterator[MailboxNotification] = self._local.watch(mailboxes)
+        return notifications
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The process ids of the workers running now."""
+        return self._workers.pids
+
+    async def aclose(self) -> None:
+        try:
+            await self._workers.release()
+        finally:
+            await self._local.aclose()
+
+
+def ews_with_workers(
+    endpoints: Sequence[tuple[EndpointSettings, Sequence[tuple[str, str]]]],
+    workers: int,
+    *,
+    metrics: Metrics | None = None,
+    options: dict[str, Any] | None = None,
+) -> list[EwsWithWorkers]:
+    """The EWS providers of ``endpoints`` (endpoint, service accounts), whose reads ``workers`` worker processes
+    make; each service account's budget is shared by all processes."""
+    from tc_calendar.providers.ews import EwsProvider
+
+    options = dict(options or {})
+    specs = tuple(
+        EndpointSpec(endpoint, tuple(credentials),
+                     tuple(_CONTEXT.BoundedSemaphore(endpoint.max_concurrency) for _ in credentials))
+        for endpoint, credentials in endpoints
+    )  # fmt: skip
+    pool = WorkerPool(WorkerSpec(specs, options, _CONTEXT.Queue(), _logger_levels()), workers, metrics=metrics,
+                      users=len(specs))  # fmt: skip
+    return [
+        EwsWithWorkers(
+            EwsProvider(spec.endpoint, spec.credentials, metrics=metrics, budgets=spec.budgets, **options), pool, index
+        )
+        for index, spec in enumerate(specs)
+    ]
+
+
+class WorkerPool:
+    """``size`` worker processes; each call goes to the one with the fewest calls in flight.
+
+    Made on a running event loop (as the connector makes its providers), the workers start at once: a worker is
+    a new interpreter that imports exchangelib, about a second, which then passes while the connector opens its
+    store and subscribes. Otherwise they start at the first call.
+    """
+
+    def __init__(self, spec: WorkerSpec, size: int, *, metrics: Metrics | None = None, users: int = 1) -> None:
+        """``users``: the providers sharing the pool; the workers stop when the last of them is closed."""
+        if size < 1:
+            raise ValueError(f"an EWS worker pool needs at least one worker, got {size}")
+        self._spec = spec
+        self._metrics = metrics
+        self._users = users
+        self._workers = [_Worker(index, spec, self._count) for index in range(size)]
+        self._logs = threading.Thread(target=_write_logs, args=(spec.log_records,), daemon=True,
+                                      name="tc-ews-worker-logs")  # fmt: skip
+        self._logs.start()
+        self._closed = False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for worker in self._workers:
+            worker.start(loop)
+
+    async def call(self, provider: int, method: str, *args: Any) -> Any:
+        """``method(*args)`` of a worker's provider for EWS entry ``provider``, in the caller's pool lane; raises
+        what the provider raised."""
+        if self._closed:
+            raise ProviderError("the EWS provider is closed")
+        worker = min(self._workers, key=lambda w: w.in_flight)
+        return await worker.call(provider, method, args, current_lane())
+
+    @property
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self._workers if worker.pid is not None]
+
+    def _count(self, counts: Sequence[tuple[str, str, int]]) -> None:
+        if self._metrics is not None:
+            for operation, result, n in counts:
+                self._metrics.ews_requests.labels(operation=operation, result=result).inc(n)
+
+    async def release(self) -> None:
+        """One provider sharing the pool is closed; the last one stops the workers."""
+        self._users -= 1
+        if self._users <= 0:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the workers (each closes its connections; killed after :data:`STOP_WAIT_SECONDS`)."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.gather(*(worker.stop() for worker in self._workers))
+        self._spec.log_records.put(None)
+        await asyncio.to_thread(self._logs.join, STOP_WAIT_SECONDS)
+
+
+class _Worker:
+    """One worker process: a pipe each way, a thread writing requests and one reading answers."""
+
+    def __init__(self, index: int, spec: WorkerSpec, count: Any) -> None:
+        self.index = index
+        self._spec = spec
+        self._count = count
+        self._ids = itertools.count()
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._process: Any = None
+        self._held: Any = None
+        self._outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def call(self, provider: int, method: str, args: tuple[Any, ...], call_lane: int) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._process is None:
+            self.start(loop)
+        call_id = next(self._ids)
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending[call_id] = future
+        self._outbox.put((call_id, provider, method, args, call_lane))
+        try:
+            return await future
+        finally:
+            self._pending.pop(call_id, None)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        requests_in, requests_out = _CONTEXT.Pipe(duplex=False)
+        answers_in, answers_out = _CONTEXT.Pipe(duplex=False)
+        held = _CONTEXT.Array("i", len(self._spec.budgets), lock=False)
+        process = _CONTEXT.Process(
+            target=serve, args=(requests_in, answers_out, self._spec, held), daemon=True,
+            name=f"EWS worker process {self.index}",
+        )  # fmt: skip
+        with _main_module_left_out():
+            process.start()
+        requests_in.close()
+        answers_out.close()
+        self._process = process
+        self._held = held
+        self._outbox = queue.SimpleQueue()
+        log.info("EWS worker process %d started (pid %d)", self.index, process.pid)
+        threading.Thread(target=_send_requests, args=(self._outbox, requests_out), daemon=True,
+                         name=f"tc-ews-worker-{self.index}-out").start()  # fmt: skip
+        threading.Thread(target=self._read_answers, args=(process, answers_in, loop), daemon=True,
+                         name=f"tc-ews-worker-{self.index}-in").start()  # fmt: skip
+
+    def _read_answers(self, process: Any, answers: Connection, loop: asyncio.AbstractEventLoop) -> None:
+        """The reading thread: settle each call's future on the loop; when the pipe ends, the worker is gone."""
+        while True:
+            try:
+                answer = answers.recv()
+            except (EOFError, OSError):
+                break
+            except Exception as exc:  # an answer that cannot be unpickled: its call cannot be told which
+                log.error("EWS worker process %d sent an unreadable answer: %s", self.index, exc)
+                continue
+            try:
+                loop.call_soon_threadsafe(self._settle, answer)
+            except RuntimeError:  # the loop closed: the connector is stopping
+                break
+        answers.close()
+        process.join(STOP_WAIT_SECONDS)
+        with contextlib.suppress(RuntimeError):  # the loop closed first: the connector is stopping
+            loop.call_soon_threadsafe(self._ended, process)
+
+    def _settle(self, answer: tuple[int, bool, Any, Sequence[tuple[str, str, int]]]) -> None:
+        call_id, ok, value, counts = answer
+        self._count(counts)
+        future = self._pending.pop(call_id, None)
+        if future is None or future.done():
+            return
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def _ended(self, process: Any) -> None:
+        """The worker's answers ended: fail what it still owed, and start a new worker at the next call."""
+        if process is not self._process:
+            return
+        self._process = None
+        self._outbox.put(None)
+        self._give_back_slots()
+        pending = list(self._pending.values())
+        self._pending.clear()
+        if process.exitcode != 0 or pending:
+            log.warning("EWS worker process %d (pid %d) stopped with exit code %s; %d reads in flight are retried",
+                        self.index, process.pid, process.exitcode, len(pending))  # fmt: skip
+        for future in pending:
+            if not future.done():
+                future.set_exception(WorkerStoppedError(
+                    f"the EWS worker process {self.index} (pid {process.pid}) stopped with exit code "
+                    f"{process.exitcode} while reading; the read is retried"))  # fmt: skip
+
+    def _give_back_slots(self) -> None:
+        """Slots of the accounts' budgets the worker held when it ended (killed mid-request): an operating-system
+        semaphore does not know who took it, so they are released here, or the budget would shrink for good."""
+        for index, budget in enumerate(self._spec.budgets):
+            for _ in range(self._held[index]):
+                try:
+                    budget.release()
+                except ValueError:  # released above the budget: the worker ended between its release and count
+                    break
+            self._held[index] = 0
+
+    async def stop(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        self._outbox.put(None)  # the worker reads the end of its requests, closes its connections and exits
+        await asyncio.to_thread(process.join, STOP_WAIT_SECONDS)
+        if process.is_alive():
+            log.warning("EWS worker process %d (pid %d) did not stop in %.0f s; killing it",
+                        self.index, process.pid, STOP_WAIT_SECONDS)  # fmt: skip
+            process.kill()
+            await asyncio.to_thread(process.join, STOP_WAIT_SECONDS)
+
+
+@contextlib.contextmanager
+def _main_module_left_out() -> Iterator[None]:
+    """While a worker is started: a worker needs nothing of the program's ``__main__``, which a spawned process runs
+    again otherwise (all the imports of the console script or of a benchmark, a second or so; and a program
+    without an ``if __name__ == "__main__"`` guard would start itself again)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+def _send_requests(outbox: queue.SimpleQueue[tuple[Any, ...] | None], requests: Connection) -> None:
+    """The writing thread: requests go out in order; ``None`` (stop) closes the pipe, which ends the worker."""
+    try:
+        while (request := outbox.get()) is not None:
+            requests.send(request)
+    except OSError:
+        pass  # the worker is gone; its reading thread reports it
+    finally:
+        requests.close()
+
+
+def _write_logs(records: Any) -> None:
+    """The workers' log records, written by this process's handlers as if logged here."""
+    while (record := records.get()) is not None:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
+
+
+def _logger_levels() -> dict[str, int]:
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.root.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
+
+
+# ------------------------------------------------------------------------------------------- the worker's side
+
+
+class _RequestCounts:
+    """Stands in for :class:`Metrics` in a worker: the provider's request counts, handed over with each answer."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.ews_requests = self
+
+    def labels(self, *, operation: str, result: str) -> _Increment:
+        return _Increment(self.counts, (operation, result))
+
+    def drain(self) -> list[tuple[str, str, int]]:
+        drained = [(operation, result, n) for (operation, result), n in self.counts.items()]
+        self.counts.clear()
+        return drained
+
+
+@dataclass(frozen=True, slots=True)
+class _Increment:
+    counts: Counter[tuple[str, str]]
+    key: tuple[str, str]
+
+    def inc(self, amount: int = 1) -> None:
+        self.counts[self.key] += amount
+
+
+class _CountedBudget:
+    """A worker's view of an account's budget: it counts the slots this process holds (``held[index]``, shared
+    memory), so that the connector can give them back if the worker is killed while holding them."""
+
+    def __init__(self, budget: Any, held: Any, index: int, lock: threading.Lock) -> None:
+        self._budget = budget
+        self._held = held
+        self._index = index
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        self._budget.acquire()
+        with self._lock:
+            self._held[self._index] += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._held[self._index] -= 1
+        self._budget.release()
+
+
+def serve(requests: Connection, answers: Connection, spec: WorkerSpec, held: Any) -> None:
+    """A worker process's main: answer calls until the request pipe ends, then close the provider's connections."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the connector stops us
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(spec.log_records)]
+    for name, level in spec.log_levels.items():
+        logging.getLogger(name or None).setLevel(level)
+    log.info("%s ready (pid %d)", multiprocessing.current_process().name, os.getpid())
+    lock = threading.Lock()
+    budgets = iter(_CountedBudget(budget, held, index, lock) for index, budget in enumerate(spec.budgets))
+    endpoints = [(endpoint, [next(budgets) for _ in endpoint.budgets]) for endpoint in spec.endpoints]
+    asyncio.run(_serve(requests, answers, spec, endpoints))
+
+
+async def _serve(
+    requests: Connection, answers: Connection, spec: WorkerSpec, endpoints: list[tuple[EndpointSpec, list[Any]]]
+) -> None:
+    from tc_calendar.providers.ews import EwsProvider
+
+    counts = _RequestCounts()
+    providers = [
+        EwsProvider(endpoint.endpoint, endpoint.credentials, metrics=counts, budgets=budgets,  # type: ignore[arg-type]
+                    **spec.options)
+        for endpoint, budgets in endpoints
+    ]  # fmt: skip
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[tuple[Any, ...] | None] = asyncio.Queue()
+
+    def receive() -> None:
+        while True:
+            try:
+                request = requests.recv()
+            except (EOFError, OSError):
+                loop.call_soon_threadsafe(inbox.put_nowait, None)
+                return
+            loop.call_soon_threadsafe(inbox.put_nowait, request)
+
+    threading.Thread(target=receive, daemon=True, name="tc-ews-worker-requests").start()
+    calls: set[asyncio.Task[None]] = set()
+    while (request := await inbox.get()) is not None:
+        call = asyncio.create_task(_answer(providers, request, answers, counts))
+        calls.add(call)
+        call.add_done_callback(calls.discard)
+    for call in calls:
+        call.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
+    for provider in providers:
+        await provider.aclose()
+    answers.close()
+
+
+async def _answer(
+    providers: list[Any], request: tuple[Any, ...], answers: Connection, counts: _RequestCounts
+) -> None:
+    call_id, index, method, args, call_lane = request
+    provider = providers[index]
+    try:
+        with lane(call_lane):
+            if method == "initial_items":
+                value: Any = [item async for item in provider.initial_items(*args)]
+            else:
+                value = await getattr(provider, method)(*args)
+        ok = True
+    except ProviderError as exc:
+        value, ok = exc, False
+    except Exception as exc:
+        log.exception("EWS worker: %s of %s failed", method, args[0] if args else "?")
+        value, ok = ProviderError(f"{method} failed in an EWS worker process: {type(exc).__name__}: {exc}"), False
+    try:
+        answers.send((call_id, ok, value, counts.drain()))
+    except Exception as exc:  # an answer that cannot be pickled: say so instead
+        answers.send((call_id, False, ProviderError(f"{method}: the answer could not be passed on: {exc}"), []))
