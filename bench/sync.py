@@ -19,6 +19,9 @@ with PostgreSQL's figures over SQLite's from the same run (goal: at most 1.0).
 * Lower bound: with ``--latency-ms`` added to every EWS request by the simulator and at most C requests in
   flight (the service account's concurrency budget, or the window syncs allowed at once if fewer), the initial
   sync cannot take less than requests x latency / C. The ratio to it says how much the engine itself adds.
+  ``x 3-req bound`` counts only the three requests a mailbox's initial sync needs (goal 1 of bench/README.md).
+* Workers: the EWS reads are made by ``--workers`` worker processes (default: as ``workers`` in config.json, one
+  per core beyond the first, at most 4; 0: the connector's own process); their CPU counts as the connector's.
 * Memory: growth of the process's peak RSS during the initial sync, per mailbox (the simulator runs in the same
   process and its request handling is included, so this is an upper bound for the connector).
 * Store and CPU: the store's write transactions and SQL statements per mailbox during the initial sync (these do
@@ -27,7 +30,7 @@ with PostgreSQL's figures over SQLite's from the same run (goal: at most 1.0).
   share the cores with the connector.
 
     .venv/bin/python bench/sync.py [--mailboxes 1,100,1000] [--meetings 3] [--far-meetings 0] [--changes 20]
-        [--latency-ms 20] [--stores sqlite,postgresql] [--pg-url postgresql://...]
+        [--latency-ms 20] [--stores sqlite,postgresql] [--pg-url postgresql://...] [--workers N]
 
 With ``--provider graph`` the whole connector (``running_connector``, as ``tc_calendar run``) reads the same
 scenario from the Graph simulator, once with change notifications (to the connector's own /graph/notifications,
@@ -78,7 +81,7 @@ from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.service import SyncService
 from tc_calendar.providers._ews_session import EndpointSettings
 from tc_calendar.providers.ews import EwsProvider
-from tc_calendar.providers.workers import ews_with_workers
+from tc_calendar.providers.workers import default_workers, ews_with_workers
 from tc_calendar.store import Store, upgrade_async
 
 RESULTS = Path(__file__).parent / "results" / "sync.json"
@@ -375,6 +378,8 @@ async def run(
             await _admin(pg_url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     total = sum(requests.values())
     lower_bound = total * latency_ms / 1000 / in_flight
+    # Goal 1's bound: the three requests a mailbox's initial sync needs (SyncFolderItems, FindItem, GetItem).
+    three_request_bound = 3 * mailboxes * latency_ms / 1000 / in_flight
     return {
         "store": store_kind,
         "mailboxes": mailboxes,
@@ -383,6 +388,8 @@ async def run(
         "requests_in_flight": in_flight,
         "lower_bound_seconds": round(lower_bound, 3),
         "over_lower_bound": round(initial / lower_bound, 2) if lower_bound else None,
+        "three_request_bound_seconds": round(three_request_bound, 3),
+        "over_three_request_bound": round(initial / three_request_bound, 2),
         "peak_rss_growth_kib_per_mailbox": round(rss_growth / mailboxes, 1),
         "meetings_per_organizer": meetings,
         "far_meetings_per_organizer": far_meetings,
@@ -569,8 +576,9 @@ async def main() -> None:
                         help="graph: the connector over the Graph simulator, with notifications and with polling")
     parser.add_argument("--stores", default="sqlite",
                         help="comma-separated stores to run each mailbox count on: sqlite, postgresql")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="EWS worker processes making the reads (0: the connector's process, as before)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="EWS worker processes making the reads (default: as config.json's default, one per core "
+                             "beyond the first, at most 4; 0: the connector's own process)")
     parser.add_argument("--pg-url", default=os.environ.get("TC_CALENDAR_TEST_PG"),
                         help="PostgreSQL server URL for --stores postgresql (default: TC_CALENDAR_TEST_PG)")
     args = parser.parse_args()
@@ -589,21 +597,22 @@ async def main() -> None:
             for store_kind in stores:
                 rows.append(await run(count, args.meetings, args.changes, Path(tmp), args.latency_ms,
                                       args.separate_simulator, args.far_meetings, store_kind, args.pg_url,
-                                      args.workers))
+                                      default_workers() if args.workers is None else args.workers))
     load_after = os.getloadavg()
     base = rows[0]
-    header = ("store", "mailboxes", "first s", "initial s", "lower bound s", "x bound", "s/mailbox vs base",
-              "req/mailbox", "p50 ms", "p95 ms", "RSS KiB/mbx", "CPU s", "sim CPU s", "PG CPU s",
+    header = ("store", "workers", "mailboxes", "first s", "initial s", "lower bound s", "x bound", "x 3-req bound",
+              "s/mailbox vs base", "req/mailbox", "p50 ms", "p95 ms", "RSS KiB/mbx", "CPU s", "sim CPU s", "PG CPU s",
               "writes/mbx", "SQL/mbx")
-    widths = (10, 9, 7, 9, 13, 7, 17, 11, 7, 7, 11, 6, 9, 8, 10, 7)
+    widths = (10, 7, 9, 7, 9, 13, 7, 13, 17, 11, 7, 7, 11, 6, 9, 8, 10, 7)
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     for row in rows:
         per_mailbox = row["initial_sync_seconds"] / row["mailboxes"]
         ratio = per_mailbox / (base["initial_sync_seconds"] / base["mailboxes"])
         print(
-            f"{row['store']:>10} "
+            f"{row['store']:>10} {row['workers']:>7} "
             f"{row['mailboxes']:>9} {row['first_synced_seconds']:>7.2f} {row['initial_sync_seconds']:>9.2f} "
-            f"{row['lower_bound_seconds']:>13.2f} {row['over_lower_bound']!s:>7} {ratio:>17.2f} "
+            f"{row['lower_bound_seconds']:>13.2f} {row['over_lower_bound']!s:>7} {row['over_three_request_bound']:>13} "
+            f"{ratio:>17.2f} "
             f"{row['ews_requests_per_mailbox']:>11} "
             f"{row['latency_p50_ms']!s:>7} {row['latency_p95_ms']!s:>7} {row['peak_rss_growth_kib_per_mailbox']:>11} "
             f"{row['initial_sync_cpu_seconds']:>6.2f} {row['simulator_cpu_seconds']!s:>9} "

@@ -179,6 +179,20 @@ async def test_a_worker_killed_mid_read_fails_that_read_as_transient_and_a_new_w
     assert now and first not in now
 
 
+async def test_a_worker_leaves_stopping_to_the_connector(sim: EwsSimulator, provider: EwsWithWorkers) -> None:
+    """systemd sends SIGTERM to every process of the service (Ctrl-C sends SIGINT to the process group): the worker
+    carries on until the connector, stopping gracefully, has no more reads for it."""
+    await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
+    (pid,) = provider.worker_pids
+
+    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, signal.SIGINT)
+    snapshot = await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
+
+    assert snapshot.sync_state
+    assert provider.worker_pids == [pid]
+
+
 async def test_closing_the_provider_ends_its_workers(sim: EwsSimulator) -> None:
     provider = with_workers(sim, workers=2)
     await asyncio.wait_for(

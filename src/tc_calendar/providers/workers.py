@@ -452,7 +452,10 @@ class _CountedBudget:
 
 def serve(requests: Connection, answers: Connection, spec: WorkerSpec, held: Any) -> None:
     """A worker process's main: answer calls until the request pipe ends, then close the provider's connections."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the connector stops us
+    # Ctrl-C, and systemd's SIGTERM to the whole service, reach the workers too: the connector stops them when it has
+    # finished its reads (it closes their request pipes), or they end with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(spec.log_records)]
     for name, level in spec.log_levels.items():
