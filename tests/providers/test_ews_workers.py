@@ -45,17 +45,25 @@ def sim() -> Iterator[EwsSimulator]:
 
 
 def with_workers(sim: EwsSimulator, workers: int = 1, *, metrics: Metrics | None = None,
-                 **settings: Any) -> EwsWithWorkers:  # fmt: skip
+                 restart_delay: float = 0.0, **settings: Any) -> EwsWithWorkers:  # fmt: skip
     endpoint = EndpointSettings(
         **{"url": sim.url, "auth": "basic", "timeout_seconds": 10, "server_version": "Exchange2016", **settings}
     )
-    (provider,) = ews_with_workers([(endpoint, [(LOGIN, PASSWORD)])], workers, metrics=metrics)
+    (provider,) = ews_with_workers([(endpoint, [(LOGIN, PASSWORD)])], workers, metrics=metrics,
+                                   restart_delay=restart_delay)  # fmt: skip
     return provider
+
+
+async def ready(provider: EwsWithWorkers, workers: int = 1) -> list[int]:
+    """The workers' pids once ``workers`` of them are ready (until then the reads are made in this process)."""
+    await wait_until(lambda: len(provider.worker_pids) >= workers)
+    return provider.worker_pids
 
 
 @pytest.fixture
 async def provider(sim: EwsSimulator) -> AsyncIterator[EwsWithWorkers]:
     made = with_workers(sim)
+    await ready(made)
     yield made
     await made.aclose()
 
@@ -84,7 +92,7 @@ async def test_a_window_read_by_a_worker_gives_what_the_connectors_own_read_give
     assert sorted(i.subject for i in snapshot.items) == ["Review 0", "Review 1", "Review 2"]
     assert snapshot.sync_state
     assert items == expected_items
-    assert provider.worker_pids and os.getpid() not in provider.worker_pids
+    assert os.getpid() not in provider.worker_pids
 
 
 async def test_changes_read_by_a_worker_continue_from_its_sync_state(
@@ -111,6 +119,7 @@ async def test_the_workers_requests_are_counted_in_the_connectors_metrics(sim: E
     metrics = Metrics()
     provider = with_workers(sim, metrics=metrics)
     try:
+        await ready(provider)
         await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
     finally:
         await provider.aclose()
@@ -125,14 +134,13 @@ async def test_a_workers_log_records_are_written_by_the_connectors_handlers(
     caplog.set_level(logging.INFO, logger="tc_calendar.providers.workers")
     provider = with_workers(sim)  # a worker logs what the connector's levels let through when it was made
     try:
-        await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
-        (pid,) = provider.worker_pids
+        (pid,) = await ready(provider)
         await wait_until(lambda: any(r.process == pid for r in caplog.records))
     finally:
         await provider.aclose()
 
-    (ready,) = [r for r in caplog.records if r.process == pid]
-    assert ready.getMessage() == f"EWS worker process 0 ready (pid {pid})"
+    (record,) = [r for r in caplog.records if r.process == pid]
+    assert record.getMessage() == f"EWS worker process 0 ready (pid {pid})"
 
 
 async def test_processes_share_the_accounts_budget(sim: EwsSimulator) -> None:
@@ -142,6 +150,7 @@ async def test_processes_share_the_accounts_budget(sim: EwsSimulator) -> None:
     sim.world.gate.set_latency(100)
     provider = with_workers(sim, workers=2, max_concurrency=2)
     try:
+        await ready(provider, 2)
         snapshots = await asyncio.wait_for(
             asyncio.gather(*(provider.read_window(m, WINDOW, None) for m in PEOPLE)), BOUND
         )
@@ -160,8 +169,7 @@ async def test_a_worker_killed_mid_read_fails_that_read_as_transient_and_a_new_w
     calendar_of_alice(sim)
     provider = with_workers(sim, timeout_seconds=120, max_concurrency=1)
     try:
-        await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)  # the worker is up
-        (first,) = provider.worker_pids
+        (first,) = await ready(provider)
         sim.world.gate.set_latency(100_000)
         reading = asyncio.create_task(provider.read_window(ALICE, WINDOW, None))
         await wait_until(lambda: sim.world.gate.in_flight(LOGIN) >= 1)  # Exchange is working on its request
@@ -170,19 +178,35 @@ async def test_a_worker_killed_mid_read_fails_that_read_as_transient_and_a_new_w
         with pytest.raises(WorkerStoppedError, match="stopped with exit code -9"):
             await asyncio.wait_for(reading, BOUND)
         sim.world.gate.set_latency(0)
+        await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)  # starts the new worker
+        (second,) = await ready(provider)
         snapshot = await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
-        now = provider.worker_pids
     finally:
         await provider.aclose()
 
     assert len(snapshot.items) == 3
-    assert now and first not in now
+    assert second != first
+
+
+async def test_until_a_worker_is_ready_the_reads_are_made_in_the_connectors_process(sim: EwsSimulator) -> None:
+    """A worker that died before it was ready (and is not started again for a minute) holds no read up."""
+    calendar_of_alice(sim)
+    provider = with_workers(sim, restart_delay=60)
+    try:
+        (starting,) = provider.started_pids
+        os.kill(starting, signal.SIGKILL)
+        snapshot = await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
+        pids = provider.worker_pids
+    finally:
+        await provider.aclose()
+
+    assert len(snapshot.items) == 3
+    assert pids == []
 
 
 async def test_a_worker_leaves_stopping_to_the_connector(sim: EwsSimulator, provider: EwsWithWorkers) -> None:
     """systemd sends SIGTERM to every process of the service (Ctrl-C sends SIGINT to the process group): the worker
     carries on until the connector, stopping gracefully, has no more reads for it."""
-    await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
     (pid,) = provider.worker_pids
 
     os.kill(pid, signal.SIGTERM)
@@ -195,10 +219,7 @@ async def test_a_worker_leaves_stopping_to_the_connector(sim: EwsSimulator, prov
 
 async def test_closing_the_provider_ends_its_workers(sim: EwsSimulator) -> None:
     provider = with_workers(sim, workers=2)
-    await asyncio.wait_for(
-        asyncio.gather(provider.read_window(ALICE, WINDOW, None), provider.read_window(BOB, WINDOW, None)), BOUND
-    )
-    pids = provider.worker_pids
+    pids = await ready(provider, 2)
 
     await asyncio.wait_for(provider.aclose(), BOUND)
 

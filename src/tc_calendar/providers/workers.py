@@ -29,6 +29,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 import types
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -49,6 +50,13 @@ MAX_WORKERS = 4
 """The default's ceiling: past a few processes the engine, the store and Exchange's budget are the limit."""
 
 STOP_WAIT_SECONDS = 10.0
+"""How long a stopping worker may take to close its connections before it is killed."""
+
+RESTART_DELAY_SECONDS = 5.0
+"""How long after a worker died it is started again, at the earliest."""
+
+_READY = -1
+"""The call id of the message a worker sends once it can take reads."""
 """How long a stopping worker may take to close its connections before it is killed."""
 
 _CONTEXT = multiprocessing.get_context("spawn")
@@ -119,16 +127,27 @@ class EwsWithWorkers:
         return groups
 
     async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
-        snapshot: WindowSnapshot = await self._workers.call(self._index, "read_window", mailbox, window, sync_state)
+        worker = self._workers.ready_worker()
+        if worker is None:
+            return await self._local.read_window(mailbox, window, sync_state)  # type: ignore[no-any-return]
+        snapshot: WindowSnapshot = await worker.call(self._index, "read_window", (mailbox, window, sync_state))
         return snapshot
 
     async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
-        items: list[RemoteItem] = await self._workers.call(self._index, "initial_items", mailbox, read)
+        worker = self._workers.ready_worker()
+        if worker is None:
+            async for item in self._local.initial_items(mailbox, read):
+                yield item
+            return
+        items: list[RemoteItem] = await worker.call(self._index, "initial_items", (mailbox, read))
         for item in items:
             yield item
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
-        batch: SyncBatch = await self._workers.call(self._index, "sync_changes", mailbox, sync_state)
+        worker = self._workers.ready_worker()
+        if worker is None:
+            return await self._local.sync_changes(mailbox, sync_state)  # type: ignore[no-any-return]
+        batch: SyncBatch = await worker.call(self._index, "sync_changes", (mailbox, sync_state))
         return batch
 
     def watch(self, mailboxes: Sequence[str]) -> AsyncIterator[MailboxNotification]:
@@ -137,8 +156,13 @@ class EwsWithWorkers:
 
     @property
     def worker_pids(self) -> list[int]:
-        """The process ids of the workers running now."""
+        """The process ids of the workers ready for reads."""
         return self._workers.pids
+
+    @property
+    def started_pids(self) -> list[int]:
+        """The process ids of the workers started, ready or not yet."""
+        return self._workers.started_pids
 
     async def aclose(self) -> None:
         try:
@@ -153,6 +177,7 @@ def ews_with_workers(
     *,
     metrics: Metrics | None = None,
     options: dict[str, Any] | None = None,
+    restart_delay: float = RESTART_DELAY_SECONDS,
 ) -> list[EwsWithWorkers]:
     """The EWS providers of ``endpoints`` (endpoint, service accounts), whose reads ``workers`` worker processes
     make; each service account's budget is shared by all processes."""
@@ -165,7 +190,7 @@ def ews_with_workers(
         for endpoint, credentials in endpoints
     )  # fmt: skip
     pool = WorkerPool(WorkerSpec(specs, options, _CONTEXT.Queue(), _logger_levels()), workers, metrics=metrics,
-                      users=len(specs))  # fmt: skip
+                      users=len(specs), restart_delay=restart_delay)  # fmt: skip
     return [
         EwsWithWorkers(
             EwsProvider(spec.endpoint, spec.credentials, metrics=metrics, budgets=spec.budgets, **options), pool, index
@@ -175,21 +200,32 @@ def ews_with_workers(
 
 
 class WorkerPool:
-    """``size`` worker processes; each call goes to the one with the fewest calls in flight.
+    """``size`` worker processes; a read goes to the ready one with the fewest reads in flight.
 
-    Made on a running event loop (as the connector makes its providers), the workers start at once: a worker is
-    a new interpreter that imports exchangelib, about a second, which then passes while the connector opens its
-    store and subscribes. Otherwise they start at the first call.
+    Made on a running event loop (as the connector makes its providers), the workers start at once, otherwise at
+    the first read. A worker is ready once it has built its providers (a new interpreter importing exchangelib:
+    about half a second); until one is (at the start, or while a worker that died is replaced), the reads are made
+    in the connector's own process, so that a start or a dying worker never holds them up. A worker that died is
+    started again at a read :data:`RESTART_DELAY_SECONDS` later at the earliest, so that one which cannot start
+    does not cost a process per read.
     """
 
-    def __init__(self, spec: WorkerSpec, size: int, *, metrics: Metrics | None = None, users: int = 1) -> None:
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        size: int,
+        *,
+        metrics: Metrics | None = None,
+        users: int = 1,
+        restart_delay: float = RESTART_DELAY_SECONDS,
+    ) -> None:
         """``users``: the providers sharing the pool; the workers stop when the last of them is closed."""
         if size < 1:
             raise ValueError(f"an EWS worker pool needs at least one worker, got {size}")
         self._spec = spec
         self._metrics = metrics
         self._users = users
-        self._workers = [_Worker(index, spec, self._count) for index in range(size)]
+        self._workers = [_Worker(index, spec, self._count, restart_delay) for index in range(size)]
         self._logs = threading.Thread(target=_write_logs, args=(spec.log_records,), daemon=True,
                                       name="tc-ews-worker-logs")  # fmt: skip
         self._logs.start()
@@ -201,16 +237,26 @@ class WorkerPool:
         for worker in self._workers:
             worker.start(loop)
 
-    async def call(self, provider: int, method: str, *args: Any) -> Any:
-        """``method(*args)`` of a worker's provider for EWS entry ``provider``, in the caller's pool lane; raises
-        what the provider raised."""
+    def ready_worker(self) -> _Worker | None:
+        """The ready worker with the fewest reads in flight, None if none is ready (workers that are due to start
+        are started now)."""
         if self._closed:
             raise ProviderError("the EWS provider is closed")
-        worker = min(self._workers, key=lambda w: w.in_flight)
-        return await worker.call(provider, method, args, current_lane())
+        ready = None
+        for worker in self._workers:
+            if worker.due_to_start():
+                worker.start(asyncio.get_running_loop())
+            elif worker.ready and (ready is None or worker.in_flight < ready.in_flight):
+                ready = worker
+        return ready
 
     @property
     def pids(self) -> list[int]:
+        """The process ids of the workers ready for reads."""
+        return [worker.pid for worker in self._workers if worker.ready and worker.pid is not None]
+
+    @property
+    def started_pids(self) -> list[int]:
         return [worker.pid for worker in self._workers if worker.pid is not None]
 
     def _count(self, counts: Sequence[tuple[str, str, int]]) -> None:
@@ -237,10 +283,13 @@ class WorkerPool:
 class _Worker:
     """One worker process: a pipe each way, a thread writing requests and one reading answers."""
 
-    def __init__(self, index: int, spec: WorkerSpec, count: Any) -> None:
+    def __init__(self, index: int, spec: WorkerSpec, count: Any, restart_delay: float) -> None:
         self.index = index
+        self.ready = False
         self._spec = spec
         self._count = count
+        self._restart_delay = restart_delay
+        self._start_after = 0.0  # time.monotonic(): when the worker may be started (again)
         self._ids = itertools.count()
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._process: Any = None
@@ -255,10 +304,14 @@ class _Worker:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    async def call(self, provider: int, method: str, args: tuple[Any, ...], call_lane: int) -> Any:
+    def due_to_start(self) -> bool:
+        return self._process is None and time.monotonic() >= self._start_after
+
+    async def call(self, provider: int, method: str, args: tuple[Any, ...]) -> Any:
+        """``method(*args)`` of this worker's provider for EWS entry ``provider``, in the caller's pool lane;
+        raises what the provider raised."""
         loop = asyncio.get_running_loop()
-        if self._process is None:
-            self.start(loop)
+        call_lane = current_lane()
         call_id = next(self._ids)
         future: asyncio.Future[Any] = loop.create_future()
         self._pending[call_id] = future
@@ -310,6 +363,9 @@ class _Worker:
 
     def _settle(self, answer: tuple[int, bool, Any, Sequence[tuple[str, str, int]]]) -> None:
         call_id, ok, value, counts = answer
+        if call_id == _READY:
+            self.ready = self._process is not None
+            return
         self._count(counts)
         future = self._pending.pop(call_id, None)
         if future is None or future.done():
@@ -324,6 +380,8 @@ class _Worker:
         if process is not self._process:
             return
         self._process = None
+        self.ready = False
+        self._start_after = time.monotonic() + self._restart_delay
         self._outbox.put(None)
         self._give_back_slots()
         pending = list(self._pending.values())
@@ -349,6 +407,7 @@ class _Worker:
             self._held[index] = 0
 
     async def stop(self) -> None:
+        self.ready = False
         process = self._process
         if process is None:
             return
@@ -491,6 +550,7 @@ async def _serve(
             loop.call_soon_threadsafe(inbox.put_nowait, request)
 
     threading.Thread(target=receive, daemon=True, name="tc-ews-worker-requests").start()
+    answers.send((_READY, True, None, []))
     calls: set[asyncio.Task[None]] = set()
     while (request := await inbox.get()) is not None:
         call = asyncio.create_task(_answer(providers, request, answers, counts))
