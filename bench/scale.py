@@ -11,7 +11,8 @@ with the next mailbox of its simulator as attendee, and is invited to the other 
   The run stops by itself, with a report, when that count does not move for ``--stall`` seconds or the sync takes
   longer than ``--limit``; past the limit the changes below are made during the initial sync, in mailboxes
   already synchronized.
-* RSS: the connector's peak resident set (VmHWM) and the simulators' peak and CPU seconds, read from /proc.
+* RSS: the connector's peak resident set (VmHWM; with its child processes, the EWS workers, each at its own peak)
+  and the simulators' peak and CPU seconds, read from /proc.
 * Change -> client: ``--clients`` WebSocket clients subscribe to ``--changes`` mailboxes spread over all
   simulators; a meeting is created in one of them at a time, and the clock stops when the client subscribed to
   that mailbox receives its upsert.
@@ -110,8 +111,9 @@ class ProcessSampler:
             self.sample()
 
     def sample(self) -> None:
-        for pid in children_of(self.pids["connector"]):  # the connector's EWS worker processes
-            self.pids.setdefault(f"connector worker {pid}", pid)
+        # The connector's EWS worker processes, and multiprocessing's resource tracker that comes with them.
+        for pid in children_of(self.pids["connector"]):
+            self.pids.setdefault(f"connector child {pid}", pid)
         for name, pid in self.pids.items():
             with contextlib.suppress(OSError, ValueError, IndexError):
                 status = Path(f"/proc/{pid}/status").read_text()
@@ -395,11 +397,14 @@ async def run(mailboxes: int, args: argparse.Namespace, workdir: Path) -> dict[s
     finally:
         if sampler is not None:
             sampler.stop()
-            # The connector's process and its EWS workers, each at its own peak: an upper bound of their sum.
+            # The connector's process and its children, each at its own peak: an upper bound of their sum.
             result["connector_peak_rss_mib"] = round(
                 sum(v for k, v in sampler.peak_rss_kib.items() if k.startswith("connector")) / 1024, 1
             )
-            result["connector_workers"] = sum(1 for k in sampler.pids if k.startswith("connector worker"))
+            result["connector_child_processes"] = sum(1 for k in sampler.pids if k.startswith("connector child"))
+            result["connector_peak_rss_mib_by_process"] = {
+                k: round(v / 1024, 1) for k, v in sampler.peak_rss_kib.items() if k.startswith("connector")
+            }
             sims_rss = [v for k, v in sampler.peak_rss_kib.items() if k.startswith("simulator")]
             result["simulator_peak_rss_mib"] = [round(v / 1024, 1) for v in sims_rss]
             result["cpu_seconds_total"] = {k: round(v, 1) for k, v in sampler.cpu_seconds.items()}
@@ -437,11 +442,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             ratio = per_mailbox / (base["initial_sync_seconds"] / base["mailboxes"])
         cpu = row.get("sync_cpu_seconds", {})
         sims_cpu = sum(v for k, v in cpu.items() if k.startswith("simulator"))
+        connector_cpu = sum(v for k, v in cpu.items() if k.startswith("connector"))
         print(
             f"{row['mailboxes']:>9} {row['simulators']:>4} {row['initial_sync_seconds']!s:>9} "
             f"{(f'{ratio:.2f}' if ratio else '-'):>13} {row['ews_requests_per_mailbox']:>7} "
             f"{row['connector_peak_rss_mib']:>12} {max(row['simulator_peak_rss_mib']):>17} "
-            f"{cpu.get('connector', 0):>10} {sims_cpu:>10.1f} {row['change_to_client_p50_ms']!s:>7} "
+            f"{connector_cpu:>10.1f} {sims_cpu:>10.1f} {row['change_to_client_p50_ms']!s:>7} "
             f"{row['change_to_client_p95_ms']!s:>7} {row['change_to_client_p99_ms']!s:>7}"
         )
 
