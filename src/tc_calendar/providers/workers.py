@@ -5,15 +5,16 @@ much CPU as everything else the connector does for a mailbox, and all of it runs
 ``workers`` (config.json), the reads of the EWS entries' mailboxes (:meth:`read_window`, :meth:`initial_items`,
 :meth:`sync_changes`) are made by that many worker processes, each with an :class:`EwsProvider` of its own for
 every EWS entry; they return the provider-neutral records (pickled) or the provider's error. The connector's
-process keeps everything else: the streaming notifications (Subscribe and GetStreamingEvents: a subscription and
-the server affinity it needs live in the sessions that made it), the engine, the store, the API.
+process keeps everything else: the streaming notifications (Subscribe and GetStreamingEvents, whose subscriptions
+its streams hold), the engine, the store, the API.
 
 The service account's budget (``maxConcurrency``, what Exchange counts across all its clients) stays one budget:
 an operating-system semaphore per account that the sessions of every process take a slot of around each HTTP
 exchange. A worker's log records are handed to the connector's process and written by its handlers; its request
-counts reach the connector's metrics with each answer. A worker that dies fails its calls in flight with
-:class:`WorkerStoppedError` (transient: the engine retries them with back-off) and is started again at the next
-call; the connector's process going away ends its workers (they read the end of their request pipe).
+counts reach the connector's metrics with each answer. Until a worker is ready the reads are made in the
+connector's process (:class:`WorkerPool`). A worker that dies fails its calls in flight with
+:class:`WorkerStoppedError` (transient: the engine retries them with back-off) and is started again a little later;
+the connector's process going away ends its workers (they read the end of their request pipe).
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ RESTART_DELAY_SECONDS = 5.0
 
 _READY = -1
 """The call id of the message a worker sends once it can take reads."""
-"""How long a stopping worker may take to close its connections before it is killed."""
 
 _CONTEXT = multiprocessing.get_context("spawn")
 """A fresh interpreter per worker: forking a process that runs threads (the pools, the event loop) is unsafe."""
@@ -376,7 +376,8 @@ class _Worker:
             future.set_exception(value)
 
     def _ended(self, process: Any) -> None:
-        """The worker's answers ended: fail what it still owed, and start a new worker at the next call."""
+        """The worker's answers ended: fail what it still owed, give back the slots it held, and let a new worker
+        start :data:`RESTART_DELAY_SECONDS` from now (until then the connector's process makes the reads)."""
         if process is not self._process:
             return
         self._process = None
