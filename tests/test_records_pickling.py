@@ -81,9 +81,11 @@ def a_series() -> RemoteItem:
 )
 def test_a_record_pickled_and_read_back_is_equal_field_for_field(record: object) -> None:
     copy = pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+    rebuild, fields = record.__reduce__()  # the constructor call, not the dataclass default's state
 
     assert copy == record
     assert type(copy) is type(record)
+    assert rebuild is type(record) and len(fields) == len(dataclasses.fields(record))  # type: ignore[arg-type]
     assert all(
         getattr(copy, f.name) == getattr(record, f.name)
         for f in dataclasses.fields(record)  # type: ignore[arg-type]

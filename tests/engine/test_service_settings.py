@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -87,11 +89,13 @@ async def test_two_ews_entries_share_the_worker_processes_that_config_json_asks_
     await service.start()
     try:
         await service.wait_synced(within=60)
+        workers = [provider for provider in service.providers if isinstance(provider, EwsWithWorkers)]
+        await wait_until(lambda: all(len(provider.worker_pids) == 2 for provider in workers))
         views = {
             user: await store.load_view(user, TOMORROW - timedelta(days=1), TOMORROW + timedelta(days=1))
             for user in (ALICE, BOB)
         }
-        pids = [provider.started_pids for provider in service.providers if isinstance(provider, EwsWithWorkers)]
+        pids = [provider.worker_pids for provider in workers]
     finally:
         await service.stop(grace_seconds=5)
 
@@ -106,3 +110,11 @@ async def test_workers_0_keeps_the_reads_in_the_connectors_process(
     service = SyncService.from_settings(load_settings(path, key_file=tmp_path / "calendar.key"), store)
 
     assert [type(provider) for provider in service.providers] == [EwsProvider]
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 60.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)

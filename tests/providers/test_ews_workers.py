@@ -8,6 +8,8 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,8 +32,14 @@ from tests.providers.test_ews_adapter import (
 from ews_sim.server import EwsSimulator
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers._ews_session import EndpointSettings
-from tc_calendar.providers.base import MailboxError, MailboxErrorReason
-from tc_calendar.providers.workers import EwsWithWorkers, WorkerStoppedError, default_workers, ews_with_workers
+from tc_calendar.providers.base import MailboxError, MailboxErrorReason, ProviderError
+from tc_calendar.providers.workers import (
+    EwsWithWorkers,
+    WorkerStoppedError,
+    _opened,
+    default_workers,
+    ews_with_workers,
+)
 from tc_calendar.sync.window import WindowRead
 
 BOUND = 60.0
@@ -55,7 +63,9 @@ def with_workers(sim: EwsSimulator, workers: int = 1, *, metrics: Metrics | None
 
 
 async def ready(provider: EwsWithWorkers, workers: int = 1) -> list[int]:
-    """The workers' pids once ``workers`` of them are ready (until then the reads are made in this process)."""
+    """The workers' pids once ``workers`` of them are ready: the first read starts them (it is made in this process,
+    as every read until a worker is ready)."""
+    await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
     await wait_until(lambda: len(provider.worker_pids) >= workers)
     return provider.worker_pids
 
@@ -188,20 +198,80 @@ async def test_a_worker_killed_mid_read_fails_that_read_as_transient_and_a_new_w
     assert second != first
 
 
-async def test_until_a_worker_is_ready_the_reads_are_made_in_the_connectors_process(sim: EwsSimulator) -> None:
-    """A worker that died before it was ready (and is not started again for a minute) holds no read up."""
+async def test_while_no_worker_is_ready_the_reads_are_made_in_the_connectors_process(sim: EwsSimulator) -> None:
+    """A worker that died (and is not started again for a minute) holds no read up."""
     calendar_of_alice(sim)
     provider = with_workers(sim, restart_delay=60)
     try:
-        (starting,) = provider.started_pids
-        os.kill(starting, signal.SIGKILL)
+        (worker,) = await ready(provider)
+        os.kill(worker, signal.SIGKILL)
+        await wait_until(lambda: not provider.started_pids)
         snapshot = await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
-        pids = provider.worker_pids
+        pids = provider.started_pids
     finally:
         await provider.aclose()
 
     assert len(snapshot.items) == 3
     assert pids == []
+
+
+async def test_workers_start_at_the_first_read(sim: EwsSimulator) -> None:
+    """A connector whose sync never reads (paused by its licence, say) starts no worker."""
+    provider = with_workers(sim, workers=2)
+    before = provider.started_pids
+    await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
+    after = provider.started_pids
+    await provider.aclose()
+
+    assert before == []
+    assert len(after) == 2
+
+
+def test_a_program_that_exits_without_closing_its_provider_is_not_held_up_by_the_workers(tmp_path: Path) -> None:
+    """The workers ignore SIGTERM, which multiprocessing sends its children at exit before it waits for them."""
+    script = tmp_path / "exits.py"
+    script.write_text(EXITS_WITHOUT_CLOSING)
+
+    finished = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=BOUND)
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.splitlines()[-1] == "leaving"
+
+
+EXITS_WITHOUT_CLOSING = """
+import asyncio
+from ews_sim.server import EwsSimulator
+from ews_sim.world import World
+from tc_calendar.providers._ews_session import EndpointSettings
+from tc_calendar.providers.workers import ews_with_workers
+from tc_calendar.sync.window import window_at
+from datetime import UTC, datetime
+
+async def main(sim):
+    endpoint = EndpointSettings(sim.url, auth="basic", server_version="Exchange2016")
+    (provider,) = ews_with_workers([(endpoint, [("svc", "pw")])], 1)
+    window = window_at(datetime.now(UTC), 1, 1)
+    await provider.read_window("alice@corp.test", window, None)
+    while not provider.worker_pids:
+        await asyncio.sleep(0.05)
+    await provider.read_window("alice@corp.test", window, None)
+    print("read by a worker", flush=True)
+
+if __name__ == "__main__":
+    world = World()
+    world.add_service_account("svc", "pw", impersonation=True)
+    world.add_mailbox("alice@corp.test", "Alice", "Europe/Berlin")
+    with EwsSimulator(world, host="127.0.0.1", port=0) as sim:
+        asyncio.run(main(sim))
+    print("leaving", flush=True)
+"""
+
+
+def test_an_answer_that_cannot_be_read_back_fails_its_read() -> None:
+    call_id, ok, value, counts = _opened((7, True, b"not a pickle", [("GetItem", "ok", 1)]))
+
+    assert (call_id, ok, counts) == (7, False, [("GetItem", "ok", 1)])
+    assert isinstance(value, ProviderError) and "could not be read" in str(value)
 
 
 async def test_a_worker_leaves_stopping_to_the_connector(sim: EwsSimulator, provider: EwsWithWorkers) -> None:

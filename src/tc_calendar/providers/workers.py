@@ -20,18 +20,21 @@ the connector's process going away ends its workers (they read the end of their 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import itertools
 import logging
 import logging.handlers
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import sys
 import threading
 import time
 import types
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -59,6 +62,16 @@ RESTART_DELAY_SECONDS = 5.0
 _READY = -1
 """The call id of the message a worker sends once it can take reads."""
 
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+"""The pools not closed yet: ended at the program's exit (:meth:`WorkerPool.end_at_exit`)."""
+
+
+@atexit.register
+def _end_pools_at_exit() -> None:
+    # Registered after multiprocessing's own exit handler (imported above), so it runs before it.
+    for pool in list(_POOLS):
+        pool.end_at_exit()
+
 _CONTEXT = multiprocessing.get_context("spawn")
 """A fresh interpreter per worker: forking a process that runs threads (the pools, the event loop) is unsafe."""
 
@@ -66,8 +79,16 @@ _CONTEXT = multiprocessing.get_context("spawn")
 def default_workers(cpu_count: int | None = None) -> int:
     """Worker processes when an EWS entry names none: one per core beyond the first (that one runs the engine and
     the store), at most :data:`MAX_WORKERS`; none on one core."""
-    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    cores = cpu_count if cpu_count is not None else _usable_cores()
     return max(0, min(MAX_WORKERS, cores - 1))
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container's cpuset sets it), not the host's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class WorkerStoppedError(TransientError):
@@ -202,12 +223,12 @@ def ews_with_workers(
 class WorkerPool:
     """``size`` worker processes; a read goes to the ready one with the fewest reads in flight.
 
-    Made on a running event loop (as the connector makes its providers), the workers start at once, otherwise at
-    the first read. A worker is ready once it has built its providers (a new interpreter importing exchangelib:
-    about half a second); until one is (at the start, or while a worker that died is replaced), the reads are made
-    in the connector's own process, so that a start or a dying worker never holds them up. A worker that died is
-    started again at a read :data:`RESTART_DELAY_SECONDS` later at the earliest, so that one which cannot start
-    does not cost a process per read.
+    The workers start at the first read (a connector whose sync never starts, paused by its licence say, starts
+    none). A worker is ready once it has built its providers (a new interpreter importing exchangelib: about half
+    a second); until one is (at the start, or while a worker that died or could not be started is replaced), the
+    reads are made in the connector's own process, so that a start or a dying worker never holds them up. A
+    worker that died is started again at a read :data:`RESTART_DELAY_SECONDS` later at the earliest, so that one
+    which cannot start does not cost a process per read.
     """
 
     def __init__(
@@ -230,12 +251,7 @@ class WorkerPool:
                                       name="tc-ews-worker-logs")  # fmt: skip
         self._logs.start()
         self._closed = False
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        for worker in self._workers:
-            worker.start(loop)
+        _POOLS.add(self)
 
     def ready_worker(self) -> _Worker | None:
         """The ready worker with the fewest reads in flight, None if none is ready (workers that are due to start
@@ -246,7 +262,7 @@ class WorkerPool:
         for worker in self._workers:
             if worker.due_to_start():
                 worker.start(asyncio.get_running_loop())
-            elif worker.ready and (ready is None or worker.in_flight < ready.in_flight):
+            if worker.ready and (ready is None or worker.in_flight < ready.in_flight):
                 ready = worker
         return ready
 
@@ -270,8 +286,16 @@ class WorkerPool:
         if self._users <= 0:
             await self.aclose()
 
+    def end_at_exit(self) -> None:
+        """The program is exiting without having closed the pool: end the workers' request pipes, so that they
+        stop by themselves (multiprocessing then waits for them, without a timeout, and they ignore SIGTERM)."""
+        self._closed = True
+        for worker in self._workers:
+            worker.end_requests()
+
     async def aclose(self) -> None:
         """Stop the workers (each closes its connections; killed after :data:`STOP_WAIT_SECONDS`)."""
+        _POOLS.discard(self)
         if self._closed:
             return
         self._closed = True
@@ -293,6 +317,7 @@ class _Worker:
         self._ids = itertools.count()
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._process: Any = None
+        self._process_ended: int | None = None
         self._held: Any = None
         self._outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
 
@@ -322,6 +347,19 @@ class _Worker:
             self._pending.pop(call_id, None)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the worker process; if it cannot be started (no memory, no process left), log why and try again
+        :data:`RESTART_DELAY_SECONDS` later (meanwhile the reads are made in the connector's process)."""
+        try:
+            self._spawn(loop)
+        except Exception as exc:
+            self._start_after = time.monotonic() + self._restart_delay
+            log.warning("EWS worker process %d could not be started (%s: %s); the reads are made in the "
+                        "connector's process meanwhile", self.index, type(exc).__name__, exc)  # fmt: skip
+
+    def end_requests(self) -> None:
+        self._outbox.put(None)
+
+    def _spawn(self, loop: asyncio.AbstractEventLoop) -> None:
         requests_in, requests_out = _CONTEXT.Pipe(duplex=False)
         answers_in, answers_out = _CONTEXT.Pipe(duplex=False)
         held = _CONTEXT.Array("i", len(self._spec.budgets), lock=False)
@@ -349,11 +387,11 @@ class _Worker:
                 answer = answers.recv()
             except (EOFError, OSError):
                 break
-            except Exception as exc:  # an answer that cannot be unpickled: its call cannot be told which
+            except Exception as exc:  # the answer's frame itself unreadable: which call it settles is unknown
                 log.error("EWS worker process %d sent an unreadable answer: %s", self.index, exc)
                 continue
             try:
-                loop.call_soon_threadsafe(self._settle, answer)
+                loop.call_soon_threadsafe(self._settle, _opened(answer))
             except RuntimeError:  # the loop closed: the connector is stopping
                 break
         answers.close()
@@ -384,6 +422,7 @@ class _Worker:
         self.ready = False
         self._start_after = time.monotonic() + self._restart_delay
         self._outbox.put(None)
+        self._process_ended = process.exitcode
         self._give_back_slots()
         pending = list(self._pending.values())
         self._pending.clear()
@@ -399,11 +438,15 @@ class _Worker:
     def _give_back_slots(self) -> None:
         """Slots of the accounts' budgets the worker held when it ended (killed mid-request): an operating-system
         semaphore does not know who took it, so they are released here, or the budget would shrink for good."""
+        if self._process_ended is None:  # still running after its pipe ended: its threads may release them yet
+            log.warning("EWS worker process %d ended its answers but not itself; its budget slots are not given "
+                        "back", self.index)  # fmt: skip
+            return
         for index, budget in enumerate(self._spec.budgets):
             for _ in range(self._held[index]):
                 try:
                     budget.release()
-                except ValueError:  # released above the budget: the worker ended between its release and count
+                except ValueError:  # defensive: the count never exceeds the slots the worker held
                     break
             self._held[index] = 0
 
@@ -432,6 +475,18 @@ def _main_module_left_out() -> Iterator[None]:
         yield
     finally:
         sys.modules["__main__"] = main
+
+
+def _opened(answer: tuple[int, bool, bytes, Any]) -> tuple[int, bool, Any, Any]:
+    """An answer with its value read back; a value that cannot be read back fails its call instead of leaving it
+    waiting."""
+    call_id, ok, value, counts = answer
+    if call_id == _READY:
+        return answer
+    try:
+        return call_id, ok, pickle.loads(value), counts
+    except Exception as exc:
+        return call_id, False, ProviderError(f"an EWS worker's answer could not be read: {exc}"), counts
 
 
 def _send_requests(outbox: queue.SimpleQueue[tuple[Any, ...] | None], requests: Connection) -> None:
@@ -491,7 +546,11 @@ class _Increment:
 
 class _CountedBudget:
     """A worker's view of an account's budget: it counts the slots this process holds (``held[index]``, shared
-    memory), so that the connector can give them back if the worker is killed while holding them."""
+    memory), so that the connector can give them back if the worker is killed while holding them.
+
+    A slot is counted after it is taken and uncounted before it is given back, so the count never exceeds the
+    slots held: a worker killed in the few instructions between the two loses one slot for good (the budget is
+    one smaller until the connector restarts), never lets one too many requests through."""
 
     def __init__(self, budget: Any, held: Any, index: int, lock: threading.Lock) -> None:
         self._budget = budget
@@ -546,9 +605,12 @@ async def _serve(
             try:
                 request = requests.recv()
             except (EOFError, OSError):
-                loop.call_soon_threadsafe(inbox.put_nowait, None)
-                return
+                break
+            except Exception:  # a request that cannot be read: end, and let the connector start another worker
+                log.exception("EWS worker: a request could not be read")
+                break
             loop.call_soon_threadsafe(inbox.put_nowait, request)
+        loop.call_soon_threadsafe(inbox.put_nowait, None)
 
     threading.Thread(target=receive, daemon=True, name="tc-ews-worker-requests").start()
     answers.send((_READY, True, None, []))
@@ -580,9 +642,24 @@ async def _answer(
     except ProviderError as exc:
         value, ok = exc, False
     except Exception as exc:
-        log.exception("EWS worker: %s of %s failed", method, args[0] if args else "?")
+        _log_once(method, exc)
         value, ok = ProviderError(f"{method} failed in an EWS worker process: {type(exc).__name__}: {exc}"), False
+    drained = counts.drain()
     try:
-        answers.send((call_id, ok, value, counts.drain()))
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # an answer that cannot be pickled: say so instead
-        answers.send((call_id, False, ProviderError(f"{method}: the answer could not be passed on: {exc}"), []))
+        ok = False
+        payload = pickle.dumps(ProviderError(f"{method}: the answer could not be passed on: {exc}"))
+    answers.send((call_id, ok, payload, drained))
+
+
+_logged: set[tuple[str, str, str]] = set()
+
+
+def _log_once(method: str, exc: Exception) -> None:
+    """A failure that is not a provider error (a defect), with its traceback, once per kind: the engine retries
+    the read and logs its message each time, and the traceback stays in this process."""
+    key = (method, type(exc).__name__, str(exc))
+    if key not in _logged:
+        _logged.add(key)
+        log.exception("EWS worker: %s failed", method)
