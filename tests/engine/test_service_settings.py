@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from tc_calendar.metrics import Metrics
 from tc_calendar.providers.ews import EwsProvider
 from tc_calendar.providers.workers import EwsWithWorkers
 from tc_calendar.store import MailboxState, Store
+from waiting import eventually
 
 TOMORROW = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(10), tzinfo=UTC)
 
@@ -90,7 +89,7 @@ async def test_two_ews_entries_share_the_worker_processes_that_config_json_asks_
     try:
         await service.wait_synced(within=60)
         workers = [provider for provider in service.providers if isinstance(provider, EwsWithWorkers)]
-        await wait_until(lambda: all(len(provider.worker_pids) == 2 for provider in workers))
+        await eventually(lambda: all(len(provider.worker_pids) == 2 for provider in workers), 60, "both workers ready")
         views = {
             user: await store.load_view(user, TOMORROW - timedelta(days=1), TOMORROW + timedelta(days=1))
             for user in (ALICE, BOB)
@@ -110,11 +109,3 @@ async def test_workers_0_keeps_the_reads_in_the_connectors_process(
     service = SyncService.from_settings(load_settings(path, key_file=tmp_path / "calendar.key"), store)
 
     assert [type(provider) for provider in service.providers] == [EwsProvider]
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)

@@ -41,6 +41,7 @@ from tc_calendar.providers.workers import (
     ews_with_workers,
 )
 from tc_calendar.sync.window import WindowRead
+from waiting import eventually
 
 BOUND = 60.0
 """Generous: a worker is a new interpreter that imports exchangelib, on a shared machine."""
@@ -66,7 +67,7 @@ async def ready(provider: EwsWithWorkers, workers: int = 1) -> list[int]:
     """The workers' pids once ``workers`` of them are ready: the first read starts them (it is made in this process,
     as every read until a worker is ready)."""
     await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
-    await wait_until(lambda: len(provider.worker_pids) >= workers)
+    await eventually(lambda: len(provider.worker_pids) >= workers, BOUND, f"{workers} worker(s) ready")
     return provider.worker_pids
 
 
@@ -145,7 +146,7 @@ async def test_a_workers_log_records_are_written_by_the_connectors_handlers(
     provider = with_workers(sim)  # a worker logs what the connector's levels let through when it was made
     try:
         (pid,) = await ready(provider)
-        await wait_until(lambda: any(r.process == pid for r in caplog.records))
+        await eventually(lambda: any(r.process == pid for r in caplog.records), BOUND, "the worker's log record")
     finally:
         await provider.aclose()
 
@@ -182,7 +183,7 @@ async def test_a_worker_killed_mid_read_fails_that_read_as_transient_and_a_new_w
         (first,) = await ready(provider)
         sim.world.gate.set_latency(100_000)
         reading = asyncio.create_task(provider.read_window(ALICE, WINDOW, None))
-        await wait_until(lambda: sim.world.gate.in_flight(LOGIN) >= 1)  # Exchange is working on its request
+        await eventually(lambda: sim.world.gate.in_flight(LOGIN) >= 1, BOUND, "a request at Exchange")
 
         os.kill(first, signal.SIGKILL)
         with pytest.raises(WorkerStoppedError, match="stopped with exit code -9"):
@@ -205,7 +206,7 @@ async def test_while_no_worker_is_ready_the_reads_are_made_in_the_connectors_pro
     try:
         (worker,) = await ready(provider)
         os.kill(worker, signal.SIGKILL)
-        await wait_until(lambda: not provider.started_pids)
+        await eventually(lambda: not provider.started_pids, BOUND, "the dead worker noticed")
         snapshot = await asyncio.wait_for(provider.read_window(ALICE, WINDOW, None), BOUND)
         pids = provider.started_pids
     finally:
@@ -232,7 +233,9 @@ def test_a_program_that_exits_without_closing_its_provider_is_not_held_up_by_the
     script = tmp_path / "exits.py"
     script.write_text(EXITS_WITHOUT_CLOSING)
 
-    finished = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=BOUND)
+    tests = str(Path(__file__).resolve().parents[1])  # for tests/waiting.py
+    finished = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=BOUND,
+                              env={**os.environ, "PYTHONPATH": tests})  # fmt: skip
 
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.splitlines()[-1] == "leaving"
@@ -240,6 +243,7 @@ def test_a_program_that_exits_without_closing_its_provider_is_not_held_up_by_the
 
 EXITS_WITHOUT_CLOSING = """
 import asyncio
+from waiting import eventually
 from ews_sim.server import EwsSimulator
 from ews_sim.world import World
 from tc_calendar.providers._ews_session import EndpointSettings
@@ -252,8 +256,7 @@ async def main(sim):
     (provider,) = ews_with_workers([(endpoint, [("svc", "pw")])], 1)
     window = window_at(datetime.now(UTC), 1, 1)
     await provider.read_window("alice@corp.test", window, None)
-    while not provider.worker_pids:
-        await asyncio.sleep(0.05)
+    await eventually(lambda: provider.worker_pids, 60, "a worker ready")
     await provider.read_window("alice@corp.test", window, None)
     print("read by a worker", flush=True)
 
@@ -308,11 +311,3 @@ def running(pid: int) -> bool:
 
 def test_by_default_one_worker_per_core_beyond_the_first_and_at_most_four() -> None:
     assert [default_workers(cores) for cores in (1, 2, 3, 8, 64)] == [0, 1, 2, 4, 4]
-
-
-async def wait_until(condition: Any, within: float = BOUND) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
