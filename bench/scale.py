@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from procfs import children_of
 
 from reg_sim import KeySpec, RegServer
 from tc_calendar.api.client import ApiClient, ServerAuth
@@ -126,17 +127,6 @@ class ProcessSampler:
         self._stop.set()
         self._thread.join()
         self.sample()
-
-
-def children_of(parent: int) -> list[int]:
-    """Processes whose parent is ``parent`` (Linux ``/proc``)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                    found.append(int(entry.name))
-    return found
 
 
 class Simulator:

@@ -71,6 +71,7 @@ from sqlalchemy.engine import Engine, make_url
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "engine"))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the tests' own helpers, which sync_harness uses
 
+from procfs import children_of
 from sync_harness import FAST
 
 from ews_sim.server import EwsSimulator
@@ -161,18 +162,7 @@ def cpu_seconds() -> float:
 
 def children_cpu_seconds(excluding: set[int]) -> float:
     """CPU of this process's running children but ``excluding``: the EWS worker processes (Linux ``/proc``)."""
-    me = os.getpid()
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in excluding:
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == me:
-            total += process_cpu_seconds(int(entry.name))
-    return total
+    return sum(process_cpu_seconds(pid) for pid in children_of(os.getpid()) if pid not in excluding)
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -48,6 +48,8 @@ class Budget(Protocol):
     def __enter__(self) -> Any: ...
 
     def __exit__(self, __type: Any, __value: Any, __traceback: Any, /) -> Any: ...
+
+
 _AUTH_TYPES: Mapping[str, str | None] = {"auto": None, "ntlm": NTLM, "basic": BASIC}
 
 

@@ -53,21 +53,19 @@ def build_providers(
 ) -> list[CalendarProvider]:
     """The providers of ``entries``, in order; the EWS ones share ``workers`` worker processes for their reads
     (``None``: :func:`~tc_calendar.providers.workers.default_workers`; 0: none, reads in this process)."""
+    from tc_calendar.providers.ews import endpoint_of
     from tc_calendar.providers.workers import default_workers, ews_with_workers
 
-    ews = [index for index, entry in enumerate(entries) if provider_type(entry) != "graph"]
     workers = default_workers() if workers is None else workers
-    providers: list[CalendarProvider | None] = [None] * len(entries)
-    if ews and workers > 0:
-        from tc_calendar.providers.ews import endpoint_of
+    ews_entries = [entry for entry in entries if provider_type(entry) != "graph"]
 
-        shared = ews_with_workers([endpoint_of(entries[i]) for i in ews], workers, metrics=metrics,
-                                  options=ews_options)  # fmt: skip
-        for index, provider in zip(ews, shared, strict=True):
-            providers[index] = provider
-    return [
-        provider if provider is not None else build_provider(
+    def alone(entry: Any) -> CalendarProvider:
+        return build_provider(
             entry, metrics=metrics, graph_inbox=graph_inbox, ews_options=ews_options, graph_options=graph_options
         )
-        for entry, provider in zip(entries, providers, strict=True)
-    ]  # fmt: skip
+
+    if not ews_entries or workers == 0:
+        return [alone(entry) for entry in entries]
+    endpoints = [endpoint_of(entry) for entry in ews_entries]
+    shared = iter(ews_with_workers(endpoints, workers, metrics=metrics, options=ews_options))
+    return [next(shared) if provider_type(entry) != "graph" else alone(entry) for entry in entries]

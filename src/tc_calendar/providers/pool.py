@@ -39,25 +39,15 @@ read takes two or three requests), so most mailboxes are subscribed before their
 _lane: contextvars.ContextVar[int] = contextvars.ContextVar("pool_lane", default=_NORMAL)
 
 
-@contextlib.contextmanager
-def urgent_calls() -> Iterator[None]:
+def urgent_calls() -> contextlib.AbstractContextManager[None]:
     """Pool calls made within this block (in this task) take the next free thread before the queued others."""
-    token = _lane.set(_URGENT)
-    try:
-        yield
-    finally:
-        _lane.reset(token)
+    return lane(_URGENT)
 
 
-@contextlib.contextmanager
-def setup_calls() -> Iterator[None]:
+def setup_calls() -> contextlib.AbstractContextManager[None]:
     """Pool calls made within this block (in this task) take turns with the other queued calls (:data:`SETUP_TURNS`
     for one) instead of queueing among them: thousands of them queued at once slow the others down, never stop them."""
-    token = _lane.set(_SETUP)
-    try:
-        yield
-    finally:
-        _lane.reset(token)
+    return lane(_SETUP)
 
 
 def current_lane() -> int:
@@ -67,7 +57,8 @@ def current_lane() -> int:
 
 @contextlib.contextmanager
 def lane(value: int) -> Iterator[None]:
-    """Pool calls made within this block wait in lane ``value`` (one :func:`current_lane` returned)."""
+    """Pool calls made within this block (in this task) wait in lane ``value`` (a worker process takes the lane
+    :func:`current_lane` gave in the connector's)."""
     token = _lane.set(value)
     try:
         yield

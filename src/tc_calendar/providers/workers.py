@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers._ews_session import EndpointSettings
@@ -47,6 +47,9 @@ from tc_calendar.providers.base import MailboxNotification, ProviderError, Trans
 from tc_calendar.providers.pool import current_lane, lane
 from tc_calendar.records import RemoteItem, SyncBatch, WindowSnapshot
 from tc_calendar.sync.window import SyncWindow, WindowRead
+
+if TYPE_CHECKING:
+    from tc_calendar.providers.ews import EwsProvider
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +71,18 @@ _POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
 @atexit.register
 def _end_pools_at_exit() -> None:
-    # Registered after multiprocessing's own exit handler (imported above), so it runs before it.
+    # Registered after multiprocessing's own exit handler (multiprocessing.connection, imported above, registers
+    # it), so it runs before it.
     for pool in list(_POOLS):
         pool.end_at_exit()
+
 
 _CONTEXT = multiprocessing.get_context("spawn")
 """A fresh interpreter per worker: forking a process that runs threads (the pools, the event loop) is unsafe."""
 
 
 def default_workers(cpu_count: int | None = None) -> int:
-    """Worker processes when an EWS entry names none: one per core beyond the first (that one runs the engine and
+    """Worker processes when config.json names none: one per core beyond the first (that one runs the engine and
     the store), at most :data:`MAX_WORKERS`; none on one core."""
     cores = cpu_count if cpu_count is not None else _usable_cores()
     return max(0, min(MAX_WORKERS, cores - 1))
@@ -132,48 +137,43 @@ class EwsWithWorkers:
 
     window_bound_checkpoint = False
 
-    def __init__(self, local: Any, workers: WorkerPool, index: int) -> None:
+    def __init__(self, local: EwsProvider, workers: WorkerPool, index: int) -> None:
         self._local = local
         self._workers = workers
         self._index = index
 
     def throttle_key(self, mailbox: str) -> str:
-        return str(self._local.throttle_key(mailbox))
+        return self._local.throttle_key(mailbox)
 
     def credential_key(self, mailbox: str) -> str:
-        return str(self._local.credential_key(mailbox))
+        return self._local.credential_key(mailbox)
 
     def partition(self, mailboxes: Sequence[str]) -> list[list[str]]:
-        groups: list[list[str]] = self._local.partition(mailboxes)
-        return groups
+        return self._local.partition(mailboxes)
 
     async def read_window(self, mailbox: str, window: SyncWindow, sync_state: str | None) -> WindowSnapshot:
-        worker = self._workers.ready_worker()
-        if worker is None:
-            return await self._local.read_window(mailbox, window, sync_state)  # type: ignore[no-any-return]
-        snapshot: WindowSnapshot = await worker.call(self._index, "read_window", (mailbox, window, sync_state))
+        snapshot: WindowSnapshot = await self._read("read_window", mailbox, window, sync_state)
         return snapshot
 
     async def initial_items(self, mailbox: str, read: WindowRead) -> AsyncIterator[RemoteItem]:
-        worker = self._workers.ready_worker()
-        if worker is None:
-            async for item in self._local.initial_items(mailbox, read):
-                yield item
-            return
-        items: list[RemoteItem] = await worker.call(self._index, "initial_items", (mailbox, read))
+        items: list[RemoteItem] = await self._read("initial_items", mailbox, read)
         for item in items:
             yield item
 
     async def sync_changes(self, mailbox: str, sync_state: str | None) -> SyncBatch:
-        worker = self._workers.ready_worker()
-        if worker is None:
-            return await self._local.sync_changes(mailbox, sync_state)  # type: ignore[no-any-return]
-        batch: SyncBatch = await worker.call(self._index, "sync_changes", (mailbox, sync_state))
+        batch: SyncBatch = await self._read("sync_changes", mailbox, sync_state)
         return batch
 
+    async def _read(self, method: str, *args: Any) -> Any:
+        """``method(*args)`` by the ready worker with the fewest reads in flight, else by this process's provider
+        (:func:`provider_call`, as a worker calls it)."""
+        worker = self._workers.ready_worker()
+        if worker is None:
+            return await provider_call(self._local, method, args)
+        return await worker.call(self._index, method, args)
+
     def watch(self, mailboxes: Sequence[str]) -> AsyncIterator[MailboxNotification]:
-        notifications: AsyncIterator[MailboxNotification] = self._local.watch(mailboxes)
-        return notifications
+        return self._local.watch(mailboxes)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -247,9 +247,7 @@ class WorkerPool:
         self._metrics = metrics
         self._users = users
         self._workers = [_Worker(index, spec, self._count, restart_delay) for index in range(size)]
-        self._logs = threading.Thread(target=_write_logs, args=(spec.log_records,), daemon=True,
-                                      name="tc-ews-worker-logs")  # fmt: skip
-        self._logs.start()
+        self._logs: threading.Thread | None = None  # writes the workers' log records, from the first start on
         self._closed = False
         _POOLS.add(self)
 
@@ -261,6 +259,10 @@ class WorkerPool:
         ready = None
         for worker in self._workers:
             if worker.due_to_start():
+                if self._logs is None:
+                    self._logs = threading.Thread(target=_write_logs, args=(self._spec.log_records,), daemon=True,
+                                                  name="tc-ews-worker-logs")  # fmt: skip
+                    self._logs.start()
                 worker.start(asyncio.get_running_loop())
             if worker.ready and (ready is None or worker.in_flight < ready.in_flight):
                 ready = worker
@@ -300,8 +302,9 @@ class WorkerPool:
             return
         self._closed = True
         await asyncio.gather(*(worker.stop() for worker in self._workers))
-        self._spec.log_records.put(None)
-        await asyncio.to_thread(self._logs.join, STOP_WAIT_SECONDS)
+        if self._logs is not None:
+            self._spec.log_records.put(None)
+            await asyncio.to_thread(self._logs.join, STOP_WAIT_SECONDS)
 
 
 class _Worker:
@@ -317,7 +320,6 @@ class _Worker:
         self._ids = itertools.count()
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._process: Any = None
-        self._process_ended: int | None = None
         self._held: Any = None
         self._outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
 
@@ -422,8 +424,7 @@ class _Worker:
         self.ready = False
         self._start_after = time.monotonic() + self._restart_delay
         self._outbox.put(None)
-        self._process_ended = process.exitcode
-        self._give_back_slots()
+        self._give_back_slots(process.exitcode)
         pending = list(self._pending.values())
         self._pending.clear()
         if process.exitcode != 0 or pending:
@@ -435,10 +436,10 @@ class _Worker:
                     f"the EWS worker process {self.index} (pid {process.pid}) stopped with exit code "
                     f"{process.exitcode} while reading; the read is retried"))  # fmt: skip
 
-    def _give_back_slots(self) -> None:
+    def _give_back_slots(self, exitcode: int | None) -> None:
         """Slots of the accounts' budgets the worker held when it ended (killed mid-request): an operating-system
         semaphore does not know who took it, so they are released here, or the budget would shrink for good."""
-        if self._process_ended is None:  # still running after its pipe ended: its threads may release them yet
+        if exitcode is None:  # still running after its pipe ended: its threads may release them yet
             log.warning("EWS worker process %d ended its answers but not itself; its budget slots are not given "
                         "back", self.index)  # fmt: skip
             return
@@ -579,7 +580,6 @@ def serve(requests: Connection, answers: Connection, spec: WorkerSpec, held: Any
     root.handlers[:] = [logging.handlers.QueueHandler(spec.log_records)]
     for name, level in spec.log_levels.items():
         logging.getLogger(name or None).setLevel(level)
-    log.info("%s ready (pid %d)", multiprocessing.current_process().name, os.getpid())
     lock = threading.Lock()
     budgets = iter(_CountedBudget(budget, held, index, lock) for index, budget in enumerate(spec.budgets))
     endpoints = [(endpoint, [next(budgets) for _ in endpoint.budgets]) for endpoint in spec.endpoints]
@@ -614,6 +614,7 @@ async def _serve(
 
     threading.Thread(target=receive, daemon=True, name="tc-ews-worker-requests").start()
     answers.send((_READY, True, None, []))
+    log.info("%s ready (pid %d)", multiprocessing.current_process().name, os.getpid())
     calls: set[asyncio.Task[None]] = set()
     while (request := await inbox.get()) is not None:
         call = asyncio.create_task(_answer(providers, request, answers, counts))
@@ -627,17 +628,20 @@ async def _serve(
     answers.close()
 
 
+async def provider_call(provider: EwsProvider, method: str, args: tuple[Any, ...]) -> Any:
+    """A read of ``provider`` as an answer carries it: ``initial_items`` as a list, the others as they return."""
+    if method == "initial_items":
+        return [item async for item in provider.initial_items(*args)]
+    return await getattr(provider, method)(*args)
+
+
 async def _answer(
-    providers: list[Any], request: tuple[Any, ...], answers: Connection, counts: _RequestCounts
+    providers: list[EwsProvider], request: tuple[Any, ...], answers: Connection, counts: _RequestCounts
 ) -> None:
     call_id, index, method, args, call_lane = request
-    provider = providers[index]
     try:
         with lane(call_lane):
-            if method == "initial_items":
-                value: Any = [item async for item in provider.initial_items(*args)]
-            else:
-                value = await getattr(provider, method)(*args)
+            value: Any = await provider_call(providers[index], method, args)
         ok = True
     except ProviderError as exc:
         value, ok = exc, False
