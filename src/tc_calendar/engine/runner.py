@@ -58,6 +58,7 @@ from tc_calendar.providers.base import (
 )
 from tc_calendar.providers.pool import urgent_calls
 from tc_calendar.records import RemoteItem, SyncBatch
+from tc_calendar.runtime.flag import Flag, wait_any
 from tc_calendar.store.records import MailboxState, SyncStart
 from tc_calendar.sync.actions import Action, RecordSyncSuccess, SaveCheckpoint
 from tc_calendar.sync.window import SyncWindow, current_window, next_slide, slide_read
@@ -73,6 +74,7 @@ class SyncFailed(Exception):
     def __init__(self, message: str, cause: BaseException) -> None:
         super().__init__(message)
         self.cause = cause
+
 
 TRANSIENT_FAILURES_BEFORE_ERROR = 3
 """Consecutive transient failures after which a healthy mailbox is shown in state ``error``."""
@@ -150,7 +152,7 @@ class EngineContext:
         self.account_failed = account_failed
         #: Told (synchronously) when Exchange says a mailbox does not exist; the service decides what to do.
         self.mailbox_missing = mailbox_missing
-        self.stopping = asyncio.Event()
+        self.stopping = Flag()
 
     def window(self) -> SyncWindow:
         return current_window(self.clock, self.options.backward_months, self.options.forward_months)
@@ -191,7 +193,7 @@ class MailboxWorker:
         self.gate = gate
         self.context = context
         self._window_slots = window_slots
-        self._wake = asyncio.Event()
+        self._wake = Flag()
         self._pending_since: float | None = None
         self._read_since: float | None = None
         """When the latest read of changes from the checkpoint began (window or incremental sync)."""
@@ -203,7 +205,7 @@ class MailboxWorker:
         self._slide_offset = pick_credential(email, 1000) / 1000 * context.options.slide_spread
         self.state: MailboxState | None = None
         self.last_error: str | None = None
-        self.synced_once = asyncio.Event()
+        self.synced_once = Flag()
         self.cycles = 0
         self._transient_failures = 0
         self._last_ok_write = 0.0
@@ -302,13 +304,7 @@ class MailboxWorker:
             return
         now = self.context.clock()
         until_slide = (next_slide(now) - now).total_seconds() + self._slide_offset
-        timeout = max(0.0, min(seconds, until_slide))
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self.context.stopping.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        await wait_any(max(0.0, min(seconds, until_slide)), self._wake, self.context.stopping)
 
     async def _cycle(self) -> None:
         log.debug("%s: sync cycle %d", self.email, self.cycles + 1)
@@ -431,9 +427,7 @@ class MailboxWorker:
 
     # ------------------------------------------------------------------------------------------ incremental
 
-    async def _incremental_sync(
-        self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None
-    ) -> None:
+    async def _incremental_sync(self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None) -> None:
         sync_state = checkpoint.sync_state
         self._reading()
         while True:

@@ -22,7 +22,15 @@ class Wakeup(Protocol):
     async def wait(self) -> object: ...
 
 
-async def pause(seconds: float | None, *events: Wakeup | None) -> None:
+class Stop(Protocol):
+    """What ends a loop (an :class:`asyncio.Event` or a :class:`~tc_calendar.runtime.flag.Flag`)."""
+
+    def is_set(self) -> bool: ...
+
+    async def wait(self) -> object: ...
+
+
+async def pause(seconds: float | None, *events: Wakeup | Stop | None) -> None:
     """Sleep ``seconds`` (None: until an event), or until one of ``events`` is set, whichever comes first."""
     waiters = [asyncio.ensure_future(event.wait()) for event in events if event is not None]
     if not waiters:
@@ -41,7 +49,7 @@ async def repeat(
     what: str,
     log: logging.Logger,
     interval: float,
-    stop: asyncio.Event | None = None,
+    stop: Stop | None = None,
     wake: Wakeup | None = None,
     first_after: float = 0.0,
     retry: BackoffPolicy | None = None,
