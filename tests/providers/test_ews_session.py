@@ -1,8 +1,9 @@
-"""Sessions to an EWS endpoint: the environment's proxy settings hold, read once per session."""
+"""Sessions to an EWS endpoint and the handles of its mailboxes: the environment's proxy settings hold, read once per
+session; handles are kept for the mailboxes used last only."""
 
 import pytest
 
-from tc_calendar.providers._ews_session import EndpointSettings, ServiceAccount
+from tc_calendar.providers._ews_session import HANDLES_KEPT, EndpointSettings, ServiceAccount
 
 URL = "https://ews.corp.test/EWS/Exchange.asmx"
 DIRECT = "https://ews-direct.corp.test/EWS/Exchange.asmx"
@@ -25,3 +26,18 @@ def test_the_environments_proxy_is_used_unless_the_endpoint_is_excluded(monkeypa
     # requests no longer scans the environment for every request: the session carries what it found.
     assert per_request is False
     assert session_proxies(DIRECT)[0] == {}
+
+
+def test_a_service_account_keeps_the_handles_of_the_mailboxes_used_last_only() -> None:
+    account = ServiceAccount(
+        EndpointSettings("https://mail.example.test/EWS/Exchange.asmx", server_version="Exchange2016"), "svc", "pw"
+    )
+    first = account.calendar("user0@example.test")
+    assert account.calendar("user0@example.test") is first  # a mailbox's requests share its handles
+    assert account.account("user0@example.test") is first.root.account
+    for number in range(1, HANDLES_KEPT + 1):
+        account.calendar(f"user{number}@example.test")
+    assert len(account._handles) == HANDLES_KEPT  # 10,000 mailboxes do not hold 10,000 handles
+    again = account.calendar("user0@example.test")  # the least recently used went; built again when used again
+    assert again is not first and again.root.account.primary_smtp_address == "user0@example.test"
+    account.close()
