@@ -323,6 +323,44 @@ async def test_a_mailbox_registered_on_demand_elsewhere_is_picked_up(harness: Ha
     await eventually(synced)
 
 
+async def test_a_mailbox_asked_for_while_a_lease_round_renews_the_leases_stays_synchronized(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    harness.provider.meeting(BOB, "Review", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    service = harness.build([ALICE], options=replace(FAST, roster_refresh_interval=0.1))
+    await service.start()
+    await service.wait_synced(within=30)
+
+    # The next lease round reads its renewed leases, and gets the answer only after Bob was asked for and leased.
+    renew = harness.store.renew_leases
+    renewed, release = asyncio.Event(), asyncio.Event()
+    rounds = 0
+
+    async def late_renewal(node_id: str, ttl: timedelta) -> list[str]:
+        nonlocal rounds
+        leases = await renew(node_id, ttl)
+        rounds += 1
+        if rounds == 1:
+            renewed.set()
+            await release.wait()
+        return leases
+
+    monkeypatch.setattr(harness.store, "renew_leases", late_renewal)
+    await asyncio.wait_for(renewed.wait(), 30)
+    await service.request_mailbox(BOB)
+    release.set()
+    await eventually(lambda: rounds >= 3)  # that round ended, and the next ones ran
+
+    harness.provider.meeting(BOB, "Later", NOW + timedelta(hours=3), NOW + timedelta(hours=4))
+    service.trigger(BOB)
+
+    async def synced() -> bool:
+        return await harness.titles(BOB) == ["Review", "Later"]
+
+    await eventually(synced)  # Bob's loop still runs: the round did not forget the lease taken meanwhile
+
+
 async def test_a_user_removed_from_the_configuration_no_longer_shows_stale_events(store: Store) -> None:
     provider = FakeProvider()
     provider.meeting(ALICE, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))

@@ -318,19 +318,23 @@ class SyncService:
             self._held |= {s.email for s in statuses if s.lease_owner == self.node_id}
             self._leases_loaded = True
         count = await self._store.announce_node(self.node_id, ttl)
-        kept = set(await self._store.renew_leases(self.node_id, ttl)) & self._held
-        lost = self._held - kept
+        # A client may ask for a mailbox while this round waits for the database (request_mailbox leases it and
+        # adds it to _held): the round removes what it found lost or handed over, and keeps what was added.
+        before = set(self._held)
+        kept = set(await self._store.renew_leases(self.node_id, ttl)) & before
+        lost = before - kept
         if lost:
             log.warning("leases lost to another node: %s", ", ".join(sorted(lost)))
         share = count.share if self._max_mailboxes is None else min(count.share, self._max_mailboxes)
+        given: set[str] = set()
         if len(kept) > share:
-            kept -= await self._hand_over(kept, len(kept) - share, count.nodes)
-        room = share - len(kept)
+            given = await self._hand_over(kept, len(kept) - share, count.nodes)
+        self._held -= lost | given
+        room = share - len(self._held)
         taken = await self._store.lease_mailboxes(self.node_id, room, ttl) if room > 0 else []
+        self._held |= set(taken)
         if taken:
-            total = len(kept) + len(taken)
-            log.info("%s now synchronizes %d more mailboxes (%d in all)", self.node_id, len(taken), total)
-        self._held = kept | set(taken)
+            log.info("%s now synchronizes %d more mailboxes (%d in all)", self.node_id, len(taken), len(self._held))
 
     async def _hand_over(self, held: set[str], count: int, nodes: int) -> set[str]:
         """Give up ``count`` of the mailboxes this node holds (the last in priority order) so that other nodes get
