@@ -78,6 +78,7 @@ from ews_sim.server import EwsSimulator
 from ews_sim.services.context import ServerSettings
 from ews_sim.world import Control, World
 from ews_sim.world.scenario import load_scenario
+from tc_calendar.collector import collecting_less_often
 from tc_calendar.engine.planner import DiffPlanner
 from tc_calendar.engine.service import SyncService
 from tc_calendar.providers._ews_session import EndpointSettings
@@ -529,7 +530,8 @@ async def run_graph(
 
 async def main_graph(args: argparse.Namespace) -> None:
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    # The garbage collector's thresholds of the service (tc_calendar run) and of its worker processes.
+    with tempfile.TemporaryDirectory() as tmp, collecting_less_often():
         for count in (int(n) for n in args.mailboxes.split(",")):
             for notifications in (True, False):
                 rows.append(await run_graph(count, args.meetings, args.changes, Path(tmp), args.latency_ms,
@@ -582,7 +584,8 @@ async def main() -> None:
         parser.error("--stores postgresql needs --pg-url or TC_CALENDAR_TEST_PG")
     rows = []
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
+    # The garbage collector's thresholds of the service (tc_calendar run) and of its worker processes.
+    with tempfile.TemporaryDirectory() as tmp, collecting_less_often():
         for count in (int(n) for n in args.mailboxes.split(",")):
             for store_kind in stores:
                 rows.append(await run(count, args.meetings, args.changes, Path(tmp), args.latency_ms,

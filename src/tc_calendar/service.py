@@ -30,6 +30,7 @@ from tc_calendar.api.registry import OnDemandRegistry
 from tc_calendar.api.secret import ensure_api_secret, secret_notice
 from tc_calendar.api.server import RunningServer, run_server
 from tc_calendar.clocks import utc_now
+from tc_calendar.collector import collecting_less_often
 from tc_calendar.config import Settings
 from tc_calendar.crypto import SecretBox
 from tc_calendar.engine.service import SyncService
@@ -247,24 +248,25 @@ async def running_connector(
             sock=sock,
             trusted_proxies=settings.api.trusted_proxies,
         ) as server:
-            await licensed.start()
-            await store.listen_to_other_instances()  # PostgreSQL: changes made by other nodes wake our clients too
-            loops = Loops()
-            if launcher is not None:
-                loops.start("conference launcher", launcher.run)
-            # A check-in in flight may wait for its timeout; nothing in it needs finishing: cancelled at shutdown.
-            loops.start("licence guard", partial(guard.run, on_change=licensed.follow), cancel=True)
-            loops.start("housekeeping", partial(run_housekeeping, store, settings.cache.backward))
-            log.info("tc-calendar %s: API on %s, web calendar on %s/calendar/", __version__, server.url,
-                     server.url.replace("ws", "http", 1).removesuffix("/ws"))
-            try:
-                yield RunningConnector(settings, store, licensed, metrics, server, app.state.api.signal, launcher)
-            finally:
-                await loops.stop_all()
-                await licensed.stop()
-                await loops.wait()
-                if trueconf is not None:
-                    await trueconf.aclose()
+            with collecting_less_often():  # collector.py: 10,000 mailboxes are half a million objects
+                await licensed.start()
+                await store.listen_to_other_instances()  # PostgreSQL: changes made by other nodes wake our clients too
+                loops = Loops()
+                if launcher is not None:
+                    loops.start("conference launcher", launcher.run)
+                # A check-in in flight may wait for its timeout; nothing in it needs finishing: cancelled at shutdown.
+                loops.start("licence guard", partial(guard.run, on_change=licensed.follow), cancel=True)
+                loops.start("housekeeping", partial(run_housekeeping, store, settings.cache.backward))
+                log.info("tc-calendar %s: API on %s, web calendar on %s/calendar/", __version__, server.url,
+                         server.url.replace("ws", "http", 1).removesuffix("/ws"))
+                try:
+                    yield RunningConnector(settings, store, licensed, metrics, server, app.state.api.signal, launcher)
+                finally:
+                    await loops.stop_all()
+                    await licensed.stop()
+                    await loops.wait()
+                    if trueconf is not None:
+                        await trueconf.aclose()
     finally:
         await store.close()
 
