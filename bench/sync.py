@@ -530,8 +530,7 @@ async def run_graph(
 
 async def main_graph(args: argparse.Namespace) -> None:
     rows = []
-    # The garbage collector's thresholds of the service (tc_calendar run) and of its worker processes.
-    with tempfile.TemporaryDirectory() as tmp, collecting_less_often():
+    with tempfile.TemporaryDirectory() as tmp:
         for count in (int(n) for n in args.mailboxes.split(",")):
             for notifications in (True, False):
                 rows.append(await run_graph(count, args.meetings, args.changes, Path(tmp), args.latency_ms,
@@ -584,7 +583,7 @@ async def main() -> None:
         parser.error("--stores postgresql needs --pg-url or TC_CALENDAR_TEST_PG")
     rows = []
     load_before = os.getloadavg()
-    # The garbage collector's thresholds of the service (tc_calendar run) and of its worker processes.
+    # The garbage collector's thresholds of the service (tc_calendar run), whose sync engine this bench runs alone.
     with tempfile.TemporaryDirectory() as tmp, collecting_less_often():
         for count in (int(n) for n in args.mailboxes.split(",")):
             for store_kind in stores:

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from tc_calendar.collector import collect_less_often
 from tc_calendar.metrics import Metrics
 from tc_calendar.providers._ews_session import EndpointSettings
 from tc_calendar.providers.base import MailboxNotification, ProviderError, TransientError
@@ -577,7 +576,6 @@ def serve(requests: Connection, answers: Connection, spec: WorkerSpec, held: Any
     # finished its reads (it closes their request pipes), or they end with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    collect_less_often()
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(spec.log_records)]
     for name, level in spec.log_levels.items():
