@@ -57,6 +57,8 @@ async def _check_graph(label: str, provider: GraphProviderSettings) -> CheckResu
         await source.access_token()
     except AuthError as exc:
         return CheckResult(False, str(exc))
+    finally:
+        source.close()
     how = "certificate " + provider.certificate.thumbprint if provider.certificate else "client secret"
     return CheckResult(
         True,

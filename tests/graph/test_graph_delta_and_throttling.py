@@ -172,3 +172,15 @@ async def test_a_window_round_reads_the_patterns_of_many_series_with_one_query(
 
     assert len(snapshot.items) == 18 and all(item.recurrence is not None for item in snapshot.items)
     assert graph.gate.counters()["mailboxes"][BOB] == {"calendarView.delta": 1, "events.list": 1, "total": 2}
+
+
+async def test_a_closed_provider_leaves_no_connection_open_to_graph_or_to_the_token_endpoint(
+    graph: GraphSimulator, world: World
+) -> None:
+    world.create_meeting(ALICE, "Review", soon(), soon(1), required=[BOB])
+    provider = provider_for(graph)
+    assert (await provider.read_window(ALICE, WINDOW, None)).items  # a token, then Graph itself
+    assert graph.open_connections > 0
+    await provider.aclose()
+    # Else the connections stay until the process ends, and the server waits for them when it stops.
+    await eventually(lambda: graph.open_connections == 0, what="the provider's connections closed")

@@ -49,6 +49,8 @@ class TokenSource(Protocol):
 
     def invalidate(self) -> None: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class GraphRequest:
@@ -158,6 +160,7 @@ class GraphHttp:
                 future.set_exception(ProviderError("the Microsoft Graph client is closed"))
         self._pending.clear()
         await self._client.aclose()
+        self._tokens.close()
 
     # ------------------------------------------------------------------------------------------ politeness
 

@@ -148,6 +148,7 @@ class GraphTokenSource:
         self._clock = clock
         self._failure_hold = failure_hold_seconds
         self._app: msal.ConfidentialClientApplication | None = None
+        self._session: requests.Session | None = None
         self._token: _Token | None = None
         self._failure: tuple[float, AuthError] | None = None
         self._lock = asyncio.Lock()
@@ -263,7 +264,7 @@ class GraphTokenSource:
         if self._app is None:
             # Our own session, so that verifyTls and caBundle hold whatever REQUESTS_CA_BUNDLE says (proxies from
             # the environment still apply).
-            session = requests.Session()
+            session = self._session = requests.Session()
             session.mount("https://", PolicyAdapter(self._verify, timeout=self._timeout))
             self._app = msal.ConfidentialClientApplication(
                 self.credential.client_id,
@@ -275,6 +276,12 @@ class GraphTokenSource:
                 http_client=session,
             )
         return self._app
+
+    def close(self) -> None:
+        """Close the connections to the token endpoint (a token asked for later opens new ones)."""
+        if self._session is not None:
+            self._session.close()
+        self._app = self._session = None
 
     def _client_credential(self) -> str | dict[str, str]:
         credential = self.credential

@@ -260,6 +260,11 @@ class GraphSimulator:
             time.sleep(0.01)
         return self
 
+    @property
+    def open_connections(self) -> int:
+        """HTTP connections clients hold open to the simulator (Graph and the token endpoint) right now."""
+        return 0 if self._server is None else len(self._server.server_state.connections)
+
     def stop(self, timeout: float = 10.0) -> None:
         if self._server is not None:
             self._server.should_exit = True
