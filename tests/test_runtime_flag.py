@@ -9,13 +9,14 @@ import time
 import pytest
 
 from tc_calendar.runtime.flag import Flag, wait_any
+from waiting import eventually
 
 
 async def test_a_flag_behaves_as_an_event() -> None:
     flag = Flag()
     assert not flag.is_set()
     waiters = [asyncio.create_task(flag.wait()) for _ in range(3)]
-    await asyncio.sleep(0)
+    await eventually(lambda: len(flag._waiters or ()) == 3, what="three waiters", every=0)
     assert not any(waiter.done() for waiter in waiters)
     flag.set()
     flag.clear()  # like an Event's waiters, those woken by set() return though the flag was cleared since
@@ -28,7 +29,7 @@ async def test_a_flag_behaves_as_an_event() -> None:
 async def test_a_sleeper_wakes_when_any_of_its_flags_is_set() -> None:
     wake, stop = Flag(), Flag()
     sleeper = asyncio.create_task(wait_any(3600, wake, stop))
-    await asyncio.sleep(0)
+    await eventually(lambda: wake._waiters and stop._waiters, what="the sleeper asleep", every=0)
     assert not sleeper.done()
     stop.set()
     await asyncio.wait_for(sleeper, 10)  # not an hour later
@@ -46,8 +47,7 @@ async def test_a_sleeper_wakes_after_its_seconds_when_no_flag_is_set() -> None:
 async def test_a_cancelled_sleeper_leaves_nothing_behind() -> None:
     wake, stop = Flag(), Flag()
     sleeper = asyncio.create_task(wait_any(None, wake, stop))
-    await asyncio.sleep(0)
-    assert wake._waiters and stop._waiters
+    await eventually(lambda: wake._waiters and stop._waiters, what="the sleeper asleep", every=0)
     sleeper.cancel()
     with pytest.raises(asyncio.CancelledError):
         await sleeper

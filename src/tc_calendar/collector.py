@@ -8,9 +8,10 @@ a few requests: with the defaults, 33 full collections of up to 543 ms ran durin
 
 With :data:`THRESHOLDS` the young objects are walked every 50,000 net allocations (most of them are freed by then
 and never promoted), and older generations correspondingly less often: in the same bench 4 full collections ran
-(222 ms in all), the initial sync took 5% less time and the connector 9% less CPU (bench/README.md, "Garbage
-collection at 10,000 mailboxes"). Reference cycles are still collected, only later. The EWS worker processes keep
-CPython's defaults: they hold few long-lived objects, and with these thresholds a worker held 24 MiB more.
+(222 ms in all), the initial sync took 5% less time and the connector 9% less CPU (bench/README.md, "Memory and
+garbage collection at 10,000 mailboxes"). Reference cycles are still collected, only later. The EWS worker
+processes keep CPython's defaults: they hold few long-lived objects, and with these thresholds a worker held
+24 MiB more.
 """
 
 from __future__ import annotations

@@ -75,7 +75,6 @@ class SyncFailed(Exception):
         super().__init__(message)
         self.cause = cause
 
-
 TRANSIENT_FAILURES_BEFORE_ERROR = 3
 """Consecutive transient failures after which a healthy mailbox is shown in state ``error``."""
 
@@ -427,7 +426,9 @@ class MailboxWorker:
 
     # ------------------------------------------------------------------------------------------ incremental
 
-    async def _incremental_sync(self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None) -> None:
+    async def _incremental_sync(
+        self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None
+    ) -> None:
         sync_state = checkpoint.sync_state
         self._reading()
         while True:
