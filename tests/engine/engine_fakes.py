@@ -36,6 +36,7 @@ class _Mailbox:
 
 class FakeProvider:
     window_bound_checkpoint = False
+    notifies_subscriptions = False
 
     def __init__(self, page_size: int = 2) -> None:
         self.mailboxes: dict[str, _Mailbox] = {}

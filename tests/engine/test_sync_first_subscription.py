@@ -69,3 +69,32 @@ async def test_a_first_sync_that_reads_after_the_subscription_reads_the_changes_
         return await sync.titles(ALICE) == await sync.titles(BOB) == ["Standup", "Lunch"]
 
     await eventually(notified, what="a meeting made after the subscriptions")
+
+
+async def test_mailboxes_starting_together_are_each_read_once_their_subscriptions_first(sync: SyncHarness) -> None:
+    """At a start the first syncs and the subscriptions are made together: each first sync waits for its own
+    mailbox's subscription (made ahead of the reads), so no mailbox needs a second SyncFolderItems to catch up."""
+    staff = [f"user{n:02d}@corp.test" for n in range(40)]
+    for mailbox in staff:
+        sync.world.add_mailbox(mailbox, mailbox.split("@")[0], "UTC")
+    sync.world.create_meeting(staff[0], "All hands", TOMORROW, TOMORROW + HOUR, required=staff[1:])
+    service = sync.build(staff, options=STREAM_ONLY)
+    await service.start()
+    await service.wait_synced(staff, within=60)
+    await sync.streaming(staff, within=60)
+
+    assert await sync.titles(staff[-1]) == ["All hands"]
+    assert sync.requests("Subscribe") == len(staff)
+    assert sync.requests("SyncFolderItems") == len(staff)  # one each: no catch-up after a subscription
+
+
+async def test_a_mailbox_whose_subscription_fails_is_synced_without_waiting_for_the_retry(sync: SyncHarness) -> None:
+    sync.world.create_meeting(ALICE, "Standup", TOMORROW, TOMORROW + HOUR, required=[BOB])
+    sync.world.gate.fail_ews("ErrorInternalServerError", count=1, operation="Subscribe")  # one of the two fails
+    service = sync.build([ALICE, BOB], options=replace(STREAM_ONLY, subscription_wait=600.0))
+    await service.start()
+    # The other subscription is made; the failed one is retried with the next streaming connection, a minute on.
+    await service.wait_synced([ALICE, BOB], within=20)
+
+    assert await sync.titles(ALICE) == await sync.titles(BOB) == ["Standup"]
+    assert sync.requests("Subscribe") == 1

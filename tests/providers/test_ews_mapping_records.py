@@ -35,6 +35,7 @@ class InMemoryProvider:
     """The smallest provider: what a Graph or CalDAV adapter has to offer, no more."""
 
     window_bound_checkpoint = True
+    notifies_subscriptions = False
 
     def __init__(self, items: Sequence[RemoteItem]) -> None:
         self.items = list(items)

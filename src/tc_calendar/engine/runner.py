@@ -114,6 +114,9 @@ class SyncOptions:
     """A first sync still reading Exchange after this many seconds (from getting its turn) is shown in state
     ``syncing`` until it commits. A quicker one goes from ``pending`` straight to ``ok``: the state would be
     visible for too short a time to be seen, and writing it costs a store write per mailbox."""
+    subscription_wait: float = 30.0
+    """At most this many seconds a mailbox's first sync waits for its streaming subscription to be made or refused
+    (providers that ``notifies_subscriptions``; it is told at once either way, this only bounds a silent one)."""
 
 
 @dataclass(slots=True)
@@ -184,9 +187,15 @@ class MailboxWorker:
         window_slots: asyncio.Semaphore,
         context: EngineContext,
         start: SyncStart | None = None,
+        *,
+        streaming: bool = False,
+        awaits_subscription: bool = False,
     ) -> None:
         """``start`` is what the store held for the mailbox when the loop began, if the service read it already
-        (it reads those of all the loops it starts together in one query); otherwise the loop reads its own."""
+        (it reads those of all the loops it starts together in one query); otherwise the loop reads its own.
+        ``streaming``: whether the mailbox's notifications work (see :meth:`set_streaming`).
+        ``awaits_subscription``: the mailbox is being subscribed to notifications by a provider that tells when
+        (``notifies_subscriptions``), so its first sync reads after that (see :meth:`_until_subscribed`)."""
         self.email = email
         self.provider = provider
         self.gate = gate
@@ -198,7 +207,11 @@ class MailboxWorker:
         """When the latest read of changes from the checkpoint began (window or incremental sync)."""
         self._resync_since: float | None = None
         self._woken_by_change = False
-        self._streaming = False
+        self._streaming = streaming
+        self._subscription_told = Flag()
+        """The mailbox's subscription was made or refused, or none is awaited: its first sync may read."""
+        if not awaits_subscription:
+            self._subscription_told.set()
         self._checkpoint: _Checkpoint | None = None
         self._force_window_sync = False
         self._slide_offset = pick_credential(email, 1000) / 1000 * context.options.slide_spread
@@ -224,8 +237,15 @@ class MailboxWorker:
         dropped when this loop's latest read began later, and forgotten when the next read begins, unless
         something else asked for a sync meanwhile. So the first sync of a mailbox subscribed before it reads
         is not followed by a second one.
+
+        An ``UNWATCHED`` (the subscription was refused) asks for no sync: it only lets a first sync that waits for
+        the subscription read now.
         """
+        if kind is NotificationKind.UNWATCHED:
+            self._subscription_told.set()
+            return
         if kind is NotificationKind.RESYNC and since is not None:
+            self._subscription_told.set()
             if self._read_since is not None and self._read_since >= since:
                 return
             self._resync_since = max(since, self._resync_since or since)
@@ -247,6 +267,8 @@ class MailboxWorker:
         """Whether notifications for this mailbox work; if not, poll at the short fallback interval."""
         changed = healthy != self._streaming
         self._streaming = healthy
+        if not healthy:
+            self._subscription_told.set()  # no subscription is coming for now: a first sync reads without it
         if changed and not healthy:
             self._wake.set()
 
@@ -350,6 +372,8 @@ class MailboxWorker:
 
     async def _window_sync(self, window: SyncWindow, checkpoint: _Checkpoint, pending_since: float | None) -> None:
         first = checkpoint.sync_state is None and self.state is not MailboxState.OK
+        if first:
+            await self._until_subscribed()
         async with self._window_slots:
             reading = self._read_window(window, checkpoint)
             sync_state, items = await (self._showing_syncing(reading) if first else reading)
@@ -368,6 +392,18 @@ class MailboxWorker:
             len(admitted),
             len(changes),
         )
+
+    async def _until_subscribed(self) -> None:
+        """Wait until the provider tells of the mailbox's subscription (bounded by ``subscription_wait``).
+
+        A first read that begins before the subscription is in place misses what changes in between, which
+        nothing notifies: a second read catches up (see :meth:`trigger`). Waiting, outside the window slots, costs
+        the first read one Subscribe's time (subscriptions take their turns ahead of reads in the provider's pool)
+        and saves that read: at a start with 1,000 mailboxes, about 4% of the requests.
+        """
+        if not self._subscription_told.is_set():
+            await wait_any(self.context.options.subscription_wait, self._subscription_told, self.context.stopping)
+            self._subscription_told.set()  # a retried first sync does not wait again
 
     async def _read_window(self, window: SyncWindow, checkpoint: _Checkpoint) -> tuple[str, list[RemoteItem]]:
         """The provider's snapshot of the window with the checkpoint to continue from (see the module docstring)."""

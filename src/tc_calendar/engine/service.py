@@ -458,8 +458,18 @@ class SyncService:
     def _start_worker(self, email: str, provider_index: int, start: SyncStart | None) -> None:
         provider = self._providers[provider_index]
         gate = self._gates.setdefault((provider_index, provider.throttle_key(email)), ThrottleGate())
-        worker = MailboxWorker(email, provider, gate, self._slots[provider_index], self._context, start)
-        worker.set_streaming(self._streaming.get(email, False))
+        # A mailbox not yet watched is subscribed next (``_reconcile``): its first sync waits for that.
+        awaits_subscription = provider.notifies_subscriptions and not self._hubs[provider_index].watches(email)
+        worker = MailboxWorker(
+            email,
+            provider,
+            gate,
+            self._slots[provider_index],
+            self._context,
+            start,
+            streaming=self._streaming.get(email, False),
+            awaits_subscription=awaits_subscription,
+        )
         self._workers[email] = worker
         self._accounts[email] = (provider_index, provider.credential_key(email))
         self._tasks[email] = asyncio.create_task(self._run_worker(worker), name=f"sync:{email}")

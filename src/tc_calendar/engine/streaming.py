@@ -18,7 +18,13 @@ from collections.abc import Callable, Sequence
 
 from tc_calendar.backoff import STREAM_RETRY, BackoffPolicy
 from tc_calendar.failure_log import FailureLog
-from tc_calendar.providers.base import CalendarProvider, MailboxNotification, ProviderError, ThrottledError
+from tc_calendar.providers.base import (
+    CalendarProvider,
+    MailboxNotification,
+    NotificationKind,
+    ProviderError,
+    ThrottledError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,9 @@ class NotificationHub:
     def watched(self) -> frozenset[str]:
         return frozenset(self._watched)
 
+    def watches(self, mailbox: str) -> bool:
+        return mailbox in self._watched
+
     def watch(self, mailboxes: Sequence[str]) -> None:
         """Start watching those of ``mailboxes`` not yet watched, in new groups."""
         new = [mailbox for mailbox in dict.fromkeys(mailboxes) if mailbox not in self._watched]
@@ -66,7 +75,8 @@ class NotificationHub:
             try:
                 healthy = False
                 async for notification in self._provider.watch(group):
-                    if not healthy:
+                    # A refused subscription tells nothing of the group's stream.
+                    if not healthy and notification.kind is not NotificationKind.UNWATCHED:
                         healthy = True
                         failures = 0
                         failure_log.succeeded()

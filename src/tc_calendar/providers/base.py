@@ -24,6 +24,9 @@ class NotificationKind(StrEnum):
     """Something in the calendar changed: run an incremental sync of the mailbox."""
     RESYNC = "resync"
     """Events may have been missed (a subscription made, lost or expired): sync the mailbox from its checkpoint."""
+    UNWATCHED = "unwatched"
+    """The mailbox's subscription was refused (the mailbox is denied or gone): no notification comes for it until
+    a later attempt succeeds (a ``RESYNC`` then). Only a provider that ``notifies_subscriptions`` sends it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,13 @@ class CalendarProvider(Protocol):
     @property
     def window_bound_checkpoint(self) -> bool:
         """Whether a checkpoint only follows changes inside the window it was made for (see above)."""
+        ...
+
+    @property
+    def notifies_subscriptions(self) -> bool:
+        """Whether :meth:`watch` tells of each mailbox's subscription as soon as it is made (a ``RESYNC`` with
+        ``since``) or refused (``UNWATCHED``). A mailbox's first sync then waits for it: a read that begins after
+        the subscription needs no second read for the changes made in between (EWS: a SyncFolderItems less)."""
         ...
 
     def throttle_key(self, mailbox: str) -> str:

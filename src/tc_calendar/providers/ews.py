@@ -168,6 +168,7 @@ class EwsProvider:
     """Reads calendars of many mailboxes on one EWS endpoint with one or more impersonation service accounts."""
 
     window_bound_checkpoint = False
+    notifies_subscriptions = True
     """SyncFolderItems' SyncState follows the whole calendar folder: a window slide reads only the new slice."""
 
     def __init__(
@@ -491,8 +492,10 @@ class EwsProvider:
         connection whose subscription was (re)created or whose stream broke, since events may have been missed
         in between; the consumer then runs an incremental sync (SyncFolderItems catches up from its state). A
         new subscription's ``RESYNC`` carries the time it was in place by (``since``): a sync that began after
-        it needs no other, so the first sync of a mailbox subscribed before it is not followed by a second.
-        Mailboxes that cannot be subscribed (denied, not found) are left out and retried on each reconnect.
+        it needs no other, so the first sync of a mailbox subscribed before it is not followed by a second. Each
+        mailbox's Subscribe is told as soon as it ends (``notifies_subscriptions``): its ``RESYNC``, or ``UNWATCHED``
+        when it failed. Mailboxes that cannot be subscribed (denied, not found) are left out and retried on each
+        reconnect.
         Raises :class:`AuthError` when a service account is rejected and :class:`ProviderError` when streaming
         keeps failing, so the consumer can fall back to polling.
         """
@@ -542,6 +545,20 @@ class EwsProvider:
         with setup_calls():
             return await self._call(mailbox, "Subscribe", subscribe)
 
+    async def _subscribe_telling(
+        self, mailbox: str, queue: asyncio.Queue[MailboxNotification | BaseException]
+    ) -> tuple[str, float]:
+        """:meth:`_subscribe`, told to the consumer at once rather than with the group's other Subscribes: a first
+        sync waiting for this mailbox's subscription reads as soon as it is made or refused."""
+        try:
+            subscription, since = await self._subscribe(mailbox)
+        except Exception:
+            queue.put_nowait(MailboxNotification(mailbox, NotificationKind.UNWATCHED))
+            raise
+        # Changes before the subscription were not notified: a sync that began reading after it has them.
+        queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC, since=since))
+        return subscription, since
+
     async def _stream_group(
         self, mailboxes: list[str], queue: asyncio.Queue[MailboxNotification | BaseException]
     ) -> None:
@@ -550,14 +567,13 @@ class EwsProvider:
         while not self._closed:
             missing = [m for m in mailboxes if m not in subscriptions.values()]
             # Subscribe concurrently; the service account's pool bounds how many requests are in flight.
-            results = await asyncio.gather(*(self._subscribe(m) for m in missing), return_exceptions=True)
-            resubscribed: list[tuple[str, float]] = []
+            subscribing = (self._subscribe_telling(m, queue) for m in missing)
+            results = await asyncio.gather(*subscribing, return_exceptions=True)
             failed: dict[str, ProviderError] = {}
             for mailbox, result in zip(missing, results, strict=True):
                 if isinstance(result, tuple):
-                    subscription, since = result
+                    subscription, _ = result
                     subscriptions[subscription] = mailbox
-                    resubscribed.append((mailbox, since))
                 elif isinstance(result, MailboxError):
                     log.warning("cannot watch %s: %s", mailbox, result)
                 elif isinstance(result, AuthError):
@@ -578,9 +594,6 @@ class EwsProvider:
                     "cannot subscribe %s to notifications yet (%s); retrying with the next connection",
                     ", ".join(failed), next(iter(failed.values())),
                 )
-            for mailbox, since in resubscribed:
-                # Changes before the subscription were not notified: a sync that began reading after it has them.
-                queue.put_nowait(MailboxNotification(mailbox, NotificationKind.RESYNC, since=since))
             if not subscriptions:
                 await asyncio.sleep(self._stream_retry_seconds * 30)
                 continue

@@ -84,6 +84,7 @@ class GraphProvider:
     """Reads calendars of many Exchange Online mailboxes of one tenant with one app registration."""
 
     window_bound_checkpoint = True
+    notifies_subscriptions = False
     """A delta link follows only the window it was made for: a window slide starts a new delta round."""
 
     def __init__(

@@ -136,6 +136,7 @@ class EwsWithWorkers:
     """An EWS provider whose reads are made by worker processes (see the module's docstring)."""
 
     window_bound_checkpoint = False
+    notifies_subscriptions = True
 
     def __init__(self, local: EwsProvider, workers: WorkerPool, index: int) -> None:
         self._local = local
