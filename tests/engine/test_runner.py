@@ -511,3 +511,48 @@ async def test_a_mailbox_failing_again_and_again_is_named_once_with_the_library_
     await eventually(arrived)
     failures = [line for line in _failure_lines(caplog) if "KeyError" in line[0] and "failed again" not in line[0]]
     assert failures == [(f"{ALICE}: sync failed: KeyError: 'ItemId'", debug)]
+
+
+class _SlowStore:
+    """The real store, its writes held until ``release``: a store that lags behind the reads."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.release = asyncio.Event()
+        self.writes_waiting = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    async def apply(self, actions: Sequence[object]) -> list[Change]:
+        self.writes_waiting += 1
+        try:
+            await self.release.wait()
+            return await self._store.apply(actions)  # type: ignore[arg-type]
+        finally:
+            self.writes_waiting -= 1
+
+
+async def test_window_reads_wait_for_the_store_no_more_than_the_window_syncs_allowed_at_once(store: Store) -> None:
+    """A window read waiting for its write holds the whole window in memory: when the store lags behind Exchange
+    (a start with thousands of mailboxes), no more mailboxes are read ahead than ``max_window_syncs``."""
+    provider = FakeProvider()
+    staff = [f"user{n:02d}@corp.test" for n in range(12)]
+    for mailbox in staff:
+        provider.meeting(mailbox, "Standup", NOW + timedelta(hours=1), NOW + timedelta(hours=2))
+    slow = _SlowStore(store)
+    harness = Harness(slow, provider)  # type: ignore[arg-type]
+    service = harness.build(staff, options=replace(FAST, max_window_syncs=3))
+    try:
+        await service.start()
+        await eventually(lambda: slow.writes_waiting >= 3, every=0.05, what="the first window syncs' writes")
+
+        def windows_read() -> int:
+            return sum(operation == "initial_items" for _, operation in provider.calls)
+
+        assert windows_read() == 3
+        slow.release.set()
+        await service.wait_synced(within=30)
+        assert windows_read() == len(staff)
+    finally:
+        await service.stop(grace_seconds=2)
