@@ -77,6 +77,15 @@ class Store:
         # A read of several queries (occurrences, then their attendees) sees one snapshot. SQLite's deferred
         # BEGIN in WAL mode does that already.
         self._reader = engine.execution_options(isolation_level="REPEATABLE READ") if is_postgresql(engine) else engine
+        # A read or write of one statement needs no transaction around it on PostgreSQL: the statement is atomic and
+        # sees one snapshot by itself, and BEGIN and COMMIT (or ROLLBACK) would be two more round trips, each a wait
+        # for the server and then for the event loop (bench/store_trips.py). SQLite's BEGIN takes no trip to a server.
+        self._one_statement_reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if is_postgresql(engine) else engine
+        )
+        self._one_statement_writer = (
+            self._writer.execution_options(isolation_level="AUTOCOMMIT") if is_postgresql(engine) else self._writer
+        )
         self._clock = clock
         # SQLite lets one transaction write at a time. Writers queue here, in the process, instead of each
         # holding a pooled connection while SQLite makes it wait: with many mailboxes syncing at once the
@@ -153,18 +162,22 @@ class Store:
                 yield
 
     @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def _read(self, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A read in one snapshot; ``one_statement`` for a read of a single statement (or of several whose results
+        need not agree with each other), which then runs outside a transaction (see :meth:`__init__`)."""
+        reader = self._one_statement_reader if one_statement else self._reader
         try:
-            async with self._connection_turn(), self._reader.connect() as connection:
+            async with self._connection_turn(), reader.connect() as connection:
                 yield connection
         except (DBAPIError, OSError) as error:
             raise self._failed(error, "read") from error
         self._outage.succeeded()
 
     @asynccontextmanager
-    async def _write(self, logged: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def _write(self, logged: bool = False, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
         """One write transaction; ``logged`` for writes that queue behind other writers of the change log
-        (:func:`~tc_calendar.store.changelog.serialize_writers`).
+        (:func:`~tc_calendar.store.changelog.serialize_writers`); ``one_statement`` for a write of a single statement,
+        which then runs outside a transaction on PostgreSQL (see :meth:`__init__`).
 
         The turn (SQLite: every write; PostgreSQL: a logged write) is taken before a pooled connection. On SQLite it is
         handed on right after the commit: giving the connection back to the pool (its reset) is another step through
@@ -176,7 +189,8 @@ class Store:
         if turn is not None:
             await turn.acquire()
         try:
-            async with self._connection_turn(), self._writer.connect() as connection:
+            engine = self._one_statement_writer if one_statement else self._writer
+            async with self._connection_turn(), engine.connect() as connection:
                 try:
                     transaction = await connection.begin()
                     try:
@@ -246,13 +260,13 @@ class Store:
 
     async def item_ids(self, mailbox: str) -> dict[OccurrenceKey, str]:
         """Key -> Exchange item id each occurrence came from in the mailbox."""
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await reads.item_ids(connection, MailboxAddress(mailbox))
 
     async def stored_views(self, mailbox: str, scope: StoredScope | None = None) -> dict[OccurrenceKey, StoredView]:
         """Key -> item id, own-copy hash, answer and whether it is the organizer's copy, for the sync core; only the
         part an incremental page can touch when ``scope`` is given."""
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await reads.stored_views(connection, MailboxAddress(mailbox), scope)
 
     async def launches_between(self, start: datetime, end: datetime) -> list[Occurrence]:
@@ -265,11 +279,11 @@ class Store:
     async def changes_after(self, cursor: int, users: set[str] | None = None, limit: int = 1000) -> list[Change]:
         """Entries after ``cursor`` in order (for ``users`` only, unless None); resume from the last one's cursor."""
         wanted: set[str] | None = None if users is None else {MailboxAddress(user) for user in users}
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await changelog.changes_after(connection, cursor, wanted, limit)
 
     async def latest_cursor(self) -> int:
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await changelog.latest_cursor(connection)
 
     async def append_change(
@@ -285,7 +299,7 @@ class Store:
 
     async def pruned_through(self) -> int:
         """The highest cursor ever pruned (0 if none): a client resuming from below it must reload."""
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await changelog.pruned_through(connection)
 
     async def prune_changes(self, before: datetime) -> int:
@@ -306,7 +320,7 @@ class Store:
             return await mailboxes.register_on_demand(connection, email, provider_index, self._clock())
 
     async def list_mailboxes(self) -> list[MailboxStatus]:
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await mailboxes.list_statuses(connection)
 
     async def attendee_directory(self, emails: Sequence[str]) -> dict[str, tuple[str, bool]]:
@@ -315,12 +329,12 @@ class Store:
             return await reads.attendee_directory(connection, [MailboxAddress(email) for email in emails])
 
     async def get_mailbox(self, email: str) -> MailboxStatus | None:
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await mailboxes.get_status(connection, email)
 
     async def touch_mailbox(self, email: str) -> None:
         """A client asked for ``email``'s calendar now."""
-        async with self._write() as connection:
+        async with self._write(one_statement=True) as connection:
             await mailboxes.update_mailbox(connection, email, last_requested_at=self._clock())
 
     async def forget_mailbox(self, email: str, *, requested_before: datetime | None = None) -> bool:
@@ -330,18 +344,18 @@ class Store:
             return await mailboxes.forget_on_demand(connection, email, requested_before)
 
     async def set_mailbox_state(self, email: str, state: MailboxState) -> None:
-        async with self._write() as connection:
+        async with self._write(one_statement=True) as connection:
             await mailboxes.update_mailbox(connection, email, state=state.value)
 
     async def record_sync_success(self, email: str) -> None:
         """The mailbox synchronized: state ``ok`` and the time of success (the last error is kept for admins)."""
-        async with self._write() as connection:
+        async with self._write(one_statement=True) as connection:
             await mailboxes.update_mailbox(
                 connection, email, state=MailboxState.OK.value, last_success_at=self._clock()
             )
 
     async def record_sync_error(self, email: str, error: str) -> None:
-        async with self._write() as connection:
+        async with self._write(one_statement=True) as connection:
             now = self._clock()
             await mailboxes.update_mailbox(
                 connection, email, state=MailboxState.ERROR.value, last_error=error, last_error_at=now
@@ -356,7 +370,7 @@ class Store:
     async def load_sync_starts(self, emails: Collection[str]) -> dict[str, SyncStart]:
         """Checkpoint and first-seen time of each registered mailbox of ``emails`` (by lower-case address), read
         together: the sync loops of many mailboxes start at once."""
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await mailboxes.load_sync_starts(connection, list(emails))
 
     async def lease_mailboxes(self, owner: str, limit: int, ttl: timedelta) -> list[str]:
@@ -371,7 +385,7 @@ class Store:
 
     async def renew_leases(self, owner: str, ttl: timedelta) -> list[str]:
         """Extend all of ``owner``'s leases at once (one write per node and round, not one per mailbox)."""
-        async with self._write() as connection:
+        async with self._write(one_statement=True) as connection:
             return await mailboxes.renew_all(connection, owner, self._clock(), ttl)
 
     async def release_lease(self, owner: str, email: str | None = None) -> None:
@@ -452,18 +466,18 @@ class Store:
             )
 
     async def get_launch(self, key: OccurrenceKey) -> LaunchRecord | None:
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await launches.get(connection, key)
 
     async def get_launches(self, keys: Collection[OccurrenceKey]) -> dict[OccurrenceKey, LaunchRecord]:
         """The launch records of those of ``keys`` that have one, in one read."""
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await launches.get_many(connection, list(keys))
 
     async def list_launches(
         self, states: Collection[LaunchState] | None = None, limit: int = 1000
     ) -> list[LaunchRecord]:
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await launches.list_launches(connection, states, limit)
 
     async def prune_launches(self, before: datetime) -> int:
@@ -478,15 +492,15 @@ class Store:
             await caches.upsert_trueconf_users(connection, users)
 
     async def lookup_trueconf_users(self, emails: Iterable[str]) -> dict[str, TrueConfUser]:
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await caches.lookup_trueconf_users(connection, emails)
 
     async def get_meta(self, key: str) -> str | None:
-        async with self._read() as connection:
+        async with self._read(one_statement=True) as connection:
             return await caches.get_meta(connection, key)
 
     async def set_meta(self, key: str, value: str) -> None:
-        async with self._write() as connection:
+        async with self._write(one_statement=True) as connection:
             await caches.set_meta(connection, key, value)
 
     async def set_meta_default(self, key: str, value: str) -> str:
