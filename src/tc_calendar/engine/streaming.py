@@ -74,13 +74,24 @@ class NotificationHub:
         while True:
             try:
                 healthy = False
+                # Mailboxes whose subscription was refused while the group's others stream: they are polled at
+                # the short interval, as in a failed group, until a later Subscribe for them succeeds.
+                refused: set[str] = set()
                 async for notification in self._provider.watch(group):
+                    mailbox = notification.mailbox
+                    if notification.kind is NotificationKind.UNWATCHED:
+                        refused.add(mailbox)
+                        self._on_health([mailbox], False)
+                    elif mailbox in refused and notification.since is not None:  # subscribed at a later try
+                        refused.discard(mailbox)
+                        if healthy:
+                            self._on_health([mailbox], True)
                     # A refused subscription tells nothing of the group's stream.
                     if not healthy and notification.kind is not NotificationKind.UNWATCHED:
                         healthy = True
                         failures = 0
                         failure_log.succeeded()
-                        self._on_health(group, True)
+                        self._on_health([member for member in group if member not in refused], True)
                     self._on_notification(notification)
                 raise ProviderError("the notification stream ended")
             except asyncio.CancelledError:
