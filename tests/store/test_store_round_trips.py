@@ -19,28 +19,19 @@ from tc_calendar.store import ConfiguredMailbox, MailboxNotFoundError, MailboxSt
 pytestmark = pytest.mark.postgres
 
 
-class SimpleQueries:
-    """The simple queries the driver sends (asyncpg sends BEGIN, COMMIT and ROLLBACK this way), by text."""
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def clear(self) -> None:
-        self.sent.clear()
-
-
 @pytest.fixture
-def simple_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleQueries]:
-    seen = SimpleQueries()
+def simple_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The simple queries the driver sends (asyncpg sends BEGIN, COMMIT and ROLLBACK this way), by text."""
+    sent: list[str] = []
     execute = asyncpg.connection.Connection.execute
 
     async def watched(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
         if not args:
-            seen.sent.append(query.strip().rstrip(";").upper())
+            sent.append(query.strip().rstrip(";").upper())
         return await execute(self, query, *args, **kwargs)
 
     monkeypatch.setattr(asyncpg.connection.Connection, "execute", watched)
-    yield seen
+    yield sent
 
 
 @pytest.fixture
@@ -51,7 +42,7 @@ async def store(postgres_database_url: str) -> Any:
         yield opened
 
 
-async def test_reads_of_one_statement_take_no_transaction(store: Store, simple_queries: SimpleQueries) -> None:
+async def test_reads_of_one_statement_take_no_transaction(store: Store, simple_queries: list[str]) -> None:
     simple_queries.clear()
 
     views = await store.stored_views(ALICE)
@@ -59,33 +50,33 @@ async def test_reads_of_one_statement_take_no_transaction(store: Store, simple_q
     status = await store.get_mailbox(ALICE)
 
     assert len(views) == 1 and changes and status is not None
-    assert simple_queries.sent == []
+    assert simple_queries == []
 
 
-async def test_a_calendar_view_is_still_read_in_one_snapshot(store: Store, simple_queries: SimpleQueries) -> None:
+async def test_a_calendar_view_is_still_read_in_one_snapshot(store: Store, simple_queries: list[str]) -> None:
     simple_queries.clear()
 
     view = await store.load_view(ALICE, MONDAY_9.replace(hour=0), MONDAY_9.replace(hour=23))
 
     assert [occurrence.title for occurrence, _ in view] == ["Stand-up"]
-    assert simple_queries.sent == ["BEGIN ISOLATION LEVEL REPEATABLE READ", "ROLLBACK"]
+    assert simple_queries == ["BEGIN ISOLATION LEVEL REPEATABLE READ", "ROLLBACK"]
 
 
-async def test_a_write_of_one_statement_commits_by_itself(store: Store, simple_queries: SimpleQueries) -> None:
+async def test_a_write_of_one_statement_commits_by_itself(store: Store, simple_queries: list[str]) -> None:
     simple_queries.clear()
 
     await store.set_mailbox_state(ALICE, MailboxState.ERROR)
 
-    assert simple_queries.sent == []
+    assert simple_queries == []
     status = await store.get_mailbox(ALICE)
     assert status is not None and status.state is MailboxState.ERROR
     with pytest.raises(MailboxNotFoundError):
         await store.set_mailbox_state("nobody@example.com", MailboxState.OK)
 
 
-async def test_a_sync_batch_still_commits_as_one_transaction(store: Store, simple_queries: SimpleQueries) -> None:
+async def test_a_sync_batch_still_commits_as_one_transaction(store: Store, simple_queries: list[str]) -> None:
     simple_queries.clear()
 
     await store.apply([put(ALICE, meeting("review", start=MONDAY_9.replace(hour=14)))])
 
-    assert simple_queries.sent[0] == "BEGIN" and simple_queries.sent[-1] == "COMMIT"
+    assert simple_queries[0] == "BEGIN" and simple_queries[-1] == "COMMIT"

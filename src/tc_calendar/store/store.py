@@ -71,31 +71,30 @@ class Store:
     def __init__(self, engine: AsyncEngine, clock: WallClock = utc_now, *, connections: int | None = None) -> None:
         """``connections``: how many connections ``engine``'s pool hands out at once (None: no limit)."""
         self._engine = engine
+        postgresql = is_postgresql(engine)
         #: Names this store's NOTIFYs, so that it can tell its own commits from other instances' (store/notify.py).
         self._notifier = secrets.token_hex(8)
         self._writer = writer(engine).execution_options(**{NOTIFIER_OPTION: self._notifier})
         # A read of several queries (occurrences, then their attendees) sees one snapshot. SQLite's deferred
         # BEGIN in WAL mode does that already.
-        self._reader = engine.execution_options(isolation_level="REPEATABLE READ") if is_postgresql(engine) else engine
+        self._reader = engine.execution_options(isolation_level="REPEATABLE READ") if postgresql else engine
         # A read or write of one statement needs no transaction around it on PostgreSQL: the statement is atomic and
         # sees one snapshot by itself, and BEGIN and COMMIT (or ROLLBACK) would be two more round trips, each a wait
         # for the server and then for the event loop (bench/store_trips.py). SQLite's BEGIN takes no trip to a server.
-        self._one_statement_reader = (
-            engine.execution_options(isolation_level="AUTOCOMMIT") if is_postgresql(engine) else engine
-        )
+        self._one_statement_reader = engine.execution_options(isolation_level="AUTOCOMMIT") if postgresql else engine
         self._one_statement_writer = (
-            self._writer.execution_options(isolation_level="AUTOCOMMIT") if is_postgresql(engine) else self._writer
+            self._writer.execution_options(isolation_level="AUTOCOMMIT") if postgresql else self._writer
         )
         self._clock = clock
         # SQLite lets one transaction write at a time. Writers queue here, in the process, instead of each
         # holding a pooled connection while SQLite makes it wait: with many mailboxes syncing at once the
         # waiting writers would otherwise exhaust the pool and starve the reads.
-        self._write_turn = asyncio.Lock() if not is_postgresql(engine) else None
+        self._write_turn = asyncio.Lock() if not postgresql else None
         # On PostgreSQL, writers of occurrences and of the change log queue behind one advisory lock (commit order
         # is cursor order). They queue here first, so that at most one of them per process holds a connection while
         # it waits for that lock: a thousand mailboxes syncing at once would otherwise hold every pooled connection
         # idle and the pool would time out on everyone else.
-        self._log_turn = asyncio.Lock() if is_postgresql(engine) else None
+        self._log_turn = asyncio.Lock() if postgresql else None
         # Whoever needs a connection waits here, in the event loop, as long as it takes, rather than in the pool,
         # which gives up after its pool_timeout: no caller fails for want of a connection.
         self._connection_turns = asyncio.Semaphore(connections) if connections else None
@@ -105,7 +104,7 @@ class Store:
             size_of=len,
             max_items=GROUP_BATCHES,
             max_size=GROUP_ACTIONS,
-            max_gather=GROUP_GATHER_POSTGRESQL if is_postgresql(engine) else 0.0,
+            max_gather=GROUP_GATHER_POSTGRESQL if postgresql else 0.0,
             gather_until=GROUP_GATHER_BATCHES,
         )
         self._remote: PostgresChangeListener | None = None
